@@ -1,0 +1,29 @@
+# The two commands the README promises on a fresh machine: `make demo`, `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test deps bench clean
+
+demo: $(STAMP)
+	$(VENV)/bin/bondtrack demo
+
+test: $(STAMP) deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) deps
+	$(PY) bench/run
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# System packages the tests use (PostgreSQL, pdftotext, Chromium, fonts).
+deps:
+	bash scripts/system-deps
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info

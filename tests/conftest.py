@@ -1,0 +1,142 @@
+"""Fixtures: a private home per test, a migrated database on SQLite *and* PostgreSQL,
+a frozen clock, and a CLI runner. Migrations run once per backend into a template;
+each test gets a copy, so the whole suite runs on both backends quickly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, text
+
+from tests import pgcluster
+from workflow import clock, config, db
+
+BACKENDS = ("sqlite", "postgresql")
+DEADLINE = datetime(2025, 11, 21, 18, 0, tzinfo=UTC)  # noon in Chicago (CST)
+CASE = "1:18-cv-03757"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[pgcluster.Cluster]:
+    cluster = pgcluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg: pgcluster.Cluster) -> str:
+    engine = create_engine(pg.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("CREATE DATABASE template_bondtrack"))
+    engine.dispose()
+    _migrate(pg.url("template_bondtrack"), Path("/nonexistent"))
+    return "template_bondtrack"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("template")
+    _migrate("", home)
+    return home / "bondtrack.db"
+
+
+def _migrate(url: str, home: Path) -> None:
+    settings = config.load({"BONDTRACK_HOME": str(home), "BONDTRACK_DATABASE_URL": url})
+    database = db.connect(settings)
+    db.upgrade(database)
+    database.dispose()
+
+
+def new_pg_database(pg: pgcluster.Cluster, template: str | None) -> str:
+    """A fresh database (a copy of ``template`` if given); returns its URL."""
+    name = f"test_{next(_counter)}"
+    engine = create_engine(pg.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        suffix = f" TEMPLATE {template}" if template else ""
+        conn.execute(text(f"CREATE DATABASE {name}{suffix}"))
+    engine.dispose()
+    return pg.url(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private BONDTRACK_HOME with no database yet (SQLite unless a test says otherwise)."""
+    for name in ("BONDTRACK_CONFIG", "BONDTRACK_DATABASE_URL", "PREFECT_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "home"
+    monkeypatch.setenv("BONDTRACK_HOME", str(path))
+    monkeypatch.setenv("BONDTRACK_OPERATOR", "tester")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    return path
+
+
+@pytest.fixture
+def settings(home: Path, backend: str, request: pytest.FixtureRequest,
+             monkeypatch: pytest.MonkeyPatch) -> config.Settings:
+    """Settings whose database is already migrated, on ``backend``."""
+    if backend == "postgresql":
+        pg = request.getfixturevalue("pg")
+        url = new_pg_database(pg, request.getfixturevalue("pg_template"))
+        monkeypatch.setenv("BONDTRACK_DATABASE_URL", url)
+    else:
+        home.mkdir(mode=0o700, parents=True)
+        shutil.copy(request.getfixturevalue("sqlite_template"), home / "bondtrack.db")
+    return config.load()
+
+
+@pytest.fixture
+def database(settings: config.Settings) -> Iterator[db.Database]:
+    database = db.connect(settings)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Stand at an instant: ``frozen(datetime)``; starts at T-24h before the deadline."""
+
+    def set_to(instant: datetime) -> datetime:
+        monkeypatch.setattr(clock, "_clock", clock.fixed(instant))
+        return instant
+
+    set_to(datetime(2025, 11, 20, 18, 0, tzinfo=UTC))
+    return set_to
+
+
+class Cli:
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, ok: bool = True) -> Result:
+        from workflow.cli import main
+
+        result = self.runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+        if ok and result.exit_code != 0:
+            raise AssertionError(f"bondtrack {' '.join(map(str, args))} failed:\n{result.output}")
+        return result
+
+
+@pytest.fixture
+def cli(database: db.Database, frozen) -> Cli:  # type: ignore[no-untyped-def]
+    """Run bondtrack in-process against the test database, with a frozen clock."""
+    return Cli()
+
+
+@pytest.fixture
+def court_order(cli: Cli) -> str:
+    cli("order", "add", "--case", CASE, "--court", "N.D. Ill.", "--judge", "Jeffrey I. Cummings",
+        "--deadline", "2025-11-21 12:00", "--tz", "America/Chicago", "--order-date", "2025-11-12")
+    return CASE

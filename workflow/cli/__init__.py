@@ -1,0 +1,91 @@
+"""The `bondtrack` command: a thin, lazily loaded layer over plain functions.
+
+Each subcommand lives in a module of this package and is imported only when
+it runs (or when --help lists it), so `bondtrack status` never pays for
+Prefect, Alembic, APScheduler or WeasyPrint.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from workflow.errors import BondtrackError, ValidationError
+
+# command name → "module:attribute" inside workflow.cli
+COMMANDS = {
+    "init": "setup:init",
+    "demo": "setup:demo",
+    "order": "order:order",
+    "import": "people:import_command",
+    "status": "people:status",
+    "list": "people:list_command",
+    "show": "people:show",
+    "apply": "people:apply",
+    "search": "moves:search",
+    "locate": "moves:locate",
+    "transfer": "moves:transfer",
+    "bond": "moves:bond",
+    "post": "moves:post",
+    "release": "moves:release",
+    "exclude": "moves:exclude",
+    "depart": "moves:depart",
+    "not-in-custody": "moves:not_in_custody",
+    "redetain": "moves:redetain",
+    "note": "moves:note",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use, and whose errors are one line."""
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy:
+            return super().get_command(ctx, cmd_name)
+        module_name, attribute = self.lazy[cmd_name].split(":")
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        return getattr(module, attribute)
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except BondtrackError as exc:
+            if isinstance(exc, ValidationError):
+                for problem in exc.problems:
+                    click.echo(problem, err=True)
+            raise click.ClickException(str(exc)) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the edge: no traceback, no personal data
+            if os.environ.get("BONDTRACK_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"internal error ({type(exc).__name__}); set BONDTRACK_DEBUG=1 to see the details"
+            ) from None
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bondtrack", prog_name="bondtrack")
+def main() -> None:
+    """Track every person covered by a court-ordered release, against the deadline.
+
+    Data lives in BONDTRACK_HOME (default ~/.local/share/bondtrack), private to
+    you; BONDTRACK_DATABASE_URL points at PostgreSQL instead. Start with
+    `bondtrack init`, `bondtrack order add` and `bondtrack import`.
+    """
+    # Everything bondtrack writes (database, letters, exports) is for its owner only.
+    os.umask(0o077)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

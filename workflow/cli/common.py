@@ -1,0 +1,120 @@
+"""What every command shares: settings and database, --order, output formats."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from workflow import config, db
+from workflow.audit import Actor
+from workflow.models import CourtOrder
+from workflow.orders import resolve_order
+
+
+class App:
+    """Per-invocation state, built lazily so `--help` touches no file."""
+
+    @cached_property
+    def settings(self) -> config.Settings:
+        return config.load()
+
+    @cached_property
+    def database(self) -> db.Database:
+        return db.connect(self.settings)
+
+    def actor(self, source: str = "cli") -> Actor:
+        return Actor(operator=self.settings.operator, source=source)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        self.database.check_schema()
+        with self.database.write() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        self.database.check_schema()
+        with self.database.read() as session:
+            yield session
+
+    @contextmanager
+    def order_session(self, case: str | None, write: bool = False) -> Iterator[tuple[Session, CourtOrder]]:
+        """A session and the order named by --order (or the only one)."""
+        with (self.write() if write else self.read()) as session:
+            yield session, resolve_order(session, case)
+
+
+pass_app = click.make_pass_decorator(App, ensure=True)
+
+
+def order_option(f: Callable) -> Callable:
+    return click.option(
+        "--order", "case", metavar="CASE", help="Case number of the order (default: the only one)."
+    )(f)
+
+
+def output_options(f: Callable) -> Callable:
+    """--table (default), --json, --csv: the same choice on every command that prints data."""
+    for flag, text in (
+        ("csv", "Print CSV."),
+        ("json", "Print JSON (stable keys, ISO 8601 times)."),
+        ("table", "Print a table (the default)."),
+    ):
+        f = click.option(f"--{flag}", "fmt", flag_value=flag, default=flag == "table", help=text)(f)
+    return f
+
+
+def human_time(iso_text: str | None) -> str:
+    """``2025-11-21T12:00:00-06:00`` → ``Fri 21 Nov 2025 12:00 -06:00`` for people to read."""
+    if not iso_text:
+        return ""
+    value = datetime.fromisoformat(iso_text)
+    return f"{value:%a %d %b %Y %H:%M} {value:%z}"[:-2] + ":" + f"{value:%z}"[-2:]
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def print_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    from workflow.tables import inert
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([inert(_plain(row.get(c))) for c in columns])
+
+
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold")
+    for column in columns:
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for row in rows:
+        table.add_row(*(_plain(row.get(c)) for c in columns))
+    Console().print(table)
+
+
+def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
+               title: str | None = None) -> None:
+    if fmt == "json":
+        print_json(list(rows))
+    elif fmt == "csv":
+        print_csv(rows, columns)
+    else:
+        print_table(rows, columns, title)
+
+
+def _plain(value: Any) -> str:
+    return "" if value is None else str(value)

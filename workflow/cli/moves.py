@@ -1,0 +1,150 @@
+"""The moves: one command per verb, each one transaction and one audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import click
+from sqlalchemy.orm import Session
+
+from workflow import clock, orders, tracking
+from workflow.cli.common import App, order_option, pass_app
+from workflow.models import CourtOrder, Detainee, Event
+
+Verb = Callable[[Session, CourtOrder, Detainee, datetime | None], Event]
+
+
+def _run(app: App, case: str | None, a_number: str, at: str | None, verb: Verb) -> None:
+    with app.order_session(case, write=True) as (session, court_order):
+        detainee = orders.find_detainee(session, court_order, a_number)
+        when = clock.parse_instant(at, court_order.time_zone) if at else None
+        event = verb(session, court_order, detainee, when)
+        line = f"person #{detainee.id}: {event.from_stage} → {event.to_stage}" if event.to_stage \
+            else f"person #{detainee.id}: {event.kind} recorded"
+    click.echo(line)
+
+
+def _move_command(name: str, help_text: str, *extra: Callable) -> Callable:
+    """A click command taking A-NUMBER, --order and --at, plus ``extra`` options."""
+
+    def decorate(f: Callable) -> click.Command:
+        for option in reversed(extra):
+            f = option(f)
+        f = click.option("--at", metavar="TIME",
+                         help="When it happened, court time (default: now).")(f)
+        f = order_option(f)
+        f = click.argument("a_number")(f)
+        return click.command(name, help=help_text)(pass_app(f))
+
+    return decorate
+
+
+_reason = click.option("--reason", help="Why (recorded in the history).")
+_facility = click.option("--facility", required=True, metavar="CODE", help="Facility code.")
+_facility_name = click.option("--facility-name", help="Facility name, to add a new code.")
+
+
+@_move_command("search", "Start looking for a person (INTAKE → LOCATING).")
+def search(app: App, a_number: str, case: str | None, at: str | None) -> None:
+    _run(app, case, a_number, at, lambda s, o, d, when: tracking.search(
+        s, d, actor=app.actor(), now=clock.now(), at=when))
+
+
+@_move_command("locate", "Record where a person is held (→ LOCATED).", _facility, _facility_name)
+def locate(app: App, a_number: str, case: str | None, at: str | None, facility: str,
+           facility_name: str | None) -> None:
+    _run(app, case, a_number, at, lambda s, o, d, when: tracking.locate(
+        s, d, orders.facility_for(s, facility, facility_name), actor=app.actor(), now=clock.now(), at=when))
+
+
+@_move_command("transfer", "Record a transfer; the person must be located again (→ LOCATING).",
+               _facility, _facility_name)
+def transfer(app: App, a_number: str, case: str | None, at: str | None, facility: str,
+             facility_name: str | None) -> None:
+    _run(app, case, a_number, at, lambda s, o, d, when: tracking.transfer(
+        s, d, orders.facility_for(s, facility, facility_name), actor=app.actor(), now=clock.now(), at=when))
+
+
+@_move_command(
+    "bond", "Set or amend the bond: amount, obligor, conditions (→ BOND_SET).",
+    click.option("--amount", help="Dollars (default: the configured amount, $1,500)."),
+    click.option("--obligor", help="Who posts the bond (family member or sponsor)."),
+    click.option("--obligor-phone", help="The obligor's phone."),
+    click.option("--obligor-email", help="The obligor's e-mail."),
+    click.option("--relationship", help="The obligor's relationship to the person."),
+    click.option("--conditions", help="Release conditions, e.g. ATD."),
+)
+def bond(app: App, a_number: str, case: str | None, at: str | None, amount: str | None,
+         obligor: str | None, obligor_phone: str | None, obligor_email: str | None,
+         relationship: str | None, conditions: str | None) -> None:
+    try:
+        cents = (tracking.parse_amount(amount) if amount
+                 else app.settings.section("bond")["default_amount"] * 100)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--amount") from None
+    _run(app, case, a_number, at, lambda s, o, d, when: tracking.set_bond(
+        s, d, amount_cents=cents, obligor_name=obligor, obligor_phone=obligor_phone,
+        obligor_email=obligor_email, obligor_relationship=relationship, conditions=conditions,
+        actor=app.actor(), now=clock.now(), at=when))
+
+
+@_move_command(
+    "post", "Record that the bond was paid (→ BOND_POSTED).",
+    click.option("--receipt", help="ICE Form I-305 receipt number."),
+    click.option("--method", type=click.Choice(tracking.PAYMENT_METHODS), help="How it was paid."),
+)
+def post(app: App, a_number: str, case: str | None, at: str | None, receipt: str | None,
+         method: str | None) -> None:
+    _run(app, case, a_number, at, lambda s, o, d, when: tracking.post_bond(
+        s, d, receipt=receipt, method=method, actor=app.actor(), now=clock.now(), at=when))
+
+
+@_move_command("release", "Record a release (→ RELEASED); without a posted bond give --reason.",
+               _reason)
+def release(app: App, a_number: str, case: str | None, at: str | None, reason: str | None) -> None:
+    _run(app, case, a_number, at, lambda s, o, d, when: tracking.release(
+        s, d, reason=reason, actor=app.actor(), now=clock.now(), at=when))
+
+
+@_move_command(
+    "exclude", "Exclude a person from the order: mandatory detention, security threat (→ EXCLUDED).",
+    click.option("--reason", required=True, type=click.Choice(tracking.EXCLUSION_REASONS),
+                 help="Why the order does not cover them."),
+    click.option("--note", help="Who decided, and on what basis."),
+)
+def exclude(app: App, a_number: str, case: str | None, at: str | None, reason: str,
+            note: str | None) -> None:
+    _run(app, case, a_number, at, lambda s, o, d, when: tracking.exclude(
+        s, d, reason=reason, note=note, actor=app.actor(), now=clock.now(), at=when))
+
+
+@_move_command("depart", "The person left the country or was removed (→ DEPARTED).", _reason)
+def depart(app: App, a_number: str, case: str | None, at: str | None, reason: str | None) -> None:
+    _run(app, case, a_number, at, lambda s, o, d, when: tracking.depart(
+        s, d, reason=reason, actor=app.actor(), now=clock.now(), at=when))
+
+
+@_move_command("not-in-custody", "The person was already out before the order (→ NOT_IN_CUSTODY).",
+               _reason)
+def not_in_custody(app: App, a_number: str, case: str | None, at: str | None,
+                   reason: str | None) -> None:
+    _run(app, case, a_number, at, lambda s, o, d, when: tracking.not_in_custody(
+        s, d, reason=reason, actor=app.actor(), now=clock.now(), at=when))
+
+
+@_move_command("redetain", "A released person is held again (RELEASED → LOCATING).", _reason)
+def redetain(app: App, a_number: str, case: str | None, at: str | None, reason: str | None) -> None:
+    _run(app, case, a_number, at, lambda s, o, d, when: tracking.redetain(
+        s, d, reason=reason, actor=app.actor(), now=clock.now(), at=when))
+
+
+@click.command()
+@click.argument("a_number")
+@click.argument("text")
+@order_option
+@pass_app
+def note(app: App, a_number: str, text: str, case: str | None) -> None:
+    """Add a note to a person's history (changes no stage)."""
+    _run(app, case, a_number, None, lambda s, o, d, when: tracking.add_note(
+        s, d, text, actor=app.actor(), now=clock.now()))

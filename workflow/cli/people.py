@@ -1,0 +1,166 @@
+"""`bondtrack import|status|list|show|apply`: the class list and where everyone stands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from workflow import clock, orders, reports
+from workflow.cli.common import (
+    App,
+    order_option,
+    output_options,
+    pass_app,
+    print_json,
+    print_rows,
+    print_table,
+    human_time,
+)
+from workflow.stages import Stage
+
+_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command("import")
+@click.argument("file", type=_file)
+@order_option
+@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+@click.option("--skip-invalid", "rejects", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="REJECTS.csv", help="Import the valid rows; write the others here with reasons.")
+@pass_app
+def import_command(app: App, file: Path, case: str | None, dry_run: bool, rejects: Path | None) -> None:
+    """Import the class list (CSV or XLSX); all rows or, with problems, none."""
+    from workflow.roster import import_class_list
+
+    with app.order_session(case, write=True) as (session, court_order), _progress() as progress:
+        result = import_class_list(
+            session, court_order, file, actor=app.actor("import"), now=clock.now(),
+            dry_run=dry_run, rejects=rejects, progress=progress,
+        )
+        if dry_run:
+            session.rollback()
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    verb = "would import" if dry_run else "imported"
+    click.echo(
+        f"{verb}: {result.created} new, {result.updated} updated ({result.field_changes} fields),"
+        f" {result.unchanged} unchanged, {result.rejected} rejected"
+        + (f"; rejects written to {rejects}" if rejects and result.rejected else "")
+    )
+    if result.ignored_columns:
+        click.echo(f"ignored columns: {', '.join(result.ignored_columns)}", err=True)
+
+
+class _progress:
+    """A progress bar on stderr for large files; silent for small ones and non-terminals."""
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self.bar = None
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if total < 5000 or not click.get_text_stream("stderr").isatty():
+            return
+        if self.bar is None:
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("checking rows", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@click.command()
+@order_option
+@output_options
+@pass_app
+def status(app: App, case: str | None, fmt: str) -> None:
+    """Deadline, time left and how many people are in each stage."""
+    now = clock.now()
+    with app.order_session(case) as (session, court_order):
+        data = reports.status(session, court_order, now)
+    if fmt == "json":
+        print_json(data)
+        return
+    rows = [{"stage": stage, "people": n} for stage, n in data["by_stage"].items()]
+    rows += [{"stage": key, "people": data[key]} for key in ("covered", "resolved", "outstanding")]
+    if fmt == "csv":
+        print_rows(rows, ["stage", "people"], "csv")
+        return
+    order_data = data["order"]
+    left = data["seconds_left"]
+    click.echo(f"{order_data['case_number']}  {order_data['court']}  {order_data['judge']}")
+    click.echo(f"deadline {human_time(order_data['deadline'])} ({order_data['time_zone']})")
+    click.echo(("time left " if left >= 0 else "OVERDUE by ") + clock.describe_duration(abs(left)))
+    print_table(rows, ["stage", "people"])
+
+
+@click.command("list")
+@order_option
+@click.option("--stage", type=click.Choice([s.value for s in Stage], case_sensitive=False),
+              help="Only people in this stage.")
+@click.option("--facility", metavar="CODE", help="Only people at this facility.")
+@output_options
+@pass_app
+def list_command(app: App, case: str | None, stage: str | None, facility: str | None, fmt: str) -> None:
+    """List the people in an order, by A-number."""
+    with app.order_session(case) as (session, court_order):
+        rows = reports.list_people(session, court_order, clock.now(),
+                                   stage=stage.upper() if stage else None, facility=facility)
+    columns = ["id", "a_number", "family_name", "given_name", "stage", "facility", "hours_in_stage"]
+    print_rows(rows, columns if fmt != "json" else [], fmt, title=f"{len(rows)} people")
+
+
+@click.command()
+@click.argument("a_number")
+@order_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def show(app: App, a_number: str, case: str | None, as_json: bool) -> None:
+    """One person's record and full history (any A-number spelling)."""
+    with app.order_session(case) as (session, court_order):
+        record = reports.person_record(session, orders.find_detainee(session, court_order, a_number))
+    if as_json:
+        print_json(record)
+        return
+    for key in ("id", "a_number", "family_name", "given_name", "date_of_birth", "country_of_birth",
+                "language", "stage", "stage_since", "exclusion_reason"):
+        value = human_time(record[key]) if key == "stage_since" else record[key]
+        click.echo(f"{key.replace('_', ' '):>16}: {value or ''}")
+    facility = record["facility"]
+    click.echo(f"{'facility':>16}: {facility['code'] + ' ' + facility['name'] if facility else ''}")
+    for bond in record["bonds"]:
+        amount = f"${bond['amount_cents'] / 100:,.2f}" if bond["amount_cents"] is not None else "?"
+        posted = human_time(bond["posted_at"]) if bond["posted_at"] else "not posted"
+        click.echo(f"{'bond':>16}: {amount} set {human_time(bond['set_at'])}, {posted}")
+    rows = [
+        {
+            **e,
+            "at": human_time(e["at"]),
+            "move": f"{e['from_stage'] or ''} → {e['to_stage']}" if e["to_stage"] else "",
+            "details": json.dumps(e["payload"], ensure_ascii=False) if e["payload"] else "",
+        }
+        for e in record["events"]
+    ]
+    print_table(rows, ["at", "kind", "move", "actor", "source", "details"], title="history")
+
+
+@click.command()
+@click.argument("file", type=_file)
+@order_option
+@pass_app
+def apply(app: App, file: Path, case: str | None) -> None:
+    """Apply many moves from a CSV/XLSX (a_number, action, facility_code, amount, receipt, at, reason, note)."""
+    from workflow.tracking import apply_file
+
+    default_cents = app.settings.section("bond")["default_amount"] * 100
+    with app.order_session(case, write=True) as (session, court_order):
+        applied = apply_file(session, court_order, file, actor=app.actor("apply"),
+                             now=clock.now(), default_bond_cents=default_cents)
+    click.echo(f"applied {applied} moves from {file.name}")

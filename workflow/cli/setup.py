@@ -1,0 +1,39 @@
+"""`bondtrack init` and `bondtrack demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from workflow.cli.common import App, pass_app
+
+
+@click.command()
+@pass_app
+def init(app: App) -> None:
+    """Create or upgrade the database (safe to run again)."""
+    from workflow import db
+
+    db.upgrade(app.database)
+    where = app.settings.database_url if not app.settings.is_sqlite else str(app.settings.home)
+    if not app.settings.is_sqlite:
+        where = where.split("@")[-1]  # never echo a password
+    click.echo(f"database ready (schema {db.head_revision()}) in {where}")
+
+
+@click.command()
+@click.option("--people", default=615, show_default=True, type=click.IntRange(1, 200_000),
+              help="How many synthetic people.")
+@click.option("--seed", default=2025, show_default=True, help="Random seed (same seed, same demo).")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to build it (default: a 'bondtrack-demo' folder beside your data home).")
+def demo(people: int, seed: int, home: Path | None) -> None:
+    """Build a synthetic order like the real one and walk it to the eve of the deadline.
+
+    Never touches your real data: the demo lives in its own home, rebuilt on each run.
+    """
+    from workflow import demo as demo_module
+
+    outcome = demo_module.run(people=people, seed=seed, home=home, echo=click.echo)
+    click.echo(outcome)

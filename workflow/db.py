@@ -1,0 +1,176 @@
+"""Engine and transactions, built from Settings; nothing happens at import time.
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout, and write
+transactions start with ``BEGIN IMMEDIATE`` so two writers queue up instead of
+failing half-way. Database errors are turned into one-line BondtrackErrors here,
+never with their SQL parameters (which can hold personal data).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from workflow import resource
+from workflow.config import Settings
+from workflow.errors import BondtrackError, ConflictError
+
+_WRITE = "bondtrack_write"
+
+
+@dataclass(frozen=True)
+class Database:
+    settings: Settings
+    engine: Engine
+    _reader: sessionmaker[Session]
+    _writer: sessionmaker[Session]
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; nothing it does is committed."""
+        with _translated(), self._reader() as session, session.begin():
+            yield session
+            session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction: committed if the block succeeds, rolled back otherwise."""
+        with _translated(), self._writer() as session, session.begin():
+            yield session
+
+    def check_schema(self) -> None:
+        """Refuse to work on a database that `bondtrack init` has not brought up to date."""
+        with _translated(), self.engine.connect() as conn:
+            try:
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except (OperationalError, ProgrammingError):
+                current = None
+        if current is None:
+            raise BondtrackError("the database is not set up yet: run `bondtrack init`")
+        if current != head_revision():
+            raise BondtrackError(
+                "the database schema is not the one this bondtrack expects: run `bondtrack init`"
+            )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def connect(settings: Settings) -> Database:
+    """A Database for ``settings``; makes the private data directory if needed."""
+    ensure_private_dir(settings.home)
+    if settings.is_sqlite:
+        engine = _sqlite_engine(settings)
+    else:
+        engine = create_engine(settings.database_url, pool_pre_ping=True)
+    writer_engine = engine.execution_options(**{_WRITE: True})
+    return Database(
+        settings=settings,
+        engine=engine,
+        _reader=sessionmaker(engine, expire_on_commit=False),
+        _writer=sessionmaker(writer_engine, expire_on_commit=False),
+    )
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) readable by its owner only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_uid == os.getuid():
+        path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` empty with mode 0600 unless it exists, so no one else can ever read it."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    path.chmod(0o600)
+    return path
+
+
+def _sqlite_engine(settings: Settings) -> Engine:
+    path = settings.database_url.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        private_file(Path(path))
+    engine = create_engine(
+        settings.database_url, connect_args={"timeout": settings.busy_timeout_seconds}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_seconds * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except StaleDataError:
+        raise ConflictError(
+            "the record was changed by someone else while you worked on it: re-run the command"
+        ) from None
+    except OperationalError as exc:
+        if "locked" in str(exc.orig) or "deadlock" in str(exc.orig):
+            raise ConflictError("the database is busy with another writer: re-run the command") from None
+        raise BondtrackError(f"database error: {type(exc.orig).__name__}") from None
+    except DBAPIError as exc:
+        # The message of a DBAPI error quotes SQL parameters: name the kind only.
+        raise BondtrackError(f"database error: {type(exc.orig).__name__}") from None
+
+
+def head_revision() -> str:
+    """The newest migration, read from file names (``0001_foundation.py`` → ``0001``).
+
+    Cheap on purpose: every command checks the schema without importing Alembic.
+    """
+    versions = resource("migrations", "versions")
+    return max(p.name.split("_", 1)[0] for p in versions.glob("[0-9]*_*.py"))
+
+
+def alembic_config():  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config(str(resource("alembic.ini")))
+    cfg.set_main_option("script_location", str(resource("migrations")))
+    return cfg
+
+
+def upgrade(database: Database, revision: str = "head") -> None:
+    """Create or upgrade the schema (idempotent)."""
+    from alembic import command
+
+    cfg = alembic_config()
+    with _translated(), database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def downgrade(database: Database, revision: str) -> None:
+    from alembic import command
+
+    cfg = alembic_config()
+    with _translated(), database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)

@@ -1,0 +1,234 @@
+"""The schema, as typed SQLAlchemy 2.x ORM classes. Alembic migrations follow it.
+
+Times are stored in UTC (``UTCDateTime``) and always come back aware; money is
+integer cents. The event table is the audit log: rows are only ever added.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names on SQLite and PostgreSQL, so migrations can name them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; naive values are refused, not guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: bondtrack stores aware UTC times only")
+        value = value.astimezone(UTC)
+        # SQLite has no time zone type: store the UTC wall time.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class CourtOrder(Base):
+    __tablename__ = "court_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(64), unique=True)
+    court: Mapped[str] = mapped_column(String(200))
+    judge: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(300))
+    deadline: Mapped[datetime]
+    time_zone: Mapped[str] = mapped_column(String(64))
+    order_date: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    detainees: Mapped[list[Detainee]] = relationship(back_populates="court_order")
+
+
+class Facility(Base):
+    __tablename__ = "facilities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(2))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    field_office: Mapped[str | None] = mapped_column(String(100))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+
+
+class Detainee(Base):
+    __tablename__ = "detainees"
+    __table_args__ = (
+        UniqueConstraint("order_id", "a_number"),
+        Index("ix_detainees_order_id_stage", "order_id", "stage"),
+        Index("ix_detainees_facility_id", "facility_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("court_orders.id", ondelete="CASCADE"))
+    a_number: Mapped[str] = mapped_column(String(9))
+    family_name: Mapped[str] = mapped_column(String(200))
+    given_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    country_of_birth: Mapped[str | None] = mapped_column(String(100))
+    language: Mapped[str | None] = mapped_column(String(40))
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
+    stage: Mapped[str] = mapped_column(String(20))
+    stage_since: Mapped[datetime]
+    exclusion_reason: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    counsel: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    court_order: Mapped[CourtOrder] = relationship(back_populates="detainees")
+    facility: Mapped[Facility | None] = relationship()
+    bonds: Mapped[list[Bond]] = relationship(
+        back_populates="detainee", order_by="Bond.id", cascade="all, delete-orphan"
+    )
+
+    # Optimistic lock: an UPDATE that finds another version raises StaleDataError.
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def active_bond(self) -> Bond | None:
+        """The bond that is not cancelled, if any (there is at most one)."""
+        return next((b for b in reversed(self.bonds) if b.cancelled_at is None), None)
+
+
+class Bond(Base):
+    __tablename__ = "bonds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    detainee_id: Mapped[int] = mapped_column(
+        ForeignKey("detainees.id", ondelete="CASCADE"), index=True
+    )
+    amount_cents: Mapped[int | None] = mapped_column(Integer)
+    conditions: Mapped[str | None] = mapped_column(String(300))
+    obligor_name: Mapped[str | None] = mapped_column(String(200))
+    obligor_relationship: Mapped[str | None] = mapped_column(String(100))
+    obligor_phone: Mapped[str | None] = mapped_column(String(40))
+    obligor_email: Mapped[str | None] = mapped_column(String(200))
+    payment_method: Mapped[str | None] = mapped_column(String(20))
+    receipt_number: Mapped[str | None] = mapped_column(String(64))
+    set_at: Mapped[datetime]
+    posted_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+    detainee: Mapped[Detainee] = relationship(back_populates="bonds")
+
+
+class Event(Base):
+    """One audited change. ``at`` is when it happened; ``recorded_at`` when we learned it."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_detainee_id_id", "detainee_id", "id"),
+        Index("ix_events_order_id_at", "order_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("court_orders.id", ondelete="CASCADE")
+    )
+    detainee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("detainees.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str | None] = mapped_column(String(20))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+
+
+class Notice(Base):
+    """The outbox: each letter or e-mail, keyed so it is made and sent once."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("court_orders.id", ondelete="CASCADE"))
+    detainee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("detainees.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str | None] = mapped_column(String(300))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None]
+    file_path: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Alert(Base):
+    """A deadline alert; unique per (order, threshold) so each fires exactly once."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("order_id", "threshold"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("court_orders.id", ondelete="CASCADE"))
+    threshold: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20))
+
+
+class Lock(Base):
+    """A named lease (e.g. "scheduler"), so only one holder runs per database."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime]

@@ -1,0 +1,123 @@
+"""Court orders, and finding the people and facilities in them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow import audit, clock
+from workflow.audit import Actor
+from workflow.errors import BondtrackError, NotFoundError, ValidationError
+from workflow.identity import normalize_a_number
+from workflow.models import CourtOrder, Detainee, Facility
+
+
+def add_order(
+    session: Session,
+    *,
+    case_number: str,
+    court: str,
+    judge: str,
+    deadline: str,
+    time_zone: str,
+    actor: Actor,
+    now: datetime,
+    title: str | None = None,
+    order_date: date | None = None,
+    notes: str | None = None,
+) -> CourtOrder:
+    """Record a court order; its deadline is read as wall time in the court's zone."""
+    case_number = case_number.strip()
+    if not case_number:
+        raise ValidationError("the case number is empty")
+    if session.scalar(select(CourtOrder.id).where(CourtOrder.case_number == case_number)):
+        raise BondtrackError(f"order {case_number} already exists")
+    order = CourtOrder(
+        case_number=case_number,
+        court=court.strip(),
+        judge=judge.strip(),
+        title=title,
+        deadline=clock.parse_instant(deadline, time_zone),
+        time_zone=time_zone,
+        order_date=order_date,
+        notes=notes,
+        created_at=now,
+    )
+    session.add(order)
+    session.flush()
+    audit.record(
+        session,
+        kind="order-added",
+        order_id=order.id,
+        payload={"case_number": case_number, "deadline": order.deadline.isoformat()},
+        actor=actor,
+        at=now,
+        now=now,
+    )
+    return order
+
+
+def resolve_order(session: Session, case_number: str | None) -> CourtOrder:
+    """The order named ``case_number``, or the only order when none is named."""
+    if case_number:
+        order = session.scalar(select(CourtOrder).where(CourtOrder.case_number == case_number))
+        if order is None:
+            raise NotFoundError(f"no order {case_number}: see `bondtrack order list`")
+        return order
+    orders = session.scalars(select(CourtOrder).order_by(CourtOrder.id).limit(2)).all()
+    if not orders:
+        raise NotFoundError(
+            "no court order yet: add one with `bondtrack order add --case ... --deadline ...`"
+        )
+    if len(orders) > 1:
+        raise BondtrackError("several orders in this database: name one with --order CASE")
+    return orders[0]
+
+
+def list_orders(session: Session) -> list[tuple[CourtOrder, int]]:
+    """Every order with how many people it covers."""
+    counts = (
+        select(Detainee.order_id, func.count().label("n")).group_by(Detainee.order_id).subquery()
+    )
+    rows = session.execute(
+        select(CourtOrder, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.order_id == CourtOrder.id)
+        .order_by(CourtOrder.deadline)
+    ).all()
+    return [(order, count) for order, count in rows]
+
+
+def find_detainee(session: Session, order: CourtOrder, a_number: str) -> Detainee:
+    """The person with this A-number (any accepted spelling) in ``order``."""
+    try:
+        normalized = normalize_a_number(a_number)
+    except ValueError as exc:
+        raise ValidationError(f"A-number: {exc}") from None
+    detainee = session.scalar(
+        select(Detainee).where(Detainee.order_id == order.id, Detainee.a_number == normalized)
+    )
+    if detainee is None:
+        raise NotFoundError(f"no person with that A-number in order {order.case_number}")
+    return detainee
+
+
+def normalize_facility_code(code: str) -> str:
+    value = code.strip().upper()
+    if not value or len(value) > 32 or not all(ch.isalnum() or ch in "-_." for ch in value):
+        raise ValueError("not a facility code (letters, digits, - _ . up to 32)")
+    return value
+
+
+def facility_for(session: Session, code: str, name: str | None = None) -> Facility:
+    """The facility with ``code``; a new code needs a name and is added."""
+    code = normalize_facility_code(code)
+    facility = session.scalar(select(Facility).where(Facility.code == code))
+    if facility is None:
+        if not (name and name.strip()):
+            raise NotFoundError(f"unknown facility {code}: give its name to add it")
+        facility = Facility(code=code, name=" ".join(name.split()))
+        session.add(facility)
+        session.flush()
+    return facility

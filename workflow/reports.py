@@ -1,0 +1,178 @@
+"""Views of the one truth: status counts, lists of people, one person's record.
+
+Each function takes a session and returns plain data (dicts with stable keys,
+ISO 8601 times in the court's zone), which the CLI prints as tables or JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow import clock
+from workflow.identity import format_a_number
+from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
+from workflow.orders import list_orders
+from workflow.stages import RESOLVED, Stage
+
+
+def iso(instant: datetime | None, tz: str) -> str | None:
+    """ISO 8601 with the court's offset, e.g. ``2025-11-21T12:00:00-06:00``."""
+    return clock.local(instant, tz).isoformat() if instant is not None else None
+
+
+def order_summary(order: CourtOrder) -> dict[str, Any]:
+    return {
+        "case_number": order.case_number,
+        "court": order.court,
+        "judge": order.judge,
+        "title": order.title,
+        "deadline": iso(order.deadline, order.time_zone),
+        "time_zone": order.time_zone,
+        "order_date": order.order_date.isoformat() if order.order_date else None,
+    }
+
+
+def stage_counts(session: Session, order: CourtOrder) -> dict[str, int]:
+    """People per stage, every stage present (zeros included), in stage order."""
+    rows = session.execute(
+        select(Detainee.stage, func.count())
+        .where(Detainee.order_id == order.id)
+        .group_by(Detainee.stage)
+    ).all()
+    found = dict(rows)
+    return {stage.value: found.get(stage.value, 0) for stage in Stage}
+
+
+def status(session: Session, order: CourtOrder, now: datetime) -> dict[str, Any]:
+    """The numbers the supervising attorney watches, as of ``now``."""
+    by_stage = stage_counts(session, order)
+    total = sum(by_stage.values())
+    excluded = by_stage[Stage.EXCLUDED.value]
+    resolved = sum(by_stage[s.value] for s in RESOLVED)
+    return {
+        "order": order_summary(order),
+        "now": iso(now, order.time_zone),
+        "seconds_left": int((order.deadline - now).total_seconds()),
+        "total": total,
+        "by_stage": by_stage,
+        "covered": total - excluded,
+        "resolved": resolved,
+        "outstanding": total - excluded - resolved,
+        "excluded": excluded,
+    }
+
+
+def list_people(
+    session: Session,
+    order: CourtOrder,
+    now: datetime,
+    *,
+    stage: str | None = None,
+    facility: str | None = None,
+) -> list[dict[str, Any]]:
+    """One row per person, filtered by stage and facility code, by A-number."""
+    query = (
+        select(Detainee, Facility.code)
+        .outerjoin(Facility, Detainee.facility_id == Facility.id)
+        .where(Detainee.order_id == order.id)
+        .order_by(Detainee.a_number)
+    )
+    if stage:
+        query = query.where(Detainee.stage == stage)
+    if facility:
+        query = query.where(Facility.code == facility.strip().upper())
+    return [
+        {
+            "id": d.id,
+            "a_number": format_a_number(d.a_number),
+            "family_name": d.family_name,
+            "given_name": d.given_name,
+            "stage": d.stage,
+            "facility": code,
+            "stage_since": iso(d.stage_since, order.time_zone),
+            "hours_in_stage": round((now - d.stage_since).total_seconds() / 3600, 1),
+            "language": d.language,
+        }
+        for d, code in session.execute(query)
+    ]
+
+
+def person_record(session: Session, detainee: Detainee) -> dict[str, Any]:
+    """Everything about one person, with the full history oldest first."""
+    tz = detainee.court_order.time_zone
+    session.refresh(detainee, attribute_names=["bonds"])
+    events = session.scalars(
+        select(Event).where(Event.detainee_id == detainee.id).order_by(Event.at, Event.id)
+    ).all()
+    facility = detainee.facility
+    return {
+        "id": detainee.id,
+        "order": detainee.court_order.case_number,
+        "a_number": format_a_number(detainee.a_number),
+        "family_name": detainee.family_name,
+        "given_name": detainee.given_name,
+        "date_of_birth": detainee.date_of_birth.isoformat() if detainee.date_of_birth else None,
+        "country_of_birth": detainee.country_of_birth,
+        "language": detainee.language,
+        "stage": detainee.stage,
+        "stage_since": iso(detainee.stage_since, tz),
+        "exclusion_reason": detainee.exclusion_reason,
+        "facility": (
+            {"code": facility.code, "name": facility.name, "field_office": facility.field_office}
+            if facility
+            else None
+        ),
+        "phone": detainee.phone,
+        "email": detainee.email,
+        "notes": detainee.notes,
+        "version": detainee.version,
+        "bonds": [_bond(b, tz) for b in detainee.bonds],
+        "events": [_event(e, tz) for e in events],
+    }
+
+
+def _bond(bond: Bond, tz: str) -> dict[str, Any]:
+    return {
+        "amount_cents": bond.amount_cents,
+        "conditions": bond.conditions,
+        "obligor_name": bond.obligor_name,
+        "obligor_relationship": bond.obligor_relationship,
+        "obligor_phone": bond.obligor_phone,
+        "obligor_email": bond.obligor_email,
+        "payment_method": bond.payment_method,
+        "receipt_number": bond.receipt_number,
+        "set_at": iso(bond.set_at, tz),
+        "posted_at": iso(bond.posted_at, tz),
+        "cancelled_at": iso(bond.cancelled_at, tz),
+    }
+
+
+def _event(event: Event, tz: str) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "at": iso(event.at, tz),
+        "recorded_at": iso(event.recorded_at, tz),
+        "kind": event.kind,
+        "from_stage": event.from_stage,
+        "to_stage": event.to_stage,
+        "actor": event.actor,
+        "source": event.source,
+        "payload": event.payload,
+    }
+
+
+def orders_overview(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Every order with its deadline, time left and people covered."""
+    return [
+        {
+            **order_summary(order),
+            "seconds_left": int((order.deadline - now).total_seconds()),
+            "people": people,
+        }
+        for order, people in list_orders(session)
+    ]
+

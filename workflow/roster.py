@@ -1,0 +1,324 @@
+"""The class list: read it, validate every row, then import it in one transaction.
+
+People new to the order start in INTAKE (with the facility the list reports,
+if any); people already in it are updated field by field, one event per
+changed field. Importing the same file twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from workflow import clock, tables
+from workflow.audit import Actor, record
+from workflow.errors import BondtrackError, ValidationError
+from workflow.identity import normalize_a_number, normalize_language, normalize_name, parse_date
+from workflow.models import CourtOrder, Detainee, Event, Facility
+from workflow.orders import normalize_facility_code
+from workflow.stages import Stage
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "a_number": ("a#", "a #", "a_no", "anumber", "alien_number", "alien_no", "alien #", "a number"),
+    "family_name": ("last_name", "last name", "surname", "apellido", "apellidos"),
+    "given_name": ("first_name", "first name", "given name", "nombre"),
+    "date_of_birth": ("dob", "birth_date", "birthdate", "date of birth", "fecha_de_nacimiento"),
+    "country_of_birth": ("country", "cob", "nationality", "country of birth", "citizenship"),
+    "language": ("primary_language", "preferred_language", "idioma"),
+    "facility_code": ("facility", "detention_facility_code", "facility code"),
+    "facility_name": ("detention_facility", "facility name"),
+    "phone": ("telephone", "phone_number", "contact_phone"),
+    "email": ("e_mail", "email_address", "contact_email"),
+    "notes": ("note", "comments", "comment"),
+}
+REQUIRED = ("a_number", "family_name", "given_name")
+# Fields the class list may set on a person, in the order events are written.
+PERSON_FIELDS = (
+    "family_name", "given_name", "date_of_birth", "country_of_birth", "language",
+    "phone", "email", "notes",
+)
+# The list's facility is a report, not a confirmation: it only fills in people not yet located.
+_UNCONFIRMED = (Stage.INTAKE.value, Stage.LOCATING.value)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    field_changes: int = 0
+    rejected: int = 0
+    dry_run: bool = False
+    problems: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "field_changes": self.field_changes,
+            "rejected": self.rejected,
+            "dry_run": self.dry_run,
+            "ignored_columns": self.ignored_columns,
+        }
+
+
+@dataclass(frozen=True)
+class _Person:
+    line: int
+    a_number: str
+    values: dict[str, Any]
+    facility_code: str | None
+    facility_name: str | None
+
+
+def import_class_list(
+    session: Session,
+    order: CourtOrder,
+    path: Path,
+    *,
+    actor: Actor,
+    now: datetime,
+    dry_run: bool = False,
+    rejects: Path | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import ``path`` into ``order``; with problems and no ``rejects`` file, write nothing."""
+    table = tables.read(path, COLUMNS, REQUIRED)
+    result = ImportResult(dry_run=dry_run, ignored_columns=table.ignored_columns)
+    if table.problems:
+        raise ValidationError(_failure(path, table.problems), table.problems)
+    today = clock.local(now, order.time_zone).date()
+    facilities = {f.code: f for f in session.scalars(select(Facility))}
+    people = _validate(table, today, facilities, progress)
+    if table.problems and rejects is None:
+        raise ValidationError(_failure(path, table.problems), table.problems)
+    result.problems = table.problems
+    result.rejected = len(table.bad_lines)
+    if rejects is not None and table.bad_lines:
+        _write_rejects(table, rejects)
+    _apply(session, order, people, facilities, result, actor=actor, now=now)
+    if not dry_run:
+        record(session, kind="class-list-imported", order_id=order.id, actor=actor, at=now,
+               now=now, payload={"file": path.name, **result.summary()})
+    return result
+
+
+def _failure(path: Path, problems: list[str]) -> str:
+    return f"{len(problems)} problem(s) in {path.name}; nothing was imported"
+
+
+def _validate(
+    table: tables.Table, today: date, facilities: dict[str, Facility], progress: Progress | None
+) -> list[_Person]:
+    seen: dict[str, list[int]] = defaultdict(list)
+    people: list[_Person] = []
+    rows = table.good_rows()
+    new_facility_names: dict[str, str] = {}
+    for done, row in enumerate(rows, start=1):
+        errors: list[tuple[str, str]] = []
+        person = _parse_row(row, today, facilities, new_facility_names, errors)
+        for column, message in errors:
+            table.problem(row.line, column, message)
+        if person is not None:
+            seen[person.a_number].append(row.line)
+            people.append(person)
+        if progress and (done % 1000 == 0 or done == len(rows)):
+            progress(done, len(rows))
+    duplicates = {a: lines for a, lines in seen.items() if len(lines) > 1}
+    for lines in duplicates.values():
+        for line in lines:
+            others = ", ".join(str(n) for n in lines if n != line)
+            table.problem(line, "a_number", f"the same A-number is on line(s) {others}")
+    table.sort_problems()
+    return [p for p in people if p.a_number not in duplicates]
+
+
+def _parse_row(
+    row: tables.Row,
+    today: date,
+    facilities: dict[str, Facility],
+    new_facility_names: dict[str, str],
+    errors: list[tuple[str, str]],
+) -> _Person | None:
+    def parsed(column: str, parse: Callable[[str], Any], required: bool = False) -> Any:
+        text = row.get(column)
+        if not text:
+            if required:
+                errors.append((column, "is required"))
+            return None
+        try:
+            return parse(text)
+        except ValueError as exc:
+            errors.append((column, str(exc)))
+            return None
+
+    a_number = parsed("a_number", normalize_a_number, required=True)
+    values = {
+        "family_name": parsed("family_name", normalize_name, required=True),
+        "given_name": parsed("given_name", normalize_name, required=True),
+        "date_of_birth": parsed("date_of_birth", lambda t: parse_date(t, today=today)),
+        "country_of_birth": parsed("country_of_birth", normalize_name),
+        "language": parsed("language", normalize_language),
+        "phone": parsed("phone", _phone),
+        "email": parsed("email", _email),
+        "notes": row.get("notes") or None,
+    }
+    code = parsed("facility_code", normalize_facility_code)
+    name = parsed("facility_name", normalize_name)
+    if name and not code and not row.get("facility_code"):
+        errors.append(("facility_code", "is required when facility_name is given"))
+    if code and code not in facilities:
+        if not name and code not in new_facility_names:
+            errors.append(("facility_code", "unknown facility: add facility_name to create it"))
+        elif name:
+            new_facility_names.setdefault(code, name)
+    if errors:
+        return None
+    return _Person(row.line, a_number, values, code, name)
+
+
+def _phone(text: str) -> str:
+    digits = [ch for ch in text if ch.isdigit()]
+    if not 7 <= len(digits) <= 15 or any(ch not in "0123456789+-(). x" for ch in text):
+        raise ValueError("not a phone number")
+    return text
+
+
+def _email(text: str) -> str:
+    local, _, domain = text.partition("@")
+    if not local or "." not in domain or any(ch.isspace() for ch in text):
+        raise ValueError("not an e-mail address")
+    return text
+
+
+def _apply(
+    session: Session,
+    order: CourtOrder,
+    people: list[_Person],
+    facilities: dict[str, Facility],
+    result: ImportResult,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    for person in people:
+        if person.facility_code and person.facility_code not in facilities:
+            facility = Facility(code=person.facility_code, name=person.facility_name)
+            session.add(facility)
+            facilities[person.facility_code] = facility
+    session.flush()
+    existing = {
+        d.a_number: d
+        for d in session.scalars(select(Detainee).where(Detainee.order_id == order.id))
+    }
+    new_rows = []
+    for person in people:
+        facility = facilities.get(person.facility_code) if person.facility_code else None
+        current = existing.get(person.a_number)
+        if current is None:
+            new_rows.append(_new_row(order, person, facility, now))
+        elif _update(session, current, person, facility, result, actor=actor, now=now):
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    result.created = len(new_rows)
+    if new_rows:
+        _insert_new(session, new_rows, actor=actor, now=now)
+
+
+def _new_row(order: CourtOrder, person: _Person, facility: Facility | None, now: datetime) -> dict:
+    return {
+        "order_id": order.id,
+        "a_number": person.a_number,
+        **person.values,
+        "facility_id": facility.id if facility else None,
+        "stage": Stage.INTAKE.value,
+        "stage_since": now,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert_new(session: Session, rows: list[dict], *, actor: Actor, now: datetime) -> None:
+    # Bulk: one executemany for people and one for their first events, not 2n round trips.
+    ids = session.execute(
+        insert(Detainee).returning(Detainee.id, Detainee.order_id, sort_by_parameter_order=True),
+        rows,
+    ).all()
+    session.execute(
+        insert(Event),
+        [
+            {
+                "order_id": order_id,
+                "detainee_id": detainee_id,
+                "kind": "imported",
+                "from_stage": None,
+                "to_stage": Stage.INTAKE.value,
+                "payload": {},
+                "actor": actor.operator,
+                "source": actor.source,
+                "at": now,
+                "recorded_at": now,
+            }
+            for detainee_id, order_id in ids
+        ],
+    )
+
+
+def _update(
+    session: Session,
+    detainee: Detainee,
+    person: _Person,
+    facility: Facility | None,
+    result: ImportResult,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> bool:
+    changes = [
+        (name, getattr(detainee, name), value)
+        for name, value in person.values.items()
+        if value is not None and getattr(detainee, name) != value
+    ]
+    if facility is not None and detainee.facility_id != facility.id and detainee.stage in _UNCONFIRMED:
+        changes.append(("facility", detainee.facility.code if detainee.facility else None, facility.code))
+        detainee.facility = facility
+    if not changes:
+        return False
+    for name, old, new in changes:
+        if name != "facility":
+            setattr(detainee, name, new)
+        record(session, kind="updated", detainee=detainee, actor=actor, at=now, now=now,
+               payload={"field": name, "from": _jsonable(old), "to": _jsonable(new)})
+    detainee.updated_at = now
+    result.field_changes += len(changes)
+    return True
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _write_rejects(table: tables.Table, path: Path) -> None:
+    header = list(COLUMNS)
+    rows = [
+        (row.cells, "; ".join(table.bad_lines[row.line]))
+        for row in table.rows
+        if row.line in table.bad_lines
+    ]
+    try:
+        tables.write_rejects(path, header, rows)
+    except OSError as exc:
+        raise BondtrackError(f"cannot write {path.name}: {exc.strerror}") from None

@@ -1,0 +1,347 @@
+"""The verbs: every move of a person, checked against the stage table and audited.
+
+Each verb validates everything before it changes anything, then changes the
+person and appends exactly one event. The caller owns the transaction (one per
+command, one per bulk file), so a verb that raises leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from workflow import audit, clock, orders, stages, tables
+from workflow.audit import Actor
+from workflow.errors import BondtrackError, TransitionError, ValidationError
+from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
+from workflow.stages import Action, Stage
+
+PAYMENT_METHODS = ("cebonds", "money-order", "cashier-check", "surety", "other")
+EXCLUSION_REASONS = ("mandatory-detention", "security-threat", "other")
+# A stated time a little ahead of our clock is a skewed clock, not a prophecy.
+_CLOCK_SLACK = timedelta(minutes=5)
+
+
+def move(
+    session: Session,
+    detainee: Detainee,
+    action: Action,
+    *,
+    actor: Actor,
+    now: datetime,
+    at: datetime | None = None,
+    facility: Facility | None = None,
+    reason: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Event:
+    """Apply ``action`` to ``detainee`` if the table allows it; one event records it."""
+    at = _checked_time(detainee, at or now, now)
+    source = Stage(detainee.stage)
+    transition = stages.find(action, source)
+    if transition is None:
+        raise TransitionError(
+            f"person #{detainee.id} is {source.value}: '{action.value}' is not allowed;"
+            f" allowed: {stages.describe_allowed(source)}"
+        )
+    given = {"facility": facility, "reason": reason}
+    missing = [need for need in transition.requires if not given[need]]
+    if missing:
+        raise TransitionError(
+            f"'{action.value}' from {source.value} needs {', '.join(missing)}"
+        )
+    details = dict(payload or {})
+    if facility is not None:
+        details["facility"] = facility.code
+        detainee.facility = facility
+    if reason:
+        details["reason"] = reason
+    detainee.stage = transition.target.value
+    detainee.stage_since = at
+    detainee.updated_at = now
+    session.flush()
+    return audit.record(
+        session,
+        kind=action.value,
+        detainee=detainee,
+        from_stage=source.value,
+        to_stage=transition.target.value,
+        payload=details,
+        actor=actor,
+        at=at,
+        now=now,
+    )
+
+
+def _checked_time(detainee: Detainee, at: datetime, now: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValidationError("a time without a time zone")
+    if at > now + _CLOCK_SLACK:
+        raise ValidationError("the time given is in the future")
+    if at < detainee.stage_since:
+        raise ValidationError(
+            f"the time given is before person #{detainee.id}'s last recorded change"
+        )
+    return at
+
+
+def search(session: Session, detainee: Detainee, *, actor: Actor, now: datetime,
+           at: datetime | None = None) -> Event:
+    """Start looking for the person (INTAKE → LOCATING)."""
+    return move(session, detainee, Action.SEARCH, actor=actor, now=now, at=at)
+
+
+def locate(session: Session, detainee: Detainee, facility: Facility, *, actor: Actor,
+           now: datetime, at: datetime | None = None) -> Event:
+    """Record where the person is held (→ LOCATED)."""
+    return move(session, detainee, Action.LOCATE, actor=actor, now=now, at=at, facility=facility)
+
+
+def transfer(session: Session, detainee: Detainee, facility: Facility, *, actor: Actor,
+             now: datetime, at: datetime | None = None) -> Event:
+    """Record a move to another facility; they must be located there again (→ LOCATING)."""
+    return move(session, detainee, Action.TRANSFER, actor=actor, now=now, at=at, facility=facility)
+
+
+def set_bond(
+    session: Session,
+    detainee: Detainee,
+    *,
+    amount_cents: int,
+    actor: Actor,
+    now: datetime,
+    at: datetime | None = None,
+    conditions: str | None = None,
+    obligor_name: str | None = None,
+    obligor_relationship: str | None = None,
+    obligor_phone: str | None = None,
+    obligor_email: str | None = None,
+) -> Event:
+    """Set (or amend, in BOND_SET) the bond: amount, conditions, obligor (→ BOND_SET)."""
+    if amount_cents < 0:
+        raise ValidationError("the bond amount is negative")
+    terms = {
+        "amount_cents": amount_cents,
+        "conditions": conditions,
+        "obligor_name": obligor_name,
+        "obligor_relationship": obligor_relationship,
+        "obligor_phone": obligor_phone,
+        "obligor_email": obligor_email,
+    }
+    bond = detainee.active_bond
+    changed = {k: v for k, v in terms.items() if v is not None and getattr(bond, k, None) != v}
+    event = move(
+        session, detainee, Action.BOND, actor=actor, now=now, at=at,
+        payload={"amount_cents": amount_cents, "changed": sorted(changed)},
+    )
+    if bond is None:
+        bond = Bond(set_at=event.at)
+        detainee.bonds.append(bond)
+    for key, value in changed.items():
+        setattr(bond, key, value)
+    return event
+
+
+def post_bond(
+    session: Session,
+    detainee: Detainee,
+    *,
+    actor: Actor,
+    now: datetime,
+    at: datetime | None = None,
+    receipt: str | None = None,
+    method: str | None = None,
+) -> Event:
+    """Record that the bond was paid; the receipt is ICE's Form I-305 (→ BOND_POSTED)."""
+    if method is not None and method not in PAYMENT_METHODS:
+        raise ValidationError(f"payment method must be one of: {', '.join(PAYMENT_METHODS)}")
+    event = move(
+        session, detainee, Action.POST, actor=actor, now=now, at=at,
+        payload={"method": method, "receipt": bool(receipt)},
+    )
+    bond = detainee.active_bond
+    assert bond is not None, "BOND_SET always has an active bond"
+    bond.posted_at = event.at
+    bond.receipt_number = receipt or bond.receipt_number
+    bond.payment_method = method or bond.payment_method
+    return event
+
+
+def release(session: Session, detainee: Detainee, *, actor: Actor, now: datetime,
+            at: datetime | None = None, reason: str | None = None) -> Event:
+    """Record the release (→ RELEASED); without a posted bond a reason is required."""
+    return move(session, detainee, Action.RELEASE, actor=actor, now=now, at=at, reason=reason)
+
+
+def exclude(session: Session, detainee: Detainee, *, reason: str, actor: Actor, now: datetime,
+            at: datetime | None = None, note: str | None = None) -> Event:
+    """Take the person out of the order's cover: mandatory detention, security threat (→ EXCLUDED)."""
+    if reason not in EXCLUSION_REASONS:
+        raise ValidationError(f"exclusion reason must be one of: {', '.join(EXCLUSION_REASONS)}")
+    event = move(
+        session, detainee, Action.EXCLUDE, actor=actor, now=now, at=at, reason=reason,
+        payload={"note": note} if note else None,
+    )
+    detainee.exclusion_reason = reason
+    return event
+
+
+def depart(session: Session, detainee: Detainee, *, actor: Actor, now: datetime,
+           at: datetime | None = None, reason: str | None = None) -> Event:
+    """The person left the country or was removed (→ DEPARTED)."""
+    return move(session, detainee, Action.DEPART, actor=actor, now=now, at=at, reason=reason)
+
+
+def not_in_custody(session: Session, detainee: Detainee, *, actor: Actor, now: datetime,
+                   at: datetime | None = None, reason: str | None = None) -> Event:
+    """The person was already out before the order (→ NOT_IN_CUSTODY)."""
+    return move(session, detainee, Action.NOT_IN_CUSTODY, actor=actor, now=now, at=at,
+                reason=reason)
+
+
+def redetain(session: Session, detainee: Detainee, *, actor: Actor, now: datetime,
+             at: datetime | None = None, reason: str | None = None) -> Event:
+    """A released person is held again and must be found (RELEASED → LOCATING)."""
+    return move(session, detainee, Action.REDETAIN, actor=actor, now=now, at=at, reason=reason)
+
+
+def add_note(session: Session, detainee: Detainee, text: str, *, actor: Actor,
+             now: datetime) -> Event:
+    """A free-text note in the person's history; it changes no stage."""
+    text = text.strip()
+    if not text:
+        raise ValidationError("the note is empty")
+    detainee.updated_at = now
+    session.flush()  # bumps the version, so a note races like any other change
+    return audit.record(session, kind="note", detainee=detainee, payload={"text": text},
+                        actor=actor, at=now, now=now)
+
+
+def parse_amount(text: str) -> int:
+    """Dollars as staff write them (``1500``, ``$1,500.00``) → integer cents."""
+    cleaned = text.strip().removeprefix("$").replace(",", "").strip()
+    try:
+        dollars = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError("not an amount of dollars") from None
+    if not dollars.is_finite() or dollars < 0 or dollars != dollars.quantize(Decimal("0.01")):
+        raise ValueError("not an amount of dollars")
+    if dollars > 10_000_000:
+        raise ValueError("is implausibly large")
+    return int(dollars * 100)
+
+
+APPLY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "a_number": ("a#", "a #", "anumber", "alien_number", "a number"),
+    "action": ("move", "verb"),
+    "facility_code": ("facility",),
+    "facility_name": (),
+    "amount": ("bond_amount",),
+    "receipt": ("receipt_number", "i_305", "i305"),
+    "method": ("payment_method",),
+    "at": ("when", "time", "date"),
+    "reason": (),
+    "note": ("notes",),
+    "conditions": (),
+    "obligor_name": ("obligor",),
+    "obligor_phone": (),
+    "obligor_email": (),
+    "relationship": ("obligor_relationship",),
+}
+NOTE_ACTION = "note"
+
+
+def apply_file(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
+               now: datetime, default_bond_cents: int) -> int:
+    """Apply every move in a CSV/XLSX, in file order, all or nothing; returns how many."""
+    table = tables.read(path, APPLY_COLUMNS, ("a_number", "action"))
+    applied = 0
+    if not table.problems:
+        for row in table.good_rows():
+            try:
+                _apply_row(session, order, row, actor=actor, now=now,
+                           default_bond_cents=default_bond_cents)
+                applied += 1
+            except _RowError as exc:
+                table.problem(row.line, exc.column, exc.message)
+    if table.problems:
+        # The caller's transaction rolls back: not one row of a bad file lands.
+        raise ValidationError(
+            f"{len(table.problems)} problem(s) in {path.name}; nothing was applied",
+            table.problems,
+        )
+    audit.record(session, kind="bulk-applied", order_id=order.id, actor=actor, at=now, now=now,
+                 payload={"file": path.name, "rows": applied})
+    return applied
+
+
+class _RowError(Exception):
+    def __init__(self, column: str, message: str):
+        self.column, self.message = column, message
+
+
+@contextmanager
+def _column(name: str) -> Iterator[None]:
+    try:
+        yield
+    except (BondtrackError, ValueError) as exc:
+        raise _RowError(name, str(exc)) from None
+
+
+def _apply_row(session: Session, order: CourtOrder, row: tables.Row, *, actor: Actor,
+               now: datetime, default_bond_cents: int) -> None:
+    with _column("action"):
+        name = row.get("action").lower().replace("_", "-")
+        if name != NOTE_ACTION:
+            Action(name)
+    with _column("a_number"):
+        detainee = orders.find_detainee(session, order, row.get("a_number"))
+    facility = None
+    if row.get("facility_code"):
+        with _column("facility_code"):
+            facility = orders.facility_for(session, row.get("facility_code"),
+                                           row.get("facility_name") or None)
+    at = None
+    if row.get("at"):
+        with _column("at"):
+            at = clock.parse_instant(row.get("at"), order.time_zone)
+    amount = None
+    if row.get("amount"):
+        with _column("amount"):
+            amount = parse_amount(row.get("amount"))
+    if amount is None:
+        amount = default_bond_cents
+    with _column("action"):
+        _dispatch(session, detainee, name, row, facility=facility, at=at, amount=amount,
+                  actor=actor, now=now)
+
+
+def _dispatch(session: Session, detainee: Detainee, name: str, row: tables.Row, *,
+              facility: Facility | None, at: datetime | None, amount: int,
+              actor: Actor, now: datetime) -> Event:
+    common = {"actor": actor, "now": now}
+    reason = row.get("reason") or None
+    if name == NOTE_ACTION:
+        return add_note(session, detainee, row.get("note"), **common)
+    action = Action(name)
+    if action is Action.BOND:
+        return set_bond(
+            session, detainee, amount_cents=amount,
+            at=at, conditions=row.get("conditions") or None,
+            obligor_name=row.get("obligor_name") or None,
+            obligor_relationship=row.get("relationship") or None,
+            obligor_phone=row.get("obligor_phone") or None,
+            obligor_email=row.get("obligor_email") or None, **common,
+        )
+    if action is Action.POST:
+        return post_bond(session, detainee, at=at, receipt=row.get("receipt") or None,
+                         method=row.get("method") or None, **common)
+    if action is Action.EXCLUDE:
+        return exclude(session, detainee, reason=reason or "", at=at,
+                       note=row.get("note") or None, **common)
+    return move(session, detainee, action, at=at, facility=facility, reason=reason, **common)
