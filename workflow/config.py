@@ -108,6 +108,11 @@ def _check_type(default: Any, value: Any, where: str) -> Any:
         ok = isinstance(value, type(default))
     if not ok:
         raise ConfigError(f"{where} must be {type(default).__name__}")
+    if isinstance(default, list) and default:
+        # A list's items take the type of the default's items: ["24h"] is not a list of hours.
+        kind = type(default[0])
+        if not all(isinstance(item, kind) and not isinstance(item, bool) for item in value):
+            raise ConfigError(f"{where} must be a list of {kind.__name__}")
     return value
 
 

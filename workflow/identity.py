@@ -9,7 +9,8 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-_A_NUMBER = re.compile(r"^[Aa]?[\s.-]*((?:\d[\s.-]*){8,9})$")
+# ASCII digits only: \d would let Arabic-Indic or full-width digits through as a different A-number.
+_A_NUMBER = re.compile(r"^[Aa]?[\s.-]*((?:[0-9][\s.-]*){8,9})$")
 
 
 def normalize_a_number(text: str) -> str:
@@ -17,7 +18,7 @@ def normalize_a_number(text: str) -> str:
     match = _A_NUMBER.match(text.strip())
     if not match:
         raise ValueError("not an A-number (8 or 9 digits, optionally after 'A')")
-    digits = re.sub(r"\D", "", match.group(1))
+    digits = re.sub(r"[^0-9]", "", match.group(1))
     return digits.zfill(9)
 
 
@@ -26,13 +27,19 @@ def format_a_number(a_number: str) -> str:
     return f"A{a_number[:3]}-{a_number[3:6]}-{a_number[6:]}"
 
 
+# Line breaks and tabs in a spreadsheet cell are layout, not part of the name.
+_FOLDED = frozenset("\t\n\r")
+
+
 def normalize_name(text: str) -> str:
     """A name as stored: NFC (so 'Núñez' typed two ways is one name), single spaces."""
-    name = " ".join(unicodedata.normalize("NFC", text).split())
+    text = unicodedata.normalize("NFC", text)
+    # Checked before folding: str.split() would quietly turn \x1c-\x1f and \x85 into spaces.
+    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in _FOLDED for ch in text):
+        raise ValueError("contains control characters")
+    name = " ".join(text.split())
     if not name:
         raise ValueError("is empty")
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
-        raise ValueError("contains control characters")
     return name
 
 

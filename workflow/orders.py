@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,7 +13,15 @@ from workflow import audit, clock
 from workflow.audit import Actor
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.identity import normalize_a_number
-from workflow.models import CourtOrder, Detainee, Facility
+from workflow.models import Base, CourtOrder, Detainee, Facility
+
+
+def check_widths(model: type[Base], values: Mapping[str, Any], what: str = "") -> None:
+    """Refuse text longer than its column: SQLite would keep it, PostgreSQL would fail the write."""
+    for name, value in values.items():
+        width = getattr(model.__table__.c[name].type, "length", None)
+        if width and isinstance(value, str) and len(value) > width:
+            raise ValidationError(f"{what}{name.replace('_', ' ')} is longer than {width} characters")
 
 
 def add_order(
@@ -32,17 +42,15 @@ def add_order(
     case_number = case_number.strip()
     if not case_number:
         raise ValidationError("the case number is empty")
+    text = {"case_number": case_number, "court": court.strip(), "judge": judge.strip(),
+            "title": title, "time_zone": time_zone, "notes": notes}
+    check_widths(CourtOrder, text)
     if session.scalar(select(CourtOrder.id).where(CourtOrder.case_number == case_number)):
         raise BondtrackError(f"order {case_number} already exists")
     order = CourtOrder(
-        case_number=case_number,
-        court=court.strip(),
-        judge=judge.strip(),
-        title=title,
+        **text,
         deadline=clock.parse_instant(deadline, time_zone),
-        time_zone=time_zone,
         order_date=order_date,
-        notes=notes,
         created_at=now,
     )
     session.add(order)
@@ -117,7 +125,9 @@ def facility_for(session: Session, code: str, name: str | None = None) -> Facili
     if facility is None:
         if not (name and name.strip()):
             raise NotFoundError(f"unknown facility {code}: give its name to add it")
-        facility = Facility(code=code, name=" ".join(name.split()))
+        name = " ".join(name.split())
+        check_widths(Facility, {"name": name}, what="facility ")
+        facility = Facility(code=code, name=name)
         session.add(facility)
         session.flush()
     return facility

@@ -44,6 +44,11 @@ PERSON_FIELDS = (
     "family_name", "given_name", "date_of_birth", "country_of_birth", "language",
     "phone", "email", "notes",
 )
+# What the database holds per column: a longer value is a line's problem, not a failed INSERT.
+_WIDTHS = {
+    **{c.name: c.type.length for c in Detainee.__table__.columns if getattr(c.type, "length", None)},
+    "facility_name": Facility.__table__.c.name.type.length,
+}
 # The list's facility is a report, not a confirmation: it only fills in people not yet located.
 _UNCONFIRMED = (Stage.INTAKE.value, Stage.LOCATING.value)
 
@@ -79,7 +84,6 @@ class _Person:
     a_number: str
     values: dict[str, Any]
     facility_code: str | None
-    facility_name: str | None
 
 
 def import_class_list(
@@ -100,15 +104,19 @@ def import_class_list(
         raise ValidationError(_failure(path, table.problems), table.problems)
     today = clock.local(now, order.time_zone).date()
     facilities = {f.code: f for f in session.scalars(select(Facility))}
-    people = _validate(table, today, facilities, progress)
+    people, new_facilities = _validate(table, today, facilities, progress)
     if table.problems and rejects is None:
         raise ValidationError(_failure(path, table.problems), table.problems)
     result.problems = table.problems
     result.rejected = len(table.bad_lines)
     if rejects is not None and table.bad_lines:
         _write_rejects(table, rejects)
-    _apply(session, order, people, facilities, result, actor=actor, now=now)
-    if not dry_run:
+    # A dry run goes through the same writes inside a savepoint, so its counts are the real ones.
+    savepoint = session.begin_nested() if dry_run else None
+    _apply(session, order, people, facilities, new_facilities, result, actor=actor, now=now)
+    if savepoint is not None:
+        savepoint.rollback()
+    elif result.created or result.updated:
         record(session, kind="class-list-imported", order_id=order.id, actor=actor, at=now,
                now=now, payload={"file": path.name, **result.summary()})
     return result
@@ -120,18 +128,21 @@ def _failure(path: Path, problems: list[str]) -> str:
 
 def _validate(
     table: tables.Table, today: date, facilities: dict[str, Facility], progress: Progress | None
-) -> list[_Person]:
+) -> tuple[list[_Person], dict[str, str]]:
+    """The people to import, and the names of the facilities the list introduces."""
     seen: dict[str, list[int]] = defaultdict(list)
     people: list[_Person] = []
     rows = table.good_rows()
     new_facility_names: dict[str, str] = {}
     for done, row in enumerate(rows, start=1):
         errors: list[tuple[str, str]] = []
-        person = _parse_row(row, today, facilities, new_facility_names, errors)
+        a_number, person = _parse_row(row, today, facilities, new_facility_names, errors)
         for column, message in errors:
             table.problem(row.line, column, message)
+        # A twin with other problems is still a twin: name both lines now, not after a fix.
+        if a_number is not None:
+            seen[a_number].append(row.line)
         if person is not None:
-            seen[person.a_number].append(row.line)
             people.append(person)
         if progress and (done % 1000 == 0 or done == len(rows)):
             progress(done, len(rows))
@@ -141,7 +152,7 @@ def _validate(
             others = ", ".join(str(n) for n in lines if n != line)
             table.problem(line, "a_number", f"the same A-number is on line(s) {others}")
     table.sort_problems()
-    return [p for p in people if p.a_number not in duplicates]
+    return [p for p in people if p.a_number not in duplicates], new_facility_names
 
 
 def _parse_row(
@@ -150,7 +161,9 @@ def _parse_row(
     facilities: dict[str, Facility],
     new_facility_names: dict[str, str],
     errors: list[tuple[str, str]],
-) -> _Person | None:
+) -> tuple[str | None, _Person | None]:
+    """The row's A-number (if readable) and the person (if the whole row is valid)."""
+
     def parsed(column: str, parse: Callable[[str], Any], required: bool = False) -> Any:
         text = row.get(column)
         if not text:
@@ -158,10 +171,15 @@ def _parse_row(
                 errors.append((column, "is required"))
             return None
         try:
-            return parse(text)
+            value = parse(text)
         except ValueError as exc:
             errors.append((column, str(exc)))
             return None
+        width = _WIDTHS.get(column)
+        if width and isinstance(value, str) and len(value) > width:
+            errors.append((column, f"longer than {width} characters"))
+            return None
+        return value
 
     a_number = parsed("a_number", normalize_a_number, required=True)
     values = {
@@ -184,8 +202,8 @@ def _parse_row(
         elif name:
             new_facility_names.setdefault(code, name)
     if errors:
-        return None
-    return _Person(row.line, a_number, values, code, name)
+        return a_number, None
+    return a_number, _Person(row.line, a_number, values, code)
 
 
 def _phone(text: str) -> str:
@@ -207,6 +225,7 @@ def _apply(
     order: CourtOrder,
     people: list[_Person],
     facilities: dict[str, Facility],
+    new_facilities: dict[str, str],
     result: ImportResult,
     *,
     actor: Actor,
@@ -214,7 +233,7 @@ def _apply(
 ) -> None:
     for person in people:
         if person.facility_code and person.facility_code not in facilities:
-            facility = Facility(code=person.facility_code, name=person.facility_name)
+            facility = Facility(code=person.facility_code, name=new_facilities[person.facility_code])
             session.add(facility)
             facilities[person.facility_code] = facility
     session.flush()

@@ -39,8 +39,13 @@ def move(
     facility: Facility | None = None,
     reason: str | None = None,
     payload: dict[str, Any] | None = None,
+    fields: dict[str, Any] | None = None,
 ) -> Event:
-    """Apply ``action`` to ``detainee`` if the table allows it; one event records it."""
+    """Apply ``action`` to ``detainee`` if the table allows it; one event records it.
+
+    ``fields`` are other columns of the person that change with the move, written in
+    the same UPDATE so one move is one new version.
+    """
     at = _checked_time(detainee, at or now, now)
     source = Stage(detainee.stage)
     transition = stages.find(action, source)
@@ -61,6 +66,8 @@ def move(
         detainee.facility = facility
     if reason:
         details["reason"] = reason
+    for name, value in (fields or {}).items():
+        setattr(detainee, name, value)
     detainee.stage = transition.target.value
     detainee.stage_since = at
     detainee.updated_at = now
@@ -125,7 +132,7 @@ def set_bond(
     """Set (or amend, in BOND_SET) the bond: amount, conditions, obligor (→ BOND_SET)."""
     if amount_cents < 0:
         raise ValidationError("the bond amount is negative")
-    terms = {
+    terms: dict[str, Any] = {
         "amount_cents": amount_cents,
         "conditions": conditions,
         "obligor_name": obligor_name,
@@ -133,6 +140,7 @@ def set_bond(
         "obligor_phone": obligor_phone,
         "obligor_email": obligor_email,
     }
+    orders.check_widths(Bond, terms)
     bond = detainee.active_bond
     changed = {k: v for k, v in terms.items() if v is not None and getattr(bond, k, None) != v}
     event = move(
@@ -160,6 +168,7 @@ def post_bond(
     """Record that the bond was paid; the receipt is ICE's Form I-305 (→ BOND_POSTED)."""
     if method is not None and method not in PAYMENT_METHODS:
         raise ValidationError(f"payment method must be one of: {', '.join(PAYMENT_METHODS)}")
+    orders.check_widths(Bond, {"receipt_number": receipt})
     event = move(
         session, detainee, Action.POST, actor=actor, now=now, at=at,
         payload={"method": method, "receipt": bool(receipt)},
@@ -183,12 +192,10 @@ def exclude(session: Session, detainee: Detainee, *, reason: str, actor: Actor, 
     """Take the person out of the order's cover: mandatory detention, security threat (→ EXCLUDED)."""
     if reason not in EXCLUSION_REASONS:
         raise ValidationError(f"exclusion reason must be one of: {', '.join(EXCLUSION_REASONS)}")
-    event = move(
+    return move(
         session, detainee, Action.EXCLUDE, actor=actor, now=now, at=at, reason=reason,
-        payload={"note": note} if note else None,
+        payload={"note": note} if note else None, fields={"exclusion_reason": reason},
     )
-    detainee.exclusion_reason = reason
-    return event
 
 
 def depart(session: Session, detainee: Detainee, *, actor: Actor, now: datetime,
@@ -229,10 +236,13 @@ def parse_amount(text: str) -> int:
         dollars = Decimal(cleaned)
     except InvalidOperation:
         raise ValueError("not an amount of dollars") from None
-    if not dollars.is_finite() or dollars < 0 or dollars != dollars.quantize(Decimal("0.01")):
+    if not dollars.is_finite() or dollars < 0:
         raise ValueError("not an amount of dollars")
+    # Before quantize: quantizing 1e30 to cents overflows the context and raises InvalidOperation.
     if dollars > 10_000_000:
         raise ValueError("is implausibly large")
+    if dollars != dollars.quantize(Decimal("0.01")):
+        raise ValueError("not an amount of dollars")
     return int(dollars * 100)
 
 
@@ -254,6 +264,7 @@ APPLY_COLUMNS: dict[str, tuple[str, ...]] = {
     "relationship": ("obligor_relationship",),
 }
 NOTE_ACTION = "note"
+ACTIONS = (*(action.value for action in Action), NOTE_ACTION)
 
 
 def apply_file(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
@@ -297,8 +308,8 @@ def _apply_row(session: Session, order: CourtOrder, row: tables.Row, *, actor: A
                now: datetime, default_bond_cents: int) -> None:
     with _column("action"):
         name = row.get("action").lower().replace("_", "-")
-        if name != NOTE_ACTION:
-            Action(name)
+        if name not in ACTIONS:
+            raise ValueError(f"not an action (use one of: {', '.join(ACTIONS)})")
     with _column("a_number"):
         detainee = orders.find_detainee(session, order, row.get("a_number"))
     facility = None

@@ -39,8 +39,6 @@ def import_command(app: App, file: Path, case: str | None, dry_run: bool, reject
             session, court_order, file, actor=app.actor("import"), now=clock.now(),
             dry_run=dry_run, rejects=rejects, progress=progress,
         )
-        if dry_run:
-            session.rollback()
     for problem in result.problems:
         click.echo(problem, err=True)
     verb = "would import" if dry_run else "imported"
@@ -85,6 +83,11 @@ def status(app: App, case: str | None, fmt: str) -> None:
     now = clock.now()
     with app.order_session(case) as (session, court_order):
         data = reports.status(session, court_order, now)
+    print_status(data, fmt)
+
+
+def print_status(data: dict, fmt: str) -> None:
+    """Status as JSON, CSV or the human summary and table."""
     if fmt == "json":
         print_json(data)
         return

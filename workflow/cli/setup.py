@@ -34,6 +34,9 @@ def demo(people: int, seed: int, home: Path | None) -> None:
     Never touches your real data: the demo lives in its own home, rebuilt on each run.
     """
     from workflow import demo as demo_module
+    from workflow.cli.people import print_status
 
-    outcome = demo_module.run(people=people, seed=seed, home=home, echo=click.echo)
-    click.echo(outcome)
+    result = demo_module.run(people=people, seed=seed, home=home, say=click.echo)
+    click.echo(f"\nstatus as of {result.status['now']} (the demo's now):")
+    print_status(result.status, "table")
+    click.echo(f"\nexplore it: BONDTRACK_HOME={result.home} bondtrack list --stage BOND_SET")

@@ -1,0 +1,217 @@
+"""A synthetic order like the real one, walked through the real code to the eve of the deadline.
+
+The demo lives in its own home (never the user's data) and is rebuilt on each
+run: the class list is written as a CSV and imported, then every person is
+moved with the same verbs staff use, at plausible times, up to the demo's
+"now": 09:00 court time on 20 November 2025, 27 hours before the deadline.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow import config, db, reports, tracking
+from workflow.audit import Actor
+from workflow.demo_data import FACILITIES, FacilityInfo, pick_facility, synthetic_person
+from workflow.errors import BondtrackError
+from workflow.models import CourtOrder, Detainee, Facility
+from workflow.orders import add_order
+from workflow.roster import import_class_list
+
+CASE = "1:18-cv-03757"
+TIME_ZONE = "America/Chicago"
+ORDER_DATE = date(2025, 11, 12)
+IMPORTED_AT = datetime(2025, 11, 13, 15, 0, tzinfo=UTC)  # 09:00 CST
+NOW = datetime(2025, 11, 20, 15, 0, tzinfo=UTC)  # 09:00 CST, T-27h
+MARKER = ".bondtrack-demo"
+ACTOR = Actor(operator="demo", source="demo")
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    home: Path
+    status: dict[str, Any]
+
+
+def default_home(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "bondtrack-demo"
+
+
+def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
+        say: Say = print) -> DemoResult:
+    """Build the demo in ``home`` and return its status as of the demo's now."""
+    home = prepare_home(home or default_home())
+    settings = config.load({**os.environ, "BONDTRACK_HOME": str(home), "BONDTRACK_DATABASE_URL": "",
+                            "BONDTRACK_OPERATOR": ACTOR.operator})
+    database = db.connect(settings)
+    try:
+        db.upgrade(database)
+        say(f"building a demo order of {people} synthetic people in {home}")
+        order_id = build(database, home, people=people, seed=seed, now=NOW)
+        # DEMO STEPS: each feature adds one call here: step(database, settings, order_id, NOW, say)
+        # END DEMO STEPS
+        with database.read() as session:
+            status = reports.status(session, session.get(CourtOrder, order_id), NOW)
+    finally:
+        database.dispose()
+    return DemoResult(home=home, status=status)
+
+
+def prepare_home(home: Path) -> Path:
+    """An empty private home; refuses to wipe a folder that is not a demo home."""
+    if home.exists():
+        if not (home / MARKER).exists():
+            raise BondtrackError(f"{home} exists and is not a bondtrack demo home; choose another --home")
+        shutil.rmtree(home)
+    db.ensure_private_dir(home)
+    (home / MARKER).write_text("built by `bondtrack demo`; rebuilt on every run\n")
+    return home
+
+
+def build(database: db.Database, home: Path, *, people: int, seed: int, now: datetime) -> int:
+    """Add the order and facilities, import a class list, and move everyone up to ``now``."""
+    rng = random.Random(seed)
+    persons = [synthetic_person(rng, index) for index in range(people)]
+    reported = {p["a_number"]: pick_facility(rng) for p in persons if rng.random() < 0.7}
+    class_list = write_class_list(home / "class-list.csv", persons, reported)
+    with database.write() as session:
+        _add_facilities(session)
+        order = add_order(
+            session, case_number=CASE, court="N.D. Ill.", judge="Jeffrey I. Cummings",
+            deadline="2025-11-21 12:00", time_zone=TIME_ZONE, order_date=ORDER_DATE,
+            title="Castañon Nava v. DHS: release on bond of people arrested without warrants",
+            actor=ACTOR, now=IMPORTED_AT,
+        )
+        import_class_list(session, order, class_list, actor=Actor("demo", "import"), now=IMPORTED_AT)
+        facilities = {f.code: f for f in session.scalars(select(Facility))}
+        detainees = session.scalars(
+            select(Detainee).where(Detainee.order_id == order.id).order_by(Detainee.id)
+        )
+        for detainee in detainees:
+            where = reported.get(detainee.a_number) or pick_facility(rng)
+            _walk(session, rng, detainee, facilities, where, now)
+        return order.id
+
+
+def write_class_list(path: Path, persons: list[dict[str, Any]],
+                     reported: Mapping[str, FacilityInfo]) -> Path:
+    """The list as the government might send it: its own headers, US dates, CRLF."""
+    db.private_file(path)
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["A-Number", "Last Name", "First Name", "DOB", "Country of Birth",
+                         "Language", "Facility Code", "Facility Name", "Phone", "Email"])
+        for p in persons:
+            facility = reported.get(p["a_number"])
+            dob = p["date_of_birth"]
+            writer.writerow([
+                p["a_number"], p["family_name"], p["given_name"],
+                f"{dob.month}/{dob.day}/{dob.year}", p["country_of_birth"], p["language"],
+                facility.code if facility else "", facility.name if facility else "",
+                p["phone"] or "", p["email"] or "",
+            ])
+    return path
+
+
+def _add_facilities(session: Session) -> None:
+    for info in FACILITIES:
+        session.add(Facility(code=info.code, name=info.name, address=info.address, city=info.city,
+                             state=info.state, phone=info.phone, field_office=info.field_office,
+                             time_zone=info.time_zone))
+    session.flush()
+
+
+# How far each person has got by the eve of the deadline (shares of 100).
+_FATES = {
+    "intake": 2, "excluded": 3, "not-in-custody": 3, "departed": 2, "locating": 9, "located": 7,
+    "bond-set": 15, "bond-posted": 6, "released-no-bond": 5, "released": 48,
+}
+
+
+def _walk(session: Session, rng: random.Random, detainee: Detainee,
+          facilities: Mapping[str, Facility], where: FacilityInfo, now: datetime) -> None:
+    """Move one person toward their fate at plausible times; every step happens before ``now``."""
+    fate = rng.choices(list(_FATES), weights=list(_FATES.values()))[0]
+    common = {"actor": ACTOR, "now": now}
+    steps = iter(_schedule(rng, now))
+    t = next(steps)
+    if fate == "intake":
+        return
+    if fate == "excluded":
+        reason = rng.choice(["mandatory-detention", "security-threat"])
+        tracking.exclude(session, detainee, reason=reason, at=t, note="decided by counsel", **common)
+        return
+    if fate == "not-in-custody":
+        tracking.not_in_custody(session, detainee, at=t, reason="released before the order", **common)
+        return
+    tracking.search(session, detainee, at=t, **common)
+    if fate == "locating":
+        return
+    t = next(steps)
+    if fate == "departed":
+        tracking.depart(session, detainee, at=t, reason="removed", **common)
+        return
+    tracking.locate(session, detainee, facilities[where.code], at=t, **common)
+    other = pick_facility(rng)
+    if rng.random() < 0.06 and other.code != where.code:
+        tracking.transfer(session, detainee, facilities[other.code], at=next(steps), **common)
+        tracking.locate(session, detainee, facilities[other.code], at=next(steps), **common)
+    if fate == "located":
+        return
+    t = next(steps)
+    if fate == "released-no-bond":
+        tracking.release(session, detainee, at=t, reason="released on recognizance", **common)
+        return
+    amount = rng.choices([150_000, 300_000, 500_000], weights=[88, 8, 4])[0]
+    tracking.set_bond(
+        session, detainee, amount_cents=amount, at=t,
+        obligor_name=f"{rng.choice(['Ana', 'Luis', 'Rosa', 'Carlos', 'Elena', 'Jorge'])} "
+                     f"{detainee.family_name.split()[0]}",
+        obligor_relationship=rng.choice(["spouse", "sibling", "parent", "cousin", "sponsor"]),
+        obligor_phone=f"+1 773-555-{rng.randrange(10000):04d}", **common,
+    )
+    if fate == "bond-set":
+        return
+    # Cash bonds are taken in office hours at the ERO office, in the facility's zone.
+    posted = min(_posting_window(next(steps), where.time_zone), now)
+    tracking.post_bond(session, detainee, at=posted, receipt=f"I305-{detainee.id:06d}",
+                       method=rng.choice(["cebonds", "cebonds", "money-order", "cashier-check"]),
+                       **common)
+    if fate == "released":
+        tracking.release(session, detainee, at=max(next(steps), posted), **common)
+
+
+def _schedule(rng: random.Random, now: datetime) -> list[datetime]:
+    """Seven increasing step times between the import and ``now``."""
+    span = (now - IMPORTED_AT).total_seconds()
+    return sorted(IMPORTED_AT + timedelta(seconds=rng.uniform(0.02, 0.98) * span) for _ in range(7))
+
+
+def _posting_window(at: datetime, tz: str) -> datetime:
+    """The first instant at or after ``at`` when an ERO office takes cash bonds (Mon–Fri 9–15)."""
+    from zoneinfo import ZoneInfo
+
+    local = at.astimezone(ZoneInfo(tz))
+    for _ in range(8):
+        if local.weekday() < 5 and 9 <= local.hour < 15:
+            return local.astimezone(UTC)
+        if local.weekday() < 5 and local.hour < 9:
+            local = local.replace(hour=9, minute=0)
+        else:
+            local = (local + timedelta(days=1)).replace(hour=9, minute=0)
+    return local.astimezone(UTC)
