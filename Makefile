@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test deps bench clean
+.PHONY: demo test deps bench screenshot clean
 
 demo: $(STAMP)
 	$(VENV)/bin/bondtrack demo
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# Regenerate docs/dashboard.png (the README's picture) from the demo.
+screenshot: $(STAMP) deps
+	$(PY) scripts/dashboard-screenshot
 
 # System packages the tests use (PostgreSQL, pdftotext, Chromium, fonts).
 deps:

@@ -85,8 +85,8 @@ def test_installed_command_end_to_end(home: Path, tmp_path: Path) -> None:
     """The README's first steps, exactly as a user types them, on a fresh home."""
     env = dict(os.environ)
     class_list = tmp_path / "class-list.csv"
-    class_list.write_text("A#,Last Name,First Name,DOB\nA-012-345-678,Núñez,José,3/4/1990\n",
-                          encoding="utf-8")
+    class_list.write_text("A#,Last Name,First Name,DOB,Language\n"
+                          "A-012-345-678,Núñez,José,3/4/1990,Spanish\n", encoding="utf-8")
     assert run("init", env=env).returncode == 0
     assert run("init", env=env).returncode == 0  # idempotent
     added = run("order", "add", "--case", "1:18-cv-03757", "--court", "N.D. Ill.", "--judge",

@@ -191,7 +191,7 @@ def test_an_xlsx_class_list_imports_with_date_and_number_cells(
     sheet.append([12345678, "Núñez", "José", datetime(1985, 3, 7), "Spanish", 3125550100])
     sheet.append(["A-098-765-432", "García", "Ana", date(1990, 1, 15), "K'iche'", None])
     sheet.append([None, None, None, None, None, None])
-    sheet.append([98765433.0, "Pérez", "Luis", "12/31/1979", None, None])
+    sheet.append([98765433.0, "Pérez", "Luis", "12/31/1979", "unknown", None])
     path = tmp_path / "class-list.xlsx"
     workbook.save(path)
     result = import_list(with_order, path)
@@ -205,9 +205,9 @@ def test_an_xlsx_class_list_imports_with_date_and_number_cells(
 def test_an_xlsx_problem_names_the_spreadsheet_row(with_order: db.Database, tmp_path: Path) -> None:
     workbook = Workbook()
     sheet = workbook.active
-    sheet.append(["A#", "Last Name", "First Name", "DOB"])
-    sheet.append([12345678, "Núñez", "José", datetime(1985, 3, 7)])
-    sheet.append([1234, "Pérez", "Luis", datetime(2030, 1, 1)])
+    sheet.append(["A#", "Last Name", "First Name", "DOB", "Language"])
+    sheet.append([12345678, "Núñez", "José", datetime(1985, 3, 7), "es"])
+    sheet.append([1234, "Pérez", "Luis", datetime(2030, 1, 1), "es"])
     path = tmp_path / "class-list.xlsx"
     workbook.save(path)
     assert refused(with_order, path) == [
@@ -256,20 +256,21 @@ def test_dry_run_of_a_changed_list_counts_changes_and_keeps_the_old_values(
 
 @pytest.mark.parametrize(
     "header",
-    ["A#,LAST NAME,First Name,DOB", "a #,last_name,FIRST_NAME,Date of Birth",
-     "Alien Number,Surname,Nombre,Birth Date", "a_number,family_name,given_name,date_of_birth"],
+    ["A#,LAST NAME,First Name,DOB,Language", "a #,last_name,FIRST_NAME,Date of Birth,LANGUAGE",
+     "Alien Number,Surname,Nombre,Birth Date,Idioma",
+     "a_number,family_name,given_name,date_of_birth,primary_language"],
 )
 def test_headers_are_matched_case_insensitively_with_aliases(
     with_order: db.Database, tmp_path: Path, header: str
 ) -> None:
-    path = write_csv(tmp_path / "list.csv", [header, "A-012-345-678,Núñez,José,3/7/1985"])
+    path = write_csv(tmp_path / "list.csv", [header, "A-012-345-678,Núñez,José,3/7/1985,es"])
     assert import_list(with_order, path).created == 1
     assert person(with_order, "012345678").date_of_birth == date(1985, 3, 7)
 
 
 def test_unknown_columns_are_ignored_and_reported(with_order: db.Database, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "list.csv", ["A#,Last Name,First Name,Shoe Size",
-                                             "A-012-345-678,Núñez,José,42"])
+    path = write_csv(tmp_path / "list.csv", ["A#,Last Name,First Name,Language,Shoe Size",
+                                             "A-012-345-678,Núñez,José,es,42"])
     result = import_list(with_order, path)
     assert (result.created, result.ignored_columns) == (1, ["Shoe Size"])
 
@@ -277,7 +278,7 @@ def test_unknown_columns_are_ignored_and_reported(with_order: db.Database, tmp_p
 def test_an_unknown_facility_code_without_a_name_is_an_error(
     with_order: db.Database, tmp_path: Path
 ) -> None:
-    path = write_csv(tmp_path / "list.csv", [HEADER, "A-012-345-678,Núñez,José,,,,NEWFAC,"])
+    path = write_csv(tmp_path / "list.csv", [HEADER, "A-012-345-678,Núñez,José,,,es,NEWFAC,"])
     assert refused(with_order, path) == [
         "list.csv:2: facility_code: unknown facility: add facility_name to create it"
     ]
@@ -287,8 +288,8 @@ def test_an_unknown_facility_code_with_a_name_creates_the_facility(
     with_order: db.Database, tmp_path: Path
 ) -> None:
     path = write_csv(tmp_path / "list.csv", [
-        HEADER, "A-012-345-678,Núñez,José,,,,newfac,New  Facility",
-        "A-012-345-679,Núñez,Josefina,,,,NEWFAC,",
+        HEADER, "A-012-345-678,Núñez,José,,,es,newfac,New  Facility",
+        "A-012-345-679,Núñez,Josefina,,,es,NEWFAC,",
     ])
     import_list(with_order, path)
     facility = person(with_order, "012345679").facility
@@ -300,8 +301,8 @@ def test_a_facility_named_only_on_a_rejected_row_is_still_created_for_the_good_r
     with_order: db.Database, tmp_path: Path
 ) -> None:
     path = write_csv(tmp_path / "list.csv", [
-        HEADER, "A-012-345-678,Núñez,José,2/30/1985,,,NEWFAC,New Facility",
-        "A-012-345-679,Núñez,Josefina,,,,NEWFAC,",
+        HEADER, "A-012-345-678,Núñez,José,2/30/1985,,es,NEWFAC,New Facility",
+        "A-012-345-679,Núñez,Josefina,,,es,NEWFAC,",
     ])
     result = import_list(with_order, path, rejects=tmp_path / "rejects.csv")
     assert (result.created, result.rejected) == (1, 1)
@@ -312,7 +313,7 @@ def test_a_duplicate_is_named_even_when_its_twin_has_other_problems(
     with_order: db.Database, tmp_path: Path
 ) -> None:
     path = write_csv(tmp_path / "list.csv", [
-        HEADER, "A-012-345-678,Núñez,José,3/7/1985,,,,", "012345678,Núñez,José,2/30/1985,,,,",
+        HEADER, "A-012-345-678,Núñez,José,3/7/1985,,es,,", "012345678,Núñez,José,2/30/1985,,es,,",
     ])
     problems = refused(with_order, path)
     assert "list.csv:2: a_number: the same A-number is on line(s) 3" in problems
@@ -322,7 +323,7 @@ def test_a_duplicate_is_named_even_when_its_twin_has_other_problems(
 
 def test_a_class_list_that_is_not_utf8_is_refused(with_order: db.Database, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
-    path.write_bytes(f"{HEADER}\nA-012-345-678,Núñez,José,,,,,\n".encode("latin-1"))
+    path.write_bytes(f"{HEADER}\nA-012-345-678,Núñez,José,,,es,,\n".encode("latin-1"))
     assert refused(with_order, path) == [
         "latin1.csv:2: not UTF-8 text (in Excel, save as 'CSV UTF-8')"
     ]
@@ -330,13 +331,13 @@ def test_a_class_list_that_is_not_utf8_is_refused(with_order: db.Database, tmp_p
 
 def test_a_class_list_with_nul_bytes_is_refused(with_order: db.Database, tmp_path: Path) -> None:
     path = tmp_path / "nul.csv"
-    path.write_bytes(f"{HEADER}\nA-012-345-678,Nú\x00ñez,José,,,,,\n".encode())
+    path.write_bytes(f"{HEADER}\nA-012-345-678,Nú\x00ñez,José,,,es,,\n".encode())
     assert refused(with_order, path) == ["nul.csv: binary data, not a CSV text file"]
 
 
 def test_an_overlong_cell_is_refused(with_order: db.Database, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "long.csv", ["A#,Last Name,First Name,Notes",
-                                             f"A-012-345-678,Núñez,José,{'x' * 2001}"])
+    path = write_csv(tmp_path / "long.csv", ["A#,Last Name,First Name,Language,Notes",
+                                             f"A-012-345-678,Núñez,José,es,{'x' * 2001}"])
     assert refused(with_order, path) == ["long.csv:2: notes: longer than 2000 characters"]
 
 
@@ -352,13 +353,14 @@ def test_a_name_longer_than_the_record_holds_is_refused(
 
 
 def test_a_missing_required_column_is_refused(with_order: db.Database, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "list.csv", ["A#,Last Name,DOB", "A-012-345-678,Núñez,3/7/1985"])
+    path = write_csv(tmp_path / "list.csv", ["A#,Last Name,DOB,Language",
+                                             "A-012-345-678,Núñez,3/7/1985,es"])
     assert refused(with_order, path) == ["list.csv:1: given_name: required column is missing"]
 
 
 def test_a_column_given_twice_is_refused(with_order: db.Database, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "list.csv", ["A#,Last Name,First Name,A-Number",
-                                             "A-012-345-678,Núñez,José,A-012-345-678"])
+    path = write_csv(tmp_path / "list.csv", ["A#,Last Name,First Name,Language,A-Number",
+                                             "A-012-345-678,Núñez,José,es,A-012-345-678"])
     assert refused(with_order, path) == ["list.csv:1: a_number: this column appears twice"]
 
 
@@ -367,7 +369,7 @@ def test_a_column_given_twice_is_refused(with_order: db.Database, tmp_path: Path
     [("empty.csv", b"", "empty.csv: the file is empty"),
      ("list.pdf", b"%PDF-1.4", "list.pdf: not a .csv or .xlsx file"),
      ("broken.xlsx", b"not a zip", "broken.xlsx: not a readable XLSX workbook"),
-     ("quotes.csv", b'A#,Last Name,First Name\n"A-012-345-678,"N"u,Jos\n',
+     ("quotes.csv", b'A#,Last Name,First Name,Language\n"A-012-345-678,"N"u,Jos,es\n',
       "quotes.csv:2: the CSV is malformed (check quotes)")],
 )
 def test_an_unreadable_file_is_one_clear_error(
@@ -379,17 +381,17 @@ def test_an_unreadable_file_is_one_clear_error(
 
 
 def test_a_row_with_more_cells_than_columns_is_refused(with_order: db.Database, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "list.csv", ["A#,Last Name,First Name",
-                                             "A-012-345-678,Núñez,José,extra"])
+    path = write_csv(tmp_path / "list.csv", ["A#,Last Name,First Name,Language",
+                                             "A-012-345-678,Núñez,José,es,extra"])
     assert refused(with_order, path) == ["list.csv:2: (row): more cells than there are columns"]
 
 
 def test_a_quoted_cell_across_lines_keeps_the_line_numbers_right(
     with_order: db.Database, tmp_path: Path
 ) -> None:
-    path = write_csv(tmp_path / "list.csv", ["A#,Last Name,First Name,Notes",
-                                             'A-012-345-678,Núñez,José,"two\nlines"',
-                                             "1234,Pérez,Luis,"], newline="\r\n")
+    path = write_csv(tmp_path / "list.csv", ["A#,Last Name,First Name,Language,Notes",
+                                             'A-012-345-678,Núñez,José,es,"two\nlines"',
+                                             "1234,Pérez,Luis,es,"], newline="\r\n")
     assert [p.split(": ")[0] for p in refused(with_order, path)] == ["list.csv:4"]
 
 

@@ -89,9 +89,18 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """Create ``path`` empty with mode 0600 unless it exists, so no one else can ever read it."""
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-    os.close(fd)
+    """Create ``path`` empty with mode 0600 unless it exists, so no one else can ever read it.
+
+    An existing file is never opened: closing any descriptor of a SQLite database drops
+    every POSIX lock this process holds on it, and SQLite, not knowing, would let another
+    process checkpoint and delete the write-ahead log under our open connections.
+    """
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)
     path.chmod(0o600)
     return path
 

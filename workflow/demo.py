@@ -64,6 +64,21 @@ def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
         say(f"building a demo order of {people} synthetic people in {home}")
         order_id = build(database, home, people=people, seed=seed, now=NOW)
         # DEMO STEPS: each feature adds one call here: step(database, settings, order_id, NOW, say)
+        from workflow import reconcile  # a sweep and a custody list, through Prefect
+
+        reconcile.demo_step(database, settings, order_id, NOW, say)
+        from workflow import notices  # demand letters and a sample of client letters, as PDFs
+
+        notices.demo_letters(database, settings, order_id, NOW, say)
+        from workflow import alerts  # the deadline alerts, checked across the timeline
+
+        alerts.demo_alerts(database, settings, order_id, NOW, say)
+        from workflow import amendments  # the order's terms and its four obligations
+
+        amendments.demo_step(database, settings, order_id, NOW, say)
+        from workflow import compliance  # the report for the court and the dashboard, made last
+
+        compliance.demo_step(database, settings, order_id, NOW, say)
         # END DEMO STEPS
         with database.read() as session:
             status = reports.status(session, session.get(CourtOrder, order_id), NOW)

@@ -74,6 +74,19 @@ class CourtOrder(Base):
     order_date: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # The order this one carves a subset out of (a later order for named people).
+    # No foreign key on purpose: SQLite cannot add or drop a referencing column
+    # without rebuilding court_orders, and that rebuild would cascade-delete people.
+    parent_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # Ordered terms: bond in cents (NULL: the configured default; 0: release
+    # without bond) and conditions ("atd,check-in"; NULL or "none": none).
+    bond_amount_cents: Mapped[int | None] = mapped_column(Integer)
+    conditions: Mapped[str | None] = mapped_column(String(300))
+    # Set while an appeals court has stayed the order: deadlines and alerts pause.
+    stayed_since: Mapped[datetime | None]
+    # The releases obligation (the deadline) closed by a person, e.g. superseded.
+    releases_done_at: Mapped[datetime | None]
+    releases_done_by: Mapped[str | None] = mapped_column(String(100))
 
     detainees: Mapped[list[Detainee]] = relationship(back_populates="court_order")
 
@@ -116,6 +129,13 @@ class Detainee(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     counsel: Mapped[str | None] = mapped_column(String(200))
     notes: Mapped[str | None] = mapped_column(Text)
+    # Terms the court ordered for this person, when they differ from the order's
+    # (NULL: the order's; bond 0: without bond; conditions "none": none).
+    ordered_bond_cents: Mapped[int | None] = mapped_column(Integer)
+    ordered_conditions: Mapped[str | None] = mapped_column(String(300))
+    # What ICE actually imposed at release, compared with the ordered terms.
+    imposed_bond_cents: Mapped[int | None] = mapped_column(Integer)
+    imposed_conditions: Mapped[str | None] = mapped_column(String(300))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -222,6 +242,28 @@ class Alert(Base):
     due_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20))
+
+
+class Obligation(Base):
+    """A dated duty the order sets besides the releases (a status report, a data production).
+
+    The releases obligation is not a row: it is the order's own ``deadline``,
+    so there is one place a deadline lives.
+    """
+
+    __tablename__ = "obligations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("court_orders.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime]
+    owed_by: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class Lock(Base):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from workflow import audit, clock
@@ -14,6 +14,7 @@ from workflow.audit import Actor
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.identity import normalize_a_number
 from workflow.models import Base, CourtOrder, Detainee, Facility
+from workflow.stages import OUTSTANDING
 
 
 def check_widths(model: type[Base], values: Mapping[str, Any], what: str = "") -> None:
@@ -37,8 +38,17 @@ def add_order(
     title: str | None = None,
     order_date: date | None = None,
     notes: str | None = None,
+    parent: CourtOrder | None = None,
+    bond_amount_cents: int | None = None,
+    conditions: str | None = None,
+    docket: str | None = None,
 ) -> CourtOrder:
-    """Record a court order; its deadline is read as wall time in the court's zone."""
+    """Record a court order; its deadline is read as wall time in the court's zone.
+
+    ``parent`` makes it a sub-order (a later order for a named subset); the
+    terms are as ``workflow.terms`` parses them (None: the configured bond, no
+    conditions); ``docket`` is the docket entry that entered it.
+    """
     case_number = case_number.strip()
     if not case_number:
         raise ValidationError("the case number is empty")
@@ -47,19 +57,28 @@ def add_order(
     check_widths(CourtOrder, text)
     if session.scalar(select(CourtOrder.id).where(CourtOrder.case_number == case_number)):
         raise BondtrackError(f"order {case_number} already exists")
+    if bond_amount_cents is not None and bond_amount_cents < 0:
+        raise ValidationError("the bond amount is negative")
+    check_widths(CourtOrder, {"conditions": conditions})
     order = CourtOrder(
         **text,
         deadline=clock.parse_instant(deadline, time_zone),
         order_date=order_date,
         created_at=now,
+        parent_id=parent.id if parent else None,
+        bond_amount_cents=bond_amount_cents,
+        conditions=conditions,
     )
     session.add(order)
     session.flush()
+    terms = {"parent": parent.case_number if parent else None, "docket": docket,
+             "bond_amount_cents": bond_amount_cents, "conditions": conditions}
     audit.record(
         session,
         kind="order-added",
         order_id=order.id,
-        payload={"case_number": case_number, "deadline": order.deadline.isoformat()},
+        payload={"case_number": case_number, "deadline": order.deadline.isoformat(),
+                 **{key: value for key, value in terms.items() if value is not None}},
         actor=actor,
         at=now,
         now=now,
@@ -84,17 +103,24 @@ def resolve_order(session: Session, case_number: str | None) -> CourtOrder:
     return orders[0]
 
 
-def list_orders(session: Session) -> list[tuple[CourtOrder, int]]:
-    """Every order with how many people it covers."""
+def list_orders(session: Session) -> list[tuple[CourtOrder, int, int]]:
+    """Every order, soonest deadline first, with the people it lists and those still outstanding."""
+    outstanding = [stage.value for stage in OUTSTANDING]
     counts = (
-        select(Detainee.order_id, func.count().label("n")).group_by(Detainee.order_id).subquery()
+        select(
+            Detainee.order_id,
+            func.count().label("people"),
+            func.sum(case((Detainee.stage.in_(outstanding), 1), else_=0)).label("outstanding"),
+        )
+        .group_by(Detainee.order_id)
+        .subquery()
     )
     rows = session.execute(
-        select(CourtOrder, func.coalesce(counts.c.n, 0))
+        select(CourtOrder, func.coalesce(counts.c.people, 0), func.coalesce(counts.c.outstanding, 0))
         .outerjoin(counts, counts.c.order_id == CourtOrder.id)
         .order_by(CourtOrder.deadline)
     ).all()
-    return [(order, count) for order, count in rows]
+    return [(order, people, int(left)) for order, people, left in rows]
 
 
 def find_detainee(session: Session, order: CourtOrder, a_number: str) -> Detainee:
@@ -131,3 +157,19 @@ def facility_for(session: Session, code: str, name: str | None = None) -> Facili
         session.add(facility)
         session.flush()
     return facility
+
+
+def is_stayed(order: CourtOrder) -> bool:
+    """Whether a court has stayed the order: its deadlines, alerts and at-risk findings pause."""
+    return order.stayed_since is not None
+
+
+def effective_seconds_left(order: CourtOrder, now: datetime) -> int:
+    """Seconds to the deadline, with the clock stopped while the order is stayed.
+
+    During a stay this is the time that was left when the stay began, so no
+    threshold is crossed and nothing turns overdue until the stay is lifted.
+    """
+    since = order.stayed_since
+    at = min(now, since) if since is not None else now
+    return int((order.deadline - at).total_seconds())

@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow import clock
+from workflow.config import Settings
 from workflow.identity import format_a_number
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
 from workflow.orders import list_orders
-from workflow.stages import RESOLVED, Stage
+from workflow.stages import OUTSTANDING, RESOLVED, Stage
 
 
 def iso(instant: datetime | None, tz: str) -> str | None:
@@ -166,13 +167,83 @@ def _event(event: Event, tz: str) -> dict[str, Any]:
 
 
 def orders_overview(session: Session, now: datetime) -> list[dict[str, Any]]:
-    """Every order with its deadline, time left and people covered."""
+    """Every order with its deadline, time left, people listed and people outstanding."""
     return [
         {
             **order_summary(order),
             "seconds_left": int((order.deadline - now).total_seconds()),
             "people": people,
+            "outstanding": outstanding,
         }
-        for order, people in list_orders(session)
+        for order, people, outstanding in list_orders(session)
     ]
 
+
+
+def projection(session: Session, order: CourtOrder, now: datetime,
+               settings: Settings) -> dict[str, Any]:
+    """The pace-and-projection block of status (see workflow/deadlines.py), JSON-ready."""
+    from workflow import deadlines
+
+    return deadlines.projection(session, order, now, settings).as_dict()
+
+
+def describe_projection(projection: dict[str, Any]) -> list[str]:
+    """The projection as two or three lines a supervising attorney reads at a glance."""
+    lines = [
+        f"pace: {projection['pace_per_hour']:.1f} resolved per hour"
+        f" (last {projection['window_hours']:g} h)",
+        f"projection: {projection['projected_resolved']} of {projection['covered']} resolved"
+        f" by the deadline; {projection['at_risk']} at risk",
+    ]
+    if projection["slowest_stage"]:
+        lines.append(f"slowest stage: {projection['slowest_stage']}"
+                     f" (median {projection['slowest_median_hours']:g} h)")
+    return lines
+
+
+PLACES = ("facility", "field-office")
+
+
+def by_place(session: Session, order: CourtOrder, now: datetime,
+             by: str = "facility") -> list[dict[str, Any]]:
+    """Outstanding people per facility or ICE field office, with the longest wait in a stage.
+
+    Locators and the bond team work place by place; the oldest wait says where
+    to push first. Places with nobody outstanding are left out; people with no
+    facility on record are one row with ``place`` None. Most outstanding first.
+    """
+    if by not in PLACES:
+        raise ValueError(f"by must be one of {PLACES}")
+    columns = (Facility.code, Facility.name, Facility.field_office) if by == "facility" else (
+        Facility.field_office,)
+    open_stages = [stage.value for stage in Stage if stage in OUTSTANDING]
+    rows = session.execute(
+        select(*columns, Detainee.stage, func.count(), func.min(Detainee.stage_since))
+        .outerjoin(Facility, Detainee.facility_id == Facility.id)
+        .where(Detainee.order_id == order.id, Detainee.stage.in_(open_stages))
+        .group_by(*columns, Detainee.stage)
+    ).all()
+    places: dict[tuple, dict[str, Any]] = {}
+    for *key, stage, count, since in rows:
+        place = places.setdefault(tuple(key), _place_row(key, by))
+        place[stage.lower()] = count
+        place["outstanding"] += count
+        waited = round((now - since).total_seconds() / 3600, 1)
+        place["oldest_in_stage_hours"] = max(place["oldest_in_stage_hours"], waited)
+    return sorted(places.values(), key=lambda p: (-p["outstanding"], -p["oldest_in_stage_hours"],
+                                                  p["place"] or ""))
+
+
+def place_columns(by: str) -> list[str]:
+    """The keys of a ``by_place`` row, in order."""
+    names = ["name", "field_office"] if by == "facility" else []
+    stages = [stage.value.lower() for stage in Stage if stage in OUTSTANDING]
+    return ["place", *names, "outstanding", *stages, "oldest_in_stage_hours"]
+
+
+def _place_row(key: list[Any], by: str) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(place_columns(by), 0)
+    row.update(zip(("place", "name", "field_office") if by == "facility" else ("place",), key))
+    row["oldest_in_stage_hours"] = 0.0
+    return row

@@ -38,7 +38,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "email": ("e_mail", "email_address", "contact_email"),
     "notes": ("note", "comments", "comment"),
 }
-REQUIRED = ("a_number", "family_name", "given_name")
+# The language is required so every letter and call can be in it; "unknown" is accepted and
+# counted (status), so a missing value is a decision someone made, not an accident.
+REQUIRED = ("a_number", "family_name", "given_name", "language")
 # Fields the class list may set on a person, in the order events are written.
 PERSON_FIELDS = (
     "family_name", "given_name", "date_of_birth", "country_of_birth", "language",
@@ -100,7 +102,9 @@ def import_class_list(
     """Import ``path`` into ``order``; with problems and no ``rejects`` file, write nothing."""
     table = tables.read(path, COLUMNS, REQUIRED)
     result = ImportResult(dry_run=dry_run, ignored_columns=table.ignored_columns)
-    if table.problems:
+    # A bad header leaves no rows; a row the reader refused (too many cells, a cell too long)
+    # is a rejected row like any other when the valid rows are wanted.
+    if table.problems and (rejects is None or not table.rows):
         raise ValidationError(_failure(path, table.problems), table.problems)
     today = clock.local(now, order.time_zone).date()
     facilities = {f.code: f for f in session.scalars(select(Facility))}
@@ -187,7 +191,7 @@ def _parse_row(
         "given_name": parsed("given_name", normalize_name, required=True),
         "date_of_birth": parsed("date_of_birth", lambda t: parse_date(t, today=today)),
         "country_of_birth": parsed("country_of_birth", normalize_name),
-        "language": parsed("language", normalize_language),
+        "language": parsed("language", normalize_language, required=True),
         "phone": parsed("phone", _phone),
         "email": parsed("email", _email),
         "notes": row.get("notes") or None,

@@ -15,11 +15,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from workflow.errors import ValidationError
 
 MAX_CELL = 2000
 MAX_FILE_BYTES = 200 * 1024 * 1024
+# Class lists and custody lists are thousands of lines; a million is a hostile file.
+MAX_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ def read(path: Path, columns: Mapping[str, tuple[str, ...]], required: tuple[str
     for line, cells in raw_rows:
         if not any(cell.strip() for cell in cells):
             continue
+        if len(table.rows) == MAX_ROWS:
+            raise ValidationError(f"{path.name}: more than {MAX_ROWS:,} rows")
         values = {name: _cell(cells, index) for name, index in positions.items()}
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
             table.problem(line, "(row)", "more cells than there are columns")
@@ -151,21 +157,35 @@ def _csv_records(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
         line = reader.line_num + 1
 
 
+# What a damaged or hostile workbook raises while it is read (expat refuses entity bombs).
+_UNREADABLE = (zipfile.BadZipFile, KeyError, OSError, ValueError, ParseError)
+
+
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
     try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+        # A few kilobytes can unpack to gigabytes of rows.
+        if unpacked > MAX_FILE_BYTES:
+            raise ValidationError(f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MB unpacked")
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+    except _UNREADABLE:
         raise ValidationError(f"{path.name}: not a readable XLSX workbook") from None
-    return _xlsx_records(workbook)
+    return _xlsx_records(path, workbook)
 
 
-def _xlsx_records(workbook) -> Iterator[tuple[int, list[str]]]:  # type: ignore[no-untyped-def]
+def _xlsx_records(path: Path, workbook: Any) -> Iterator[tuple[int, list[str]]]:
     try:
         sheet = workbook.worksheets[0]
+        # The size a workbook declares can be wrong (some exporters write A1:A1); read-only
+        # openpyxl would then stop there and drop the rest without a word.
+        sheet.reset_dimensions()
         for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield line, [_xlsx_text(v) for v in values]
+    except _UNREADABLE:
+        raise ValidationError(f"{path.name}: not a readable XLSX workbook") from None
     finally:
         workbook.close()
 

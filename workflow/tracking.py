@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from workflow import audit, clock, orders, stages, tables
 from workflow.audit import Actor
@@ -46,7 +47,7 @@ def move(
     ``fields`` are other columns of the person that change with the move, written in
     the same UPDATE so one move is one new version.
     """
-    at = _checked_time(detainee, at or now, now)
+    at = _checked_time(detainee, at, now)
     source = Stage(detainee.stage)
     transition = stages.find(action, source)
     if transition is None:
@@ -70,7 +71,7 @@ def move(
         setattr(detainee, name, value)
     detainee.stage = transition.target.value
     detainee.stage_since = at
-    detainee.updated_at = now
+    _touch(detainee, now)
     session.flush()
     return audit.record(
         session,
@@ -85,7 +86,24 @@ def move(
     )
 
 
-def _checked_time(detainee: Detainee, at: datetime, now: datetime) -> datetime:
+def _touch(detainee: Detainee, now: datetime) -> None:
+    """Mark the person changed even when nothing but the event differs (two moves in one
+    instant, an amended bond), so every change is one new version and races are caught."""
+    detainee.updated_at = now
+    flag_modified(detainee, "updated_at")
+
+
+def _checked_time(detainee: Detainee, at: datetime | None, now: datetime) -> datetime:
+    if at is None:
+        # No time given: now, unless the last change is recorded a moment later (another
+        # writer committed it after this command read the clock, as PostgreSQL allows, or
+        # their clock runs a little ahead): then this change comes right after it.
+        if detainee.stage_since > now + _CLOCK_SLACK:
+            raise ValidationError(
+                f"person #{detainee.id}'s last change is recorded after this computer's time:"
+                " check the clock"
+            )
+        return max(now, detainee.stage_since)
     if at.tzinfo is None:
         raise ValidationError("a time without a time zone")
     if at > now + _CLOCK_SLACK:
@@ -182,9 +200,19 @@ def post_bond(
 
 
 def release(session: Session, detainee: Detainee, *, actor: Actor, now: datetime,
-            at: datetime | None = None, reason: str | None = None) -> Event:
-    """Record the release (→ RELEASED); without a posted bond a reason is required."""
-    return move(session, detainee, Action.RELEASE, actor=actor, now=now, at=at, reason=reason)
+            at: datetime | None = None, reason: str | None = None,
+            imposed_bond_cents: int | None = None, imposed_conditions: str | None = None) -> Event:
+    """Record the release (→ RELEASED); without a posted bond a reason is required.
+
+    ``imposed_*`` is what ICE actually imposed (bond in cents, conditions), which
+    ``workflow.terms.findings`` compares with what the court ordered.
+    """
+    from workflow.terms import imposed_fields  # terms builds on this module
+
+    fields = imposed_fields(imposed_bond_cents, imposed_conditions)
+    imposed = {name.removeprefix("imposed_"): value for name, value in fields.items()}
+    return move(session, detainee, Action.RELEASE, actor=actor, now=now, at=at, reason=reason,
+                fields=fields, payload={"imposed": imposed} if imposed else None)
 
 
 def exclude(session: Session, detainee: Detainee, *, reason: str, actor: Actor, now: datetime,
@@ -223,7 +251,7 @@ def add_note(session: Session, detainee: Detainee, text: str, *, actor: Actor,
     text = text.strip()
     if not text:
         raise ValidationError("the note is empty")
-    detainee.updated_at = now
+    _touch(detainee, now)
     session.flush()  # bumps the version, so a note races like any other change
     return audit.record(session, kind="note", detainee=detainee, payload={"text": text},
                         actor=actor, at=now, now=now)
@@ -264,7 +292,8 @@ APPLY_COLUMNS: dict[str, tuple[str, ...]] = {
     "relationship": ("obligor_relationship",),
 }
 NOTE_ACTION = "note"
-ACTIONS = (*(action.value for action in Action), NOTE_ACTION)
+TERMS_ACTION = "terms"  # the terms the court ordered for the person: amount, conditions
+ACTIONS = (*(action.value for action in Action), NOTE_ACTION, TERMS_ACTION)
 
 
 def apply_file(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
@@ -339,6 +368,8 @@ def _dispatch(session: Session, detainee: Detainee, name: str, row: tables.Row, 
     reason = row.get("reason") or None
     if name == NOTE_ACTION:
         return add_note(session, detainee, row.get("note"), **common)
+    if name == TERMS_ACTION:
+        return _set_terms(session, detainee, row, amount, **common)
     action = Action(name)
     if action is Action.BOND:
         return set_bond(
@@ -356,3 +387,19 @@ def _dispatch(session: Session, detainee: Detainee, name: str, row: tables.Row, 
         return exclude(session, detainee, reason=reason or "", at=at,
                        note=row.get("note") or None, **common)
     return move(session, detainee, action, at=at, facility=facility, reason=reason, **common)
+
+
+def _set_terms(session: Session, detainee: Detainee, row: tables.Row, amount: int, *,
+               actor: Actor, now: datetime) -> Event:
+    """An ``apply`` row setting ordered terms: ``amount`` (0: no bond) and/or ``conditions``."""
+    from workflow.terms import set_person_terms  # terms builds on this module
+
+    if not row.get("amount") and not row.get("conditions"):
+        raise ValueError("a terms row needs an amount (0 for no bond) or conditions (or none)")
+    event = set_person_terms(
+        session, detainee, bond_cents=amount if row.get("amount") else None,
+        conditions=row.get("conditions") or None, note=row.get("note") or None,
+        actor=actor, now=now)
+    if event is None:
+        raise ValueError("the person already has these terms")
+    return event

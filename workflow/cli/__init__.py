@@ -36,6 +36,19 @@ COMMANDS = {
     "not-in-custody": "moves:not_in_custody",
     "redetain": "moves:redetain",
     "note": "moves:note",
+    "terms": "terms:terms",
+    "assign": "terms:assign",
+    "report": "report:report",
+    "export": "report:export",
+    "dashboard": "report:dashboard",
+    "notices": "notices:notices",
+    "run": "run:run",
+    "serve": "serve:serve",
+    "alerts": "alerts:alerts",
+    "scheduler": "scheduler:scheduler",
+    "backup": "backup:backup",
+    "restore": "backup:restore",
+    "purge": "backup:purge",
 }
 
 

@@ -100,11 +100,21 @@ def post(app: App, a_number: str, case: str | None, at: str | None, receipt: str
         s, d, receipt=receipt, method=method, actor=app.actor(), now=clock.now(), at=when))
 
 
-@_move_command("release", "Record a release (→ RELEASED); without a posted bond give --reason.",
-               _reason)
-def release(app: App, a_number: str, case: str | None, at: str | None, reason: str | None) -> None:
+@_move_command(
+    "release", "Record a release (→ RELEASED); without a posted bond give --reason.", _reason,
+    click.option("--imposed-bond", metavar="DOLLARS",
+                 help="Bond ICE actually imposed (none or 0: none), checked against the order."),
+    click.option("--imposed-conditions",
+                 help='Conditions ICE imposed, e.g. "ankle-monitor", checked against the order.'),
+)
+def release(app: App, a_number: str, case: str | None, at: str | None, reason: str | None,
+            imposed_bond: str | None, imposed_conditions: str | None) -> None:
+    from workflow.cli.order import bond_amount_value
+
+    cents = bond_amount_value(imposed_bond, "--imposed-bond")
     _run(app, case, a_number, at, lambda s, o, d, when: tracking.release(
-        s, d, reason=reason, actor=app.actor(), now=clock.now(), at=when))
+        s, d, reason=reason, imposed_bond_cents=cents, imposed_conditions=imposed_conditions,
+        actor=app.actor(), now=clock.now(), at=when))
 
 
 @_move_command(

@@ -1,50 +1,103 @@
-"""`bondtrack order`: the court order and its deadline."""
+"""`bondtrack order`: the court order, its deadlines and obligations, and how it changes."""
 
 from __future__ import annotations
 
+from typing import Any
 
 import click
 
-from workflow import orders, reports
-from workflow.cli.common import App, order_option, output_options, pass_app, print_json, print_rows
+from workflow import clock, orders, reports
+from workflow.cli.common import (
+    App,
+    human_time,
+    order_option,
+    output_options,
+    pass_app,
+    print_json,
+    print_rows,
+    print_table,
+)
 
 
 @click.group()
 def order() -> None:
-    """Add, show and list court orders."""
+    """Add, show, list and amend court orders; stays, obligations, history."""
+
+
+def bond_amount_value(text: str | None, option: str = "--bond-amount") -> int | None:
+    """A bond option's value: dollars, or none/0 for release without bond."""
+    from workflow.terms import parse_bond
+
+    if text is None:
+        return None
+    try:
+        return parse_bond(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+def conditions_value(text: str | None) -> str | None:
+    """A conditions option's value, as stored: ``atd,check-in`` or ``none``."""
+    from workflow.terms import normalize_conditions
+
+    if text is None:
+        return None
+    try:
+        return normalize_conditions(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--conditions") from None
+
+
+_bond_option = click.option(
+    "--bond-amount", metavar="DOLLARS",
+    help="Bond the order sets, e.g. 1500; none (or 0) for release without bond.")
+_conditions_option = click.option(
+    "--conditions", help='Conditions the order allows, comma-separated ("atd,check-in"), or none.')
 
 
 @order.command("add")
 @click.option("--case", "case_number", required=True, help='Case number, e.g. "1:18-cv-03757".')
-@click.option("--court", required=True, help='Court, e.g. "N.D. Ill.".')
-@click.option("--judge", required=True, help="Judge who entered the order.")
+@click.option("--court", help='Court, e.g. "N.D. Ill." (required unless --parent).')
+@click.option("--judge", help="Judge who entered the order (required unless --parent).")
 @click.option("--deadline", required=True, help='Release deadline in court time, e.g. "2025-11-21 12:00".')
 @click.option("--tz", "time_zone", help="The court's IANA time zone (default from config).")
 @click.option("--title", help="Short title of the order.")
 @click.option("--order-date", type=click.DateTime(["%Y-%m-%d"]), help="Date the order was entered.")
 @click.option("--notes", help="Free-text notes.")
+@click.option("--parent", metavar="CASE",
+              help="Make it a sub-order of CASE: a later order for a named subset (see assign).")
+@click.option("--docket", help='Docket entry that entered it, e.g. "ECF 240".')
+@_bond_option
+@_conditions_option
 @pass_app
-def add(app: App, case_number: str, court: str, judge: str, deadline: str, time_zone: str | None,
-        title: str | None, order_date, notes: str | None) -> None:  # type: ignore[no-untyped-def]
-    """Record a court order and its release deadline."""
-    from workflow import clock
+def add(app: App, case_number: str, court: str | None, judge: str | None, deadline: str,
+        time_zone: str | None, title: str | None, order_date, notes: str | None,  # type: ignore[no-untyped-def]
+        parent: str | None, docket: str | None, bond_amount: str | None,
+        conditions: str | None) -> None:
+    """Record a court order (or a sub-order) and its release deadline."""
+    from workflow import amendments
 
+    if not parent and not (court and judge):
+        raise click.UsageError("--court and --judge are required (unless --parent)")
+    fields: dict[str, Any] = {
+        "case_number": case_number, "deadline": deadline, "title": title, "notes": notes,
+        "order_date": order_date.date() if order_date else None, "docket": docket,
+        "bond_amount_cents": bond_amount_value(bond_amount),
+        "conditions": conditions_value(conditions),
+        "actor": app.actor(), "now": clock.now(),
+        **{key: value for key, value in (("court", court), ("judge", judge),
+                                         ("time_zone", time_zone)) if value},
+    }
     with app.write() as session:
-        added = orders.add_order(
-            session,
-            case_number=case_number,
-            court=court,
-            judge=judge,
-            deadline=deadline,
-            time_zone=time_zone or app.settings.time_zone,
-            title=title,
-            order_date=order_date.date() if order_date else None,
-            notes=notes,
-            actor=app.actor(),
-            now=clock.now(),
-        )
+        if parent:
+            parent_order = orders.resolve_order(session, parent)
+            added = amendments.add_sub_order(session, parent_order, **fields)
+        else:
+            fields.setdefault("time_zone", app.settings.time_zone)
+            added = orders.add_order(session, **fields)
         summary = reports.order_summary(added)
-    click.echo(f"added order {summary['case_number']}, deadline {summary['deadline']} ({summary['time_zone']})")
+    click.echo(f"added order {summary['case_number']}, deadline {summary['deadline']}"
+               f" ({summary['time_zone']})" + (f", sub-order of {parent}" if parent else ""))
 
 
 @order.command("show")
@@ -52,32 +105,250 @@ def add(app: App, case_number: str, court: str, judge: str, deadline: str, time_
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_app
 def show(app: App, case: str | None, as_json: bool) -> None:
-    """Show an order, its deadline in court time and the time left."""
-    from workflow import clock
+    """Show an order: deadline in court time, time left, terms, stay, obligations, sub-orders."""
+    from workflow import amendments
 
     now = clock.now()
-    with app.order_session(case) as (_session, court_order):
-        data = reports.order_summary(court_order)
-        data["seconds_left"] = int((court_order.deadline - now).total_seconds())
+    with app.order_session(case) as (session, court_order):
+        data = amendments.order_details(session, court_order, now, app.settings)
     if as_json:
         print_json(data)
         return
-    for key, value in data.items():
-        if key == "seconds_left":
-            value = clock.describe_duration(value)
+    for key in ("case_number", "court", "judge", "title", "deadline", "time_zone", "order_date",
+                "seconds_left", "parent"):
+        value = clock.describe_duration(data[key]) if key == "seconds_left" else data[key]
         click.echo(f"{key.replace('_', ' '):>13}: {'' if value is None else value}")
+    terms = data["terms"]
+    click.echo(f"{'terms':>13}: bond {terms['bond']}; conditions "
+               f"{', '.join(terms['conditions']) or 'none'}")
+    for line in describe_stay(data):
+        click.echo(line)
+    print_obligations(data["obligations"])
+    for sub in data["sub_orders"]:
+        click.echo(f"{'sub-order':>13}: {sub['case_number']},"
+                   f" deadline {human_time(sub['deadline'])}")
 
 
 @order.command("list")
 @output_options
 @pass_app
 def list_(app: App, fmt: str) -> None:
-    """List every order with its deadline, time left and people covered."""
+    """List every order with its deadline, time left, people and outstanding."""
     from workflow import clock
 
     with app.read() as session:
         rows = reports.orders_overview(session, clock.now())
-    columns = ["case_number", "court", "deadline", "time_zone", "seconds_left", "people"]
+    columns = ["case_number", "court", "deadline", "time_zone", "time_left", "people", "outstanding"]
+    for row in rows:
+        row["time_left"] = clock.describe_duration(row["seconds_left"])
     print_rows(rows, columns, fmt, title="Court orders")
 
 
+def describe_stay(data: dict[str, Any]) -> list[str]:
+    """The stay in a line or two: since when, by what, the clock stopped; and time stayed."""
+    lines = []
+    if data["stayed"]:
+        lines.append(f"STAYED since {human_time(data['stayed_since'])} ({data['stay_docket']}):"
+                     " deadlines, alerts and at-risk findings are paused; time left when stayed "
+                     + clock.describe_duration(data["effective_seconds_left"]))
+    if data["seconds_stayed"]:
+        lines.append(f"time stayed: {clock.describe_duration(data['seconds_stayed'])}")
+    return lines
+
+
+def print_order_changes(data: dict[str, Any]) -> None:
+    """Status's block for an order that moves: stay, obligations, terms findings, languages."""
+    for line in describe_stay(data):
+        click.echo(line)
+    print_obligations(data["obligations"])
+    findings = data["terms_findings"]
+    if findings:
+        click.echo(f"terms findings: {len(findings)} people released or held on terms the order"
+                   " does not allow (`bondtrack status --json` lists them)")
+        for finding in findings[:5]:
+            click.echo(f"  {finding['detail']}")
+    if data["interpreter_needed"]:
+        languages = ", ".join(f"{code} {n}" for code, n
+                              in data["interpreter_needed_by_language"].items())
+        click.echo(f"interpreter needed: {data['interpreter_needed']} ({languages})")
+    if data["language_unknown"]:
+        click.echo(f"language unknown: {data['language_unknown']}")
+
+
+def print_obligations(rows: list[dict[str, Any]]) -> None:
+    shown = [{**row, "due": human_time(row["due"]), "done_at": human_time(row["done_at"])}
+             for row in rows]
+    print_table(shown, ["key", "kind", "due", "owed_by", "state", "done_at", "done_by", "note"],
+                title="obligations")
+
+
+@order.group()
+def obligation() -> None:
+    """The order's dated obligations: releases (its deadline), status reports, data, other."""
+
+
+@obligation.command("add")
+@order_option
+@click.option("--kind", required=True,
+              type=click.Choice(["status-report", "data-production", "other", "releases"]),
+              help="What is owed (releases is the order's deadline: use `order amend`).")
+@click.option("--due", required=True, help='When, in court time, e.g. "2025-11-21 12:00".')
+@click.option("--owed-by", type=click.Choice(["government", "counsel", "court"]),
+              help="Who owes it.")
+@click.option("--note", help="What exactly is owed.")
+@pass_app
+def obligation_add(app: App, case: str | None, kind: str, due: str, owed_by: str | None,
+                   note: str | None) -> None:
+    """Add an obligation the order sets."""
+    from workflow import obligations
+
+    with app.order_session(case, write=True) as (session, court_order):
+        added = obligations.add_obligation(session, court_order, kind=kind, due=due,
+                                           owed_by=owed_by, note=note, actor=app.actor(),
+                                           now=clock.now())
+        due_text = reports.iso(added.due_at, court_order.time_zone)
+    click.echo(f"added {added.key}: {kind} due {human_time(due_text)}")
+
+
+@obligation.command("done")
+@click.argument("key")
+@order_option
+@click.option("--at", metavar="TIME", help="When it was done, court time (default: now).")
+@click.option("--note", help="How (filed as ECF 130, superseded, ...).")
+@pass_app
+def obligation_done(app: App, key: str, case: str | None, at: str | None, note: str | None) -> None:
+    """Close an obligation (KEY: a number from `obligation list`, or releases)."""
+    from workflow import obligations
+
+    with app.order_session(case, write=True) as (session, court_order):
+        when = clock.parse_instant(at, court_order.time_zone) if at else None
+        done = obligations.complete_obligation(session, court_order, key, actor=app.actor(),
+                                               now=clock.now(), at=when, note=note)
+    click.echo(f"{done.key} done by {done.done_by}")
+
+
+@obligation.command("list")
+@order_option
+@output_options
+@pass_app
+def obligation_list(app: App, case: str | None, fmt: str) -> None:
+    """List the order's obligations: releases first, then by due time."""
+    from workflow import obligations
+
+    with app.order_session(case) as (session, court_order):
+        rows = obligations.listing(session, court_order, clock.now())
+    if fmt == "table":
+        print_obligations(rows)
+    else:
+        print_rows(rows, ["key", "kind", "due", "owed_by", "state", "done_at", "done_by", "note"],
+                   fmt)
+
+
+_docket = click.option("--docket", required=True, help='Docket entry, e.g. "ECF 123".')
+_note = click.option("--note", help="What the court said, in a sentence.")
+_at = click.option("--at", metavar="TIME", help="When it took effect, court time (default: now).")
+
+
+def queue_updated_letters(app: App, session, event) -> str:  # type: ignore[no-untyped-def]
+    """Queue the updated letters a change calls for; one line saying what was queued."""
+    from workflow import renotice
+
+    result = renotice.queue_updates(session, event, app.settings, clock.now())
+    printed = sum(len(ids) for ids in result.without_email.values())
+    return (f"updated letters: {result.queued} e-mails queued"
+            + (f", {printed} to print (no e-mail on file)" if printed else ""))
+
+
+@order.command("amend")
+@order_option
+@_docket
+@click.option("--date", "docket_date", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Date the amending order was entered.")
+@click.option("--deadline", help="New release deadline, court time.")
+@_bond_option
+@_conditions_option
+@_note
+@pass_app
+def amend(app: App, case: str | None, docket: str, docket_date, deadline: str | None,  # type: ignore[no-untyped-def]
+          bond_amount: str | None, conditions: str | None, note: str | None) -> None:
+    """Record an amending order: new deadline and/or terms; affected people get updated letters."""
+    from workflow import amendments
+
+    with app.order_session(case, write=True) as (session, court_order):
+        event = amendments.amend(
+            session, court_order, docket=docket, docket_date=docket_date.date(),
+            deadline=deadline, bond_amount_cents=bond_amount_value(bond_amount),
+            conditions=conditions_value(conditions), note=note, actor=app.actor(), now=clock.now())
+        changed = ", ".join(event.payload["changes"]) or "nothing (note only)"
+        letters = queue_updated_letters(app, session, event)
+    click.echo(f"amended order {court_order.case_number} ({docket}): {changed}")
+    click.echo(letters)
+
+
+@order.command("stay")
+@order_option
+@_docket
+@_at
+@_note
+@pass_app
+def stay(app: App, case: str | None, docket: str, at: str | None, note: str | None) -> None:
+    """Record a stay: deadlines, alerts and at-risk findings pause until it is lifted."""
+    from workflow import amendments
+
+    with app.order_session(case, write=True) as (session, court_order):
+        when = clock.parse_instant(at, court_order.time_zone) if at else None
+        event = amendments.stay(session, court_order, docket=docket, at=when, note=note,
+                                actor=app.actor(), now=clock.now())
+        since = reports.iso(event.at, court_order.time_zone)
+    click.echo(f"order {court_order.case_number} stayed since {human_time(since)} ({docket})")
+
+
+@order.command("lift-stay")
+@order_option
+@_docket
+@_at
+@click.option("--new-deadline", help="The deadline the court set on lifting the stay, court time.")
+@_note
+@pass_app
+def lift_stay(app: App, case: str | None, docket: str, at: str | None, new_deadline: str | None,
+              note: str | None) -> None:
+    """Record that the stay is lifted (the old deadline stands unless --new-deadline)."""
+    from workflow import amendments
+
+    with app.order_session(case, write=True) as (session, court_order):
+        when = clock.parse_instant(at, court_order.time_zone) if at else None
+        event = amendments.lift_stay(session, court_order, docket=docket, at=when,
+                                     new_deadline=new_deadline, note=note, actor=app.actor(),
+                                     now=clock.now())
+        deadline = reports.iso(court_order.deadline, court_order.time_zone)
+        letters = queue_updated_letters(app, session, event)
+    click.echo(f"stay lifted after {clock.describe_duration(event.payload['stayed_seconds'])};"
+               f" deadline {human_time(deadline)}")
+    click.echo(letters)
+
+
+@order.command("history")
+@order_option
+@output_options
+@pass_app
+def history(app: App, case: str | None, fmt: str) -> None:
+    """Every version of the order: each change with its docket entry, date and actor."""
+    from workflow import amendments
+
+    with app.order_session(case) as (session, court_order):
+        rows = amendments.history(session, court_order)
+    if fmt == "json":
+        print_json(rows)
+        return
+    columns = ["version", "at", "kind", "docket", "docket_date", "actor", "deadline", "bond",
+               "conditions", "stayed", "details"]
+    shown = [{**row, "at": human_time(row["at"]), "deadline": human_time(row["deadline"]),
+              "bond": _money(row["bond_amount_cents"]),
+              "details": "; ".join(filter(None, [row["details"], row["note"]]))} for row in rows]
+    print_rows(shown, columns, fmt, title="order history")
+
+
+def _money(cents: int | None) -> str:
+    from workflow.terms import money
+
+    return "default" if cents is None else money(cents)

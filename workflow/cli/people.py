@@ -76,13 +76,25 @@ class _progress:
 
 @click.command()
 @order_option
+@click.option("--by", type=click.Choice(reports.PLACES),
+              help="Outstanding people per facility or ICE field office, with the oldest wait.")
 @output_options
 @pass_app
-def status(app: App, case: str | None, fmt: str) -> None:
+def status(app: App, case: str | None, by: str | None, fmt: str) -> None:
     """Deadline, time left and how many people are in each stage."""
     now = clock.now()
+    if by:
+        with app.order_session(case) as (session, court_order):
+            rows = reports.by_place(session, court_order, now, by)
+        print_rows(rows, reports.place_columns(by), fmt, title=f"outstanding by {by}")
+        return
+    from workflow import amendments
+
     with app.order_session(case) as (session, court_order):
         data = reports.status(session, court_order, now)
+        data.update(amendments.status_block(session, court_order, now, app.settings))
+        if not data["stayed"]:  # a stayed order has no deadline to be at risk of missing
+            data["projection"] = reports.projection(session, court_order, now, app.settings)
     print_status(data, fmt)
 
 
@@ -100,7 +112,14 @@ def print_status(data: dict, fmt: str) -> None:
     left = data["seconds_left"]
     click.echo(f"{order_data['case_number']}  {order_data['court']}  {order_data['judge']}")
     click.echo(f"deadline {human_time(order_data['deadline'])} ({order_data['time_zone']})")
-    click.echo(("time left " if left >= 0 else "OVERDUE by ") + clock.describe_duration(abs(left)))
+    if not data.get("stayed"):
+        click.echo(("time left " if left >= 0 else "OVERDUE by ") + clock.describe_duration(abs(left)))
+    for line in reports.describe_projection(data["projection"]) if "projection" in data else ():
+        click.echo(line)
+    if "obligations" in data:
+        from workflow.cli.order import print_order_changes
+
+        print_order_changes(data)
     print_table(rows, ["stage", "people"])
 
 

@@ -1,0 +1,65 @@
+"""One Prefect test harness for the whole session (it starts a server: slow), and helpers
+to read back what Prefect recorded about a run.
+
+Prefect reads its settings when it is first imported, so nothing here imports it
+at module level: the harness fixture points PREFECT_HOME at a temporary folder
+first, so no test ever writes to ~/.prefect.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Flows in this session run against a throwaway Prefect server and database."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
+        env.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        env.setenv("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
+        env.delenv("PREFECT_API_URL", raising=False)
+        from prefect.testing.utilities import prefect_test_harness
+
+        with prefect_test_harness(server_startup_timeout=120):
+            yield
+
+
+def flow_run_id(state: Any) -> UUID:
+    return state.state_details.flow_run_id
+
+
+def task_run_names(run_id: UUID) -> list[str]:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    return sorted(run.name for run in runs)
+
+
+def flow_run(run_id: UUID) -> Any:
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(run_id)
+
+
+def artifacts(run_id: UUID) -> list[Any]:
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+
+
+def files_under(folder: Path) -> list[Path]:
+    return [Path(root) / name for root, _, names in os.walk(folder) for name in names]

@@ -1,0 +1,332 @@
+"""Backups, restores and the purge of a closed case, on SQLite and PostgreSQL.
+
+A backup taken while another process writes is one consistent moment (every
+invariant holds in its copy, and it holds every change committed before it
+began); a restore gives back exactly what was backed up; a purge leaves no
+byte of the purged people in the database files, and says so in the record.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from tests.conftest import CASE, Cli, new_pg_database
+from tests.hardening_fixtures import check_invariants, connected, environment, table_rows
+from workflow import backup, clock, config, db, orders, tracking
+from workflow.audit import Actor
+from workflow.identity import format_a_number
+from workflow.models import Detainee, Event, Notice
+
+OTHER = "1:25-cv-00001"
+# Distinctive values, so a hit in the database's bytes can only be these people.
+PURGED = [("417305926", "Quetzalcoatl", "Xochiquetzal", "3/4/1961", "1961-03-04"),
+          ("528416037", "Zyxwvutsrq", "Ptolemaios", "7/8/1972", "1972-07-08")]
+KEPT = [("639527148", "Ixtlilxochitl", "Nezahualpiltzintli", "1/2/1983", "1983-01-02")]
+
+
+def _list(path: Path, people: list[tuple[str, ...]]) -> Path:
+    path.write_text("A#,Last Name,First Name,DOB,Language,Facility Code,Facility Name\n" + "".join(
+        f"{a},{family},{given},{dob},es,BROADIL,Broadview\n" for a, family, given, dob, _ in people),
+        encoding="utf-8")
+    return path
+
+
+def _order(cli: Cli, case: str) -> None:
+    cli("order", "add", "--case", case, "--court", "N.D. Ill.", "--judge", "J", "--deadline",
+        "2025-11-21 12:00", "--tz", "America/Chicago")
+
+
+@pytest.fixture
+def two_orders(cli: Cli, tmp_path: Path) -> Cli:
+    """The order to purge (two people, moved on, bonds with obligors) and one to keep."""
+    _order(cli, CASE)
+    _order(cli, OTHER)
+    cli("import", _list(tmp_path / "a.csv", PURGED), "--order", CASE)
+    cli("import", _list(tmp_path / "b.csv", KEPT), "--order", OTHER)
+    for a, family, *_ in PURGED:
+        cli("locate", a, "--order", CASE, "--facility", "BROADIL")
+        cli("bond", a, "--order", CASE, "--obligor", f"Obligor {family}",
+            "--obligor-email", f"{family.lower()}@example.org")
+        cli("note", a, f"spoke with {family}'s sister", "--order", CASE)
+    cli("locate", KEPT[0][0], "--order", OTHER, "--facility", "BROADIL")
+    return cli
+
+
+def _queue_obligor_emails(database: db.Database) -> list[Path]:
+    """The obligor e-mails of both orders, as `bondtrack notices send` queues them."""
+    from workflow.notices import queue_obligor_emails
+
+    with database.write() as session:
+        for case in (CASE, OTHER):
+            queue_obligor_emails(session, orders.resolve_order(session, case), database.settings,
+                                 now=clock.now())
+    with database.read() as session:
+        return [Path(p) for p in session.scalars(select(Notice.file_path))]
+
+
+def needles(people: list[tuple[str, ...]]) -> list[bytes]:
+    """Every spelling of these people the database could hold: A-numbers, names, birth dates."""
+    found = []
+    for a, family, given, _, iso in people:
+        found += [a, format_a_number(a), family, given, iso, f"{family.lower()}@example.org"]
+    return [text.encode() for text in found]
+
+
+# ---------------------------------------------------------------- backup and restore
+
+
+def test_a_backup_restores_exactly_what_was_backed_up(two_orders: Cli, database: db.Database,
+                                                       tmp_path: Path) -> None:
+    before = table_rows(database)
+    out = tmp_path / "backups" / "monday.backup"
+    out.parent.mkdir()
+    made = two_orders("backup", "--out", out).output
+    assert f"backup written to {out}" in made
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in out.parent.iterdir()] == ["monday.backup"]  # no partial file left
+    two_orders("release", KEPT[0][0], "--order", OTHER, "--reason", "recognizance")
+    two_orders("note", PURGED[0][0], "after the backup", "--order", CASE)
+    assert two_orders("restore", out, "--yes").output.startswith("restored monday.backup")
+    after = table_rows(database)
+    events = after.pop("events")
+    assert {k: v for k, v in before.items() if k != "events"} == after
+    assert set(before["events"]) < set(events)
+    with database.read() as session:
+        kinds = list(session.scalars(select(Event.kind).order_by(Event.id.desc()).limit(1)))
+    assert kinds == ["restored"]
+    assert len(events) == len(before["events"]) + 1
+    check_invariants(database, clock.now())
+
+
+def test_restore_asks_first_and_refuses_what_is_not_a_backup(two_orders: Cli, database: db.Database,
+                                                             tmp_path: Path, backend: str) -> None:
+    out = tmp_path / "good.backup"
+    two_orders("backup", "--out", out)
+    before = table_rows(database)
+    asked = two_orders.runner.invoke(_main(), ["restore", str(out)], input="n\n")
+    assert asked.exit_code == 1 and "Replace everything" in asked.output
+    csv_file = _list(tmp_path / "list.csv", KEPT)
+    damaged = tmp_path / "damaged.backup"
+    damaged.write_bytes(out.read_bytes()[: out.stat().st_size * 3 // 5])  # cut off in a copy
+    for wrong in (csv_file, damaged, _other_kind(tmp_path, backend)):
+        result = two_orders("restore", wrong, "--yes", ok=False)
+        assert result.exit_code == 1, wrong.name
+        assert result.output.count("\n") == 1 and "Traceback" not in result.output
+        assert wrong.name in result.output
+    assert table_rows(database) == before
+
+
+def _main():  # type: ignore[no-untyped-def]
+    from workflow.cli import main
+
+    return main
+
+
+def _other_kind(tmp_path: Path, backend: str) -> Path:
+    """A backup made on the other backend: a pg_dump archive or a SQLite file."""
+    path = tmp_path / "other-kind.backup"
+    path.write_bytes(backup.PG_DUMP_MAGIC + b"\0" * 100 if backend == "sqlite"
+                     else backup.SQLITE_MAGIC + b"\0" * 100)
+    return path
+
+
+def _writer(environ: dict[str, str], person: int, stop, done) -> None:  # type: ignore[no-untyped-def]
+    """Add notes to one person until told to stop; ``done`` counts the committed ones."""
+    os.environ.update(environ)
+    database = db.connect(config.load())
+    while not stop.is_set():
+        with database.write() as session:
+            tracking.add_note(session, session.get(Detainee, person), "still writing",
+                              actor=Actor("writer"), now=clock.now())
+        with done.get_lock():
+            done.value += 1
+    database.dispose()
+
+
+def _notes(database: db.Database) -> int:
+    with database.read() as session:
+        return session.scalar(select(func.count()).select_from(Event).where(
+            Event.kind == "note")) or 0
+
+
+def test_backups_taken_while_another_process_writes_are_each_one_moment(
+        two_orders: Cli, database: db.Database, tmp_path: Path, backend: str,
+        request: pytest.FixtureRequest) -> None:
+    with database.read() as session:
+        person = session.scalar(select(Detainee.id).where(Detainee.a_number == KEPT[0][0]))
+    ctx = multiprocessing.get_context("spawn")
+    stop, done = ctx.Event(), ctx.Value("i", 0)
+    environ = {k: v for k, v in os.environ.items() if k.startswith("BONDTRACK_")}
+    writer = ctx.Process(target=_writer, args=(environ, person, stop, done))
+    writer.start()
+    try:
+        while done.value < 20:
+            time.sleep(0.01)
+        windows = []
+        for number in range(3):
+            out = tmp_path / f"during-{number}.backup"
+            before = _notes(database)
+            two_orders("backup", "--out", out)
+            windows.append((out, before, _notes(database)))
+        moved_on = done.value
+        time.sleep(0.2)
+        assert done.value > moved_on, "the writer must still be writing after the backups"
+    finally:
+        stop.set()
+        writer.join(timeout=60)
+    assert writer.exitcode == 0
+    for out, before, after in windows:
+        copy = _restored_elsewhere(out, tmp_path, backend, request)
+        with connected(copy) as restored:
+            check_invariants(restored, clock.now())
+            with restored.read() as session:
+                versions = dict(session.execute(select(Detainee.id, Detainee.version)).all())
+                events = dict(session.execute(
+                    select(Event.detainee_id, func.count()).where(Event.detainee_id.is_not(None))
+                    .group_by(Event.detainee_id)).all())
+            assert before <= _notes(restored) <= after, "not the moment of the backup"
+            assert versions[person] == events[person], "half a change in the backup"
+
+
+def _restored_elsewhere(out: Path, tmp_path: Path, backend: str,
+                        request: pytest.FixtureRequest) -> dict[str, str]:
+    """The backup restored with `bondtrack restore` into a new, empty home (or database)."""
+    home = tmp_path / f"restored-{out.stem}"
+    url = ""
+    if backend == "postgresql":
+        url = new_pg_database(request.getfixturevalue("pg"), None)
+    env = environment(home, url)
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        Cli()("restore", out, "--yes")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return env
+
+
+# ---------------------------------------------------------------- purge
+
+
+def test_purge_shows_first_then_deletes_every_trace_of_the_order(
+        two_orders: Cli, database: db.Database, tmp_path: Path) -> None:
+    files = _queue_obligor_emails(database)
+    assert len(files) == 2 and all(f.exists() for f in files)
+    before = table_rows(database)
+    preview = two_orders("purge", "--order", CASE).output
+    assert "would delete 2 people" in preview and "add --confirm" in preview
+    assert table_rows(database) == before
+    done = two_orders("purge", "--order", CASE, "--confirm").output
+    assert f"{CASE}: deleted 2 people" in done and "2 outbox file(s)" in done
+    assert not any(f.exists() for f in files)
+    with database.read() as session:
+        order = orders.resolve_order(session, CASE)
+        assert session.scalar(select(func.count()).select_from(Detainee).where(
+            Detainee.order_id == order.id)) == 0
+        assert session.scalar(select(func.count()).select_from(Notice)) == 0
+        purged = session.scalars(select(Event).where(Event.kind == "purged")).one()
+        assert purged.order_id == order.id and purged.payload["people"] == 2
+        kept = orders.find_detainee(session, orders.resolve_order(session, OTHER), KEPT[0][0])
+        assert kept.stage == "LOCATED"
+    check_invariants(database, clock.now())
+    assert _in_database_files(database, needles(PURGED)) == []
+    assert _in_database_files(database, needles(KEPT)[:3]) != []  # the search does find data
+
+
+def _in_database_files(database: db.Database, wanted: list[bytes]) -> list[tuple[str, bytes]]:
+    """Which of ``wanted`` appear in the bytes of the database's files.
+
+    SQLite: the database file and its write-ahead log. PostgreSQL: the files of
+    every bondtrack table, its indexes and its TOAST (the server's WAL is the
+    administrator's, see SECURITY.md).
+    """
+    database.dispose()  # reading a SQLite file while connected would drop this process's locks
+    if database.settings.is_sqlite:
+        path = Path(database.settings.database_url.removeprefix("sqlite:///"))
+        paths = [p for p in (path, Path(f"{path}-wal")) if p.exists()]
+    else:
+        paths = _pg_table_files(database)
+    return [(p.name, n) for p in paths for data in [p.read_bytes()] for n in wanted if n in data]
+
+
+def _pg_table_files(database: db.Database) -> list[Path]:
+    engine = create_engine(database.settings.database_url)
+    with engine.connect() as conn:
+        conn.execute(text("CHECKPOINT"))
+        data_dir = Path(conn.execute(text("SHOW data_directory")).scalar_one())
+        relations = conn.execute(text(
+            "SELECT pg_relation_filepath(c.oid) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname IN ('public', 'pg_toast')")).scalars()
+        found = [data_dir / r for r in relations if r]
+    engine.dispose()
+    return [p for base in found for p in [base, *base.parent.glob(f"{base.name}.*")]
+            if p.exists() and p.is_file()]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_purge_interrupted_by_an_open_reader_says_so_and_finishes_when_run_again(
+        two_orders: Cli, database: db.Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    monkeypatch.setenv("BONDTRACK_BUSY_TIMEOUT_SECONDS", "1")
+    path = database.settings.database_url.removeprefix("sqlite:///")
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM detainees").fetchall()  # a snapshot held open
+    try:
+        held = two_orders("purge", "--order", CASE, "--confirm", ok=False)
+        assert held.exit_code == 1
+        assert "another bondtrack process holds the database open" in held.output
+        assert "run the purge again" in held.output
+    finally:
+        reader.execute("ROLLBACK")
+        reader.close()
+    again = two_orders("purge", "--order", CASE, "--confirm").output
+    assert "deleted 0 people" in again
+    assert _in_database_files(database, needles(PURGED)) == []
+
+
+def test_purge_needs_the_order_named(two_orders: Cli) -> None:
+    assert two_orders("purge", "--confirm", ok=False).exit_code == 2
+    unknown = two_orders("purge", "--order", "no-such-case", "--confirm", ok=False)
+    assert unknown.exit_code == 1 and "no order no-such-case" in unknown.output
+
+
+# ---------------------------------------------------------------- the README
+
+
+def data_safety_commands() -> list[list[str]]:
+    """The commands the README's "Data safety" section shows, in order."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Data safety", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    return [shlex.split(line) for line in block.splitlines() if line.strip()]
+
+
+def test_the_data_safety_commands_in_the_readme_run_as_shown(
+        two_orders: Cli, database: db.Database, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    lines = data_safety_commands()
+    assert [argv[:2] for argv in lines] == [["bondtrack", "backup"], ["bondtrack", "restore"],
+                                            ["bondtrack", "purge"], ["bondtrack", "purge"]]
+    for argv in lines:
+        result = two_orders.runner.invoke(_main(), argv[1:], input="y\n", catch_exceptions=False)
+        assert result.exit_code == 0, (argv, result.output)
+    assert (tmp_path / "bondtrack-2025-11-20.backup").stat().st_mode & 0o777 == 0o600
+    with database.read() as session:
+        kinds = list(session.scalars(select(Event.kind).where(
+            Event.kind.in_(("restored", "purged")))))
+        assert kinds == ["restored", "purged"]
+        assert session.scalar(select(func.count()).select_from(Detainee)) == len(KEPT)

@@ -1,0 +1,175 @@
+"""No person where they do not belong: the whole demo, searched byte by byte.
+
+The demo (615 synthetic people, its flows, letters, alerts, report and
+dashboard) and a staff member's next steps (sending the e-mails, an export,
+a backup, every scheduled job once) run in their own process with logging
+at DEBUG into a file and Prefect at DEBUG; then commands that fail are run
+with real people's A-numbers. Every demo A-number (both spellings), family
+name and date of birth (both spellings) is searched for in the log, in
+Prefect's home, in the output of the failing commands and in every other file
+bondtrack wrote: it may only be in the database and in what the user asked
+for (letters, e-mails, report, dashboard, export, backup, the lists given to
+it). Those files are 0600 in 0700 folders, even under a umask of 022.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.hardening_fixtures import BONDTRACK, connected, environment
+from tests.notices_fixtures import Mailbox, SmtpServer, free_port
+from workflow.identity import format_a_number
+from workflow.models import Detainee
+
+ROOT = Path(__file__).resolve().parent.parent
+# Files that may hold personal data: the database, and what the user asked bondtrack to make
+# or gave it (relative to the demo's home).
+ASKED_FOR = re.compile(r"^(bondtrack\.db(-wal|-shm)?|class-list\.csv|custody-lists?(/.*|\.csv)|"
+                       r"letters/.*|outbox/.*\.eml|compliance-report\.\w+|dashboard\.html|"
+                       r"exports/.*|backups/.*)$")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+
+@dataclass(frozen=True)
+class People:
+    """What identifies the demo's people, in every spelling bondtrack writes."""
+
+    a_numbers: frozenset[str]  # 012345678 and A012-345-678
+    names: frozenset[str]  # family names of one word
+    phrases: frozenset[str]  # family names of several words
+    births: frozenset[str]  # 1985-03-07 and 3/7/1985
+
+    def found_in(self, data: bytes) -> set[str]:
+        """Which of them ``data`` contains, matched as whole words and numbers."""
+        text = data.decode("utf-8", errors="replace")
+        hits = {w for w in _WORD.findall(text) if w in self.names}
+        hits |= {n for n in re.findall(r"(?<![\d-])(?:A\d{3}-\d{3}-\d{3}|\d{9})(?![\d-])", text)
+                 if n in self.a_numbers}
+        hits |= {d for d in re.findall(r"(?<!\d)(?:\d{4}-\d\d-\d\d|\d{1,2}/\d{1,2}/\d{4})(?!\d)",
+                                       text) if d in self.births}
+        return hits | {p for p in self.phrases if p in text}
+
+
+def demo_people(home: Path) -> People:
+    with connected(environment(home)) as database, database.read() as session:
+        rows = session.execute(
+            select(Detainee.a_number, Detainee.family_name, Detainee.date_of_birth)).all()
+    families = {family for _, family, _ in rows}
+    return People(
+        a_numbers=frozenset(x for a, _, _ in rows for x in (a, format_a_number(a))),
+        names=frozenset(f for f in families if " " not in f),
+        phrases=frozenset(f for f in families if " " in f),
+        births=frozenset(x for _, _, dob in rows if dob
+                         for x in (dob.isoformat(), f"{dob.month}/{dob.day}/{dob.year}")),
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, dict[str, str]]:
+    """The demo run at DEBUG: (its home, the log file, its stderr, the environment to use)."""
+    base = tmp_path_factory.mktemp("privacy")
+    home, log, stderr = base / "demo", base / "debug.log", base / "stderr.txt"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BONDTRACK_", "PREFECT_"))}
+    env["HOME"] = str(base / "user-home")  # anything written to ~ would be found there
+    server = SmtpServer(Mailbox(), free_port())
+    server.start()
+    try:
+        done = subprocess.run([sys.executable, "-m", "tests.privacy_demo", str(home), str(log),
+                               str(server.port)], cwd=ROOT, env=env, capture_output=True,
+                              timeout=900)
+    finally:
+        server.stop()
+    stderr.write_bytes(done.stderr)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
+    assert b"done: 615 people" in done.stdout
+    assert server.mailbox.messages, "the e-mails were sent"
+    return home, log, stderr, {**environment(home), "HOME": env["HOME"]}
+
+
+def test_the_log_and_prefects_home_name_nobody(demo) -> None:  # type: ignore[no-untyped-def]
+    home, log, stderr, _ = demo
+    people = demo_people(home)
+    assert len(people.a_numbers) == 2 * 615
+    logged = log.read_bytes()
+    assert logged.count(b"\n") > 100 and b" DEBUG " in logged  # DEBUG really was on
+    assert people.found_in(logged) == set()
+    assert people.found_in(stderr.read_bytes()) == set()
+    prefect = home / "prefect"
+    assert any(p.name == "prefect.db" for p in prefect.rglob("*"))
+    leaks = {str(p.relative_to(home)): people.found_in(p.read_bytes())
+             for p in prefect.rglob("*") if p.is_file()}
+    assert {k: v for k, v in leaks.items() if v} == {}
+    assert not (Path(demo[3]["HOME"]) / ".prefect").exists()
+
+
+def test_personal_data_is_only_where_the_user_asked_and_private(demo) -> None:  # type: ignore[no-untyped-def]
+    home, *_ = demo
+    people = demo_people(home)
+    holding = {}
+    for path in sorted(home.rglob("*")):
+        relative = str(path.relative_to(home))
+        if path.is_dir():
+            assert path.stat().st_mode & 0o777 == 0o700, relative
+        elif people.found_in(path.read_bytes()):
+            holding[relative] = path.stat().st_mode & 0o777
+    assert home.stat().st_mode & 0o777 == 0o700
+    strays = sorted(p for p in holding if not ASKED_FOR.match(p))
+    assert strays == [], "personal data where nobody asked for it"
+    assert {p: mode for p, mode in holding.items() if mode != 0o600} == {}
+    made = [path for path in home.rglob("*") if path.is_file()
+            and ASKED_FOR.match(str(path.relative_to(home)))]
+    named = {str(p.relative_to(home)) for p in made}
+    for expected in ("bondtrack.db", "compliance-report.pdf", "dashboard.html",
+                     "exports/people.csv", "backups/demo.backup"):
+        assert expected in named, f"{expected} was not made"
+    assert any(n.startswith("letters/") for n in named) and any(
+        n.startswith("outbox/") for n in named)
+    # PDFs are compressed, so their bytes show no names: all of it is checked by its mode.
+    assert {str(p.relative_to(home)): oct(p.stat().st_mode & 0o777) for p in made
+            if p.stat().st_mode & 0o777 != 0o600} == {}
+
+
+def _failing(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BONDTRACK), *map(str, args)], env=env, capture_output=True,
+                          timeout=300)
+
+
+def test_failing_commands_say_what_failed_without_naming_anyone(demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    home, _, _, env = demo
+    people = demo_people(home)
+    with connected(env) as database, database.read() as session:
+        waiting = session.execute(select(Detainee.a_number, Detainee.family_name,
+                                         Detainee.given_name).where(
+            Detainee.stage == "INTAKE").limit(1)).one()
+    a_number, family, given = waiting
+    bad_list = tmp_path / "list.csv"
+    bad_list.write_text(f"A#,Last Name,First Name,DOB,Language\n{a_number},{family},{given}\x07,"
+                        "13/45/1990,es\n", encoding="utf-8")
+    bad_moves = tmp_path / "moves.csv"
+    bad_moves.write_text(f"a_number,action\n{a_number},release\n{format_a_number(a_number)},fly\n",
+                         encoding="utf-8")
+    bad_custody = tmp_path / "custody.csv"
+    bad_custody.write_text(f"a_number,facility_code,facility_name\n{a_number},KROME,{family}\x00\n",
+                           encoding="utf-8")
+    runs = [
+        _failing(env, "release", a_number),
+        _failing(env, "show", format_a_number(a_number).replace("A", "A9", 1)),
+        _failing(env, "locate", a_number, "--facility", "NOPE"),
+        _failing(env, "bond", a_number, "--amount", f"{family} dollars"),
+        _failing(env, "import", bad_list),
+        _failing(env, "apply", bad_moves),
+        _failing(env, "run", "reconcile", bad_custody),
+    ]
+    for run in runs:
+        said = run.stdout + run.stderr
+        assert run.returncode in (1, 2), run.args
+        assert people.found_in(said) == set(), (run.args[1], said.decode(errors="replace"))
+        assert b"Traceback" not in said, (run.args[1], said.decode(errors="replace")[-1500:])

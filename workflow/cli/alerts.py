@@ -1,0 +1,105 @@
+"""`bondtrack alerts check|digest|list`: deadline alerts, by hand or as the scheduler runs them."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime
+
+import click
+
+from workflow import alerts as alerting
+from workflow import clock
+from workflow.cli.common import (
+    App,
+    human_time,
+    order_option,
+    output_options,
+    pass_app,
+    print_json,
+    print_rows,
+)
+from workflow.errors import BondtrackError
+
+
+@click.group()
+def alerts() -> None:
+    """Deadline alerts (T-72h ... T-1h, deadline, overdue) and the daily digest, each sent once."""
+
+
+def _now_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--now", "at", metavar="TIME",
+                        help="Act as of this time, court time or ISO with offset (rehearsal).")(f)
+
+
+def _watch_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--order", "case", metavar="CASE",
+                        help="Case number of the order (default: every order).")(f)
+
+
+def _json_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+def instant(app: App, case: str | None, at: str | None) -> datetime:
+    """--now as an instant: court time of the watched orders, which must agree on a zone."""
+    if at is None:
+        return clock.now()
+    with app.read() as session:
+        zones = {order.time_zone for order in alerting.orders_to_watch(session, case)}
+    instants = {clock.parse_instant(at, zone) for zone in sorted(zones)}
+    if len(instants) > 1:
+        raise BondtrackError("--now: the orders are in different time zones; give an offset"
+                             " (2025-11-20T12:00:00-06:00) or --order")
+    return instants.pop()
+
+
+def _run(app: App, case: str | None, at: str | None, as_json: bool, daily_digest: bool) -> None:
+    app.database.check_schema()
+    report = alerting.run(app.database, app.settings, case=case, now=instant(app, case, at),
+                        actor=app.actor("cli"), worker=f"{socket.gethostname()}:{os.getpid()}",
+                        daily_digest=daily_digest)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    for outcome in report.outcomes:
+        click.echo(alerting.describe(outcome))
+    done = {k: v for k, v in report.delivery.items() if v}
+    click.echo("staff e-mails: " + (", ".join(f"{n} {k}" for k, n in done.items())
+                                    or "none to send"))
+
+
+@alerts.command("check")
+@_watch_option
+@_now_option
+@_json_option
+@pass_app
+def check(app: App, case: str | None, at: str | None, as_json: bool) -> None:
+    """Send the deadline alert that is due, once; then deliver pending staff e-mails."""
+    _run(app, case, at, as_json, daily_digest=False)
+
+
+@alerts.command("digest")
+@_watch_option
+@_now_option
+@_json_option
+@pass_app
+def digest(app: App, case: str | None, at: str | None, as_json: bool) -> None:
+    """Send today's digest if its hour has passed and it was not sent yet."""
+    _run(app, case, at, as_json, daily_digest=True)
+
+
+@alerts.command("list")
+@order_option
+@output_options
+@pass_app
+def list_command(app: App, case: str | None, fmt: str) -> None:
+    """Alerts sent and skipped, and the ones still to come (pending), by due time."""
+    with app.order_session(case) as (session, court_order):
+        rows = alerting.list_alerts(session, court_order, clock.now(), app.settings)
+    if fmt != "json":
+        rows = [{**row, "due_at": human_time(row["due_at"]),
+                 "fired_at": human_time(row["fired_at"]),
+                 "emails": ", ".join(f"{n} {status}" for status, n in row["emails"].items())}
+                for row in rows]
+    print_rows(rows, ["threshold", "due_at", "fired_at", "status", "emails"], fmt)

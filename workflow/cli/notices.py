@@ -1,0 +1,148 @@
+"""`bondtrack notices`: render letters, send e-mails through the outbox, list the outbox."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from workflow import clock
+from workflow.cli.common import App, order_option, output_options, pass_app, print_json, print_rows
+from workflow.stages import Stage
+
+LETTER_KINDS = ("client", "obligor", "demand")
+STATUSES = ("pending", "claimed", "sending", "sent", "failed", "needs-review")
+# The table's columns; --json also has language, channel and created_at.
+LIST_COLUMNS = ("id", "kind", "person", "recipient", "status", "attempts", "sent_at", "error")
+
+
+@click.group()
+def notices() -> None:
+    """Letters (PDF/HTML) and e-mails, each sent exactly once."""
+
+
+@notices.command()
+@click.option("--kind", required=True, type=click.Choice(LETTER_KINDS),
+              help="client: each person; obligor: who pays a set bond; demand: each ICE field office.")
+@click.option("--stage", type=click.Choice([s.value for s in Stage], case_sensitive=False),
+              help="Only people in this stage.")
+@click.option("--facility", metavar="CODE", help="Only people held at this facility.")
+@click.option("--a-number", metavar="A#", help="Only this person.")
+@click.option("--language", metavar="CODE",
+              help="Write every letter in this language (default: each reader's own).")
+@click.option("--format", "fmt", type=click.Choice(("pdf", "html")), default="pdf",
+              show_default=True, help="PDF to print, or HTML.")
+@click.option("--one-file", is_flag=True, help="One printable file, each letter on a new page.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the letters (created private to you).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was made as JSON.")
+@order_option
+@pass_app
+def render(app: App, kind: str, stage: str | None, facility: str | None, a_number: str | None,
+           language: str | None, fmt: str, one_file: bool, out: Path, as_json: bool,
+           case: str | None) -> None:
+    """Render letters into --out; file names carry internal ids, never names."""
+    from workflow.notices import Filters, render_letters
+
+    app.database.check_schema()
+    with _progress_bar() as progress:
+        batch = render_letters(
+            app.database, app.settings, case=case, kind=kind, out=out, now=clock.now(),
+            actor=app.actor(), fmt=fmt, one_file=one_file, language=language,
+            filters=Filters(stage=stage, facility=facility, a_number=a_number), progress=progress,
+        )
+    summary = batch.summary()
+    if as_json:
+        print_json(summary)
+        return
+    where = summary["files"][0] if one_file and summary["files"] else str(out)
+    click.echo(f"{summary['letters']} {kind} letter(s) in {where}")
+    if summary["languages"]:
+        click.echo("languages: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["languages"].items())))
+    for code, people in sorted(summary["needs_translation"].items()):
+        click.echo(f"needs a translation into '{code}' (sent in English): "
+                   + ", ".join(f"person #{pid}" for pid in people))
+    if summary["without_field_office"]:
+        click.echo(f"{len(summary['without_field_office'])} outstanding people are at a facility"
+                   " with no field office recorded: not in any demand letter")
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress bar on a terminal's stderr, fed by the core's ``progress(phase, done, total)``."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(stderr=True)
+    if not console.is_terminal:  # a pipe or a log gets the summary only
+        yield None
+        return
+    with Progress(console=console, transient=True) as bar:
+        tasks: dict[str, object] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)  # type: ignore[arg-type]
+
+        yield update
+
+
+@notices.command()
+@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+              help="Only this kind: obligor, alert, digest, or any kind in the outbox"
+                   " (repeatable; default: every pending e-mail).")
+@click.option("--dry-run", is_flag=True, help="Say what would be queued and sent; send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@order_option
+@pass_app
+def send(app: App, kinds: tuple[str, ...], dry_run: bool, as_json: bool, case: str | None) -> None:
+    """Queue obligor e-mails, then send pending e-mails over SMTP, each exactly once."""
+    from workflow.notices import send_notices
+
+    app.database.check_schema()
+    counts = send_notices(app.database, app.settings, case=case, kinds=kinds, now=clock.now(),
+                          worker=f"{socket.gethostname()}:{os.getpid()}", dry_run=dry_run)
+    if as_json:
+        print_json(counts)
+    else:
+        click.echo(", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counts.items()))
+
+
+@notices.command("list")
+@click.option("--status", type=click.Choice(STATUSES), help="Only notices in this status.")
+@output_options
+@order_option
+@pass_app
+def list_command(app: App, status: str | None, fmt: str, case: str | None) -> None:
+    """The outbox: every queued e-mail and what became of it."""
+    from workflow.notices import list_notices
+
+    with app.order_session(case) as (session, court_order):
+        rows = list_notices(session, court_order, status=status)
+        title = f"Outbox, order {court_order.case_number}"
+    print_rows(rows, LIST_COLUMNS, fmt, title=title)
+
+
+@notices.command()
+@click.argument("notice_id", type=int)
+@click.option("--delivered", "verdict", flag_value="delivered",
+              help="It did arrive: mark it sent.")
+@click.option("--resend", "verdict", flag_value="resend", help="It did not arrive: send it again.")
+@order_option
+@pass_app
+def resolve(app: App, notice_id: int, verdict: str | None, case: str | None) -> None:
+    """Settle a needs-review (or failed) e-mail after checking whether it arrived."""
+    from workflow.notices import resolve_notice
+
+    if verdict is None:
+        raise click.UsageError("say --delivered or --resend")
+    with app.order_session(case, write=True) as (session, court_order):
+        notice = resolve_notice(session, court_order, notice_id, delivered=verdict == "delivered",
+                                actor=app.actor(), now=clock.now())
+        status = notice.status
+    click.echo(f"notice #{notice_id}: {status}")

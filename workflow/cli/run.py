@@ -1,0 +1,104 @@
+"""`bondtrack run sweep|reconcile`: run a Prefect flow here and now, and print what it found.
+
+Prefect is imported only inside these commands (it takes a second or two),
+after the order is checked, so a typo fails at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from workflow import clock, reports
+from workflow.cli.common import App, order_option, pass_app, print_json, print_table
+
+
+@click.group()
+def run() -> None:
+    """Run a Prefect flow now: the sweep, or a custody-list reconciliation."""
+
+
+def _now_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--now", "at", metavar="TIME",
+                        help="Act as of this time, court time (default: now).")(f)
+
+
+def _json_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+def _instant(app: App, case: str | None, at: str | None) -> tuple[str, datetime | None]:
+    """The order's case number (checked before Prefect starts) and --now as an instant."""
+    with app.order_session(case) as (_, court_order):
+        when = clock.parse_instant(at, court_order.time_zone) if at else None
+        return court_order.case_number, when
+
+
+@run.command("sweep")
+@order_option
+@_now_option
+@click.option("--top", type=click.IntRange(min=1), metavar="N",
+              help="Show only the N people longest in their stage (default: all).")
+@_json_option
+@pass_app
+def sweep_command(app: App, case: str | None, at: str | None, top: int | None,
+                  as_json: bool) -> None:
+    """Check every outstanding person; record and print the new findings and the projection."""
+    from workflow import flows, sweep
+
+    case_number, now = _instant(app, case, at)
+    summary = flows.run_sweep(case_number, now)
+    with app.order_session(case_number) as (session, court_order):
+        people = sweep.new_findings(session, court_order, summary.last_event_id)
+    if as_json:
+        print_json({**summary.as_dict(), "new": people})
+        return
+    data = summary.as_dict()
+    click.echo(f"sweep of {case_number}: {summary.checked} outstanding people checked"
+               f" in {summary.batches} batch(es)")
+    print_table(data["checks"], ["check", "found", "new"])
+    for line in reports.describe_projection(summary.projection):
+        click.echo(line)
+    if not people:
+        click.echo("no new findings")
+        return
+    shown = people[:top] if top else people
+    title = f"{len(people)} people with new findings, longest in their stage first"
+    if len(shown) < len(people):
+        title = f"{len(shown)} of {title}"
+    print_table(shown, ["id", "a_number", "stage", "facility", "hours_in_stage", "checks"],
+                title=title)
+
+
+@run.command("reconcile")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@order_option
+@click.option("--dry-run", is_flag=True, help="Match and report, change nothing.")
+@_now_option
+@_json_option
+@pass_app
+def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, at: str | None,
+                      as_json: bool) -> None:
+    """Match a government custody list (CSV/XLSX: a_number, facility_code, facility_name,
+    book_in_date, status) against the order: locate, transfer, flag the missing."""
+    from workflow import flows, reconcile
+
+    case_number, now = _instant(app, case, at)
+    report = flows.run_reconcile(app.settings, file, case_number, dry_run=dry_run, now=now)
+    with app.order_session(case_number) as (session, _):
+        people = reconcile.people(session, report)
+    if as_json:
+        print_json({**report.as_dict(), "people": people})
+        return
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"custody list {file.name}: {report.rows} lines; {verb}:")
+    print_table([{"outcome": k.replace("_", " "), "count": v} for k, v in report.counts().items()],
+                ["outcome", "count"])
+    if people:
+        print_table(people, ["outcome", "id", "a_number", "stage", "facility"], title="people")
+    if report.strangers:
+        lines = ", ".join(str(n) for n in report.strangers)
+        click.echo(f"{len(report.strangers)} A-number(s) not in the order, on line(s) {lines}:"
+                   " not imported")

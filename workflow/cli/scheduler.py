@@ -1,0 +1,38 @@
+"""`bondtrack scheduler`: alert checks, sweeps and the daily digest until stopped.
+
+APScheduler (and, for the sweep, Prefect) are imported only when it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from workflow.cli.common import App, pass_app
+
+
+@click.command()
+@click.option("--order", "case", metavar="CASE",
+              help="Case number of the order to watch (default: every order).")
+@click.option("--once", is_flag=True,
+              help="Run each job once (alert check, sweep, digest) and exit.")
+@click.option("--now", "at", metavar="TIME", hidden=True,
+              help="Rehearse: the jobs' clock starts at this court time and runs on.")
+@pass_app
+def scheduler(app: App, case: str | None, once: bool, at: str | None) -> None:
+    """Run the alert check every few minutes, the sweep, and the daily digest (one per database).
+
+    Jobs live in the bondtrack database, so a restart neither repeats nor loses
+    them; a second scheduler on the same database refuses to start. Ctrl-C or
+    SIGTERM stops it after the running jobs finish.
+    """
+    from workflow import scheduler as scheduling
+    from workflow.cli.alerts import instant
+
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app.database.check_schema()
+    start = instant(app, case, at) if at else None
+    scheduling.run(app.database, app.settings, case=case, once=once, rehearse_from=start,
+                   say=lambda line: click.echo(line, err=True))

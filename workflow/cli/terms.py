@@ -1,0 +1,67 @@
+"""`bondtrack terms|assign`: the terms ordered for a person, and moving people to a sub-order."""
+
+from __future__ import annotations
+
+import click
+
+from workflow import clock, orders
+from workflow.cli.common import App, order_option, pass_app, print_json
+from workflow.cli.order import bond_amount_value, conditions_value, queue_updated_letters
+
+
+@click.command()
+@click.argument("a_number")
+@order_option
+@click.option("--bond-amount", metavar="DOLLARS",
+              help="Bond ordered for this person; none (or 0) for release without bond.")
+@click.option("--conditions", help='Conditions ordered for this person ("atd"), or none.')
+@click.option("--reset", is_flag=True, help="Back to the order's terms.")
+@click.option("--note", help="Why (e.g. the docket entry of an individual determination).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def terms(app: App, a_number: str, case: str | None, bond_amount: str | None,
+          conditions: str | None, reset: bool, note: str | None, as_json: bool) -> None:
+    """Show or set the terms ordered for a person, what ICE imposed, and any mismatch."""
+    from workflow import terms as ordered
+
+    changing = reset or bond_amount is not None or conditions is not None
+    with app.order_session(case, write=changing) as (session, court_order):
+        detainee = orders.find_detainee(session, court_order, a_number)
+        letters = None
+        if changing:
+            event = ordered.set_person_terms(
+                session, detainee, bond_cents=bond_amount_value(bond_amount),
+                conditions=conditions_value(conditions),
+                reset=reset, note=note, actor=app.actor(), now=clock.now())
+            letters = queue_updated_letters(app, session, event) if event else "no change"
+        data = ordered.person_terms(detainee, app.settings)
+    if as_json:
+        print_json(data)
+        return
+    for label, part in (("ordered", data["ordered"]), ("imposed", data["imposed"])):
+        source = f" (from the {part['source']})" if "source" in part else ""
+        click.echo(f"person #{data['id']} {label}: bond {part['bond']}; conditions "
+                   f"{', '.join(part['conditions']) or 'none'}{source}")
+    click.echo(f"findings: {', '.join(data['findings']) or 'none'}")
+    if letters:
+        click.echo(letters)
+
+
+@click.command()
+@click.argument("a_numbers", nargs=-1, required=True)
+@click.option("--order", "case", required=True, metavar="CASE",
+              help="The sub-order the people move to (from its parent).")
+@click.option("--docket", help='Docket entry of the order naming them, e.g. "ECF 240".')
+@click.option("--note", help="Why, in a sentence.")
+@pass_app
+def assign(app: App, a_numbers: tuple[str, ...], case: str, docket: str | None,
+           note: str | None) -> None:
+    """Move people (A-numbers) from an order to its sub-order, whose deadline and terms govern."""
+    from workflow import amendments
+
+    with app.order_session(case, write=True) as (session, sub_order):
+        event = amendments.assign(session, sub_order, a_numbers, docket=docket, note=note,
+                                  actor=app.actor(), now=clock.now())
+        letters = queue_updated_letters(app, session, event)
+    click.echo(f"{event.payload['people']} people assigned to order {case}")
+    click.echo(letters)

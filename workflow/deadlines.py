@@ -1,0 +1,292 @@
+"""Pace and projection: will everyone be out by the deadline, and who will not?
+
+The math is pure (plain numbers and datetimes, ``now`` passed in) so it can be
+tested at any instant; the query helpers at the bottom read the event log in a
+few set-based queries (no per-person round trips), so they stay quick at
+100,000 people.
+
+- **Pace**: people resolved (released, departed, found not in custody) per
+  hour over a sliding window (``[sweep] pace_window_hours``), shortened to the
+  life of the order when it is younger than the window.
+- **Median time per stage**: from completed stays in the event log (entering
+  a stage to leaving it); a stage nobody has left yet has no median.
+- **Projection**: resolved now plus what the pace delivers in the time left,
+  capped at everyone outstanding. The rest are *at risk*.
+- **Per-person risk**: the hours a person still needs (the rest of a typical
+  stay in their stage and typical stays in the stages after it) over the hours
+  left. Time already overdue in a stage counts as that much more to come: the
+  longer someone is stuck, the longer they are expected to stay stuck. The
+  pace says how many will miss the deadline; the risk score says which ones.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Float, and_, cast, extract, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from workflow.config import Settings
+from workflow.models import CourtOrder, Detainee, Event, Facility
+from workflow.stages import OPEN, OUTSTANDING, RESOLVED, Stage
+
+# The shortest window a pace is measured over, so the first release does not read as 60/h.
+MIN_WINDOW_HOURS = 1.0
+# Hours left are floored at a minute, so past the deadline scores still rank by need.
+_MIN_HOURS_LEFT = 1 / 60
+_RESOLVED = sorted(s.value for s in RESOLVED)
+_OUTSTANDING = sorted(s.value for s in OUTSTANDING)
+
+
+@dataclass(frozen=True)
+class Projection:
+    seconds_left: int
+    outstanding: int
+    covered: int
+    resolved: int
+    pace_per_hour: float  # resolutions per hour over the sliding window
+    window_hours: float
+    projected_resolved: int  # resolved count expected by the deadline at this pace
+    at_risk: int  # outstanding people not expected to make it
+    slowest_stage: str | None
+    slowest_median_hours: float | None
+    median_hours_by_stage: dict[str, float]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, stable keys; hours rounded to a tenth, pace to a hundredth."""
+        data = asdict(self)
+        data["pace_per_hour"] = round(self.pace_per_hour, 2)
+        data["window_hours"] = round(self.window_hours, 1)
+        if self.slowest_median_hours is not None:
+            data["slowest_median_hours"] = round(self.slowest_median_hours, 1)
+        data["median_hours_by_stage"] = {
+            stage: round(hours, 1) for stage, hours in self.median_hours_by_stage.items()
+        }
+        return data
+
+
+@dataclass(frozen=True)
+class Risk:
+    detainee_id: int
+    stage: str
+    facility: str | None  # facility code
+    hours_in_stage: float
+    median_hours: float | None
+    score: float  # hours needed / hours left: higher = more at risk; above 1 = will not make it
+
+
+# ---------------------------------------------------------------- pure math
+
+
+def hours_between(later: datetime, earlier: datetime) -> float:
+    return (later - earlier).total_seconds() / 3600
+
+
+def pace_window(now: datetime, window_hours: float, order_started: datetime) -> float:
+    """Hours the pace is measured over: the configured window, or the order's life if shorter."""
+    lived = hours_between(now, order_started)
+    return max(MIN_WINDOW_HOURS, min(float(window_hours), lived))
+
+
+def pace_per_hour(resolved_at: Iterable[datetime], now: datetime, window_hours: float) -> float:
+    """Resolutions per hour among ``resolved_at`` that fall in the last ``window_hours``."""
+    since = now - timedelta(hours=window_hours)
+    return sum(1 for at in resolved_at if since < at <= now) / window_hours
+
+
+def median_hours(stays: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """The median hours spent in each open stage, from ``(stage, hours)`` completed stays."""
+    by_stage: dict[str, list[float]] = defaultdict(list)
+    for stage, hours in stays:
+        by_stage[stage].append(hours)
+    return {
+        stage.value: statistics.median(by_stage[stage.value])
+        for stage in OPEN
+        if by_stage.get(stage.value)
+    }
+
+
+def slowest(medians: Mapping[str, float]) -> tuple[str | None, float | None]:
+    """The open stage with the longest median stay (the bottleneck), if any is known."""
+    if not medians:
+        return None, None
+    stage = max(medians, key=lambda s: medians[s])
+    return stage, medians[stage]
+
+
+def projected_resolved(resolved: int, outstanding: int, pace: float, seconds_left: int) -> int:
+    """How many will be resolved by the deadline if the pace holds."""
+    if seconds_left <= 0:
+        return resolved
+    more = math.floor(pace * seconds_left / 3600)
+    return resolved + min(outstanding, more)
+
+
+def typical_hours(medians: Mapping[str, float], fallback: Mapping[str, float]) -> dict[str, float]:
+    """Hours a stay in each open stage usually takes: the median, else the configured limit."""
+    return {stage.value: medians.get(stage.value, fallback[stage.value]) for stage in OPEN}
+
+
+def hours_needed(stage: str, hours_in_stage: float, typical: Mapping[str, float]) -> float:
+    """Hours still needed to release someone who has spent ``hours_in_stage`` in ``stage``.
+
+    The rest of a typical stay in this stage (or, once past it, as long again as
+    they are overdue), then a typical stay in each later stage up to release.
+    """
+    usual = typical[stage]
+    rest_of_stage = abs(usual - hours_in_stage)
+    later = [s.value for s in OPEN[OPEN.index(Stage(stage)) + 1:]]
+    return rest_of_stage + sum(typical[s] for s in later)
+
+
+def risk_score(need_hours: float, seconds_left: int) -> float:
+    """Hours needed over hours left: above 1 means they will not make it at usual speed."""
+    return need_hours / max(seconds_left / 3600, _MIN_HOURS_LEFT)
+
+
+def most_at_risk(scored: Iterable[Risk], count: int) -> list[Risk]:
+    """The ``count`` people furthest behind, most at risk first (ties: lower id first)."""
+    ranked = sorted(scored, key=lambda r: (-r.score, r.detainee_id))
+    return ranked[: max(count, 0)]
+
+
+# ---------------------------------------------------------------- settings
+
+
+def stale_limits(settings: Settings) -> dict[str, float]:
+    """``[sweep] stale_hours_<stage>`` for each open stage: how long is too long."""
+    section = settings.section("sweep")
+    return {stage.value: float(section[f"stale_hours_{stage.value.lower()}"]) for stage in OPEN}
+
+
+def window_setting(settings: Settings) -> float:
+    return float(settings.section("sweep")["pace_window_hours"])
+
+
+# ---------------------------------------------------------------- queries
+
+
+def projection(session: Session, order: CourtOrder, now: datetime,
+               settings: Settings) -> Projection:
+    """Where the order is heading, as of ``now``: pace, medians and the people at risk."""
+    counts = stage_counts(session, order)
+    covered = sum(n for stage, n in counts.items() if stage != Stage.EXCLUDED.value)
+    resolved = sum(counts.get(s, 0) for s in _RESOLVED)
+    outstanding = covered - resolved
+    seconds_left = int((order.deadline - now).total_seconds())
+    window = pace_window(now, window_setting(settings), order.created_at)
+    since = now - timedelta(hours=window)
+    pace = pace_per_hour(resolution_times(session, order, since, now), now, window)
+    medians = median_hours(stage_stays(session, order, now))
+    expected = projected_resolved(resolved, outstanding, pace, seconds_left)
+    stage, hours = slowest(medians)
+    return Projection(
+        seconds_left=seconds_left,
+        outstanding=outstanding,
+        covered=covered,
+        resolved=resolved,
+        pace_per_hour=pace,
+        window_hours=window,
+        projected_resolved=expected,
+        at_risk=outstanding - (expected - resolved),
+        slowest_stage=stage,
+        slowest_median_hours=hours,
+        median_hours_by_stage=medians,
+    )
+
+
+def at_risk(session: Session, order: CourtOrder, now: datetime, settings: Settings,
+            limit: int | None = None, *, forecast: Projection | None = None) -> list[Risk]:
+    """The people the pace says will miss the deadline, most at risk first.
+
+    ``forecast`` saves recomputing the projection when the caller has it already.
+    """
+    forecast = forecast or projection(session, order, now, settings)
+    scored = score_outstanding(session, order, now, settings, forecast.median_hours_by_stage)
+    count = forecast.at_risk if limit is None else min(limit, forecast.at_risk)
+    return most_at_risk(scored, count)
+
+
+def score_outstanding(session: Session, order: CourtOrder, now: datetime, settings: Settings,
+                      medians: Mapping[str, float]) -> list[Risk]:
+    """A risk score for every outstanding person (one query, ids and stages only)."""
+    typical = typical_hours(medians, stale_limits(settings))
+    seconds_left = int((order.deadline - now).total_seconds())
+    rows = session.execute(
+        select(Detainee.id, Detainee.stage, Detainee.stage_since, Facility.code)
+        .outerjoin(Facility, Detainee.facility_id == Facility.id)
+        .where(Detainee.order_id == order.id, Detainee.stage.in_(_OUTSTANDING))
+    )
+    risks = []
+    for detainee_id, stage, since, code in rows:
+        in_stage = max(hours_between(now, since), 0.0)
+        need = hours_needed(stage, in_stage, typical)
+        risks.append(Risk(detainee_id=detainee_id, stage=stage, facility=code,
+                          hours_in_stage=in_stage, median_hours=medians.get(stage),
+                          score=risk_score(need, seconds_left)))
+    return risks
+
+
+def stage_counts(session: Session, order: CourtOrder) -> dict[str, int]:
+    """People per stage (stages with nobody are left out)."""
+    rows = session.execute(
+        select(Detainee.stage, func.count())
+        .where(Detainee.order_id == order.id)
+        .group_by(Detainee.stage)
+    )
+    return {stage: count for stage, count in rows}
+
+
+def resolution_times(session: Session, order: CourtOrder, since: datetime,
+                     now: datetime) -> list[datetime]:
+    """When each resolution in ``(since, now]`` happened (moves into a resolved stage)."""
+    return list(session.scalars(
+        select(Event.at).where(
+            Event.order_id == order.id,
+            Event.at > since,
+            Event.at <= now,
+            Event.to_stage.in_(_RESOLVED),
+            Event.from_stage.not_in(_RESOLVED),
+        )
+    ))
+
+
+def stage_stays(session: Session, order: CourtOrder, now: datetime) -> list[tuple[str, float]]:
+    """Every completed stay in a stage as ``(stage, hours)``, computed in the database.
+
+    Each stage change ends a stay in its ``from_stage`` that began at the
+    person's previous stage change (a window function, not a query per person).
+    """
+    moves = (
+        select(
+            Event.from_stage.label("stage"),
+            Event.at.label("left_at"),
+            func.lag(Event.at).over(
+                partition_by=Event.detainee_id, order_by=(Event.at, Event.id)
+            ).label("entered_at"),
+        )
+        .where(Event.order_id == order.id, Event.to_stage.is_not(None), Event.at <= now)
+        .subquery()
+    )
+    dialect = session.get_bind().dialect.name
+    hours = _hours_between_columns(moves.c.left_at, moves.c.entered_at, dialect)
+    rows = session.execute(
+        select(moves.c.stage, hours).where(
+            and_(moves.c.stage.is_not(None), moves.c.entered_at.is_not(None))
+        )
+    )
+    return [(stage, max(float(value), 0.0)) for stage, value in rows]
+
+
+def _hours_between_columns(later: Any, earlier: Any, dialect: str) -> ColumnElement[float]:
+    if dialect == "sqlite":
+        # Times are stored as UTC text; julianday() reads them with their fractions.
+        return cast((func.julianday(later) - func.julianday(earlier)) * 24.0, Float)
+    return cast(extract("epoch", later - earlier) / 3600.0, Float)

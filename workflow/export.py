@@ -1,0 +1,279 @@
+"""Everything staff need to work offline, as CSV, XLSX or JSON: private, audited, inert.
+
+Every text cell that a spreadsheet could run as a formula (it begins with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written as text
+(``tables.inert``, the OWASP CSV-injection guidance), in CSV and XLSX alike:
+a class list can carry any name, and someone will open the file in Excel.
+
+A file is written beside its destination as a private (0600) partial file,
+the export is recorded in the audit log, and only then is the file moved into
+place: there is never an export on disk that the log does not know about.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow import audit, db
+from workflow.audit import Actor
+from workflow.errors import BondtrackError
+from workflow.identity import format_a_number
+from workflow.models import Bond, CourtOrder, Detainee, Facility
+from workflow.reports import iso, order_summary
+from workflow.stages import Stage
+from workflow.tables import inert
+
+FORMATS = ("csv", "xlsx", "json")
+
+# (column, where it comes from): the order of the columns in every format.
+EXPORT_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("id", Detainee.id),
+    ("a_number", Detainee.a_number),
+    ("family_name", Detainee.family_name),
+    ("given_name", Detainee.given_name),
+    ("date_of_birth", Detainee.date_of_birth),
+    ("country_of_birth", Detainee.country_of_birth),
+    ("language", Detainee.language),
+    ("stage", Detainee.stage),
+    ("stage_since", Detainee.stage_since),
+    ("exclusion_reason", Detainee.exclusion_reason),
+    ("facility_code", Facility.code),
+    ("facility_name", Facility.name),
+    ("facility_city", Facility.city),
+    ("facility_state", Facility.state),
+    ("facility_phone", Facility.phone),
+    ("field_office", Facility.field_office),
+    ("phone", Detainee.phone),
+    ("email", Detainee.email),
+    ("counsel", Detainee.counsel),
+    ("notes", Detainee.notes),
+    ("bond_amount_usd", Bond.amount_cents),
+    ("bond_conditions", Bond.conditions),
+    ("obligor_name", Bond.obligor_name),
+    ("obligor_relationship", Bond.obligor_relationship),
+    ("obligor_phone", Bond.obligor_phone),
+    ("obligor_email", Bond.obligor_email),
+    ("payment_method", Bond.payment_method),
+    ("receipt_number", Bond.receipt_number),
+    ("bond_set_at", Bond.set_at),
+    ("bond_posted_at", Bond.posted_at),
+    ("updated_at", Detainee.updated_at),
+)
+_QUERIED = tuple(name for name, _ in EXPORT_COLUMNS)
+_AFTER = _QUERIED.index("stage_since") + 1
+# What the file holds: the queried columns, and how long each person has been in their stage.
+COLUMNS = (*_QUERIED[:_AFTER], "hours_in_stage", *_QUERIED[_AFTER:])
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One table of a workbook: its tab title, column names and rows (dicts by column)."""
+
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What an export or report wrote: where, how many rows, and the audit event's id."""
+
+    path: Path
+    rows: int
+    event_id: int
+
+
+# ---------------------------------------------------------------- the data
+
+
+def export_rows(session: Session, order: CourtOrder, now: datetime,
+                stages: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """One row per person (every field staff need offline), by A-number, in one query."""
+    active = (
+        select(Bond.detainee_id, func.max(Bond.id).label("bond_id"))
+        .where(Bond.cancelled_at.is_(None))
+        .group_by(Bond.detainee_id)
+        .subquery()
+    )
+    query = (
+        select(*(source for _, source in EXPORT_COLUMNS))
+        .outerjoin(Facility, Detainee.facility_id == Facility.id)
+        .outerjoin(active, active.c.detainee_id == Detainee.id)
+        .outerjoin(Bond, Bond.id == active.c.bond_id)
+        .where(Detainee.order_id == order.id)
+        .order_by(Detainee.a_number)
+    )
+    if stages:
+        query = query.where(Detainee.stage.in_(check_stages(stages)))
+    tz = order.time_zone
+    return [_person_row(dict(zip(_QUERIED, values, strict=True)), now, tz)
+            for values in session.execute(query)]
+
+
+def check_stages(stages: Sequence[str]) -> list[str]:
+    """Stage names as stored (any case); an unknown one is a user error naming the known ones."""
+    known = {stage.value for stage in Stage}
+    wanted = [stage.strip().upper() for stage in stages]
+    unknown = [stage for stage in wanted if stage not in known]
+    if unknown:
+        names = ", ".join(stage.value for stage in Stage)
+        raise BondtrackError(f"unknown stage {unknown[0][:40]}: use one of {names}")
+    return wanted
+
+
+def _person_row(queried: dict[str, Any], now: datetime, tz: str) -> dict[str, Any]:
+    hours = round((now - queried["stage_since"]).total_seconds() / 3600, 1)
+    row = {name: queried.get(name, hours) for name in COLUMNS}
+    row["a_number"] = format_a_number(row["a_number"])
+    cents = row["bond_amount_usd"]
+    row["bond_amount_usd"] = cents / 100 if cents is not None else None
+    for name, value in row.items():
+        if isinstance(value, datetime):
+            row[name] = iso(value, tz)
+        elif isinstance(value, date):
+            row[name] = value.isoformat()
+    return row
+
+
+# ---------------------------------------------------------------- the files
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    """UTF-8 with a BOM (so Excel reads accents right), every text cell inert."""
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row.get(c) is None else inert(row.get(c)) for c in columns])
+
+
+def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> None:
+    """One tab per sheet: bold frozen header, filters, real dates; every text cell inert."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    for sheet in sheets:
+        tab = workbook.create_sheet(sheet.title[:31])
+        tab.freeze_panes = "A2"
+        for index, column in enumerate(sheet.columns, start=1):
+            tab.column_dimensions[get_column_letter(index)].width = _width(column)
+        header = []
+        for column in sheet.columns:
+            cell = WriteOnlyCell(tab, value=column)
+            cell.font = Font(bold=True)
+            header.append(cell)
+        tab.append(header)
+        for row in sheet.rows:
+            tab.append([_xlsx_cell(tab, row.get(c), WriteOnlyCell) for c in sheet.columns])
+        if sheet.columns:
+            last = get_column_letter(len(sheet.columns))
+            tab.auto_filter.ref = f"A1:{last}{len(sheet.rows) + 1}"
+    workbook.save(path)
+
+
+def _width(column: str) -> float:
+    return max(10.0, min(40.0, len(column) * 1.3))
+
+
+# How our data carries times: ISO 8601 with the court's offset, 2025-11-21T12:00:00-06:00.
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
+
+
+def _xlsx_cell(tab: Any, value: Any, cell_class: Any) -> Any:
+    """Times become real Excel times (court wall time); text stays text, never a formula."""
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        cell = cell_class(tab, value=datetime.fromisoformat(value).replace(tzinfo=None))
+        cell.number_format = "yyyy-mm-dd hh:mm"
+        return cell
+    return inert(value)
+
+
+def write_json(path: Path, data: Any) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=2, default=str)
+        fh.write("\n")
+
+
+def format_for(path: Path, fmt: str | None, formats: Sequence[str]) -> str:
+    """The format asked for, else the one the file name ends in; anything else is refused."""
+    chosen = (fmt or path.suffix.lstrip(".")).lower()
+    if chosen not in formats:
+        raise BondtrackError(
+            f"cannot tell the format from '{path.name}': give --format ({'|'.join(formats)})"
+        )
+    return chosen
+
+
+@contextmanager
+def private_output(path: Path) -> Iterator[Path]:
+    """A private partial file beside ``path``, moved into place only if the block succeeds."""
+    if path.is_dir():
+        raise BondtrackError(f"{path} is a folder: give a file name")
+    if not path.parent.exists():
+        db.ensure_private_dir(path.parent)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        db.private_file(partial)
+    except OSError as exc:
+        raise BondtrackError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- the command
+
+
+def export_people(database: db.Database, order_id: int, *, fmt: str, path: Path,
+                  actor: Actor, now: datetime, stages: Sequence[str] = ()) -> Written:
+    """Write the export to ``path`` (0600) and record who exported what; return what was written."""
+    wanted = check_stages(stages)
+    with database.read() as session:
+        order = _order(session, order_id)
+        rows = export_rows(session, order, now, wanted)
+        header = {"order": order_summary(order), "exported_at": iso(now, order.time_zone),
+                  "stages": wanted}
+    with private_output(path) as partial:
+        _write_export(partial, fmt, rows, header)
+        with database.write() as session:
+            event = audit.record(
+                session, kind="exported", order_id=order_id, actor=actor, at=now, now=now,
+                payload={"format": fmt, "stages": wanted, "rows": len(rows), "file": path.name},
+            )
+            session.flush()
+            event_id = event.id
+    return Written(path=path, rows=len(rows), event_id=event_id)
+
+
+def _write_export(path: Path, fmt: str, rows: list[dict[str, Any]], header: dict[str, Any]) -> None:
+    if fmt == "csv":
+        write_csv(path, COLUMNS, rows)
+    elif fmt == "xlsx":
+        write_xlsx(path, [Sheet("People", COLUMNS, rows)])
+    else:
+        write_json(path, {**header, "columns": list(COLUMNS), "people": rows})
+
+
+def _order(session: Session, order_id: int) -> CourtOrder:
+    order = session.get(CourtOrder, order_id)
+    if order is None:
+        raise BondtrackError(f"no order #{order_id}")
+    return order

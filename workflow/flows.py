@@ -1,0 +1,279 @@
+"""Prefect flows: the sweep and the custody-list reconciliation, as thin orchestration.
+
+Flows call tasks; tasks call the plain functions in workflow/sweep.py and
+workflow/reconcile.py. What Prefect stores about a run is safe to keep in
+its database: parameters are the order's case number and integers (``now``
+as Unix seconds, the custody list's number in the private inbox), task run
+names carry batch numbers, results are never persisted, and logs and
+artifacts hold counts, never a person.
+
+Prefect reads its settings once, when it is imported, so this module sets
+them (``configure_prefect``) before it imports Prefect. With no
+``PREFECT_API_URL`` the flows run on Prefect's ephemeral local server, whose
+home and database are ``$BONDTRACK_HOME/prefect`` (0700); with one, they
+report to that server, and ``serve`` registers them as deployments.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from workflow import config, db
+from workflow.errors import BondtrackError, ConflictError
+
+
+def configure_prefect(settings: config.Settings) -> Path | None:
+    """Set Prefect's settings before Prefect is imported; the ephemeral home, if any.
+
+    Results are never persisted and prints never logged; nothing phones home.
+    Without PREFECT_API_URL, PREFECT_HOME is bondtrack's own (0700), so nothing
+    lands in ~/.prefect and no user profile points the flows elsewhere. When
+    Prefect is already imported (a Prefect worker, a test harness) its settings
+    stand.
+    """
+    if "prefect" in sys.modules:
+        return None
+    os.environ["PREFECT_RESULTS_PERSIST_BY_DEFAULT"] = "false"
+    os.environ["PREFECT_LOGGING_LOG_PRINTS"] = "false"
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    home = db.ensure_private_dir(settings.home / "prefect")
+    os.environ["PREFECT_HOME"] = str(home)
+    # A laptop under load can take a while to bring the local server up the first time.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    return home
+
+
+configure_prefect(config.load())
+
+from prefect import flow, get_run_logger, task  # noqa: E402  (configured just above)
+from prefect.artifacts import create_markdown_artifact  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.utilities.annotations import quote  # noqa: E402
+
+from workflow import clock, orders  # noqa: E402
+from workflow import reconcile as reconciling  # noqa: E402
+from workflow import sweep as sweeping  # noqa: E402
+from workflow.audit import Actor  # noqa: E402
+
+Result = TypeVar("Result")
+_DATABASES: dict[str, db.Database] = {}
+
+
+def _database(settings: config.Settings) -> db.Database:
+    """One engine per database per process: the batches share its connection pool."""
+    database = _DATABASES.get(settings.database_url)
+    if database is None:
+        database = _DATABASES[settings.database_url] = db.connect(settings)
+    return database
+
+
+def _settings() -> config.Settings:
+    return config.load()
+
+
+def _instant(now: int) -> datetime:
+    return datetime.fromtimestamp(now, UTC)
+
+
+def _stamp(now: int | None) -> int:
+    """The flow's ``now`` (Unix seconds): as given, else the clock's, fixed for the whole run."""
+    return int(clock.now().timestamp()) if now is None else now
+
+
+def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only what waiting can fix: another writer holding the database."""
+    try:
+        state.result()
+    except ConflictError:
+        return True
+    except Exception:  # noqa: BLE001 - any other failure is final
+        return False
+    return False
+
+
+def _private(fn: Callable[..., Result]) -> Callable[..., Result]:
+    """Let only BondtrackErrors (one line, no person) reach Prefect's logs and database.
+
+    Any other exception's message or chained cause may quote a value; Prefect
+    would store it. BONDTRACK_DEBUG=1 lets the original through.
+    """
+
+    @wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Result:
+        try:
+            return fn(*args, **kwargs)
+        except BondtrackError:
+            raise
+        except Exception as exc:
+            if os.environ.get("BONDTRACK_DEBUG"):
+                raise
+            name = type(exc).__name__
+            raise BondtrackError(f"internal error in {fn.__name__} ({name})") from None
+
+    return guarded
+
+
+_TASK: dict[str, Any] = {
+    "persist_result": False,
+    "cache_policy": NO_CACHE,
+    "retries": 2,
+    "retry_delay_seconds": 2,
+    "retry_condition_fn": _retry_transient,
+}
+
+
+def deployment_name(case_number: str) -> str:
+    """``1:18-cv-03757`` → ``1-18-cv-03757``: lowercase letters, digits and dashes, as
+    Prefect's artifact keys require; also the name of the order's deployments."""
+    return re.sub(r"[^a-z0-9]+", "-", case_number.lower()).strip("-")
+
+
+def artifact_key(kind: str, case_number: str) -> str:
+    return f"{kind}-{deployment_name(case_number)}"
+
+
+# ---------------------------------------------------------------- sweep
+
+
+@task(name="plan-sweep", **_TASK)
+@_private
+def plan_sweep(case: str | None, now: int) -> sweeping.Plan:
+    """Outstanding ids, the at-risk ids and the projection, read once for every batch."""
+    settings = _settings()
+    with _database(settings).read() as session:
+        order = orders.resolve_order(session, case)
+        return sweeping.plan(session, order, _instant(now), settings)
+
+
+@task(name="check-batch", task_run_name="check-batch-{batch}", **_TASK)
+@_private
+def check_batch(plan: sweeping.Plan, batch: int, now: int) -> sweeping.BatchResult:
+    """Check one batch of people and record their new findings, in one transaction."""
+    settings = _settings()
+    ids = sweeping.batches(plan.detainee_ids, sweeping.batch_size(settings))[batch]
+    actor = Actor(operator=settings.operator, source="flow")
+    with _database(settings).write() as session:
+        return sweeping.check_batch(session, plan, ids, _instant(now), actor)
+
+
+@flow(name="sweep", persist_result=False, log_prints=False)
+def sweep(case: str | None = None, now: int | None = None) -> sweeping.SweepSummary:
+    """The heartbeat: check every outstanding person in batches; record what is new."""
+    stamp = _stamp(now)
+    planned = plan_sweep(case, stamp, return_state=True)
+    if planned.is_failed():
+        return planned  # as in reconcile: the error, without Prefect's traceback
+    plan = planned.result()
+    count = len(sweeping.batches(plan.detainee_ids, sweeping.batch_size(_settings())))
+    futures = [check_batch.submit(quote(plan), batch=n, now=stamp) for n in range(count)]
+    for future in futures:
+        future.wait()
+    failed = [f.state for f in futures if f.state.is_failed()]
+    if failed:
+        return failed[0]  # the batches that finished are recorded; the next sweep does the rest
+    summary = sweeping.summarize(plan, [f.result() for f in futures])
+    create_markdown_artifact(sweeping.markdown(summary),
+                             key=artifact_key("sweep", plan.case_number),
+                             description="Sweep counts (no personal data)")
+    get_run_logger().info(
+        "checked %d people in %d batches; %d new findings; %d at risk",
+        summary.checked, summary.batches, sum(summary.new.values()),
+        summary.projection["at_risk"],
+    )
+    return summary
+
+
+# ---------------------------------------------------------------- reconcile
+
+
+@task(name="reconcile-list", **_TASK)
+@_private
+def reconcile_list(case: str | None, custody_list: int, dry_run: bool,
+                   now: int) -> reconciling.ReconcileReport:
+    """Validate and apply the kept custody list, all in one transaction."""
+    settings = _settings()
+    path = reconciling.kept(settings.home, custody_list)
+    actor = Actor(operator=settings.operator, source="flow")
+    with _database(settings).write() as session:
+        order = orders.resolve_order(session, case)
+        return reconciling.reconcile(session, order, path, actor=actor, now=_instant(now),
+                                     dry_run=dry_run)
+
+
+@flow(name="reconcile", persist_result=False, log_prints=False)
+def reconcile(custody_list: int, case: str | None = None, dry_run: bool = False,
+              now: int | None = None) -> reconciling.ReconcileReport:
+    """Match a kept custody list (by its inbox number) against the order."""
+    state = reconcile_list(case, custody_list, dry_run, _stamp(now), return_state=True)
+    if state.is_failed():
+        # The run ends with the task's error (one line, no person); raised here instead,
+        # Prefect would print its traceback to the user.
+        return state
+    report = state.result()
+    create_markdown_artifact(reconciling.markdown(report),
+                             key=artifact_key("reconcile", report.case_number),
+                             description="Custody list reconciliation counts (no personal data)")
+    get_run_logger().info("custody list %d: %s", custody_list, report.counts())
+    return report
+
+
+# ---------------------------------------------------------------- run modes
+
+
+def run_sweep(case: str | None, now: datetime | None) -> sweeping.SweepSummary:
+    """Run the sweep flow here (ephemeral or against PREFECT_API_URL)."""
+    return sweep(case=case, now=None if now is None else int(now.timestamp()))
+
+
+def run_reconcile(settings: config.Settings, path: Path, case: str | None, *, dry_run: bool,
+                  now: datetime | None) -> reconciling.ReconcileReport:
+    """Keep the list in the private inbox, then run the reconcile flow on its number."""
+    number = reconciling.keep(settings.home, path)
+    try:
+        report = reconcile(custody_list=number, case=case, dry_run=dry_run,
+                           now=None if now is None else int(now.timestamp()))
+    except BaseException:
+        reconciling.discard(settings.home, number)
+        raise
+    if dry_run:
+        reconciling.discard(settings.home, number)
+    return report
+
+
+def serve(settings: config.Settings, case: str | None, pool: str | None = None) -> None:
+    """The sweep (on its interval) and reconcile as deployments of the order's case.
+
+    Without ``pool`` this process serves them until interrupted; with one,
+    they are registered with that work pool and its workers (anywhere
+    bondtrack is installed) run them. Either way a Prefect server is needed
+    (PREFECT_API_URL): an ephemeral one would vanish with this process.
+    """
+    if not os.environ.get("PREFECT_API_URL"):
+        raise BondtrackError("bondtrack serve needs a Prefect server: set PREFECT_API_URL"
+                             " (see the README, 'Flows (Prefect)')")
+    from prefect import deploy, serve as serve_here
+    from prefect.types.entrypoint import EntrypointType
+
+    with _database(settings).read() as session:
+        case_number = orders.resolve_order(session, case).case_number
+    name = deployment_name(case_number)
+    common = {"name": name, "parameters": {"case": case_number},
+              # Workers import the installed package, not a file in this checkout.
+              "entrypoint_type": EntrypointType.MODULE_PATH}
+    interval = timedelta(minutes=settings.section("sweep")["interval_minutes"])
+    deployments = (sweep.to_deployment(interval=interval, **common),
+                   reconcile.to_deployment(**common))
+    if pool is None:
+        serve_here(*deployments, pause_on_shutdown=False)
+    else:
+        deploy(*deployments, work_pool_name=pool, build=False, push=False, ignore_warnings=True)
+

@@ -1,0 +1,84 @@
+"""Language access: who needs an interpreter rather than a letter they can read.
+
+Every person's primary language is required at import (an explicit ``unknown``
+is allowed, and listed so someone finds out). A language is written-served
+when ``templates/notices/<code>/`` exists; any other language needs an
+interpreter, and so do the languages usually served orally (Mam, K'iche',
+Q'anjob'al and other Mayan and Mesoamerican languages) even if a written
+template is added for them one day.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow import resource
+from workflow.models import CourtOrder, Detainee
+from workflow.stages import OUTSTANDING
+
+UNKNOWN = "unknown"
+# ISO 639-3 codes of languages usually served orally in immigration detention.
+ORAL = frozenset({
+    "mam", "quc", "kjb", "cak", "kek", "acr", "ixl", "jac", "poh", "tzh", "tzo", "ctu", "chj",
+    "mix", "zap", "nah", "ttc", "usp",
+})
+NO_TEMPLATE, ORAL_LANGUAGE = "no written templates", "usually served orally"
+_OUTSTANDING = sorted(s.value for s in OUTSTANDING)
+
+
+def written_languages() -> set[str]:
+    """Languages with a letter template folder (``templates/notices/<code>/``)."""
+    folder = resource("templates", "notices")
+    return {path.name for path in folder.iterdir() if path.is_dir()} if folder.is_dir() else set()
+
+
+def interpreter_reason(language: str | None, written: set[str] | None = None) -> str | None:
+    """Why a person with ``language`` needs an interpreter, or None (unknown is not a reason:
+    it is listed on its own)."""
+    if not language or language == UNKNOWN:
+        return None
+    if language in ORAL:
+        return ORAL_LANGUAGE
+    if language not in (written_languages() if written is None else written):
+        return NO_TEMPLATE
+    return None
+
+
+def interpreter_needed(session: Session, order: CourtOrder,
+                       outstanding_only: bool = False) -> dict[str, list[int]]:
+    """Language code → ids of the people who need an interpreter (letters code calls this)."""
+    written = written_languages()
+    found: dict[str, list[int]] = defaultdict(list)
+    for person_id, language in _languages(session, order, outstanding_only):
+        if interpreter_reason(language, written):
+            found[language].append(person_id)
+    return dict(sorted(found.items()))
+
+
+def language_unknown(session: Session, order: CourtOrder,
+                     outstanding_only: bool = False) -> list[int]:
+    """Ids of the people whose language is ``unknown`` (or was never recorded)."""
+    return [person_id for person_id, language in _languages(session, order, outstanding_only)
+            if not language or language == UNKNOWN]
+
+
+def _languages(session: Session, order: CourtOrder,
+               outstanding_only: bool) -> list[tuple[int, str | None]]:
+    query = select(Detainee.id, Detainee.language).where(Detainee.order_id == order.id)
+    if outstanding_only:
+        query = query.where(Detainee.stage.in_(_OUTSTANDING))
+    return [(row[0], row[1]) for row in session.execute(query.order_by(Detainee.id))]
+
+
+def status_block(session: Session, order: CourtOrder) -> dict[str, object]:
+    """For status: outstanding people who need an interpreter (per language) or whose language
+    is unknown."""
+    needed = interpreter_needed(session, order, outstanding_only=True)
+    return {
+        "interpreter_needed": sum(len(ids) for ids in needed.values()),
+        "interpreter_needed_by_language": {code: len(ids) for code, ids in needed.items()},
+        "language_unknown": len(language_unknown(session, order, outstanding_only=True)),
+    }

@@ -1,0 +1,391 @@
+"""Matching a government custody list (who is held where) against the order, in one transaction.
+
+The list is validated as strictly as the class list (every bad line reported
+as ``FILE:LINE: column: message``, nothing written while any is bad). Then:
+
+- a covered person not yet located who is listed as held is **found**:
+  located at the listed facility;
+- a located person listed at another facility has **moved**: transferred
+  there and located there again;
+- a covered, outstanding person the list does not show as held is
+  **missing**, and one it shows as released or removed is **listed out**:
+  both are flagged (a ``finding`` event, open until their stage changes);
+- a person recorded as released, departed or never in custody whom the list
+  shows as held is flagged too (``custody-list-says-held``);
+- A-numbers that are not in the order are **strangers**: counted and listed
+  by line number, never imported.
+
+The report is printed and stored as a ``custody-list-reconciled`` event; the
+list itself is kept in the private home (``custody-lists/<number>/``), so the
+flow is passed a number, never a path or a person.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow import audit, clock, orders, tables, tracking
+from workflow.audit import Actor
+from workflow.config import Settings
+from workflow.db import Database, ensure_private_dir, private_file
+from workflow.errors import BondtrackError, NotFoundError, ValidationError
+from workflow.identity import format_a_number, normalize_a_number, normalize_name, parse_date
+from workflow.models import CourtOrder, Detainee, Facility
+from workflow.stages import RESOLVED, Stage
+from workflow.sweep import batches, record_findings
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "a_number": ("a#", "a #", "a_no", "anumber", "alien_number", "alien_no", "a number"),
+    "facility_code": ("facility", "detention_facility_code", "facility code", "detloc"),
+    "facility_name": ("detention_facility", "facility name"),
+    "book_in_date": ("book_in", "book in date", "book-in date", "booking_date", "book_in_dt"),
+    "status": ("custody_status", "detention_status"),
+}
+REQUIRED = ("a_number", "facility_code", "facility_name")
+HELD = frozenset({"", "in custody", "detained", "booked in", "book in", "held", "active",
+                  "current"})
+OUT = frozenset({"released", "removed", "departed", "booked out", "book out", "not in custody"})
+MISSING = "not-on-custody-list"
+LISTED_OUT = "custody-list-says-out"
+SAYS_HELD = "custody-list-says-held"
+_LOCATED = (Stage.LOCATED.value, Stage.BOND_SET.value, Stage.BOND_POSTED.value)
+_NOT_FOUND = (Stage.INTAKE.value, Stage.LOCATING.value)
+_RESOLVED = frozenset(s.value for s in RESOLVED)
+INBOX = "custody-lists"
+
+
+@dataclass
+class ReconcileReport:
+    case_number: str
+    file: str
+    dry_run: bool
+    rows: int = 0
+    found: list[int] = field(default_factory=list)  # person ids, now LOCATED
+    moved: list[int] = field(default_factory=list)  # person ids, transferred and located
+    confirmed: int = 0
+    missing: list[int] = field(default_factory=list)
+    listed_out: list[int] = field(default_factory=list)
+    held_but_resolved: list[int] = field(default_factory=list)
+    excluded: int = 0
+    strangers: list[int] = field(default_factory=list)  # line numbers, never A-numbers
+    new_flags: int = 0
+    facilities_added: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def counts(self) -> dict[str, int]:
+        """How many in each outcome: what logs and Prefect artifacts may show."""
+        return {key: len(value) if isinstance(value, list) else value
+                for key, value in self.as_dict().items()
+                if key not in ("case_number", "file", "dry_run")}
+
+
+@dataclass(frozen=True)
+class _Listed:
+    line: int
+    a_number: str
+    held: bool
+    facility_code: str | None
+    facility_name: str | None
+
+
+def reconcile(session: Session, order: CourtOrder, path: Path, *, actor: Actor, now: datetime,
+              dry_run: bool = False) -> ReconcileReport:
+    """Match the custody list at ``path`` to ``order``; with any bad line, change nothing."""
+    table = tables.read(path, COLUMNS, REQUIRED)
+    if table.problems:
+        raise ValidationError(_failure(path, table.problems), table.problems)
+    known = set(session.scalars(select(Facility.code)))
+    listed = _validate(table, clock.local(now, order.time_zone).date(), known)
+    if table.problems:
+        raise ValidationError(_failure(path, table.problems), table.problems)
+    report = ReconcileReport(case_number=order.case_number, file=path.name, dry_run=dry_run,
+                             rows=len(listed))
+    # A dry run makes the same changes inside a savepoint, so its report is the real one.
+    savepoint = session.begin_nested() if dry_run else None
+    _apply(session, order, listed, report, known, actor=actor, now=now)
+    if savepoint is not None:
+        savepoint.rollback()
+    else:
+        audit.record(session, kind="custody-list-reconciled", order_id=order.id, actor=actor,
+                     at=now, now=now, payload=report.as_dict())
+    return report
+
+
+def _failure(path: Path, problems: list[str]) -> str:
+    return f"{len(problems)} problem(s) in {path.name}; nothing was changed"
+
+
+def _validate(table: tables.Table, today: date, known: set[str]) -> list[_Listed]:
+    lines_of: dict[str, list[int]] = {}
+    listed: list[_Listed] = []
+    named: set[str] = set()
+    for row in table.good_rows():
+        errors: list[tuple[str, str]] = []
+        entry = _parse(row, today, errors)
+        for column, message in errors:
+            table.problem(row.line, column, message)
+        if entry is None:
+            continue
+        lines_of.setdefault(entry.a_number, []).append(row.line)
+        if entry.facility_code and entry.facility_name:
+            named.add(entry.facility_code)
+        listed.append(entry)
+    for entry in listed:
+        if entry.facility_code and entry.facility_code not in known | named:
+            table.problem(entry.line, "facility_code", "unknown facility: add facility_name")
+    for lines in lines_of.values():
+        for line in lines if len(lines) > 1 else ():
+            others = ", ".join(str(n) for n in lines if n != line)
+            table.problem(line, "a_number", f"the same A-number is on line(s) {others}")
+    table.sort_problems()
+    return listed
+
+
+def _parse(row: tables.Row, today: date, errors: list[tuple[str, str]]) -> _Listed | None:
+    def parsed(column: str, parse: Any) -> Any:
+        text = row.get(column)
+        if not text:
+            return None
+        try:
+            return parse(text)
+        except ValueError as exc:
+            errors.append((column, str(exc)))
+            return None
+
+    a_number = parsed("a_number", normalize_a_number)
+    if not row.get("a_number"):
+        errors.append(("a_number", "is required"))
+    status = " ".join(row.get("status").lower().replace("_", " ").replace("-", " ").split())
+    if status not in HELD | OUT:
+        errors.append(("status", "not a custody status (in custody, released, removed, ...)"))
+    code = parsed("facility_code", orders.normalize_facility_code)
+    if status in HELD and not row.get("facility_code"):
+        errors.append(("facility_code", "is required for someone in custody"))
+    name = parsed("facility_name", normalize_name)
+    parsed("book_in_date", lambda text: parse_date(text, today=today))
+    if errors or a_number is None:
+        return None
+    return _Listed(row.line, a_number, status in HELD, code, name)
+
+
+def _apply(session: Session, order: CourtOrder, listed: list[_Listed], report: ReconcileReport,
+           known: set[str], *, actor: Actor, now: datetime) -> None:
+    people = {d.a_number: d for d in session.scalars(
+        select(Detainee).where(Detainee.order_id == order.id))}
+    held: set[int] = set()
+    flags: list[tuple[Detainee, str]] = []
+    for entry in listed:
+        detainee = people.get(entry.a_number)
+        if detainee is None:
+            report.strangers.append(entry.line)
+            continue
+        if entry.held:
+            held.add(detainee.id)
+        flag = _match(session, detainee, entry, report, known, actor=actor, now=now)
+        if flag:
+            flags.append((detainee, flag))
+    listed_out = set(report.listed_out)
+    for detainee in people.values():
+        outstanding = detainee.stage not in _RESOLVED and detainee.stage != Stage.EXCLUDED.value
+        if outstanding and detainee.id not in held and detainee.id not in listed_out:
+            report.missing.append(detainee.id)
+            flags.append((detainee, MISSING))
+    report.missing.sort()
+    report.new_flags = record_findings(session, flags, now, actor)
+
+
+def _match(session: Session, detainee: Detainee, entry: _Listed, report: ReconcileReport,
+           known: set[str], *, actor: Actor, now: datetime) -> str | None:
+    """Apply what one listed line says about one person; the check to flag, if any."""
+    stage = detainee.stage
+    if stage == Stage.EXCLUDED.value:
+        report.excluded += 1
+    elif not entry.held:
+        if stage in _RESOLVED:
+            report.confirmed += 1
+        else:
+            report.listed_out.append(detainee.id)
+            return LISTED_OUT
+    elif stage in _RESOLVED:
+        report.held_but_resolved.append(detainee.id)
+        return SAYS_HELD
+    else:
+        facility = _facility(session, entry, report, known)
+        if stage in _NOT_FOUND:
+            tracking.locate(session, detainee, facility, actor=actor, now=now)
+            report.found.append(detainee.id)
+        elif detainee.facility_id == facility.id:
+            report.confirmed += 1
+        else:
+            tracking.transfer(session, detainee, facility, actor=actor, now=now)
+            tracking.locate(session, detainee, facility, actor=actor, now=now)
+            report.moved.append(detainee.id)
+    return None
+
+
+def _facility(session: Session, entry: _Listed, report: ReconcileReport,
+              known: set[str]) -> Facility:
+    assert entry.facility_code is not None, "validated: someone held has a facility"
+    if entry.facility_code not in known:
+        known.add(entry.facility_code)
+        report.facilities_added.append(entry.facility_code)
+    return orders.facility_for(session, entry.facility_code, entry.facility_name)
+
+
+_OUTCOMES = ("found", "moved", "missing", "listed_out", "held_but_resolved")
+
+
+def people(session: Session, report: ReconcileReport) -> list[dict[str, Any]]:
+    """The people the report names, for the person who ran it: outcome, id, A-number, stage."""
+    ids = {i: outcome for outcome in _OUTCOMES for i in getattr(report, outcome)}
+    found = []
+    for chunk in batches(sorted(ids), 5000):
+        rows = session.execute(
+            select(Detainee.id, Detainee.a_number, Detainee.stage, Facility.code)
+            .outerjoin(Facility, Facility.id == Detainee.facility_id)
+            .where(Detainee.id.in_(chunk))
+        )
+        found += [{"outcome": ids[i].replace("_", " "), "id": i, "a_number": format_a_number(a),
+                   "stage": stage, "facility": code} for i, a, stage, code in rows]
+    return sorted(found, key=lambda row: (_OUTCOMES.index(row["outcome"].replace(" ", "_")),
+                                          row["id"]))
+
+
+def markdown(report: ReconcileReport) -> str:
+    """The Prefect artifact: counts only, never a person or a line's contents."""
+    verb = "Would change" if report.dry_run else "Changed"
+    rows = "\n".join(f"| {key.replace('_', ' ')} | {value} |"
+                     for key, value in report.counts().items())
+    return (f"# Custody list for {report.case_number}\n\n{verb} the order as follows.\n\n"
+            f"| outcome | people |\n|---|---:|\n{rows}\n")
+
+
+# ---------------------------------------------------------------- the private inbox
+
+
+def keep(home: Path, path: Path) -> int:
+    """Copy the list into ``home/custody-lists/<number>/`` (0700/0600); its number."""
+    inbox = ensure_private_dir(home / INBOX)
+    taken = [int(p.name) for p in inbox.iterdir() if p.name.isdigit()]
+    number = max(taken, default=0) + 1
+    folder = inbox / f"{number:06d}"
+    folder.mkdir(mode=0o700)
+    target = private_file(folder / path.name)
+    shutil.copyfile(path, target)
+    return number
+
+
+def kept(home: Path, number: int) -> Path:
+    """The list kept under ``number``."""
+    folder = home / INBOX / f"{number:06d}"
+    files = sorted(folder.iterdir()) if folder.is_dir() else []
+    if len(files) != 1:
+        raise NotFoundError(f"no custody list number {number} in {home / INBOX}")
+    return files[0]
+
+
+def discard(home: Path, number: int) -> None:
+    """Forget a kept list (after a dry run, or a list that changed nothing because it was bad)."""
+    shutil.rmtree(home / INBOX / f"{number:06d}", ignore_errors=True)
+
+
+# ---------------------------------------------------------------- the demo
+
+
+def synthetic_list(session: Session, order: CourtOrder, path: Path, rng: random.Random) -> int:
+    """A custody list as ICE might send it for the demo: most people where we have them,
+    some moved, some newly found, some missing, a few released still listed, a few strangers."""
+    codes = list(session.scalars(select(Facility.code).order_by(Facility.code)))
+    names = {code: name for code, name in session.execute(select(Facility.code, Facility.name))}
+    rows = session.execute(
+        select(Detainee.a_number, Detainee.stage, Facility.code)
+        .outerjoin(Facility, Facility.id == Detainee.facility_id)
+        .where(Detainee.order_id == order.id).order_by(Detainee.id)
+    ).all()
+    listed = [line for a_number, stage, code in rows
+              if (line := _listed_as(rng, a_number, stage, code, codes))]
+    taken = {a_number for a_number, _, _ in rows}
+    strangers: set[str] = set()
+    while len(strangers) < max(3, len(rows) // 100):
+        number = f"{rng.randrange(10**8, 10**9):09d}"
+        if number not in taken:
+            strangers.add(number)
+    listed += [(number, rng.choice(codes)) for number in sorted(strangers)]
+    rng.shuffle(listed)
+    private_file(path)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["A-Number", "Facility Code", "Facility Name", "Status"])
+        for a_number, code in listed:
+            writer.writerow([a_number, code, names.get(code, ""),
+                             "In Custody" if code else "Removed"])
+    return len(listed)
+
+
+def _listed_as(rng: random.Random, a_number: str, stage: str, code: str | None,
+               codes: list[str]) -> tuple[str, str] | None:
+    """Where the demo list puts one person (facility code, "" for removed), or None if absent."""
+    roll = rng.random()
+    if stage in _NOT_FOUND:
+        return (a_number, code or rng.choice(codes)) if roll < 0.5 else None
+    if stage in _LOCATED:
+        if roll < 0.85:
+            return a_number, code or rng.choice(codes)
+        if roll < 0.92:
+            return a_number, rng.choice([c for c in codes if c != code])
+        return (a_number, "") if roll < 0.94 else None
+    if stage == Stage.RELEASED.value and roll < 0.02:
+        return a_number, code or rng.choice(codes)
+    return None
+
+
+# The two commands in one Python process, so Prefect's local server starts only once.
+_RUN_COMMANDS = """
+import json, sys
+from workflow.cli import main
+for argv in json.loads(sys.argv[1]):
+    print("$ bondtrack " + " ".join(argv), flush=True)
+    main(argv, prog_name="bondtrack", standalone_mode=False)
+    print(flush=True)
+"""
+
+
+def demo_step(database: Database, settings: Settings, order_id: int, now: datetime,
+              say: Callable[[str], None]) -> None:
+    """`bondtrack demo`: a sweep, then a synthetic custody list reconciled, run as a user would."""
+    path = settings.home / "custody-list.csv"
+    with database.read() as session:
+        order = session.get(CourtOrder, order_id)
+        assert order is not None, "the demo built it"
+        count = synthetic_list(session, order, path, random.Random(order_id))
+        case, tz = order.case_number, order.time_zone
+    say(f"\nrunning the Prefect flows (a custody list of {count} lines is in {path.name})")
+    at = [clock.local(now + timedelta(minutes=m), tz).strftime("%Y-%m-%d %H:%M") for m in (0, 5)]
+    commands = [["run", "sweep", "--order", case, "--now", at[0], "--top", "10"],
+                ["run", "reconcile", str(path), "--order", case, "--now", at[1]]]
+    env = {**os.environ, "BONDTRACK_HOME": str(settings.home),
+           "BONDTRACK_DATABASE_URL": settings.database_url, "BONDTRACK_OPERATOR": settings.operator}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run([sys.executable, "-c", _RUN_COMMANDS, json.dumps(commands)], env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise BondtrackError(f"the demo's flows failed: {last}")
+    for line in done.stdout.rstrip().splitlines():
+        say(line)
