@@ -44,7 +44,8 @@ def environment(home: Path, url: str = "") -> dict[str, str]:
 
 
 def fresh_home(base: Path, backend: str, sqlite_template: Path | None = None,
-               pg: pgcluster.Cluster | None = None, pg_template: str | None = None) -> dict[str, str]:
+               pg: pgcluster.Cluster | None = None,
+               pg_template: str | None = None) -> dict[str, str]:
     """A new private home with a migrated database on ``backend``; returns its environment."""
     home = base / f"home-{next(_homes)}"
     db.ensure_private_dir(home)
@@ -112,7 +113,7 @@ def _check_person(detainee_id: int, stage: str, since: datetime, version: int,
     assert (first_source, first_target) == (None, Stage.INTAKE.value), \
         f"{who}'s history does not start with the import"
     for (_, previous, _), (source, target, _) in itertools.pairwise(chain):
-        assert source == previous, f"{who}: a stage change without its event ({previous} → {source})"
+        assert source == previous, f"{who}: a change without its event ({previous} → {source})"
         assert (source, target) in _ALLOWED, f"{who}: a forbidden move {source} → {target}"
     assert chain[-1][1] == stage, f"{who} is {stage} but their events say {chain[-1][1]}"
     assert chain[-1][2] == since, f"{who}'s stage_since is not the time of their last move"
@@ -128,7 +129,3 @@ def table_rows(database: db.Database) -> dict[str, list[tuple]]:
             for table in Base.metadata.sorted_tables
         }
 
-
-def count(database: db.Database, model: type, *where) -> int:  # type: ignore[no-untyped-def]
-    with database.read() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0

@@ -12,7 +12,9 @@ import multiprocessing
 import os
 import time
 from pathlib import Path
+from typing import Any
 
+import click
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
@@ -31,9 +33,10 @@ KEPT = [("639527148", "Ixtlilxochitl", "Nezahualpiltzintli", "1/2/1983", "1983-0
 
 
 def _list(path: Path, people: list[tuple[str, ...]]) -> Path:
-    path.write_text("A#,Last Name,First Name,DOB,Language,Facility Code,Facility Name\n" + "".join(
-        f"{a},{family},{given},{dob},es,BROADIL,Broadview\n" for a, family, given, dob, _ in people),
-        encoding="utf-8")
+    rows = [f"{a},{family},{given},{dob},es,BROADIL,Broadview" for a, family, given, dob, _ in
+            people]
+    path.write_text("A#,Last Name,First Name,DOB,Language,Facility Code,Facility Name\n"
+                    + "\n".join(rows) + "\n", encoding="utf-8")
     return path
 
 
@@ -122,7 +125,7 @@ def test_restore_asks_first_and_refuses_what_is_not_a_backup(two_orders: Cli, da
     assert table_rows(database) == before
 
 
-def _main():  # type: ignore[no-untyped-def]
+def _main() -> click.Group:
     from workflow.cli import main
 
     return main
@@ -136,7 +139,7 @@ def _other_kind(tmp_path: Path, backend: str) -> Path:
     return path
 
 
-def _writer(environ: dict[str, str], person: int, stop, done) -> None:  # type: ignore[no-untyped-def]
+def _writer(environ: dict[str, str], person: int, stop: Any, done: Any) -> None:
     """Add notes to one person until told to stop; ``done`` counts the committed ones."""
     os.environ.update(environ)
     database = db.connect(config.load())

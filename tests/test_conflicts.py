@@ -120,8 +120,8 @@ def _apply_round(database: db.Database, folder: Path, people: list[int], rng: ra
     return len(rows)
 
 
-def _worker(environ: dict[str, str], name: str, people: list[int], folder: str,  # type: ignore[no-untyped-def]
-            queue) -> None:
+def _worker(environ: dict[str, str], name: str, people: list[int], folder: str,
+            queue: Any) -> None:
     """500 rounds on random people; what happened to each is reported, never guessed."""
     os.environ.update(environ)
     database = db.connect(config.load())

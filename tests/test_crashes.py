@@ -29,10 +29,12 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 from threading import Lock
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
 
+from tests import pgcluster
 from tests.conftest import CASE, new_pg_database
 from tests.hardening_fixtures import BONDTRACK, check_invariants, connected, environment
 from tests.notices_fixtures import Mailbox, SmtpServer, free_port
@@ -62,7 +64,7 @@ class Templates:
 
     base: Path
     sqlite: Path
-    pg: object
+    pg: pgcluster.Cluster
     pg_template: str
     made: Counter = field(default_factory=Counter)
     lock: Lock = field(default_factory=Lock)
@@ -75,7 +77,7 @@ class Templates:
         if backend == "sqlite":
             _sqlite_copy(self.sqlite, home / "bondtrack.db")
             return {**environment(home), **extra}
-        url = new_pg_database(self.pg, self.pg_template)  # type: ignore[arg-type]
+        url = new_pg_database(self.pg, self.pg_template)
         return {**environment(home, url), **extra}
 
 
@@ -87,7 +89,8 @@ def _sqlite_copy(source: Path, target: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def empty(tmp_path_factory, sqlite_template, pg, pg_template):  # type: ignore[no-untyped-def]
+def empty(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
+          pg: pgcluster.Cluster, pg_template: str) -> tuple:
     """The migrated, empty databases every template starts from."""
     return tmp_path_factory.mktemp("crash"), sqlite_template, pg, pg_template
 
@@ -234,7 +237,7 @@ def check_database(database: db.Database, check: Callable[[db.Database], str]) -
     return check(database)
 
 
-def count(database: db.Database, *where) -> int:  # type: ignore[no-untyped-def]
+def count(database: db.Database, *where: Any) -> int:
     with database.read() as session:
         return session.scalar(select(func.count()).select_from(Event).where(*where)) or 0
 

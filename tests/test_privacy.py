@@ -72,8 +72,12 @@ def demo_people(home: Path) -> People:
     )
 
 
+# The demo's home, its log file, its stderr, and the environment to run bondtrack in it.
+Demo = tuple[Path, Path, Path, dict[str, str]]
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, dict[str, str]]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """The demo run at DEBUG: (its home, the log file, its stderr, the environment to use)."""
     base = tmp_path_factory.mktemp("privacy")
     home, log, stderr = base / "demo", base / "debug.log", base / "stderr.txt"
@@ -94,7 +98,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, di
     return home, log, stderr, {**environment(home), "HOME": env["HOME"]}
 
 
-def test_the_log_and_prefects_home_name_nobody(demo) -> None:  # type: ignore[no-untyped-def]
+def test_the_log_and_prefects_home_name_nobody(demo: Demo) -> None:
     home, log, stderr, _ = demo
     people = demo_people(home)
     assert len(people.a_numbers) == 2 * 615
@@ -110,7 +114,7 @@ def test_the_log_and_prefects_home_name_nobody(demo) -> None:  # type: ignore[no
     assert not (Path(demo[3]["HOME"]) / ".prefect").exists()
 
 
-def test_personal_data_is_only_where_the_user_asked_and_private(demo) -> None:  # type: ignore[no-untyped-def]
+def test_personal_data_is_only_where_the_user_asked_and_private(demo: Demo) -> None:
     home, *_ = demo
     people = demo_people(home)
     holding = {}
@@ -142,7 +146,8 @@ def _failing(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def test_failing_commands_say_what_failed_without_naming_anyone(demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_failing_commands_say_what_failed_without_naming_anyone(demo: Demo,
+                                                               tmp_path: Path) -> None:
     home, _, _, env = demo
     people = demo_people(home)
     with connected(env) as database, database.read() as session:
