@@ -20,7 +20,7 @@ from tests.flows_fixtures import (
     seed_order,
     walk,
 )
-from workflow import config, db, deadlines, reports
+from workflow import config, db, deadlines, orders, reports
 from workflow.deadlines import Risk
 
 NOW = DEADLINE - timedelta(hours=24)  # STARTED + 171 h
@@ -166,7 +166,9 @@ def test_at_risk_names_the_people_furthest_behind(
     first = risks[0]
     assert first.stage == "INTAKE" and first.median_hours == pytest.approx(3)
     assert first.hours_in_stage == pytest.approx(171)
-    assert first.score == pytest.approx((168 + 5 + 4 + 11 + 144) / 24)
+    # Not posted yet: the race is to the last posting window (Friday, cut at noon), not release.
+    assert first.score == pytest.approx((168 + 5 + 4 + 11) / 24)
+    assert first.post_by == DEADLINE
 
 
 def test_score_every_outstanding_person(
@@ -178,8 +180,58 @@ def test_score_every_outstanding_person(
     by_id = {r.detainee_id: r for r in scored}
     assert set(by_id) == {ids[4], ids[6], ids[7], ids[8], ids[9]}
     assert by_id[ids[7]].facility == "KROME"
-    assert by_id[ids[7]].score == pytest.approx((17 + 11 + 144) / 24)
-    assert by_id[ids[4]].score == pytest.approx((162 + 4 + 11 + 144) / 24)
+    assert by_id[ids[7]].score == pytest.approx((17 + 11) / 24)
+    assert by_id[ids[4]].score == pytest.approx((162 + 4 + 11) / 24)
+
+
+# ---------------------------------------------------------------- posting windows and stays
+
+MONDAY_8AM = datetime(2025, 11, 24, 14, 0, tzinfo=UTC)  # Chicago 08:00, before any window opens
+
+
+def _facility_in(database: db.Database, code: str, state: str) -> None:
+    with database.write() as session:
+        orders.facility_for(session, code, f"{code} facility").state = state
+
+
+def test_a_closed_posting_window_puts_a_person_at_risk_whatever_the_deadline_says(
+        database: db.Database, settings: config.Settings, tmp_path: Path) -> None:
+    """Deadline Monday 08:00 Chicago: the last window was Friday, until 15:00 local time."""
+    order_id = seed_order(database, 3, tmp_path)
+    with database.write() as session:
+        order_in(session, order_id).deadline = MONDAY_8AM
+    _facility_in(database, "NYC", "NY")
+    _facility_in(database, "FLO", "AZ")
+    ids = ids_by_index(database, order_id)
+    walk(database, ids[0], [("search", 1), ("locate", 2), ("set_bond", 3)], facility="NYC")
+    walk(database, ids[1], [("search", 1), ("locate", 2), ("set_bond", 3)], facility="FLO")
+    walk(database, ids[2], [("search", 1), ("locate", 2), ("set_bond", 3), ("post_bond", 4)],
+         facility="NYC")
+    friday_1530 = datetime(2025, 11, 21, 21, 30, tzinfo=UTC)  # Chicago 15:30
+    with database.read() as session:
+        order = order_in(session, order_id)
+        scored = {r.detainee_id: r for r in deadlines.score_outstanding(
+            session, order, friday_1530, settings, TYPICAL)}
+        risks = deadlines.at_risk(session, order, friday_1530, settings)
+    # New York closed at 15:00 Eastern (14:00 here); Arizona (MST) closes at 16:00 Chicago time.
+    assert scored[ids[0]].post_by == datetime(2025, 11, 21, 20, 0, tzinfo=UTC)
+    assert scored[ids[1]].post_by == datetime(2025, 11, 21, 22, 0, tzinfo=UTC)
+    assert scored[ids[2]].post_by is None  # posted: only the release is left, by the deadline
+    assert ids[0] in {r.detainee_id for r in risks}
+    assert scored[ids[0]].score > scored[ids[1]].score
+
+
+def test_nothing_is_at_risk_and_the_clock_stops_while_the_order_is_stayed(
+        database: db.Database, settings: config.Settings, scenario: tuple[int, list[int]]) -> None:
+    order_id, _ = scenario
+    with database.write() as session:
+        order_in(session, order_id).stayed_since = NOW
+    later = NOW + timedelta(days=30)
+    with database.read() as session:
+        order = order_in(session, order_id)
+        result = deadlines.projection(session, order, later, settings)
+        risks = deadlines.at_risk(session, order, later, settings)
+    assert (result.seconds_left, result.at_risk, risks) == (24 * 3600, 0, [])
 
 
 def test_at_risk_limit(

@@ -18,7 +18,7 @@ from tests.flows_fixtures import (
     seed_order,
     walk,
 )
-from workflow import config, db, deadlines, sweep
+from workflow import config, db, deadlines, sweep, tracking
 from workflow.audit import Actor
 from workflow.models import Detainee, Event
 
@@ -80,7 +80,9 @@ def run_sweep(database: db.Database, settings: config.Settings, order_id: int,
     for ids in sweep.batches(plan.detainee_ids, size):
         with database.write() as session:
             results.append(sweep.check_batch(session, plan, ids, now, FLOW))
-    return sweep.summarize(plan, results)
+    with database.write() as session:
+        terms = sweep.check_terms(session, plan, now, FLOW, settings)
+    return sweep.summarize(plan, results, terms)
 
 
 def findings(database: db.Database) -> list[tuple[int, str]]:
@@ -110,6 +112,31 @@ def test_at_risk_findings_are_the_people_deadlines_names(
             session, order_in(session, order_id), NOW, settings)}
     recorded = {i for i, check in findings(database) if check == "at-risk"}
     assert recorded == expected and len(expected) == summary.projection["at_risk"] > 0
+
+
+def test_a_release_on_terms_the_order_does_not_allow_is_recorded_once(
+        database: db.Database, settings: config.Settings, scenario: tuple[int, list[int]]) -> None:
+    order_id, ids = scenario
+    with database.write() as session:
+        tracking.release(session, session.get(Detainee, ids[7]), at=NOW - timedelta(hours=1),
+                         imposed_conditions="ankle-monitor", actor=FLOW, now=NOW)
+    first = run_sweep(database, settings, order_id)
+    second = run_sweep(database, settings, order_id)
+    assert [pair for pair in findings(database) if pair[1] == "conditions-not-ordered"] == [
+        (ids[7], "conditions-not-ordered")]
+    assert first.new["conditions-not-ordered"] == 1 and second.new["conditions-not-ordered"] == 0
+    assert second.found["conditions-not-ordered"] == 1
+
+
+def test_while_the_order_is_stayed_nobody_is_found_at_risk(
+        database: db.Database, settings: config.Settings, scenario: tuple[int, list[int]]) -> None:
+    order_id, _ = scenario
+    with database.write() as session:
+        order_in(session, order_id).stayed_since = NOW - timedelta(days=2)
+    summary = run_sweep(database, settings, order_id, now=NOW + timedelta(days=30))
+    assert summary.found["at-risk"] == summary.projection["at_risk"] == 0
+    assert summary.found["stale"] > 0  # a person stuck in a stage is still worth a look
+    assert "at-risk" not in {check for _, check in findings(database)}
 
 
 def test_a_second_sweep_with_nothing_changed_records_nothing(

@@ -9,7 +9,9 @@ status` states.
 The report is a caption, a summary table and four annexes (released,
 outstanding, excluded, departed or not in custody) that list everyone on the
 class list exactly once, in A-number order, so the government can check it
-line by line. It renders as PDF (WeasyPrint, paginated, table headers repeated on
+line by line. A report made live adds the projection and Annex E: the people
+released or held on terms the order does not allow (a higher bond, a bond
+where none was ordered, conditions it did not allow); a stayed order says so. It renders as PDF (WeasyPrint, paginated, table headers repeated on
 every page), HTML, CSV or XLSX with the same rows. Making one is audited.
 """
 
@@ -25,7 +27,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workflow import audit, clock, db, deadlines
+from workflow import amendments, audit, clock, db, deadlines, orders, terms
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import BondtrackError
@@ -58,6 +60,8 @@ EXCLUDED_COLUMNS = ("line", "id", "a_number", "family_name", "given_name", "reas
                     "decided_by", "decided_at", "note")
 DEPARTED_COLUMNS = ("line", "id", "a_number", "family_name", "given_name", "outcome",
                     "recorded_at", "reason", "recorded_by", "facility")
+TERMS_COLUMNS = ("line", "id", "a_number", "family_name", "given_name", "stage", "ordered",
+                 "imposed", "findings")
 # The annexes in the order the report prints them; everyone on the list is in exactly one.
 ANNEXES = {"released": RELEASED_COLUMNS, "outstanding": OUTSTANDING_COLUMNS,
            "excluded": EXCLUDED_COLUMNS, "departed": DEPARTED_COLUMNS}
@@ -93,6 +97,8 @@ def report_data(session: Session, order: CourtOrder, now: datetime, settings: Se
     people = _people(session, order)
     facilities = _facilities(session)
     projection, risky = _forecast(session, order, now, settings) if live else (None, set())
+    # What ICE imposed is recorded as it stands, not as of a past moment: live reports only.
+    findings = terms.findings(session, order, settings) if live else []
     tz = order.time_zone
     rows: dict[str, list[dict[str, Any]]] = {annex: [] for annex in ANNEXES}
     for person in people:
@@ -108,17 +114,32 @@ def report_data(session: Session, order: CourtOrder, now: datetime, settings: Se
         for line, row in enumerate(annex, start=1):
             row["line"] = line
     counts = stage_totals(states.values())
+    identities = {person["id"]: _identity(person) for person in people}
     return {
         "order": order_summary(order),
         "as_of": iso(as_of, tz),
         "made_at": iso(now, tz),
         "live": live,
-        "seconds_left": int((order.deadline - as_of).total_seconds()),
+        "seconds_left": orders.effective_seconds_left(order, as_of),  # stopped while stayed
         "counts": counts,
         "summary": summary_rows(counts, rows["excluded"]),
         "projection": projection,
+        "stay": amendments.stay_status(session, order, now),
         **rows,
+        "terms": [_terms_row(line, finding, identities[finding["detainee_id"]])
+                  for line, finding in enumerate(sorted(
+                      findings, key=lambda f: identities[f["detainee_id"]]["a_number"]), start=1)],
     }
+
+
+def _terms_row(line: int, finding: Mapping[str, Any],
+               identity: Mapping[str, Any]) -> dict[str, Any]:
+    def words(side: Mapping[str, Any]) -> str:
+        return f"{side['bond']}; conditions: {', '.join(side['conditions']) or 'none'}"
+
+    return {"line": line, **identity, "stage": finding["stage"],
+            "ordered": words(finding["ordered"]), "imposed": words(finding["imposed"]),
+            "findings": ", ".join(f.replace("-", " ") for f in finding["findings"])}
 
 
 def check_as_of(now: datetime, as_of: datetime | None) -> datetime | None:
@@ -303,13 +324,14 @@ def caption(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 CSV_COLUMNS = ("part", "label", "people",
-               *dict.fromkeys(column for columns in ANNEXES.values() for column in columns))
+               *dict.fromkeys(column for columns in (*ANNEXES.values(), TERMS_COLUMNS)
+                              for column in columns))
 
 
 def flat_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The summary and every annex in one table, each row tagged with its ``part``."""
     rows = [{"part": "summary", **row} for row in data["summary"]]
-    for part in ANNEXES:
+    for part in (*ANNEXES, "terms"):
         rows += [{"part": part, **row} for row in data[part]]
     return rows
 
@@ -328,6 +350,7 @@ def report_sheets(data: Mapping[str, Any]) -> list[Sheet]:
     return [
         Sheet("Summary", ("label", "people"), heading + list(data["summary"])),
         *(Sheet(annex.title(), columns, data[annex]) for annex, columns in ANNEXES.items()),
+        Sheet("Terms findings", TERMS_COLUMNS, data["terms"]),
     ]
 
 

@@ -17,6 +17,12 @@ few set-based queries (no per-person round trips), so they stay quick at
   left. Time already overdue in a stage counts as that much more to come: the
   longer someone is stuck, the longer they are expected to stay stuck. The
   pace says how many will miss the deadline; the risk score says which ones.
+- **Posting windows**: someone whose bond is not yet posted must have it
+  posted in the last cash-bond window before the deadline at their facility
+  (workflow/posting.py), so their hours left end when that window closes and
+  their need stops at posting; a window already closed puts them at risk.
+- **Stays**: while the order is stayed its clock is stopped (time left is what
+  was left when the stay began) and nobody is at risk: no finding, no alert.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from sqlalchemy import Float, and_, cast, extract, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from workflow import orders, posting
 from workflow.config import Settings
 from workflow.models import CourtOrder, Detainee, Event, Facility
 from workflow.stages import OPEN, OUTSTANDING, RESOLVED, Stage
@@ -43,6 +50,7 @@ MIN_WINDOW_HOURS = 1.0
 _MIN_HOURS_LEFT = 1 / 60
 _RESOLVED = sorted(s.value for s in RESOLVED)
 _OUTSTANDING = sorted(s.value for s in OUTSTANDING)
+_BEFORE_POSTING = frozenset(s.value for s in OPEN[:OPEN.index(Stage.BOND_POSTED)])
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,7 @@ class Risk:
     hours_in_stage: float
     median_hours: float | None
     score: float  # hours needed / hours left: higher = more at risk; above 1 = will not make it
+    post_by: datetime | None = None  # bond not posted yet: when the last posting window closes
 
 
 # ---------------------------------------------------------------- pure math
@@ -180,7 +189,7 @@ def projection(session: Session, order: CourtOrder, now: datetime,
     covered = sum(n for stage, n in counts.items() if stage != Stage.EXCLUDED.value)
     resolved = sum(counts.get(s, 0) for s in _RESOLVED)
     outstanding = covered - resolved
-    seconds_left = int((order.deadline - now).total_seconds())
+    seconds_left = orders.effective_seconds_left(order, now)
     window = pace_window(now, window_setting(settings), order.created_at)
     since = now - timedelta(hours=window)
     pace = pace_per_hour(resolution_times(session, order, since, now), now, window)
@@ -195,7 +204,7 @@ def projection(session: Session, order: CourtOrder, now: datetime,
         pace_per_hour=pace,
         window_hours=window,
         projected_resolved=expected,
-        at_risk=outstanding - (expected - resolved),
+        at_risk=0 if orders.is_stayed(order) else outstanding - (expected - resolved),
         slowest_stage=stage,
         slowest_median_hours=hours,
         median_hours_by_stage=medians,
@@ -208,30 +217,60 @@ def at_risk(session: Session, order: CourtOrder, now: datetime, settings: Settin
 
     ``forecast`` saves recomputing the projection when the caller has it already.
     """
+    if orders.is_stayed(order):
+        return []
     forecast = forecast or projection(session, order, now, settings)
     scored = score_outstanding(session, order, now, settings, forecast.median_hours_by_stage)
-    count = forecast.at_risk if limit is None else min(limit, forecast.at_risk)
-    return most_at_risk(scored, count)
+    # The pace says how many; a posting window already closed adds anyone it left behind.
+    missed = sum(1 for r in scored if r.post_by is not None and r.post_by <= now)
+    count = max(forecast.at_risk, missed)
+    return most_at_risk(scored, count if limit is None else min(limit, count))
 
 
 def score_outstanding(session: Session, order: CourtOrder, now: datetime, settings: Settings,
                       medians: Mapping[str, float]) -> list[Risk]:
-    """A risk score for every outstanding person (one query, ids and stages only)."""
+    """A risk score for every outstanding person (one query, ids and stages only).
+
+    Before their bond is posted a person races the last posting window at their
+    facility (one computation per facility, not per person); after, the deadline.
+    """
     typical = typical_hours(medians, stale_limits(settings))
-    seconds_left = int((order.deadline - now).total_seconds())
+    seconds_left = orders.effective_seconds_left(order, now)
     rows = session.execute(
-        select(Detainee.id, Detainee.stage, Detainee.stage_since, Facility.code)
+        select(Detainee.id, Detainee.stage, Detainee.stage_since, Facility.id, Facility.code)
         .outerjoin(Facility, Detainee.facility_id == Facility.id)
         .where(Detainee.order_id == order.id, Detainee.stage.in_(_OUTSTANDING))
-    )
+    ).all()
+    closes = posting_closes(session, order, settings, {row[3] for row in rows})
     risks = []
-    for detainee_id, stage, since, code in rows:
+    for detainee_id, stage, since, facility_id, code in rows:
         in_stage = max(hours_between(now, since), 0.0)
         need = hours_needed(stage, in_stage, typical)
+        post_by = closes.get(facility_id) if stage in _BEFORE_POSTING else None
+        if post_by is None:
+            score = risk_score(need, seconds_left)
+        else:  # the release after posting is not in the race with the window
+            score = risk_score(need - typical[Stage.BOND_POSTED.value],
+                               int((post_by - now).total_seconds()))
         risks.append(Risk(detainee_id=detainee_id, stage=stage, facility=code,
                           hours_in_stage=in_stage, median_hours=medians.get(stage),
-                          score=risk_score(need, seconds_left)))
+                          score=score, post_by=post_by))
     return risks
+
+
+def posting_closes(session: Session, order: CourtOrder, settings: Settings,
+                   facility_ids: Iterable[int | None]) -> dict[int | None, datetime]:
+    """When the last posting window before the deadline closes, per facility (None: the
+    court's zone, for people not yet located). A facility with no window is left out."""
+    wanted = set(facility_ids)
+    facilities = {f.id: f for f in session.scalars(
+        select(Facility).where(Facility.id.in_([i for i in wanted if i is not None])))}
+    closes = {}
+    for facility_id in wanted:
+        window = posting.posting_window(order, facilities.get(facility_id), settings)
+        if window is not None:
+            closes[facility_id] = window[1]
+    return closes
 
 
 def stage_counts(session: Session, order: CourtOrder) -> dict[str, int]:

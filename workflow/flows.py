@@ -165,9 +165,20 @@ def check_batch(plan: sweeping.Plan, batch: int, now: int) -> sweeping.BatchResu
         return sweeping.check_batch(session, plan, ids, _instant(now), actor)
 
 
+@task(name="check-terms", **_TASK)
+@_private
+def check_terms(plan: sweeping.Plan, now: int) -> sweeping.BatchResult:
+    """Record who is held or was released on terms the order does not allow."""
+    settings = _settings()
+    actor = Actor(operator=settings.operator, source="flow")
+    with _database(settings).write() as session:
+        return sweeping.check_terms(session, plan, _instant(now), actor, settings)
+
+
 @flow(name="sweep", persist_result=False, log_prints=False)
 def sweep(case: str | None = None, now: int | None = None) -> sweeping.SweepSummary:
-    """The heartbeat: check every outstanding person in batches; record what is new."""
+    """The heartbeat: check every outstanding person in batches, and everyone's terms;
+    record what is new."""
     stamp = _stamp(now)
     planned = plan_sweep(case, stamp, return_state=True)
     if planned.is_failed():
@@ -175,12 +186,13 @@ def sweep(case: str | None = None, now: int | None = None) -> sweeping.SweepSumm
     plan = planned.result()
     count = len(sweeping.batches(plan.detainee_ids, sweeping.batch_size(_settings())))
     futures = [check_batch.submit(quote(plan), batch=n, now=stamp) for n in range(count)]
-    for future in futures:
+    terms_future = check_terms.submit(quote(plan), now=stamp)
+    for future in (*futures, terms_future):
         future.wait()
-    failed = [f.state for f in futures if f.state.is_failed()]
+    failed = [f.state for f in (*futures, terms_future) if f.state.is_failed()]
     if failed:
         return failed[0]  # the batches that finished are recorded; the next sweep does the rest
-    summary = sweeping.summarize(plan, [f.result() for f in futures])
+    summary = sweeping.summarize(plan, [f.result() for f in futures], terms_future.result())
     create_markdown_artifact(sweeping.markdown(summary),
                              key=artifact_key("sweep", plan.case_number),
                              description="Sweep counts (no personal data)")

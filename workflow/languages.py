@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow import resource
@@ -75,10 +75,16 @@ def _languages(session: Session, order: CourtOrder,
 
 def status_block(session: Session, order: CourtOrder) -> dict[str, object]:
     """For status: outstanding people who need an interpreter (per language) or whose language
-    is unknown."""
-    needed = interpreter_needed(session, order, outstanding_only=True)
+    is unknown, counted in the database (status reads no rows per person)."""
+    counts = session.execute(
+        select(Detainee.language, func.count())
+        .where(Detainee.order_id == order.id, Detainee.stage.in_(_OUTSTANDING))
+        .group_by(Detainee.language)).tuples().all()
+    written = written_languages()
+    needed = {code: n for code, n in sorted(counts, key=lambda row: row[0] or "")
+              if interpreter_reason(code, written)}
     return {
-        "interpreter_needed": sum(len(ids) for ids in needed.values()),
-        "interpreter_needed_by_language": {code: len(ids) for code, ids in needed.items()},
-        "language_unknown": len(language_unknown(session, order, outstanding_only=True)),
+        "interpreter_needed": sum(needed.values()),
+        "interpreter_needed_by_language": needed,
+        "language_unknown": sum(n for code, n in counts if not code or code == UNKNOWN),
     }

@@ -16,7 +16,7 @@ from workflow import clock
 from workflow.config import Settings
 from workflow.identity import format_a_number
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
-from workflow.orders import list_orders
+from workflow.orders import effective_seconds_left, list_orders
 from workflow.stages import OUTSTANDING, RESOLVED, Stage
 
 
@@ -34,6 +34,7 @@ def order_summary(order: CourtOrder) -> dict[str, Any]:
         "deadline": iso(order.deadline, order.time_zone),
         "time_zone": order.time_zone,
         "order_date": order.order_date.isoformat() if order.order_date else None,
+        "stayed_since": iso(order.stayed_since, order.time_zone) if order.stayed_since else None,
     }
 
 
@@ -57,7 +58,7 @@ def status(session: Session, order: CourtOrder, now: datetime) -> dict[str, Any]
     return {
         "order": order_summary(order),
         "now": iso(now, order.time_zone),
-        "seconds_left": int((order.deadline - now).total_seconds()),
+        "seconds_left": effective_seconds_left(order, now),  # stopped while stayed
         "total": total,
         "by_stage": by_stage,
         "covered": total - excluded,
@@ -171,7 +172,7 @@ def orders_overview(session: Session, now: datetime) -> list[dict[str, Any]]:
     return [
         {
             **order_summary(order),
-            "seconds_left": int((order.deadline - now).total_seconds()),
+            "seconds_left": effective_seconds_left(order, now),
             "people": people,
             "outstanding": outstanding,
         }

@@ -8,8 +8,12 @@ A sweep looks at every outstanding person and records what needs a human:
 - ``release-unconfirmed``: bond posted ``stale_hours_bond_posted`` ago and no
   release recorded;
 - ``no-facility``: nowhere on record where they are held;
-- ``at-risk``: among those the pace says will miss the deadline (see
-  workflow/deadlines.py).
+- ``at-risk``: among those the pace or a closed posting window says will
+  miss the deadline (see workflow/deadlines.py); nobody while the order is
+  stayed;
+- the terms findings of workflow/terms.py (``bond-higher-than-ordered``,
+  ``bond-not-ordered``, ``conditions-not-ordered``): anyone, released or
+  not, whom ICE holds or released on terms the order does not allow.
 
 Each finding is an Event (kind ``finding``, payload ``{"check", "stage",
 "hours_in_stage"}``: no personal data). A finding stays *open* until the
@@ -29,7 +33,7 @@ from typing import Any
 from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import Session
 
-from workflow import deadlines
+from workflow import deadlines, terms
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.deadlines import Projection
@@ -44,7 +48,8 @@ NO_BOND_SET = "no-bond-set"
 RELEASE_UNCONFIRMED = "release-unconfirmed"
 NO_FACILITY = "no-facility"
 AT_RISK = "at-risk"
-CHECKS = (STALE, NO_BOND_SET, RELEASE_UNCONFIRMED, NO_FACILITY, AT_RISK)
+TERMS_CHECKS = (terms.BOND_HIGHER, terms.BOND_NOT_ORDERED, terms.CONDITIONS_NOT_ORDERED)
+CHECKS = (STALE, NO_BOND_SET, RELEASE_UNCONFIRMED, NO_FACILITY, AT_RISK, *TERMS_CHECKS)
 # Too long in these stages has a name of its own; elsewhere it is just stale.
 _OVERSTAY = {Stage.LOCATED.value: NO_BOND_SET, Stage.BOND_POSTED.value: RELEASE_UNCONFIRMED}
 _OUTSTANDING = sorted(s.value for s in OUTSTANDING)
@@ -124,7 +129,9 @@ def batch_size(settings: Settings) -> int:
     return size
 
 
-def summarize(plan: Plan, results: Iterable[BatchResult]) -> SweepSummary:
+def summarize(plan: Plan, results: Iterable[BatchResult],
+              terms_result: BatchResult | None = None) -> SweepSummary:
+    """The batches' counts added up, with the terms check's findings."""
     found: Counter[str] = Counter({c: 0 for c in CHECKS})
     new: Counter[str] = Counter({c: 0 for c in CHECKS})
     checked = runs = 0
@@ -133,6 +140,9 @@ def summarize(plan: Plan, results: Iterable[BatchResult]) -> SweepSummary:
         checked += result.checked
         found.update(result.found)
         new.update(result.new)
+    if terms_result is not None:
+        found.update(terms_result.found)
+        new.update(terms_result.new)
     return SweepSummary(case_number=plan.case_number, checked=checked, batches=runs,
                         found=dict(found), new=dict(new), projection=plan.projection.as_dict(),
                         last_event_id=plan.last_event_id)
@@ -197,6 +207,32 @@ def check_batch(session: Session, plan: Plan, ids: Sequence[int], now: datetime,
                 continue
             result.new[check] += 1
             rows.append(_finding_row(plan.order_id, detainee_id, check, stage, since, now, actor))
+    if rows:
+        session.execute(insert(Event), rows)
+    return result
+
+
+def check_terms(session: Session, plan: Plan, now: datetime, actor: Actor,
+                settings: Settings) -> BatchResult:
+    """Record each terms finding not already open (one query for the findings, one transaction)."""
+    order = session.get_one(CourtOrder, plan.order_id)
+    flags = terms.findings(session, order, settings)
+    ids = [flag["detainee_id"] for flag in flags]
+    since: dict[int, datetime] = {}
+    for chunk in batches(ids, _IN_CHUNK):
+        since.update(session.execute(  # .all(): a Result has keys(), so update() would misread it
+            select(Detainee.id, Detainee.stage_since).where(Detainee.id.in_(chunk))).tuples().all())
+    already = open_findings(session, ids)
+    result = BatchResult(checked=0)
+    rows = []
+    for flag in flags:
+        person = flag["detainee_id"]
+        for check in flag["findings"]:
+            result.found[check] += 1
+            if (person, check) not in already:
+                result.new[check] += 1
+                rows.append(_finding_row(plan.order_id, person, check, flag["stage"],
+                                         since[person], now, actor))
     if rows:
         session.execute(insert(Event), rows)
     return result

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 
 from workflow import audit, config
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import ValidationError
-from workflow.models import CourtOrder, Detainee, Event
+from workflow.models import Bond, CourtOrder, Detainee, Event
 from workflow.tracking import parse_amount
 
 NO_CONDITIONS = "none"
@@ -99,13 +99,15 @@ def order_terms(order: CourtOrder, settings: Settings) -> Terms:
 
 def ordered_terms(detainee: Detainee, order_level: Terms) -> Terms:
     """The person's ordered terms: their own where set, else the order's."""
-    if detainee.ordered_bond_cents is None and detainee.ordered_conditions is None:
+    return _ordered(detainee.ordered_bond_cents, detainee.ordered_conditions, order_level)
+
+
+def _ordered(bond_cents: int | None, conditions: str | None, order_level: Terms) -> Terms:
+    if bond_cents is None and conditions is None:
         return order_level
-    bond = order_level.bond_cents if detainee.ordered_bond_cents is None \
-        else detainee.ordered_bond_cents
-    conditions = order_level.conditions if detainee.ordered_conditions is None \
-        else condition_set(detainee.ordered_conditions)
-    return Terms(bond, conditions, "person")
+    return Terms(order_level.bond_cents if bond_cents is None else bond_cents,
+                 order_level.conditions if conditions is None else condition_set(conditions),
+                 "person")
 
 
 def set_person_terms(session: Session, detainee: Detainee, *, actor: Actor, now: datetime,
@@ -155,13 +157,17 @@ def imposed_fields(bond_cents: int | None, conditions: str | None) -> dict[str, 
 def imposed_terms(detainee: Detainee) -> tuple[int | None, frozenset[str]]:
     """What ICE imposed: recorded at release, else the bond it set (amount and conditions)."""
     bond = detainee.active_bond
-    cents = detainee.imposed_bond_cents
-    if cents is None and bond is not None:
-        cents = bond.amount_cents
-    if detainee.imposed_conditions is not None:
-        return cents, condition_set(detainee.imposed_conditions)
-    conditions = bond.conditions if bond is not None and bond.conditions else ""
-    return cents, condition_names(conditions) - {NO_CONDITIONS}
+    return _imposed(detainee.imposed_bond_cents, detainee.imposed_conditions,
+                    bond.amount_cents if bond else None, bond.conditions if bond else None)
+
+
+def _imposed(cents: int | None, conditions: str | None, bond_cents: int | None,
+             bond_conditions: str | None) -> tuple[int | None, frozenset[str]]:
+    if cents is None:
+        cents = bond_cents
+    if conditions is not None:
+        return cents, condition_set(conditions)
+    return cents, condition_names(bond_conditions or "") - {NO_CONDITIONS}
 
 
 def mismatches(ordered: Terms, bond_cents: int | None, conditions: frozenset[str]) -> list[str]:
@@ -184,23 +190,33 @@ def findings(session: Session, order: CourtOrder,
     Each row: ``detainee_id``, ``stage``, ``findings`` (the kinds above),
     ``ordered`` and ``imposed`` (bond in cents and words, conditions) and a
     one-line ``detail`` with amounts and condition names only, no personal data.
+    Only people with something imposed are read, as plain rows: a status at
+    100,000 people must not load 100,000 objects.
     """
     order_level = order_terms(order, settings or config.load())
-    people = session.scalars(
-        select(Detainee).where(Detainee.order_id == order.id).order_by(Detainee.id)
-        .options(selectinload(Detainee.bonds))
+    rows = session.execute(
+        select(Detainee.id, Detainee.stage, Detainee.ordered_bond_cents,
+               Detainee.ordered_conditions, Detainee.imposed_bond_cents,
+               Detainee.imposed_conditions, Bond.amount_cents, Bond.conditions)
+        .outerjoin(Bond, and_(Bond.detainee_id == Detainee.id, Bond.cancelled_at.is_(None)))
+        .where(Detainee.order_id == order.id,
+               or_(Bond.id.is_not(None), Detainee.imposed_bond_cents > 0,
+                   Detainee.imposed_conditions.is_not(None)))
+        .order_by(Detainee.id)
     )
-    rows = []
-    for person in people:
-        cents, conditions = imposed_terms(person)
-        ordered = ordered_terms(person, order_level)
+    found_rows = []
+    for (detainee_id, stage, ordered_bond, ordered_conditions, imposed_bond, imposed_conditions,
+         bond_cents, bond_conditions) in rows:
+        cents, conditions = _imposed(imposed_bond, imposed_conditions, bond_cents,
+                                     bond_conditions)
+        ordered = _ordered(ordered_bond, ordered_conditions, order_level)
         found = mismatches(ordered, cents, conditions)
         if found:
-            rows.append(_finding(person, ordered, cents, conditions, found))
-    return rows
+            found_rows.append(_finding(detainee_id, stage, ordered, cents, conditions, found))
+    return found_rows
 
 
-def _finding(person: Detainee, ordered: Terms, cents: int | None, conditions: frozenset[str],
+def _finding(detainee_id: int, stage: str, ordered: Terms, cents: int | None, conditions: frozenset[str],
              found: list[str]) -> dict[str, Any]:
     parts = []
     if BOND_HIGHER in found or BOND_NOT_ORDERED in found:
@@ -209,12 +225,12 @@ def _finding(person: Detainee, ordered: Terms, cents: int | None, conditions: fr
         extra = sorted(conditions - ordered.conditions)
         parts.append("conditions not ordered: " + ", ".join(extra))
     return {
-        "detainee_id": person.id,
-        "stage": person.stage,
+        "detainee_id": detainee_id,
+        "stage": stage,
         "findings": found,
         "ordered": ordered.as_dict(),
         "imposed": {"bond_cents": cents, "bond": money(cents), "conditions": sorted(conditions)},
-        "detail": f"person #{person.id}: " + "; ".join(parts),
+        "detail": f"person #{detainee_id}: " + "; ".join(parts),
     }
 
 
