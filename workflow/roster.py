@@ -257,7 +257,7 @@ def _apply(
             result.unchanged += 1
     result.created = len(new_rows)
     if new_rows:
-        _insert_new(session, new_rows, actor=actor, now=now)
+        _insert_new(session, order, new_rows, actor=actor, now=now)
 
 
 def _new_row(order: CourtOrder, person: _Person, facility: Facility | None, now: datetime) -> dict:
@@ -274,19 +274,22 @@ def _new_row(order: CourtOrder, person: _Person, facility: Facility | None, now:
     }
 
 
-def _insert_new(session: Session, rows: list[dict], *, actor: Actor, now: datetime) -> None:
+def _insert_new(session: Session, order: CourtOrder, rows: list[dict], *, actor: Actor,
+                now: datetime) -> None:
     # Bulk: one executemany for people and one for their first events, not 2n round trips;
-    # on the tables, not the classes: the ORM's bulk path costs more than the database here.
-    people = Detainee.__table__
-    ids = session.execute(
-        insert(people).returning(people.c.id, people.c.order_id, sort_by_parameter_order=True),
-        rows,
-    ).all()
+    # on the tables, not the classes (the ORM's bulk path costs more than the database), and
+    # without RETURNING, which makes psycopg re-parse one huge statement per page of rows:
+    # the new ids are read back in one query instead.
+    session.execute(insert(Detainee.__table__), rows)
+    new = {row["a_number"] for row in rows}
+    ids = [detainee_id for detainee_id, a_number in session.execute(
+        select(Detainee.id, Detainee.a_number).where(Detainee.order_id == order.id))
+        if a_number in new]
     session.execute(
         insert(Event.__table__),
         [
             {
-                "order_id": order_id,
+                "order_id": order.id,
                 "detainee_id": detainee_id,
                 "kind": "imported",
                 "from_stage": None,
@@ -297,7 +300,7 @@ def _insert_new(session: Session, rows: list[dict], *, actor: Actor, now: dateti
                 "at": now,
                 "recorded_at": now,
             }
-            for detainee_id, order_id in ids
+            for detainee_id in sorted(ids)
         ],
     )
 
