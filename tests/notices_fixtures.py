@@ -19,9 +19,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from babel.dates import get_day_names, get_month_names
+
 from tests.conftest import CASE
-from workflow import config, db, orders, tracking
+from workflow import config, db, orders, resource, tracking
 from workflow.audit import Actor
+from workflow.demo_data import FACILITIES as DEMO_FACILITIES
 from workflow.models import CourtOrder, Detainee, Facility
 from workflow.roster import import_class_list
 from workflow.stages import Stage
@@ -58,10 +61,44 @@ OBLIGOR_EMAILS = {"012345678": "ana.nunez@example.org", "034567890": "evil@examp
 
 SPANISH_DEADLINE = "viernes, 21 de noviembre de 2025, a las 12:00 p.m. (hora estándar central, hora del tribunal)"
 ENGLISH_DEADLINE = "Friday, November 21, 2025, 12:00 PM (Central Standard Time, the court's time)"
-# Words that give away an English sentence in a letter that should be all Spanish.
-ENGLISH_WORDS = re.compile(r"\b(the|and|Dear|bond|Bond|Hotline|you|your|Sincerely|Friday|November|PM)\b")
-# Names that stay as they are in any language: the organization, and the payee ICE requires.
-PROPER_NAMES = ("Legal Aid Bond Project", "Immigration and Customs Enforcement")
+_WORD = re.compile(r"[^\W\d_]{2,}(?:'[^\W\d_]+)?")
+# Words both languages' letters rightly use: agencies, programs, and a few true cognates.
+SHARED_WORDS = frozenset({"ATD", "CeBONDS", "ERO", "ICE", "USPS", "ice", "gov", "Director",
+                          "Social", "federal", "particular", "obligor"})
+# Names that stay as they are in any language: the organization, the payee ICE requires, the
+# US terms the Spanish letter gives in brackets, and the data (facilities and their addresses).
+PROPER_NAMES = ("Legal Aid Bond Project", "Immigration and Customs Enforcement", "money order",
+                "cashier's check", *(f[1] for f in FACILITIES),
+                *(part for f in DEMO_FACILITIES for part in (f.name, f.address)))
+
+
+def template_words(language: str) -> set[str]:
+    """Every word the client, obligor and demand templates of ``language`` write themselves:
+    their text and their string literals (not dict keys or template paths), never the data."""
+    words: set[str] = set()
+    for path in resource("templates", "notices", language).glob("*.j2"):
+        if "staff" in path.name:
+            continue
+        source = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.S)
+        literals = [text for tag in re.findall(r"\{[{%].*?[}%]\}", source, flags=re.S)
+                    for text in re.findall(r'"([^"]*)"(?!\s*:)', tag) if "/" not in text]
+        prose = re.sub(r"<[^>]+>", " ", re.sub(r"\{[{%].*?[}%]\}", " ", source, flags=re.S))
+        words |= set(_WORD.findall(" ".join([prose, *literals])))
+    return words
+
+
+def _english_words() -> re.Pattern[str]:
+    """What gives away English in a Spanish letter: any word of the English templates, English
+    month and day names, and the English deadline's words (AM, PM, Standard Time)."""
+    words = template_words("en") | set(_WORD.findall(ENGLISH_DEADLINE)) | {"AM"}
+    words |= set(get_month_names("wide", locale="en").values())
+    words |= set(get_day_names("wide", locale="en").values())
+    words -= SHARED_WORDS
+    return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+                      + r")\b")
+
+
+ENGLISH_WORDS = _english_words()
 
 
 def english_in(text: str) -> str | None:
@@ -139,19 +176,26 @@ def letters_order(database: db.Database, court_order: str, tmp_path: Path) -> Le
     return Letters(database, database.settings, order_id, ids)
 
 
-def expected_outstanding_by_office(database: db.Database) -> dict[str, set[int]]:
-    """The truth a demand letter must match, straight from the tables."""
+def expected_outstanding_by_office(database: db.Database,
+                                   column: Any = Detainee.id) -> dict[str, set[Any]]:
+    """The truth a demand letter must match, straight from the tables: field office → the
+    ``column`` (id, or a_number) of everyone outstanding held in its facilities."""
     outstanding = {stage.value for stage in Stage if stage.value not in
                    ("RELEASED", "DEPARTED", "NOT_IN_CUSTODY", "EXCLUDED")}
-    found: dict[str, set[int]] = {}
+    found: dict[str, set[Any]] = {}
     with database.read() as session:
         rows = session.execute(
-            select(Detainee.id, Facility.field_office).join(Facility)
+            select(column, Facility.field_office).join(Facility)
             .where(Detainee.stage.in_(outstanding), Facility.field_office.is_not(None))
         ).all()
-    for person_id, office in rows:
-        found.setdefault(office, set()).add(person_id)
+    for value, office in rows:
+        found.setdefault(office, set()).add(value)
     return found
+
+
+def a_numbers_in(text: str) -> list[str]:
+    """The A-numbers a letter prints (``A012-345-678``), as stored (``012345678``)."""
+    return [match.replace("-", "")[1:] for match in re.findall(r"\bA\d{3}-\d{3}-\d{3}\b", text)]
 
 
 def order_of(session: Any, order_id: int) -> CourtOrder:

@@ -32,6 +32,9 @@ def test_render_prints_counts_and_who_needs_a_translation_by_id_only(
     assert "languages: en 4, es 6" in output
     assert f"needs a translation into 'pt' (sent in English): person #{pt}" in output
     assert f"needs a translation into 'quc' (sent in English): person #{quc}" in output
+    assert f"interpreter needed ('quc', usually served orally): person #{quc}" in output
+    assert f"interpreter needed ('pt', no written templates): person #{pt}" in output
+    assert output.count("interpreter needed") == 2  # Spanish and English are written-served
     for private in ("Núñez", "012345678", "A012-345-678", HOSTILE_FAMILY):
         assert private not in output
     assert len(list(out.glob("client-person-*.pdf"))) == 10
@@ -86,9 +89,9 @@ def test_list_shows_the_outbox(letters_order: Letters, smtp_server: SmtpServer, 
         "queued 2, sent 2, retrying 0, failed 0, needs-review 0")
     assert "Outbox, order 1:18-cv-03757" in cli("notices", "list").output
     lines = cli("notices", "list", "--csv").output.splitlines()
-    assert lines[0] == "id,kind,person,recipient,status,attempts,sent_at,error"
-    assert lines[1] == (f"2,obligor,{letters_order.person_id('034567890')},evil@example.org,sent,0,"
-                        "2025-11-20T12:00:00-06:00,")
+    assert lines[0] == "id,kind,channel,person,recipient,status,attempts,sent_at,error"
+    assert lines[1] == (f"2,obligor,email,{letters_order.person_id('034567890')},evil@example.org,"
+                        "sent,0,2025-11-20T12:00:00-06:00,")
     rows = json.loads(cli("notices", "list", "--status", "sent", "--json").output)
     assert {row["recipient"] for row in rows} == {"ana.nunez@example.org", "evil@example.org"}
     assert rows[0]["sent_at"] == "2025-11-20T12:00:00-06:00"
@@ -135,7 +138,7 @@ def test_the_readme_commands_run_as_written(letters_order: Letters, smtp_server:
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     commands = readme_commands()
-    assert len(commands) == 7 and all(argv[0] == "bondtrack" for argv in commands)
+    assert len(commands) == 8 and all(argv[0] == "bondtrack" for argv in commands)
     for argv in commands:
         cli(*argv[1:])
     made = {p.name for p in (tmp_path / "letters").iterdir()}

@@ -17,6 +17,7 @@ from tests.notices_fixtures import (  # noqa: F401 - fixtures
     ENGLISH_DEADLINE,
     SPANISH_DEADLINE,
     Letters,
+    a_numbers_in,
     english_in,
     expected_outstanding_by_office,
     folded,
@@ -25,7 +26,7 @@ from tests.notices_fixtures import (  # noqa: F401 - fixtures
     pdf_text,
 )
 from workflow import letters
-from workflow.models import Event
+from workflow.models import Detainee, Event
 from workflow.notices import Filters, prepare_letters, render_letters
 
 def render(case: Letters, tmp_path: Path, kind: str, **options) -> tuple[object, Path]:  # type: ignore[no-untyped-def]
@@ -101,6 +102,11 @@ def test_one_demand_letter_per_field_office_lists_exactly_its_outstanding_people
     assert batch.without_field_office == [letters_order.person_id("090123456")]
     detroit = folded(pdf_text(out / "demand-detroit.pdf"))
     assert "Ramírez, Pedro" in detroit and "Lopes, João" in detroit and "Núñez" not in detroit
+    # Each letter, as printed, lists exactly its office's people, each once.
+    for office, a_numbers in expected_outstanding_by_office(letters_order.database,
+                                                            Detainee.a_number).items():
+        listed = a_numbers_in(pdf_text(out / f"demand-{office.lower()}.pdf"))
+        assert sorted(listed) == sorted(a_numbers), office
 
 
 def test_language_without_templates_gets_english_and_is_listed(letters_order: Letters,

@@ -78,8 +78,10 @@ def test_two_send_runs_deliver_every_email_once(letters_order: Letters, smtp_ser
     assert queue_everything(letters_order, settings) == 4
     first = json.loads(cli("notices", "send", "--json").output)
     second = json.loads(cli("notices", "send", "--json").output)
-    assert first == {"queued": 0, "sent": 4, "retrying": 0, "failed": 0, "needs-review": 0}
-    assert second == {"queued": 0, "sent": 0, "retrying": 0, "failed": 0, "needs-review": 0}
+    assert first == {"queued": 0, "sent": 4, "retrying": 0, "failed": 0, "needs-review": 0,
+                     "to-print": 0}
+    assert second == {"queued": 0, "sent": 0, "retrying": 0, "failed": 0, "needs-review": 0,
+                      "to-print": 0}
     assert sorted(address for m in mailbox.messages for address in m.rcpt_tos) == sorted(ALL)
     assert set(statuses(letters_order).values()) == {"sent"}
 
@@ -286,7 +288,7 @@ def test_needs_review_is_resolved_by_a_human(letters_order: Letters, mailbox: Ma
 def test_dry_run_sends_and_writes_nothing(letters_order: Letters, mailbox: Mailbox,
                                           smtp_server: SmtpServer, cli) -> None:  # type: ignore[no-untyped-def]
     out = json.loads(cli("notices", "send", "--dry-run", "--json").output)
-    assert out == {"would_queue": 2, "would_send": 2}
+    assert out == {"would_queue": 2, "would_send": 2, "to-print": 0}
     assert statuses(letters_order) == {} and mailbox.messages == []
 
 

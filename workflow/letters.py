@@ -53,6 +53,7 @@ def environment() -> ImmutableSandboxedEnvironment:
     env.filters.update(
         money=_money, long_date=_long_date, full_date=_full_date, clock_time=_clock_time,
         zone_name=_zone_name, weekdays=_weekdays, number=_number, country=_country,
+        listing=_listing,
     )
     return env
 
@@ -249,6 +250,13 @@ def _weekdays(ctx: Context, codes: Sequence[str]) -> str:
     names = get_day_names("wide", locale=ctx["locale"])
     return format_list([names[_WEEKDAYS.index(code)] for code in codes], locale=ctx["locale"])
 
+
+@pass_context
+def _listing(ctx: Context, codes: Sequence[str], names: Mapping[str, str]) -> str:
+    """Codes as the letter's words, listed the locale's way (``a, b y c``); an unknown code
+    (free text staff typed) as written, dashes as spaces."""
+    words = [names.get(code, code.replace("-", " ")) for code in codes]
+    return format_list(words, locale=ctx["locale"]) if words else ""
 
 
 @pass_context

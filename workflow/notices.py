@@ -21,15 +21,15 @@ from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from workflow import audit, db, letters
+from workflow import audit, db, languages, letters, terms
 from workflow.audit import Actor
 from workflow.config import Settings
-from workflow.errors import NotFoundError, ValidationError
+from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.identity import format_a_number
 from workflow.letters import LETTER_KINDS, Progress, render_staff_email
 from workflow.models import Bond, CourtOrder, Detainee, Facility, Notice
 from workflow.orders import find_detainee, normalize_facility_code, resolve_order
-from workflow.outbox import PENDING, STATUSES, deliver, enqueue_email
+from workflow.outbox import EMAIL, PENDING, STATUSES, TO_PRINT, deliver, enqueue_email
 from workflow.stages import OUTSTANDING, Stage
 
 # The public face of letters and e-mail; deliver, enqueue_email and render_staff_email
@@ -69,7 +69,10 @@ class LetterBatch:
     kind: str
     letters: list[Letter]
     needs_translation: dict[str, list[int]] = field(default_factory=dict)  # language → person ids
+    interpreter_needed: dict[str, list[int]] = field(default_factory=dict)  # the same
     without_field_office: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)  # queued letters (notice ids) not printed
+    one_file_stem: str | None = None  # the --one-file name; default "<kind>-letters"
     files: list[Path] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -79,8 +82,18 @@ class LetterBatch:
             "languages": dict(Counter(letter.language for letter in self.letters)),
             "files": [str(path) for path in self.files],
             "needs_translation": self.needs_translation,
+            "interpreter_needed": self.interpreter_needed,
             "without_field_office": self.without_field_office,
+            "failed": self.failed,
         }
+
+    def flag_language(self, person_id: int, language: str | None, chosen: str | None) -> None:
+        """Note a reader whose language has no letter (``chosen`` is what they got instead),
+        and one who needs an interpreter (see ``workflow.languages``)."""
+        if language and chosen and language != chosen:
+            self.needs_translation.setdefault(language, []).append(person_id)
+        if languages.interpreter_reason(language):
+            self.interpreter_needed.setdefault(language, []).append(person_id)  # type: ignore[arg-type]
 
 
 def prepare_letters(session: Session, order: CourtOrder, settings: Settings, *, kind: str,
@@ -101,8 +114,7 @@ def prepare_letters(session: Session, order: CourtOrder, settings: Settings, *, 
     batch = LetterBatch(kind=kind, letters=[])
     for done, person in enumerate(people, 1):
         chosen = language or letters.template_language(person.language, kind)
-        if not language and person.language and person.language != chosen:
-            batch.needs_translation.setdefault(person.language, []).append(person.id)
+        batch.flag_language(person.id, person.language, None if language else chosen)
         context = person_context(order, settings, person, chosen, now)
         subject, body = letters.render_body(kind, chosen, context)
         batch.letters.append(Letter(f"{kind}-person-{person.id}", chosen, subject, body,
@@ -210,14 +222,24 @@ def _bond_facts(bond: Bond | None) -> dict[str, Any] | None:
     }
 
 
+def _terms_facts(order: CourtOrder, settings: Settings, person: Detainee) -> dict[str, Any]:
+    """What the court ordered for ``person`` (their own terms, else the order's): bond in cents,
+    0 for release without bond, and the condition names."""
+    ordered = terms.ordered_terms(person, terms.order_terms(order, settings))
+    return {"bond_cents": ordered.bond_cents, "conditions": sorted(ordered.conditions),
+            "own": ordered.source == "person"}
+
+
 def person_context(order: CourtOrder, settings: Settings, person: Detainee, language: str,
                    now: datetime) -> dict[str, Any]:
-    """What a client or obligor letter may say about ``person``, as plain data."""
+    """What a client or obligor letter may say about ``person`` (on ``order``, theirs), as plain
+    data."""
     posting = settings.section("posting")
     return {
         **_common(order, settings, language, now),
         "person": _person_facts(person, order.time_zone),
         "bond": _bond_facts(person.active_bond),
+        "terms": _terms_facts(order, settings, person),
         "posting": {"days": list(posting["days"]), "opens": posting["opens"],
                     "closes": posting["closes"]},
     }
@@ -259,12 +281,20 @@ def write_letters(batch: LetterBatch, out: Path, *, fmt: str, one_file: bool,
     """Write the letters as PDF or HTML, one file each or one printable file; 0600 in 0700."""
     if fmt not in FORMATS:
         raise ValidationError(f"format must be one of: {', '.join(FORMATS)}")
+    try:
+        return _write_letters(batch, out, fmt, one_file, progress)
+    except OSError as exc:  # the folder is a file, read-only, full...
+        raise BondtrackError(f"cannot write letters into {out}: {exc.strerror}") from None
+
+
+def _write_letters(batch: LetterBatch, out: Path, fmt: str, one_file: bool,
+                   progress: Progress | None) -> list[Path]:
     db.ensure_private_dir(out)
     if not batch.letters:
         return []
     title = f"{batch.kind} letters"
     if one_file:
-        path = db.private_file(out / f"{batch.kind}-letters.{fmt}")
+        path = db.private_file(out / f"{batch.one_file_stem or f'{batch.kind}-letters'}.{fmt}")
         page = letters.document([(x.language, x.body) for x in batch.letters], title)
         if fmt == "pdf":
             letters.write_pdf(page, path, progress)
@@ -344,24 +374,32 @@ def queue_obligor_emails(session: Session, order: CourtOrder, settings: Settings
 def send_notices(database: db.Database, settings: Settings, *, case: str | None,
                  kinds: Iterable[str] = (), now: datetime, worker: str,
                  dry_run: bool = False) -> dict[str, int]:
-    """Queue what is due (obligor e-mails), then deliver the pending e-mails.
+    """Queue what is due (obligor e-mails, updated letters that changes to the order or its
+    sub-orders still owe), then deliver the pending e-mails.
 
     With no ``kinds``, every pending e-mail goes, whoever queued it (alerts,
-    digests, re-notices); with ``kinds``, only those.
+    digests, re-notices); with ``kinds``, only those. ``to-print`` counts the
+    letters waiting for `notices render --queued` (people with no e-mail address).
     """
+    from workflow import renotice  # renotice builds on this module
+
     only = tuple(kinds) or None
     with (database.read() if dry_run else database.write()) as session:
         order = resolve_order(session, case)
         _check_kinds(session, only)
-        queued = (queue_obligor_emails(session, order, settings, now=now, dry_run=dry_run)
-                  if only is None or "obligor" in only else 0)
+        owed = renotice.queue_owed_family(session, order, settings, now, dry_run)
+        obligors = (queue_obligor_emails(session, order, settings, now=now, dry_run=dry_run)
+                    if only is None or "obligor" in only else 0)
+        queued = owed.queued + obligors
+        to_print = renotice.waiting_to_print(session, order) + (owed.to_print if dry_run else 0)
         if dry_run:
             due = session.scalar(select(func.count()).select_from(Notice).where(
-                Notice.channel == "email", Notice.status == PENDING,
+                Notice.channel == EMAIL, Notice.status == PENDING,
                 *([Notice.kind.in_(only)] if only else []),
                 or_(Notice.claimed_until.is_(None), Notice.claimed_until <= now)))
-            return {"would_queue": queued, "would_send": queued + (due or 0)}
-    return {"queued": queued, **deliver(database, settings, now=now, worker=worker, kinds=only)}
+            return {"would_queue": queued, "would_send": queued + (due or 0), TO_PRINT: to_print}
+    counts = deliver(database, settings, now=now, worker=worker, kinds=only)
+    return {"queued": queued, **counts, TO_PRINT: to_print}
 
 
 def _check_kinds(session: Session, kinds: tuple[str, ...] | None) -> None:

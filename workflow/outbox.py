@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,17 +39,46 @@ from workflow.models import CourtOrder, Detainee, Notice
 
 PENDING, CLAIMED, SENDING, SENT = "pending", "claimed", "sending", "sent"
 FAILED, NEEDS_REVIEW = "failed", "needs-review"
-STATUSES = (PENDING, CLAIMED, SENDING, SENT, FAILED, NEEDS_REVIEW)
+# A letter for someone with no e-mail address is queued to print, then printed.
+TO_PRINT, PRINTED = "to-print", "printed"
+STATUSES = (PENDING, CLAIMED, SENDING, SENT, FAILED, NEEDS_REVIEW, TO_PRINT, PRINTED)
+EMAIL, LETTER = "email", "letter"  # the channels
 RETRYING = "retrying"
 OUTCOMES = (SENT, RETRYING, FAILED, NEEDS_REVIEW)
 _LOST = "lost"  # the lease ran out and another worker took the notice: it is theirs now
 _ADDRESS = re.compile(r"[^\s<>@]+@[^\s<>@]+")
+_QUEUED_FILE = re.compile(r"[0-9a-f]{32}\.[a-z]+")  # see _queued_file
 _INTERRUPTED = ("interrupted after the message was handed to the mail server: check whether it"
                 " arrived, then `bondtrack notices resolve ID --delivered` or `--resend`")
 
 
 def outbox_dir(settings: Settings) -> Path:
     return db.ensure_private_dir(settings.home / "outbox")
+
+
+def remove_unqueued_files(session: Session, settings: Settings) -> int:
+    """Delete the outbox files no notice names; how many.
+
+    A queueing transaction writes each message file before it commits; killed
+    or failed before the commit, it leaves files nobody will send, print or
+    purge, each holding a person's letter. The caller's write transaction comes
+    first: SQLite's BEGIN IMMEDIATE, or on PostgreSQL this lock on the table,
+    waits for every open queueing transaction and holds off new ones, so a file
+    still on its way into the outbox is never taken for one of these.
+    """
+    folder = settings.home / "outbox"
+    if not folder.is_dir():
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sql_text("LOCK TABLE notices IN SHARE ROW EXCLUSIVE MODE"))
+    named = {Path(p).name for p in session.scalars(
+        select(Notice.file_path).where(Notice.file_path.is_not(None)))}
+    removed = 0
+    for path in folder.iterdir():
+        if _QUEUED_FILE.fullmatch(path.name) and path.name not in named:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def enqueue_email(session: Session, *, order: CourtOrder, kind: str, recipient: str,
@@ -60,20 +90,53 @@ def enqueue_email(session: Session, *, order: CourtOrder, kind: str, recipient: 
     The message is stored as an .eml file (0600) in the outbox of ``settings.home``
     (default: the settings of the environment), so what was sent can be read later.
     """
+    notice = _insert(session, Notice(
+        order_id=order.id, detainee_id=detainee.id if detainee else None, kind=kind,
+        language=language, channel=EMAIL, recipient=recipient, subject=subject,
+        idempotency_key=key, status=PENDING, attempts=0, created_at=now))
+    if notice is not None:
+        path = _queued_file(settings, key, "eml")
+        path.write_bytes(_message(recipient, subject, html, text, key).as_bytes())
+        notice.file_path = str(path)
+    return notice
+
+
+def enqueue_letter(session: Session, *, order: CourtOrder, kind: str, detainee: Detainee,
+                   subject: str, body: str, key: str, now: datetime, language: str,
+                   settings: Settings) -> Notice | None:
+    """Queue one letter to print (``to-print``); None if ``key`` was already queued.
+
+    The letter's body (an HTML fragment, as it reads when queued) waits in the
+    outbox as a 0600 file until `bondtrack notices render --queued` prints it.
+    """
+    notice = _insert(session, Notice(
+        order_id=order.id, detainee_id=detainee.id, kind=kind, language=language,
+        channel=LETTER, recipient=None, subject=subject, idempotency_key=key, status=TO_PRINT,
+        attempts=0, created_at=now))
+    if notice is not None:
+        path = _queued_file(settings, key, "html")
+        path.write_text(body, encoding="utf-8")
+        notice.file_path = str(path)
+    return notice
+
+
+def _insert(session: Session, notice: Notice) -> Notice | None:
+    """Add ``notice`` unless its key is queued already (by us or, just now, another writer)."""
+    key = notice.idempotency_key
     if session.scalar(select(Notice.id).where(Notice.idempotency_key == key)) is not None:
         return None
-    notice = Notice(order_id=order.id, detainee_id=detainee.id if detainee else None, kind=kind,
-                    language=language, channel="email", recipient=recipient, subject=subject,
-                    idempotency_key=key, status=PENDING, attempts=0, created_at=now)
     try:
         with session.begin_nested():
             session.add(notice)
     except IntegrityError:  # another writer queued the same key first
         return None
-    path = outbox_dir(settings or config.load()) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.eml"
-    db.private_file(path).write_bytes(_message(recipient, subject, html, text, key).as_bytes())
-    notice.file_path = str(path)
     return notice
+
+
+def _queued_file(settings: Settings | None, key: str, suffix: str) -> Path:
+    """A private file in the outbox named by a hash of the key (no names in file names)."""
+    name = f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.{suffix}"
+    return db.private_file(outbox_dir(settings or config.load()) / name)
 
 
 def _message(recipient: str, subject: str, html: str, text: str, key: str) -> EmailMessage:
@@ -123,6 +186,7 @@ def deliver(database: db.Database, settings: Settings, *, now: datetime, worker:
     """
     run = _Run(database, settings, now, worker)
     with database.write() as session:
+        remove_unqueued_files(session, settings)
         run.counts[NEEDS_REVIEW] += _flag_interrupted(session, run.now(), kinds)
     while batch := _claim(run, kinds):
         if not _send_batch(run, batch):
@@ -156,7 +220,7 @@ def _claim(run: _Run, kinds: tuple[str, ...] | None) -> list[_Claimed]:
         candidates = session.execute(
             select(Notice.id, Notice.status, Notice.claimed_by, Notice.recipient, Notice.file_path,
                    Notice.attempts)
-            .where(Notice.channel == "email", due, *_kind_filter(kinds))
+            .where(Notice.channel == EMAIL, due, *_kind_filter(kinds))
             .order_by(Notice.id).limit(run.smtp["batch_size"])
         ).all()
         for row in candidates:
@@ -339,12 +403,15 @@ def _redact(reply: bytes | str) -> str:
 
 
 def resolve(session: Session, notice: Notice, *, delivered: bool, operator: str) -> None:
-    """A human's verdict on a notice needing review (or a failed one): delivered, or send again."""
+    """A human's verdict on a notice needing review (or a failed one): delivered, or send (or
+    print) again."""
     if notice.status not in (NEEDS_REVIEW, FAILED):
         raise BondtrackError(f"notice #{notice.id} is {notice.status}: only needs-review or"
                              " failed notices can be resolved")
+    letter = notice.channel == LETTER
     if delivered:
-        notice.status, notice.error = SENT, f"confirmed delivered by {operator}"
+        notice.status = PRINTED if letter else SENT
+        notice.error = f"confirmed delivered by {operator}"
     else:
-        notice.status, notice.error, notice.claimed_until = PENDING, None, None
-        notice.attempts = 0
+        notice.status = TO_PRINT if letter else PENDING
+        notice.error, notice.claimed_until, notice.attempts = None, None, 0

@@ -15,9 +15,12 @@ from workflow.cli.common import App, order_option, output_options, pass_app, pri
 from workflow.stages import Stage
 
 LETTER_KINDS = ("client", "obligor", "demand")
-STATUSES = ("pending", "claimed", "sending", "sent", "failed", "needs-review")
-# The table's columns; --json also has language, channel and created_at.
-LIST_COLUMNS = ("id", "kind", "person", "recipient", "status", "attempts", "sent_at", "error")
+STATUSES = ("pending", "claimed", "sending", "sent", "failed", "needs-review", "to-print",
+            "printed")
+# The table's columns; --json also has language and created_at.
+LIST_COLUMNS = ("id", "kind", "channel", "person", "recipient", "status", "attempts", "sent_at",
+                "error")
+_SELECTION = ("kind", "stage", "facility", "a_number", "language")
 
 
 @click.group()
@@ -26,8 +29,11 @@ def notices() -> None:
 
 
 @notices.command()
-@click.option("--kind", required=True, type=click.Choice(LETTER_KINDS),
+@click.option("--kind", type=click.Choice(LETTER_KINDS),
               help="client: each person; obligor: who pays a set bond; demand: each ICE field office.")
+@click.option("--queued", is_flag=True,
+              help="Instead of --kind: the updated letters queued to print (people with no"
+                   " e-mail), each printed once.")
 @click.option("--stage", type=click.Choice([s.value for s in Stage], case_sensitive=False),
               help="Only people in this stage.")
 @click.option("--facility", metavar="CODE", help="Only people held at this facility.")
@@ -42,33 +48,56 @@ def notices() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print what was made as JSON.")
 @order_option
 @pass_app
-def render(app: App, kind: str, stage: str | None, facility: str | None, a_number: str | None,
-           language: str | None, fmt: str, one_file: bool, out: Path, as_json: bool,
-           case: str | None) -> None:
+def render(app: App, kind: str | None, queued: bool, stage: str | None, facility: str | None,
+           a_number: str | None, language: str | None, fmt: str, one_file: bool, out: Path,
+           as_json: bool, case: str | None) -> None:
     """Render letters into --out; file names carry internal ids, never names."""
     from workflow.notices import Filters, render_letters
+    from workflow.renotice import render_queued
 
+    chosen = [f"--{name.replace('_', '-')}" for name, value in zip(
+        _SELECTION, (kind, stage, facility, a_number, language), strict=True) if value]
+    if queued and chosen:
+        raise click.UsageError(f"--queued prints what is queued; it takes no {', '.join(chosen)}")
+    if not queued and not kind:
+        raise click.UsageError("say which letters: --kind client|obligor|demand, or --queued")
     app.database.check_schema()
+    common = {"case": case, "out": out, "now": clock.now(), "actor": app.actor(), "fmt": fmt,
+              "one_file": one_file}
     with _progress_bar() as progress:
-        batch = render_letters(
-            app.database, app.settings, case=case, kind=kind, out=out, now=clock.now(),
-            actor=app.actor(), fmt=fmt, one_file=one_file, language=language,
-            filters=Filters(stage=stage, facility=facility, a_number=a_number), progress=progress,
-        )
+        if queued:
+            batch = render_queued(app.database, app.settings, progress=progress, **common)
+        else:
+            batch = render_letters(
+                app.database, app.settings, kind=kind, language=language, progress=progress,
+                filters=Filters(stage=stage, facility=facility, a_number=a_number), **common)
     summary = batch.summary()
     if as_json:
         print_json(summary)
-        return
+    else:
+        _say_what_was_made(summary, out, one_file)
+
+
+def _say_what_was_made(summary: dict, out: Path, one_file: bool) -> None:  # type: ignore[type-arg]
+    """The render's summary in lines; people by internal id only."""
+    from workflow.languages import interpreter_reason
+
     where = summary["files"][0] if one_file and summary["files"] else str(out)
-    click.echo(f"{summary['letters']} {kind} letter(s) in {where}")
+    click.echo(f"{summary['letters']} {summary['kind']} letter(s) in {where}")
     if summary["languages"]:
         click.echo("languages: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["languages"].items())))
     for code, people in sorted(summary["needs_translation"].items()):
         click.echo(f"needs a translation into '{code}' (sent in English): "
                    + ", ".join(f"person #{pid}" for pid in people))
+    for code, people in sorted(summary["interpreter_needed"].items()):
+        click.echo(f"interpreter needed ('{code}', {interpreter_reason(code)}): "
+                   + ", ".join(f"person #{pid}" for pid in people))
     if summary["without_field_office"]:
         click.echo(f"{len(summary['without_field_office'])} outstanding people are at a facility"
                    " with no field office recorded: not in any demand letter")
+    if summary["failed"]:
+        click.echo(f"{len(summary['failed'])} queued letter(s) could not be printed: see"
+                   " `bondtrack notices list --status failed`")
 
 
 @contextmanager
@@ -101,7 +130,8 @@ def _progress_bar() -> Iterator[Callable[[str, int, int], None] | None]:
 @order_option
 @pass_app
 def send(app: App, kinds: tuple[str, ...], dry_run: bool, as_json: bool, case: str | None) -> None:
-    """Queue obligor e-mails, then send pending e-mails over SMTP, each exactly once."""
+    """Queue obligor e-mails and owed updated letters, then send pending e-mails over SMTP,
+    each exactly once."""
     from workflow.notices import send_notices
 
     app.database.check_schema()
@@ -109,8 +139,12 @@ def send(app: App, kinds: tuple[str, ...], dry_run: bool, as_json: bool, case: s
                           worker=f"{socket.gethostname()}:{os.getpid()}", dry_run=dry_run)
     if as_json:
         print_json(counts)
-    else:
-        click.echo(", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counts.items()))
+        return
+    to_print = counts.pop("to-print")
+    click.echo(", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counts.items()))
+    if to_print:
+        click.echo(f"{to_print} letter(s) to print (no e-mail on file):"
+                   " `bondtrack notices render --queued --out DIR`")
 
 
 @notices.command("list")
@@ -119,7 +153,7 @@ def send(app: App, kinds: tuple[str, ...], dry_run: bool, as_json: bool, case: s
 @order_option
 @pass_app
 def list_command(app: App, status: str | None, fmt: str, case: str | None) -> None:
-    """The outbox: every queued e-mail and what became of it."""
+    """The outbox: every queued e-mail and letter to print, and what became of it."""
     from workflow.notices import list_notices
 
     with app.order_session(case) as (session, court_order):
@@ -131,12 +165,13 @@ def list_command(app: App, status: str | None, fmt: str, case: str | None) -> No
 @notices.command()
 @click.argument("notice_id", type=int)
 @click.option("--delivered", "verdict", flag_value="delivered",
-              help="It did arrive: mark it sent.")
-@click.option("--resend", "verdict", flag_value="resend", help="It did not arrive: send it again.")
+              help="It did arrive: mark it sent (a letter: printed).")
+@click.option("--resend", "verdict", flag_value="resend",
+              help="It did not arrive: send (or print) it again.")
 @order_option
 @pass_app
 def resolve(app: App, notice_id: int, verdict: str | None, case: str | None) -> None:
-    """Settle a needs-review (or failed) e-mail after checking whether it arrived."""
+    """Settle a needs-review (or failed) e-mail or letter after checking whether it arrived."""
     from workflow.notices import resolve_notice
 
     if verdict is None:
