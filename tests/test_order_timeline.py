@@ -11,18 +11,20 @@ The story, step by step (times are Chicago's):
 3. 20 Nov 16:00: the court of appeals stays the order. From then until it is
    lifted nothing fires and nothing is at risk or overdue: at T-1h, at the
    deadline, a day after it and a month after it the alert check sends
-   nothing, the clock is stopped at 20 h left, the obligations read "stayed".
+   nothing, the sweep finds nobody at risk, the clock is stopped at 20 h
+   left, the obligations read "stayed".
 4. 26 Feb 2026: the stay is lifted for individual determinations (ECF 330);
    the blanket releases obligation and the status report are closed as
    superseded; a sub-order (ECF 331) sets noon 5 Mar 2026 for 32 named
    people, without bond or conditions, and they are assigned to it. Each of
-   them with an e-mail address gets one updated letter (queueing again adds
-   none); the others are counted as letters to print.
+   them with an e-mail address gets one updated letter by e-mail, the others
+   one queued to print (queueing again adds none).
 5. 3 Mar 2026: releases are recorded with what ICE imposed. An ankle monitor
    (a condition the sub-order dropped), a $1,500 bond where none was ordered,
    and the bonds ICE still holds people of the subset on are findings; a
    clean release is not. On the first order an ankle monitor (only check-ins
-   were allowed) is a finding too. `status --json` lists them by id.
+   were allowed) is a finding too. `status --json` lists them by id, the
+   sweep records each once, and the court report lists them in Annex E.
 6. The first order's history shows every change with its docket entry and
    actor, and every version (added, terms, stayed, lifted).
 """
@@ -30,16 +32,16 @@ The story, step by step (times are Chicago's):
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from tests.order_changes_fixtures import chicago, settings_with
-from workflow import alerts, amendments, config, db, demo, obligations, orders, renotice, terms
-from workflow import tracking
+from workflow import alerts, amendments, compliance, config, db, demo, obligations, orders
+from workflow import renotice, sweep, terms, tracking
 from workflow.audit import Actor
-from workflow.models import Alert, CourtOrder, Detainee, Notice
+from workflow.models import Alert, CourtOrder, Detainee, Event, Notice
 from workflow.stages import OUTSTANDING, Stage
 
 COUNSEL = Actor("counsel-ana", "cli")
@@ -122,10 +124,25 @@ def nothing_fires_while_stayed(database: db.Database, settings: config.Settings)
             block = amendments.status_block(session, order, now, settings)
         assert outcome.sent is None, instant
         assert fired(database) == before, instant
+        assert swept(database, settings, demo.CASE, now).found["at-risk"] == 0, instant
         assert orders.effective_seconds_left(order, now) == 20 * 3600
         assert block["stayed"] and block["stay_docket"] == "7th Cir. No. 25-3050"
         assert {r["state"] for r in block["obligations"]} == {"stayed", "done"}
         assert block["seconds_stayed"] == int((now - STAYED_AT).total_seconds())
+
+
+def swept(database: db.Database, settings: config.Settings, name: str,
+          now: datetime) -> sweep.SweepSummary:
+    """What the sweep flow does, through the same functions its tasks call."""
+    with database.read() as session:
+        plan = sweep.plan(session, case(session, name), now, settings)
+    results = []
+    for ids in sweep.batches(plan.detainee_ids, 100):
+        with database.write() as session:
+            results.append(sweep.check_batch(session, plan, ids, now, COUNSEL))
+    with database.write() as session:
+        terms_result = sweep.check_terms(session, plan, now, COUNSEL, settings)
+    return sweep.summarize(plan, results, terms_result)
 
 
 def lifted_with_a_sub_order_for_32(database: db.Database,
@@ -154,11 +171,16 @@ def lifted_with_a_sub_order_for_32(database: db.Database,
         assert sorted(d.id for d in sub.detainees) == subset
         assert sub.deadline == chicago("2026-03-05 12:00")
         assert renotice.queue_pending(session, sub, settings, LIFTED_AT) == 0  # once per change
-        keys = set(session.scalars(select(Notice.idempotency_key)
-                                   .where(Notice.kind == renotice.CLIENT_UPDATE)))
-    assert letters.queued == len(with_email) > 0
-    assert keys == {renotice.key(renotice.CLIENT_UPDATE, i, event.id) for i in with_email}
-    assert sorted(letters.without_email[renotice.CLIENT_UPDATE] + with_email) == subset
+        queued = session.execute(select(Notice.channel, Notice.idempotency_key)
+                                 .where(Notice.kind == renotice.CLIENT_UPDATE)).all()
+        to_print = session.scalar(select(func.count()).select_from(Notice)
+                                  .where(Notice.status == "to-print"))
+    without_email = letters.without_email[renotice.CLIENT_UPDATE]
+    assert letters.queued == len(with_email) > 0 and to_print == letters.to_print > 0
+    assert sorted(without_email + with_email) == subset
+    for channel, people in (("email", with_email), ("letter", without_email)):
+        assert {key for via, key in queued if via == channel} == {
+            renotice.key(renotice.CLIENT_UPDATE, i, event.id) for i in people}
     return subset
 
 
@@ -202,6 +224,16 @@ def releases_on_terms_that_break_the_order(database: db.Database, settings: conf
     assert len(held_on_bond) == 8
     status = json.loads(cli("status", "--order", SUB, "--json").stdout)
     assert {f["detainee_id"]: f["findings"] for f in status["terms_findings"]} == expected
+    for _ in range(2):  # recorded once, however many sweeps see it
+        swept(database, settings, SUB, released_at + timedelta(hours=1))
+    with database.read() as session:
+        recorded = session.execute(select(Event.detainee_id, Event.payload).where(
+            Event.kind == "finding", Event.order_id == case(session, SUB).id)).all()
+        annex_e = compliance.report_data(session, case(session, SUB), released_at, settings)
+    terms_checks = set(sweep.TERMS_CHECKS)
+    assert sorted((i, p["check"]) for i, p in recorded if p["check"] in terms_checks) == sorted(
+        (i, check) for i, checks in expected.items() for check in checks)
+    assert sorted(row["id"] for row in annex_e["terms"]) == sorted(expected)
     assert ids[2] not in expected
     assert first_findings[ids[3]]["findings"][-1] == "conditions-not-ordered"
     assert {i for i, f in first_findings.items() if "bond-higher-than-ordered" in f["findings"]} \

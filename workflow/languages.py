@@ -79,7 +79,7 @@ def status_block(session: Session, order: CourtOrder) -> dict[str, object]:
     counts = session.execute(
         select(Detainee.language, func.count())
         .where(Detainee.order_id == order.id, Detainee.stage.in_(_OUTSTANDING))
-        .group_by(Detainee.language)).tuples().all()
+        .group_by(Detainee.language)).all()
     written = written_languages()
     needed = {code: n for code, n in sorted(counts, key=lambda row: row[0] or "")
               if interpreter_reason(code, written)}

@@ -221,7 +221,7 @@ def check_terms(session: Session, plan: Plan, now: datetime, actor: Actor,
     since: dict[int, datetime] = {}
     for chunk in batches(ids, _IN_CHUNK):
         since.update(session.execute(  # .all(): a Result has keys(), so update() would misread it
-            select(Detainee.id, Detainee.stage_since).where(Detainee.id.in_(chunk))).tuples().all())
+            select(Detainee.id, Detainee.stage_since).where(Detainee.id.in_(chunk))).all())
     already = open_findings(session, ids)
     result = BatchResult(checked=0)
     rows = []

@@ -15,6 +15,9 @@ from workflow import clock, reports
 from workflow.cli.common import App, order_option, pass_app, print_json, print_table
 
 
+TOP = 50
+
+
 @click.group()
 def run() -> None:
     """Run a Prefect flow now: the sweep, or a custody-list reconciliation."""
@@ -39,12 +42,11 @@ def _instant(app: App, case: str | None, at: str | None) -> tuple[str, datetime 
 @run.command("sweep")
 @order_option
 @_now_option
-@click.option("--top", type=click.IntRange(min=1), metavar="N",
-              help="Show only the N people longest in their stage (default: all).")
+@click.option("--top", type=click.IntRange(min=1), default=TOP, show_default=True, metavar="N",
+              help="Show the N people longest in their stage (--json lists everyone).")
 @_json_option
 @pass_app
-def sweep_command(app: App, case: str | None, at: str | None, top: int | None,
-                  as_json: bool) -> None:
+def sweep_command(app: App, case: str | None, at: str | None, top: int, as_json: bool) -> None:
     """Check every outstanding person; record and print the new findings and the projection."""
     from workflow import flows, sweep
 
@@ -64,7 +66,8 @@ def sweep_command(app: App, case: str | None, at: str | None, top: int | None,
     if not people:
         click.echo("no new findings")
         return
-    shown = people[:top] if top else people
+    # A terminal table of 100,000 rows helps nobody and costs hundreds of megabytes.
+    shown = people[:top]
     title = f"{len(people)} people with new findings, longest in their stage first"
     if len(shown) < len(people):
         title = f"{len(shown)} of {title}"
