@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import exists, insert, literal, null, select
 from sqlalchemy.orm import Session
 
 from workflow import clock, tables
@@ -276,33 +276,27 @@ def _new_row(order: CourtOrder, person: _Person, facility: Facility | None, now:
 
 def _insert_new(session: Session, order: CourtOrder, rows: list[dict], *, actor: Actor,
                 now: datetime) -> None:
-    # Bulk: one executemany for people and one for their first events, not 2n round trips;
-    # on the tables, not the classes (the ORM's bulk path costs more than the database), and
-    # without RETURNING, which makes psycopg re-parse one huge statement per page of rows:
-    # the new ids are read back in one query instead.
+    """The new people in one executemany, then their ``imported`` events in one INSERT ...
+    SELECT: the people of the order with no event yet are exactly the ones just inserted.
+
+    On the tables, not the classes: the ORM's bulk path costs more than the database
+    here. No RETURNING: psycopg re-parses one huge statement per page of rows for it,
+    and events made in SQL need no ids back in Python.
+    """
     session.execute(insert(Detainee.__table__), rows)
-    new = {row["a_number"] for row in rows}
-    ids = [detainee_id for detainee_id, a_number in session.execute(
-        select(Detainee.id, Detainee.a_number).where(Detainee.order_id == order.id))
-        if a_number in new]
-    session.execute(
-        insert(Event.__table__),
-        [
-            {
-                "order_id": order.id,
-                "detainee_id": detainee_id,
-                "kind": "imported",
-                "from_stage": None,
-                "to_stage": Stage.INTAKE.value,
-                "payload": {},
-                "actor": actor.operator,
-                "source": actor.source,
-                "at": now,
-                "recorded_at": now,
-            }
-            for detainee_id in sorted(ids)
-        ],
+    people = Detainee.__table__
+    fresh = (
+        select(people.c.order_id, people.c.id, literal("imported"), null(),
+               literal(Stage.INTAKE.value), literal({}, Event.__table__.c.payload.type),
+               literal(actor.operator), literal(actor.source),
+               literal(now, Event.__table__.c.at.type), literal(now, Event.__table__.c.at.type))
+        .where(people.c.order_id == order.id,
+               ~exists().where(Event.__table__.c.detainee_id == people.c.id))
+        .order_by(people.c.id)
     )
+    session.execute(insert(Event.__table__).from_select(
+        ["order_id", "detainee_id", "kind", "from_stage", "to_stage", "payload", "actor",
+         "source", "at", "recorded_at"], fresh))
 
 
 def _update(
