@@ -6,6 +6,7 @@ integer cents. The event table is the audit log: rows are only ever added.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -54,6 +55,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """The processor, remembering its last value: a bulk insert binds the same instant
+        (``now``) hundreds of thousands of times, and converting it was a third of an
+        import. The (value, result) pair is swapped as one tuple, so threads sharing the
+        processor never read one value's result for another."""
+        process = super().bind_processor(dialect)
+        if process is None:
+            return None
+        last: list[tuple[Any, Any]] = [(object(), None)]
+
+        def remembered(value: Any) -> Any:
+            seen, result = last[0]
+            if seen is not value:
+                result = process(value)
+                last[0] = (value, result)
+            return result
+
+        return remembered
 
 
 class Base(DeclarativeBase):
