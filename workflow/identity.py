@@ -56,7 +56,9 @@ def parse_date(text: str, *, today: date) -> date:
     text = text.strip()
     iso, us = _ISO_DATE.match(text), _US_DATE.match(text)
     try:
-        if iso:
+        if iso and len(text) == 10:
+            value = date.fromisoformat(text)
+        elif iso:
             value = date(int(iso[1]), int(iso[2]), int(iso[3]))
         elif us:
             value = date(int(us[3]), int(us[1]), int(us[2]))
