@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -59,12 +60,14 @@ class _progress:
         return self.update
 
     def update(self, done: int, total: int) -> None:
-        if total < 5000 or not click.get_text_stream("stderr").isatty():
+        if total < 5000 or not sys.stderr.isatty():
             return
         if self.bar is None:
+            from rich.console import Console
             from rich.progress import Progress
 
-            self.bar = Progress(transient=True)
+            # On stderr, so a redirected stdout (a --json report) never holds the bar.
+            self.bar = Progress(console=Console(stderr=True), transient=True)
             self.bar.start()
             self.task = self.bar.add_task("checking rows", total=total)
         self.bar.update(self.task, completed=done)
