@@ -15,8 +15,10 @@ in SQLite's write-ahead log.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -32,10 +34,13 @@ from sqlalchemy.orm import Session
 
 from workflow import audit, db
 from workflow.audit import Actor
+from workflow.config import Settings
 from workflow.errors import BondtrackError
 from workflow.models import Base, CourtOrder, Detainee, Event, Notice
+from workflow.outbox import remove_unqueued_files
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+_HOST = socket.gethostname().replace("/", "_")[:64]  # scratch files name their machine
 PG_DUMP_MAGIC = b"PGDMP"
 # Order-level events that name a file written outside the database.
 _FILE_EVENTS = ("exported", "report-generated")
@@ -73,8 +78,17 @@ def backup(database: db.Database, out: Path, *, actor: Actor, now: datetime) -> 
 
 @contextmanager
 def _partial(out: Path) -> Iterator[Path]:
-    """A private scratch file beside ``out``, moved onto it (durably) only when complete."""
-    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    """A private scratch file beside ``out``, moved onto it (durably) only when complete.
+
+    A backup killed half-way leaves its scratch file (a copy of everyone); the
+    next backup to the same name deletes those of this machine's dead processes.
+    """
+    stem = f".{out.name}.partial-{_HOST}-"
+    for stale in out.parent.glob(f"{glob.escape(stem)}*"):
+        pid = stale.name.removeprefix(stem).removesuffix("-journal")
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+    partial = out.with_name(f"{stem}{os.getpid()}")
     partial.unlink(missing_ok=True)
     db.private_file(partial)
     try:
@@ -86,6 +100,16 @@ def _partial(out: Path) -> Iterator[Path]:
     finally:
         partial.unlink(missing_ok=True)
         Path(f"{partial}-journal").unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's
+        return True
+    return True
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -329,12 +353,15 @@ def _files_elsewhere(session: Session, order: CourtOrder) -> list[str]:
     return names
 
 
-def purge(session: Session, order: CourtOrder, *, actor: Actor, now: datetime) -> Purge:
+def purge(session: Session, order: CourtOrder, *, actor: Actor, now: datetime,
+          settings: Settings) -> Purge:
     """Delete every person of ``order`` and all that refers to them; keep the order and the record.
 
     Runs in the caller's transaction (all or nothing). Outbox files go once the
-    rows are gone; call ``wipe_free_space`` after the commit.
+    rows are gone, and with them any file a killed queueing left that no notice
+    names (it may be about these people); call ``wipe_free_space`` after the commit.
     """
+    remove_unqueued_files(session, settings)  # first: on PostgreSQL it locks the outbox
     result = plan_purge(session, order)
     files = _outbox_files(session, order)
     if session.get_bind().dialect.name == "sqlite":

@@ -51,7 +51,8 @@ def purge(app: App, case: str, confirm: bool, as_json: bool) -> None:
 
     with app.order_session(case, write=confirm) as (session, court_order):
         if confirm:
-            result = backups.purge(session, court_order, actor=app.actor(), now=clock.now())
+            result = backups.purge(session, court_order, actor=app.actor(), now=clock.now(),
+                                   settings=app.settings)
         else:
             result = backups.plan_purge(session, court_order)
     if confirm:
