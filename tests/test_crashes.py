@@ -1,22 +1,30 @@
 """SIGKILL at random moments: the database survives whole, and no e-mail goes out twice unseen.
 
-Each trial starts the installed `bondtrack` as a user would, on a fresh copy
-of a prepared database, and kills it with SIGKILL after a random delay within
-the command's measured run time (so kills land in start-up, validation, the
-writes and the commit alike). Then the database must open, pass every
-invariant (tests/hardening_fixtures.py) and hold all or none of what the
-command was doing; e-mails are counted as the SMTP server received them.
-Every command gets 30 trials, half on SQLite and half on PostgreSQL, the two
-backends side by side (one per core); the sweep, which must start a Prefect
-client each time, gets 10 aimed at the moments its batches are written. The
+Each trial runs a `bondtrack` command on a fresh copy of a prepared database
+and kills it with SIGKILL after a random delay within the command's measured
+run time, so kills land in validation, the writes and the commit alike. Then
+the database must open, pass every invariant (tests/hardening_fixtures.py)
+and hold all or none of what the command was doing; e-mails are counted as
+the SMTP server received them. Every kind of work gets TRIALS trials on
+SQLite and as many on PostgreSQL, WORKERS at a time (one per core); the
 delays come from fixed seeds.
+
+The commands run as children of a fork server (tests/forkserver.py) that has
+imported bondtrack once: real processes running the real `bondtrack` code,
+writing to the real database, minus Python's start-up, where a kill finds
+nothing to break. The sweep's TRIALS kill its database work as the flow runs
+it (the flow's own task functions, all batches at once, without Prefect's
+bookkeeping: tests/sweep_tasks.py); FLOW_TRIALS more kill the real Prefect
+flow, reporting to a real Prefect server. Both are killed while they write
+their batches (or just after), not while they plan, which only reads.
 """
 
 from __future__ import annotations
 
 import hashlib
+import queue
 import random
-import signal
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -36,7 +45,8 @@ from sqlalchemy import func, select, text
 
 from tests import pgcluster
 from tests.conftest import CASE, new_pg_database
-from tests.hardening_fixtures import BONDTRACK, check_invariants, connected, environment
+from tests.forkserver import ForkServer
+from tests.hardening_fixtures import check_invariants, connected, drop_pg_database, environment
 from tests.notices_fixtures import Mailbox, SmtpServer, free_port
 from tests.prefect_fixtures import prefect_harness  # noqa: F401 - the fixture
 from workflow import alerts, clock, db, orders, scheduler, sweep, tracking
@@ -44,15 +54,21 @@ from workflow.audit import Actor
 from workflow.models import Alert, Detainee, Event, Notice
 from workflow.roster import import_class_list
 
-TRIALS = 30
-SWEEP_TRIALS = 10  # each starts a Prefect client (about 3 s), so few, aimed at the writes
+TRIALS = 30  # of each kind of command, on each backend
+FLOW_TRIALS = 6  # of the real sweep flow, on each backend, besides TRIALS of its tasks
 BACKENDS = ("sqlite", "postgresql")
+WORKERS = 2  # trials side by side, one per core
 IMPORT_PEOPLE = 2000
 PEOPLE = 300
 OBLIGORS = 12
 STAFF = ("duty@example.org", "counsel@example.org")
 REHEARSAL = "2030-11-21 02:00"  # ten hours before the deadline: the T-12h alert is due
 SWEEP_AT = "2030-11-20 12:00"  # days after the import: everyone is stale
+# What the commands import, loaded once by the fork servers.
+COMMAND_MODULES = ("workflow.cli.people", "workflow.cli.notices", "workflow.cli.scheduler",
+                   "workflow.cli.backup", "workflow.roster", "workflow.tracking",
+                   "workflow.notices", "workflow.scheduler", "workflow.alerts", "workflow.backup")
+SWEEP_MODULES = ("workflow.cli.run", "workflow.flows", "tests.sweep_tasks")
 
 
 # ---------------------------------------------------------------- databases
@@ -69,16 +85,23 @@ class Templates:
     made: Counter = field(default_factory=Counter)
     lock: Lock = field(default_factory=Lock)
 
-    def fresh(self, backend: str, **extra: str) -> dict[str, str]:
-        """The environment of a new home holding a copy of the template."""
+    @contextmanager
+    def fresh(self, backend: str, **extra: str) -> Iterator[dict[str, str]]:
+        """The environment of a new home holding a copy of the template; gone afterwards."""
         with self.lock:
             self.made[backend] += 1
             home = db.ensure_private_dir(self.base / f"{backend}-{self.made[backend]}")
+        url = ""
         if backend == "sqlite":
             _sqlite_copy(self.sqlite, home / "bondtrack.db")
-            return {**environment(home), **extra}
-        url = new_pg_database(self.pg, self.pg_template)
-        return {**environment(home, url), **extra}
+        else:
+            url = new_pg_database(self.pg, self.pg_template)
+        try:
+            yield {**environment(home, url), **extra}
+        finally:
+            shutil.rmtree(home)
+            if url:
+                drop_pg_database(self.pg, url)
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
@@ -175,54 +198,88 @@ class Tally:
         return sum(n for outcome, n in self.outcomes.items() if outcome.startswith("killed"))
 
 
-def kill_after(argv: list[str], env: dict[str, str], delay: float) -> bool:
-    """Run ``bondtrack argv``; SIGKILL it after ``delay`` seconds. True if it was killed."""
-    process = subprocess.Popen([str(BONDTRACK), *argv], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    try:
-        _, stderr = process.communicate(timeout=delay)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGKILL)
-        process.communicate()
-        return True
-    assert process.returncode == 0, stderr.decode(errors="replace")[-2000:]
-    return False
+def fork_servers(modules: tuple[str, ...], env: dict[str, str]) -> Iterator[list[ForkServer]]:
+    """A fork server per worker (it runs one command at a time), closed afterwards."""
+    started = [ForkServer(modules, env) for _ in range(WORKERS)]
+    yield started
+    for server in started:
+        server.close()
 
 
-def measure(argv: list[str], env: dict[str, str]) -> float:
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ForkServer]]:
+    home = db.ensure_private_dir(tmp_path_factory.mktemp("forkserver"))
+    yield from fork_servers(COMMAND_MODULES, environment(home))
+
+
+def log(env: dict[str, str]) -> Path:
+    """Where the command's stderr goes: its home (removed with it)."""
+    return Path(env["BONDTRACK_HOME"]) / "stderr.log"
+
+
+def measure(server: ForkServer, argv: list[str], env: dict[str, str]) -> float:
     """How long the command takes when left alone (it must succeed)."""
     started = time.monotonic()
-    assert not kill_after(argv, env, 600)
+    assert not server.run(argv, env, log(env))
     return time.monotonic() - started
 
 
-Trial = Callable[[str, float], tuple[bool, str]]  # (backend, random 0..1) → (killed, outcome)
-
-
-def run_trials(trial: Trial, seed: str, count: int = TRIALS) -> Tally:
-    """``count`` trials, half on each backend; the backends side by side (one per core),
-    each backend's trials one after another."""
-    rng = random.Random(seed)
-    fractions = {b: [rng.random() for _ in range(count // len(BACKENDS))] for b in BACKENDS}
+def side_by_side(measure_on: Callable[[int, str], float]) -> dict[str, float]:
+    """The shorter of two ``measure_on(worker, backend)``, each backend's measured at once, so
+    the machine is about as busy as when the trials run (alone, a command runs faster, and
+    every kill would come early); the shorter, as other work on the machine only slows it."""
+    assert len(BACKENDS) <= WORKERS
     with ThreadPoolExecutor(len(BACKENDS)) as pool:
-        runs = pool.map(lambda b: [trial(b, f) for f in fractions[b]], BACKENDS)
-        results = [result for run in runs for result in run]
+        runs = [list(pool.map(measure_on, range(len(BACKENDS)), BACKENDS)) for _ in range(2)]
+    return dict(zip(BACKENDS, map(min, *runs)))
+
+
+# (worker, backend, random 0..1) → (killed, outcome); the worker picks its fork server.
+Trial = Callable[[int, str, float], tuple[bool, str]]
+
+
+def run_trials(trial: Trial, seed: str, count: int = TRIALS, killed_at_least: int = 0) -> Tally:
+    """``count`` trials on each backend, WORKERS at a time, the backends' turns interleaved;
+    on each backend most (and at least ``killed_at_least``) must be killed."""
+    rng = random.Random(seed)
+    jobs = [(backend, rng.random()) for _ in range(count) for backend in BACKENDS]
+    free: queue.Queue[int] = queue.Queue()
+    for worker in range(WORKERS):
+        free.put(worker)
+
+    def run(backend: str, fraction: float) -> tuple[str, bool, str]:
+        worker = free.get()  # never waits: a pool thread holds one worker at a time
+        try:
+            return backend, *trial(worker, backend, fraction)
+        finally:
+            free.put(worker)
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        results = list(pool.map(lambda job: run(*job), jobs))
     tally = Tally(Counter(f"{'killed' if killed else 'finished'}: {what}"
-                          for killed, what in results))
-    assert tally.killed >= count // 2, f"most trials must be killed, or nothing was tested: {tally}"
+                          for _, killed, what in results))
+    for backend in BACKENDS:
+        killed = sum(k for b, k, _ in results if b == backend)
+        assert killed >= max(count // 2, killed_at_least), \
+            f"most trials must be killed, or nothing was tested: {tally}"
     return tally
 
 
-def command_trial(templates: Templates, argv: list[str], check: Callable[[db.Database], str],
-                  extra: Callable[[str], dict[str, str]] = lambda backend: {}) -> Trial:
+def command_trial(templates: Templates, servers: list[ForkServer], argv: list[str],
+                  check: Callable[[db.Database], str],
+                  extra: Callable[[int], dict[str, str]] = lambda worker: {}) -> Trial:
     """Kill ``bondtrack argv`` within its measured run time, then ``check`` what is left."""
-    took = {b: measure(argv, templates.fresh(b, **extra(b))) for b in BACKENDS}
+    def measure_on(worker: int, backend: str) -> float:
+        with templates.fresh(backend, **extra(worker)) as env:
+            return measure(servers[worker], argv, env)
 
-    def trial(backend: str, fraction: float) -> tuple[bool, str]:
-        env = templates.fresh(backend, **extra(backend))
-        killed = kill_after(argv, env, fraction * took[backend] * 1.1)
-        with connected(env) as database:
-            return killed, check_database(database, check)
+    took = side_by_side(measure_on)
+
+    def trial(worker: int, backend: str, fraction: float) -> tuple[bool, str]:
+        with templates.fresh(backend, **extra(worker)) as env:
+            killed = servers[worker].run(argv, env, log(env), fraction * took[backend])
+            with connected(env) as database:
+                return killed, check_database(database, check)
 
     return trial
 
@@ -245,8 +302,8 @@ def count(database: db.Database, *where: Any) -> int:
 # ---------------------------------------------------------------- import and apply
 
 
-def test_a_killed_import_leaves_all_of_the_list_or_none(order_only: Templates,
-                                                       tmp_path: Path) -> None:
+def test_a_killed_import_leaves_all_of_the_list_or_none(
+        order_only: Templates, servers: list[ForkServer], tmp_path: Path) -> None:
     listing = class_list(tmp_path / "list.csv", IMPORT_PEOPLE)
 
     def check(database: db.Database) -> str:
@@ -257,11 +314,13 @@ def test_a_killed_import_leaves_all_of_the_list_or_none(order_only: Templates,
         assert (people, imported, files) in ((0, 0, 0), (IMPORT_PEOPLE, IMPORT_PEOPLE, 1))
         return "all" if people else "none"
 
-    tally = run_trials(command_trial(order_only, ["import", str(listing)], check), "import")
+    tally = run_trials(command_trial(order_only, servers, ["import", str(listing)], check),
+                       "import")
     assert "finished: none" not in tally.outcomes, tally
 
 
-def test_a_killed_apply_leaves_every_move_or_none(with_people: Templates, tmp_path: Path) -> None:
+def test_a_killed_apply_leaves_every_move_or_none(
+        with_people: Templates, servers: list[ForkServer], tmp_path: Path) -> None:
     moves = tmp_path / "moves.csv"
     moves.write_text("a_number,action,facility_code\n" + "".join(
         f"{n:09d},locate,BROADIL\n" for n in range(1, PEOPLE + 1)), encoding="utf-8")
@@ -274,7 +333,7 @@ def test_a_killed_apply_leaves_every_move_or_none(with_people: Templates, tmp_pa
         assert (located, events) in ((0, 0), (PEOPLE, PEOPLE + 1)), (located, events)
         return "all" if located else "none"
 
-    tally = run_trials(command_trial(with_people, ["apply", str(moves)], check), "apply")
+    tally = run_trials(command_trial(with_people, servers, ["apply", str(moves)], check), "apply")
     assert "finished: none" not in tally.outcomes, tally
 
 
@@ -282,15 +341,13 @@ def test_a_killed_apply_leaves_every_move_or_none(with_people: Templates, tmp_pa
 
 
 @pytest.fixture
-def mailboxes() -> Iterator[dict[str, tuple[Mailbox, int]]]:
-    """A real SMTP server per backend, so trials side by side count their own e-mails."""
-    servers = {}
-    for backend in BACKENDS:
-        mailbox, port = Mailbox(), free_port()
-        servers[backend] = SmtpServer(mailbox, port)
-        servers[backend].start()
-    yield {backend: (server.mailbox, server.port) for backend, server in servers.items()}
-    for server in servers.values():
+def mailboxes() -> Iterator[list[SmtpServer]]:
+    """A real SMTP server per worker, so trials side by side count their own e-mails."""
+    smtp = [SmtpServer(Mailbox(), free_port()) for _ in range(WORKERS)]
+    for server in smtp:
+        server.start()
+    yield smtp
+    for server in smtp:
         server.stop()
 
 
@@ -317,29 +374,103 @@ def delivered_once(database: db.Database, mailbox: Mailbox, expected: int) -> st
     return f"{review} need review" if review else "each sent once"
 
 
-def _smtp(mailboxes: dict[str, tuple[Mailbox, int]], backend: str) -> dict[str, str]:
-    mailboxes[backend][0].messages.clear()  # each trial counts its own deliveries
-    return {"BONDTRACK_SMTP_PORT": str(mailboxes[backend][1]),
+def _smtp(mailboxes: list[SmtpServer], worker: int) -> dict[str, str]:
+    mailboxes[worker].mailbox.messages.clear()  # each trial counts its own deliveries
+    return {"BONDTRACK_SMTP_PORT": str(mailboxes[worker].port),
             "BONDTRACK_NOTICES_STAFF_EMAILS": ",".join(STAFF)}
 
 
-def _backend(database: db.Database) -> str:
-    return "sqlite" if database.settings.is_sqlite else "postgresql"
+def _mailbox(mailboxes: list[SmtpServer], database: db.Database) -> Mailbox:
+    """The mailbox of the SMTP server this database's trial sent to."""
+    port = database.settings.section("smtp")["port"]
+    return next(server.mailbox for server in mailboxes if server.port == port)
+
+
+def unnamed_files(database: db.Database) -> list[Path]:
+    """Files in the outbox that no notice names (nothing would ever send or purge them)."""
+    outbox = database.settings.home / "outbox"
+    with database.read() as session:
+        named = {Path(p).name for p in session.scalars(select(Notice.file_path)) if p}
+    return [p for p in outbox.iterdir() if p.name not in named] if outbox.is_dir() else []
+
+
+SEND = ["notices", "send", "--kind", "obligor"]
 
 
 def test_a_killed_send_never_delivers_an_email_twice_unmarked(
-        with_obligors: Templates, mailboxes: dict[str, tuple[Mailbox, int]]) -> None:
+        with_obligors: Templates, servers: list[ForkServer],
+        mailboxes: list[SmtpServer]) -> None:
     from workflow.notices import send_notices
 
     def check(database: db.Database) -> str:
+        left = _left_by_the_send(database)
         # Whatever the kill left, the next run (after the lease) finishes the job.
         send_notices(database, database.settings, case=CASE, kinds=("obligor",),
                      now=clock.now() + timedelta(hours=1), worker="after-the-crash")
-        return delivered_once(database, mailboxes[_backend(database)][0], OBLIGORS)
+        assert unnamed_files(database) == []
+        return f"{left}, then {delivered_once(database, _mailbox(mailboxes, database), OBLIGORS)}"
 
-    trial = command_trial(with_obligors, ["notices", "send", "--kind", "obligor"], check,
-                          lambda backend: _smtp(mailboxes, backend))
+    trial = command_trial(with_obligors, servers, SEND, check,
+                          lambda worker: _smtp(mailboxes, worker))
     run_trials(trial, "notices")
+
+
+def _left_by_the_send(database: db.Database) -> str:
+    """Where the kill found the send: queueing, sending, or done."""
+    with database.read() as session:
+        statuses = Counter(session.scalars(select(Notice.status)))
+    if not statuses:
+        return "none queued"
+    sent = statuses["sent"]
+    return "all sent" if sent == OBLIGORS else f"{'some' if sent else 'none'} sent"
+
+
+@contextmanager
+def killed_while_queueing(templates: Templates, backend: str, server: ForkServer,
+                          extra: dict[str, str]) -> Iterator[tuple[dict[str, str], list[Path]]]:
+    """A send killed as soon as its first message file is written (the second is begun), before
+    its queueing transaction commits: no notice queued, the files left. Tried afresh until a
+    kill lands there (the window is the time it takes to write the other letters)."""
+    for _ in range(10):
+        with templates.fresh(backend, **extra) as env:
+            outbox = Path(env["BONDTRACK_HOME"]) / "outbox"
+            server.start(SEND, env, log(env))
+            while server.poll() is None and len(list(outbox.glob("*.eml"))) < 2:
+                time.sleep(0.0005)
+            server.end(after=0)
+            with connected(env) as database, database.read() as session:
+                queued = session.scalar(select(func.count()).select_from(Notice))
+            left = sorted(outbox.glob("*.eml"))
+            if left and not queued:
+                yield env, left
+                return
+    raise AssertionError("no kill landed between the first message file and the commit")
+
+
+def test_a_send_killed_while_queueing_leaves_no_letter_behind(
+        with_obligors: Templates, servers: list[ForkServer],
+        mailboxes: list[SmtpServer]) -> None:
+    """Each message file holds a letter about a person and is written before the queueing
+    commits; the files a kill left there must go with the next send, or with a purge."""
+
+    def after_kill(worker: int, backend: str, then: str) -> None:
+        with killed_while_queueing(with_obligors, backend, servers[worker],
+                                   _smtp(mailboxes, worker)) as (env, left):
+            assert any(b"@example.org" in path.read_bytes() for path in left)
+            if then == "send":
+                with connected(env) as database, database.write() as session:
+                    # Everyone's bond is posted meanwhile: no obligor letter is queued again.
+                    for person in session.scalars(select(Detainee)):
+                        tracking.post_bond(session, person, actor=Actor("setup"), now=clock.now())
+                servers[worker].run(SEND, env, log(env))
+            else:
+                servers[worker].run(["purge", "--order", CASE, "--confirm"], env, log(env))
+            outbox = Path(env["BONDTRACK_HOME"]) / "outbox"
+            assert list(outbox.iterdir()) == [], f"left behind after the {then}"
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        list(pool.map(lambda w: [after_kill(w, BACKENDS[w % len(BACKENDS)], then)
+                                 for then in ("send", "purge")], range(WORKERS)))
 
 
 # ---------------------------------------------------------------- the scheduler
@@ -351,20 +482,18 @@ def _alert_emails_sent(database: db.Database) -> int:
             Notice.kind == "alert", Notice.status == "sent")) or 0
 
 
-def measure_scheduler(env: dict[str, str]) -> float:
+def measure_scheduler(server: ForkServer, env: dict[str, str]) -> float:
     """Seconds from start until the scheduler has sent its first alert; then stopped cleanly."""
     started = time.monotonic()
-    process = subprocess.Popen([str(BONDTRACK), "scheduler", "--now", REHEARSAL], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        with connected(env) as database:
-            while _alert_emails_sent(database) < len(STAFF):
-                assert process.poll() is None and time.monotonic() - started < 120
-                time.sleep(0.02)
-        return time.monotonic() - started
-    finally:
-        process.terminate()
-        assert process.wait(timeout=60) == 0
+    server.start(["scheduler", "--now", REHEARSAL], env, log(env))
+    with connected(env) as database:
+        while _alert_emails_sent(database) < len(STAFF):
+            assert server.poll() is None and time.monotonic() - started < 120, \
+                log(env).read_text(errors="replace")[-2000:]
+            time.sleep(0.01)
+    took = time.monotonic() - started
+    assert server.stop() == 0
+    return took
 
 
 def _jobs_load(database: db.Database) -> None:
@@ -375,22 +504,31 @@ def _jobs_load(database: db.Database) -> None:
 
 
 def test_a_killed_scheduler_is_taken_over_and_alerts_once(
-        with_obligors: Templates, mailboxes: dict[str, tuple[Mailbox, int]]) -> None:
-    took = {b: measure_scheduler(with_obligors.fresh(b, **_smtp(mailboxes, b))) for b in BACKENDS}
+        with_obligors: Templates, servers: list[ForkServer],
+        mailboxes: list[SmtpServer]) -> None:
+    def measure_on(worker: int, backend: str) -> float:
+        with with_obligors.fresh(backend, **_smtp(mailboxes, worker)) as env:
+            return measure_scheduler(servers[worker], env)
 
-    def trial(backend: str, fraction: float) -> tuple[bool, str]:
-        env = with_obligors.fresh(backend, **_smtp(mailboxes, backend))
-        killed = kill_after(["scheduler", "--now", REHEARSAL], env, fraction * took[backend] * 1.1)
-        with connected(env) as database:
-            return killed, check_database(database, lambda d: _after_scheduler(d, mailboxes))
+    took = side_by_side(measure_on)
+
+    def trial(worker: int, backend: str, fraction: float) -> tuple[bool, str]:
+        with with_obligors.fresh(backend, **_smtp(mailboxes, worker)) as env:
+            killed = servers[worker].run(["scheduler", "--now", REHEARSAL], env, log(env),
+                                         fraction * took[backend] * 1.1)
+            with connected(env) as database:
+                return killed, check_database(database, lambda d: _after_scheduler(d, mailboxes))
 
     tally = run_trials(trial, "scheduler")
-    assert tally.killed == TRIALS  # a scheduler never stops by itself
+    assert tally.killed == TRIALS * len(BACKENDS)  # a scheduler never stops by itself
 
 
-def _after_scheduler(database: db.Database, mailboxes: dict[str, tuple[Mailbox, int]]) -> str:
+def _after_scheduler(database: db.Database, mailboxes: list[SmtpServer]) -> str:
     """A new scheduler takes the dead one's lock at once, loads the jobs, and its alert check
     sends nothing twice: the T-12h alert (and perhaps the digest) fired once each."""
+    with database.read() as session:
+        alerted = session.scalar(select(func.count()).select_from(Alert).where(
+            Alert.status == "sent"))
     with database.write() as session:
         scheduler.acquire(session, scheduler.Holder.this_process(), clock.now(),
                           timedelta(minutes=2))
@@ -401,42 +539,41 @@ def _after_scheduler(database: db.Database, mailboxes: dict[str, tuple[Mailbox, 
     with database.read() as session:
         fired = list(session.scalars(select(Alert.threshold).where(Alert.status == "sent")))
     assert "T-12h" in fired and len(set(fired)) == len(fired), fired
-    return delivered_once(database, mailboxes[_backend(database)][0], len(STAFF) * len(fired))
+    before = "alerted" if alerted else "not yet alerted"
+    mailbox = _mailbox(mailboxes, database)
+    return f"{before}, then {delivered_once(database, mailbox, len(STAFF) * len(fired))}"
 
 
 # ---------------------------------------------------------------- the sweep
 
 
-def sweep_until(env: dict[str, str], delay: float | None) -> tuple[bool, float]:
-    """`bondtrack run sweep`, killed ``delay`` s after its first finding is committed.
+def sweep_until(server: ForkServer, env: dict[str, str], delay: float | None,
+                tasks: bool = False) -> tuple[bool, float]:
+    """`bondtrack run sweep` (or with ``tasks`` its tasks alone: tests/sweep_tasks.py), killed
+    ``delay`` s after its first finding is committed.
 
     With ``delay`` None it runs to the end; returns (killed, seconds from the first finding
     to the last one: the window in which its batches are written).
     """
-    process = subprocess.Popen([str(BONDTRACK), "run", "sweep", "--now", SWEEP_AT], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if tasks:
+        now = int(clock.parse_instant(SWEEP_AT, "America/Chicago").timestamp())
+        server.start([CASE, str(now)], env, log(env), call="tests.sweep_tasks:run")
+    else:
+        server.start(["run", "sweep", "--now", SWEEP_AT], env, log(env))
     with connected(env) as database:
         findings = lambda: count(database, Event.kind == "finding")  # noqa: E731
         started = time.monotonic()
-        while process.poll() is None and findings() == 0:
+        while server.poll() is None and findings() == 0:
             assert time.monotonic() - started < 180, "the sweep never wrote a finding"
-            time.sleep(0.01)
+            time.sleep(0.005)
         writing = time.monotonic()
         if delay is None:
-            while findings() < 2 * PEOPLE and process.poll() is None:  # stale and at risk
-                time.sleep(0.01)
+            while findings() < 2 * PEOPLE and server.poll() is None:  # stale and at risk
+                time.sleep(0.005)
             window = time.monotonic() - writing
-    if delay is None:
-        _, stderr = process.communicate(timeout=180)
-        assert process.returncode == 0, stderr.decode(errors="replace")[-2000:]
-        return False, window
-    try:
-        process.communicate(timeout=delay)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGKILL)
-        process.communicate()
-        return True, 0.0
-    return False, 0.0
+    code, killed = server.end(after=delay)
+    assert killed or code == 0, log(env).read_text(errors="replace")[-2000:]
+    return killed, 0.0 if delay is not None else window
 
 
 def _findings_by_person(database: db.Database) -> dict[int, Counter]:
@@ -476,21 +613,61 @@ def _whole_batches(database: db.Database) -> str:
     return f"{len(left) // size} of {len(batches)} batches written"
 
 
-def test_a_killed_sweep_leaves_whole_batches_and_no_finding_twice(
-        with_people: Templates, prefect_harness: None, tmp_path: Path) -> None:  # noqa: F811
+@pytest.fixture(scope="module")
+def prefect_client(prefect_harness: None,  # noqa: F811
+                   tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The Prefect settings of the sweeps: they report to the session's test server."""
     from prefect.settings import PREFECT_API_URL
 
-    extra = {"PREFECT_API_URL": str(PREFECT_API_URL.value()),
-             "PREFECT_HOME": str(tmp_path / "prefect-client"), "BONDTRACK_SWEEP_BATCH_SIZE": "10"}
-    window = {b: sweep_until(with_people.fresh(b, **extra), None)[1] for b in BACKENDS}
+    return {"PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "PREFECT_HOME": str(tmp_path_factory.mktemp("prefect-client")),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false"}
 
-    def trial(backend: str, fraction: float) -> tuple[bool, str]:
-        env = with_people.fresh(backend, **extra)
-        killed, _ = sweep_until(env, fraction * window[backend] * 1.2)
-        with connected(env) as database:
-            return killed, check_database(database, _whole_batches)
 
-    run_trials(trial, "sweep", SWEEP_TRIALS)
+@pytest.fixture(scope="module")
+def sweep_servers(prefect_client: dict[str, str],
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ForkServer]]:
+    """Fork servers that have imported the flows (and so read Prefect's settings) once."""
+    home = db.ensure_private_dir(tmp_path_factory.mktemp("sweep-forkserver"))
+    yield from fork_servers(SWEEP_MODULES, {**environment(home), **prefect_client})
+
+
+def test_killed_sweep_work_leaves_whole_batches_and_no_finding_twice(
+        with_people: Templates, sweep_servers: list[ForkServer],
+        prefect_client: dict[str, str]) -> None:
+    """The sweep's database work (the flow's own tasks, all batches at once as Prefect runs
+    them: tests/sweep_tasks.py) killed while its batches are written or just after."""
+    sweep_trials(with_people, sweep_servers, prefect_client, "sweep work", TRIALS, tasks=True)
+
+
+def test_a_killed_sweep_flow_leaves_whole_batches_and_no_finding_twice(
+        with_people: Templates, sweep_servers: list[ForkServer],
+        prefect_client: dict[str, str]) -> None:
+    """`bondtrack run sweep`, the real Prefect flow reporting to a real Prefect server, killed
+    while its batches are written or just after (fewer: each takes a second to start)."""
+    sweep_trials(with_people, sweep_servers, prefect_client, "sweep flow", FLOW_TRIALS,
+                 killed_at_least=5)
+
+
+def sweep_trials(templates: Templates, servers: list[ForkServer], prefect: dict[str, str],
+                 seed: str, count: int, *, tasks: bool = False, killed_at_least: int = 0) -> None:
+    """Kill sweeps within the window their batches are written in, then check the batches."""
+    extra = {**prefect, "BONDTRACK_SWEEP_BATCH_SIZE": "10"}
+
+    def measure_on(worker: int, backend: str) -> float:
+        with templates.fresh(backend, **extra) as env:
+            return sweep_until(servers[worker], env, None, tasks)[1]
+
+    window = side_by_side(measure_on)
+
+    def trial(worker: int, backend: str, fraction: float) -> tuple[bool, str]:
+        with templates.fresh(backend, **extra) as env:
+            killed, _ = sweep_until(servers[worker], env, fraction * window[backend] * 1.2, tasks)
+            with connected(env) as database:
+                return killed, check_database(database, _whole_batches)
+
+    run_trials(trial, seed, count, killed_at_least)
 
 
 # ---------------------------------------------------------------- SQLite's locks

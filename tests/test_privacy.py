@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Files that may hold personal data: the database, and what the user asked bondtrack to make
 # or gave it (relative to the demo's home).
 ASKED_FOR = re.compile(r"^(bondtrack\.db(-wal|-shm)?|class-list\.csv|custody-lists?(/.*|\.csv)|"
-                       r"letters/.*|outbox/.*\.eml|compliance-report\.\w+|dashboard\.html|"
+                       r"letters/.*|outbox/.*\.(eml|html)|compliance-report\.\w+|dashboard\.html|"
                        r"exports/.*|backups/.*)$")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
