@@ -133,6 +133,9 @@ def test_a_sweep_deployment_runs_on_a_worker_against_postgresql(
 
     run([str(BIN / "prefect"), "work-pool", "create", POOL, "--type", "process"], env)
     assert f"work pool {POOL}" in run([bondtrack, "serve", "--pool", POOL], env)
+    listed = run([str(BIN / "prefect"), "deployment", "ls"], env)
+    for flow in ("sweep", "notices", "reconcile"):
+        assert f"{flow}/1-25-cv-00615" in listed, flow
     worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", POOL],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

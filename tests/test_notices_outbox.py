@@ -28,6 +28,8 @@ from tests.notices_fixtures import (  # noqa: F401 - fixtures
     smtp_server,
     with_smtp,
 )
+from tests.conftest import CASE
+from tests.prefect_fixtures import prefect_harness  # noqa: F401 - fixture
 from workflow import config
 from workflow.models import Notice
 from workflow.notices import deliver, enqueue_email, queue_obligor_emails, render_staff_email
@@ -84,6 +86,21 @@ def test_two_send_runs_deliver_every_email_once(letters_order: Letters, smtp_ser
                       "to-print": 0}
     assert sorted(address for m in mailbox.messages for address in m.rcpt_tos) == sorted(ALL)
     assert set(statuses(letters_order).values()) == {"sent"}
+
+
+def test_the_notices_flow_sends_what_send_sends_once(
+        letters_order: Letters, smtp_server: SmtpServer, mailbox: Mailbox,
+        prefect_harness: None) -> None:  # noqa: F811 - the fixture
+    """The `notices` deployment's flow, run twice: each obligor e-mail arrives once."""
+    from workflow import flows
+
+    stamp = int(NOW.timestamp())
+    first = flows.notices(case=CASE, now=stamp)
+    second = flows.notices(case=CASE, now=stamp)
+    for engine in flows._DATABASES.values():
+        engine.dispose()
+    assert (first["queued"], first["sent"], second["queued"], second["sent"]) == (2, 2, 0, 0)
+    assert sorted(a for m in mailbox.messages for a in m.rcpt_tos) == sorted(OBLIGOR_EMAILS.values())
 
 
 def test_send_queues_obligor_emails_itself_once(letters_order: Letters, smtp_server: SmtpServer,

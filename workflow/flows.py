@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -238,6 +239,31 @@ def reconcile(custody_list: int, case: str | None = None, dry_run: bool = False,
     return report
 
 
+# ---------------------------------------------------------------- notices
+
+
+@task(name="send-notices", **_TASK)
+@_private
+def send_pending(case: str | None, now: int) -> dict[str, int]:
+    """Queue what is owed, then send every pending e-mail exactly once (counts only)."""
+    from workflow.notices import send_notices
+
+    settings = _settings()
+    return send_notices(_database(settings), settings, case=case, now=_instant(now),
+                        worker=f"prefect:{socket.gethostname()}:{os.getpid()}")
+
+
+@flow(name="notices", persist_result=False, log_prints=False)
+def notices(case: str | None = None, now: int | None = None) -> dict[str, int]:
+    """The outbox on a worker: what `bondtrack notices send` does, on the sweep's interval."""
+    state = send_pending(case, _stamp(now), return_state=True)
+    if state.is_failed():
+        return state
+    counts = state.result()
+    get_run_logger().info("notices: %s", counts)
+    return counts
+
+
 # ---------------------------------------------------------------- run modes
 
 
@@ -262,7 +288,8 @@ def run_reconcile(settings: config.Settings, path: Path, case: str | None, *, dr
 
 
 def serve(settings: config.Settings, case: str | None, pool: str | None = None) -> None:
-    """The sweep (on its interval) and reconcile as deployments of the order's case.
+    """The sweep and the notices (on the sweep's interval) and reconcile as deployments of
+    the order's case.
 
     Without ``pool`` this process serves them until interrupted; with one,
     they are registered with that work pool and its workers (anywhere
@@ -283,6 +310,7 @@ def serve(settings: config.Settings, case: str | None, pool: str | None = None) 
               "entrypoint_type": EntrypointType.MODULE_PATH}
     interval = timedelta(minutes=settings.section("sweep")["interval_minutes"])
     deployments = (sweep.to_deployment(interval=interval, **common),
+                   notices.to_deployment(interval=interval, **common),
                    reconcile.to_deployment(**common))
     if pool is None:
         serve_here(*deployments, pause_on_shutdown=False)

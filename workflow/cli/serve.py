@@ -14,7 +14,8 @@ from workflow.cli.common import App, order_option, pass_app
                    " its workers run them.")
 @pass_app
 def serve(app: App, case: str | None, pool: str | None) -> None:
-    """Serve the sweep (every [sweep] interval_minutes) and reconcile as Prefect deployments.
+    """Serve the sweep and the notices (every [sweep] interval_minutes) and reconcile as
+    Prefect deployments.
 
     Needs PREFECT_API_URL (a Prefect server). Without --pool it runs them here
     until interrupted.
