@@ -151,12 +151,7 @@ def orders_to_watch(session: Session, case: str | None) -> list[CourtOrder]:
 def check(session: Session, order: CourtOrder, now: datetime, settings: Settings,
           actor: Actor) -> Outcome:
     """Fire the deadline alert due for ``order`` at ``now``, if any, exactly once."""
-    rules = Rules.from_settings(settings)
-    staff = staff_emails(settings)
-    _lock(session, order)
-    counts = reports.stage_counts(session, order)
-    outstanding = sum(counts[s] for s in _OPEN)
-    rows = _rows(session, order)
+    rules, staff, counts, outstanding, rows = _prepare(session, order, settings)
     armed = {name for name, row in rows.items()
              if scheduled_at(name, order.deadline, rules) in (None, row.due_at)}
     paused = paused_because(order)
@@ -169,17 +164,16 @@ def check(session: Session, order: CourtOrder, now: datetime, settings: Settings
         _fire(session, order, now, settings, actor, "alert", decision.send, context, staff,
               rows=rows, skipped=decision.skip)
     others = () if order.stayed_since else tuple(
-        _obligation_alerts(session, order, now, settings, actor, staff, rows, counts))
+        _obligation_alerts(session, order, now, settings, actor, rules, staff, rows, counts))
     return Outcome(order.case_number, order.time_zone, decision.send, decision.skip,
                    len(staff), outstanding, next_threshold(order.deadline, rules, now), paused,
                    others)
 
 
 def _obligation_alerts(session: Session, order: CourtOrder, now: datetime, settings: Settings,
-                       actor: Actor, staff: Sequence[str], rows: dict[str, Alert],
+                       actor: Actor, rules: Rules, staff: Sequence[str], rows: dict[str, Alert],
                        counts: dict[str, int]) -> list[Threshold]:
     """The same rule for each open obligation besides the releases, while it is not done."""
-    rules = Rules.from_settings(settings)
     sent = []
     for due in obligations.open_obligations(session, order):
         if due.key == obligations.RELEASES:
@@ -217,12 +211,7 @@ def paused_because(order: CourtOrder) -> str | None:
 def digest(session: Session, order: CourtOrder, now: datetime, settings: Settings,
            actor: Actor) -> Outcome:
     """Send today's digest for ``order`` if its hour has passed and it was not sent yet."""
-    rules = Rules.from_settings(settings)
-    staff = staff_emails(settings)
-    _lock(session, order)
-    counts = reports.stage_counts(session, order)
-    outstanding = sum(counts[s] for s in _OPEN)
-    rows = _rows(session, order)
+    rules, staff, counts, outstanding, rows = _prepare(session, order, settings)
     due = decide_digest(now, order.time_zone, rules.digest_hour, set(rows), outstanding)
     if due is not None:
         context = digest_context(session, order, now, settings, due, counts)
@@ -247,6 +236,17 @@ def run(database: db.Database, settings: Settings, *, case: str | None, now: dat
             _log.info("%s; %d outstanding", describe(outcome), outcome.outstanding)
     report.delivery = notices.deliver(database, settings, now=now, worker=worker, kinds=KINDS)
     return report
+
+
+def _prepare(session: Session, order: CourtOrder, settings: Settings
+             ) -> tuple[Rules, list[str], dict[str, int], int, dict[str, Alert]]:
+    """What a check and a digest both start from, with the order row locked first:
+    the rules, the staff list, people per stage, how many are outstanding, the alert rows."""
+    rules = Rules.from_settings(settings)
+    staff = staff_emails(settings)
+    _lock(session, order)
+    counts = reports.stage_counts(session, order)
+    return rules, staff, counts, sum(counts[s] for s in _OPEN), _rows(session, order)
 
 
 def _lock(session: Session, order: CourtOrder) -> None:
