@@ -195,21 +195,14 @@ def check_batch(session: Session, plan: Plan, ids: Sequence[int], now: datetime,
                Detainee.stage.in_(_OUTSTANDING))
         .with_for_update()  # PostgreSQL: a concurrent sweep waits, then sees these findings
     ).all()
-    already = open_findings(session, ids)
-    result = BatchResult(checked=len(people))
-    rows = []
-    for detainee_id, stage, since, facility_id in people:
-        hours = max(deadlines.hours_between(now, since), 0.0)
-        for check in checks_for(stage, hours, facility_id is not None,
-                                detainee_id in plan.at_risk_ids, plan.limits):
-            result.found[check] += 1
-            if (detainee_id, check) in already:
-                continue
-            result.new[check] += 1
-            rows.append(_finding_row(plan.order_id, detainee_id, check, stage, since, now, actor))
-    if rows:
-        session.execute(insert(Event), rows)
-    return result
+    flagged = [
+        (plan.order_id, detainee_id, check, stage, since)
+        for detainee_id, stage, since, facility_id in people
+        for check in checks_for(stage, max(deadlines.hours_between(now, since), 0.0),
+                                facility_id is not None, detainee_id in plan.at_risk_ids,
+                                plan.limits)
+    ]
+    return _record(session, flagged, now, actor, BatchResult(checked=len(people)))
 
 
 def check_terms(session: Session, plan: Plan, now: datetime, actor: Actor,
@@ -217,25 +210,16 @@ def check_terms(session: Session, plan: Plan, now: datetime, actor: Actor,
     """Record each terms finding not already open (one query for the findings, one transaction)."""
     order = session.get_one(CourtOrder, plan.order_id)
     flags = terms.findings(session, order, settings)
-    ids = [flag["detainee_id"] for flag in flags]
     since: dict[int, datetime] = {}
-    for chunk in batches(ids, _IN_CHUNK):
+    for chunk in batches([flag["detainee_id"] for flag in flags], _IN_CHUNK):
         since.update(session.execute(  # .all(): a Result has keys(), so update() would misread it
             select(Detainee.id, Detainee.stage_since).where(Detainee.id.in_(chunk))).all())
-    already = open_findings(session, ids)
-    result = BatchResult(checked=0)
-    rows = []
+    flagged = []
     for flag in flags:
         person = flag["detainee_id"]
-        for check in flag["findings"]:
-            result.found[check] += 1
-            if (person, check) not in already:
-                result.new[check] += 1
-                rows.append(_finding_row(plan.order_id, person, check, flag["stage"],
-                                         since[person], now, actor))
-    if rows:
-        session.execute(insert(Event), rows)
-    return result
+        flagged += [(plan.order_id, person, check, flag["stage"], since[person])
+                    for check in flag["findings"]]
+    return _record(session, flagged, now, actor, BatchResult(checked=0))
 
 
 def open_findings(session: Session, ids: Sequence[int]) -> set[tuple[int, str]]:
@@ -255,16 +239,24 @@ def open_findings(session: Session, ids: Sequence[int]) -> set[tuple[int, str]]:
 def record_findings(session: Session, flags: Sequence[tuple[Detainee, str]], now: datetime,
                     actor: Actor) -> int:
     """Record each (person, check) that is not already open, in bulk; how many were new."""
-    already = open_findings(session, sorted({detainee.id for detainee, _ in flags}))
-    rows = [
-        _finding_row(detainee.order_id, detainee.id, check, detainee.stage, detainee.stage_since,
-                     now, actor)
-        for detainee, check in flags
-        if (detainee.id, check) not in already
-    ]
+    flagged = [(d.order_id, d.id, check, d.stage, d.stage_since) for d, check in flags]
+    return sum(_record(session, flagged, now, actor, BatchResult()).new.values())
+
+
+def _record(session: Session, flagged: Sequence[tuple[int, int, str, str, datetime]],
+            now: datetime, actor: Actor, result: BatchResult) -> BatchResult:
+    """Count each (order, person, check, stage, stage since) as found, and record in one insert
+    those not already open, counted as new."""
+    already = open_findings(session, sorted({person for _, person, *_ in flagged}))
+    rows = []
+    for order_id, person, check, stage, since in flagged:
+        result.found[check] += 1
+        if (person, check) not in already:
+            result.new[check] += 1
+            rows.append(_finding_row(order_id, person, check, stage, since, now, actor))
     if rows:
         session.execute(insert(Event), rows)
-    return len(rows)
+    return result
 
 
 def _finding_row(order_id: int, detainee_id: int, check: str, stage: str, since: datetime,
