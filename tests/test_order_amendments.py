@@ -336,7 +336,8 @@ def test_a_new_deadline_queues_one_updated_letter_per_person_and_obligor(
             ("client-update", JOSE), ("obligor-update", ANA), ("client-update", ANA),
             ("client-update", LUIS), ("obligor-update", LUIS)))
     with reachable.write() as session:  # the same change again: nothing new
-        again = renotice.queue_pending(session, orders.resolve_order(session, CASE), settings, NOW)
+        order = orders.resolve_order(session, CASE)
+        again = renotice.queue_owed(session, order, settings, NOW).queued
     assert again == 0 and len(notice_keys(reachable)) == 5
 
 
@@ -352,7 +353,8 @@ def test_a_later_change_is_a_new_letter(reachable: db.Database, settings) -> Non
     amend(reachable, deadline="2025-11-24 12:00")
     amend(reachable, deadline="2025-11-25 12:00", docket="ECF 201")
     with reachable.write() as session:
-        queued = renotice.queue_pending(session, orders.resolve_order(session, CASE), settings, NOW)
+        order = orders.resolve_order(session, CASE)
+        queued = renotice.queue_owed(session, order, settings, NOW).queued
     assert queued == 4
 
 

@@ -170,7 +170,7 @@ def lifted_with_a_sub_order_for_32(database: db.Database,
         sub = case(session, SUB)
         assert sorted(d.id for d in sub.detainees) == subset
         assert sub.deadline == chicago("2026-03-05 12:00")
-        assert renotice.queue_pending(session, sub, settings, LIFTED_AT) == 0  # once per change
+        assert renotice.queue_owed(session, sub, settings, LIFTED_AT).queued == 0  # once per change
         queued = session.execute(select(Notice.channel, Notice.idempotency_key)
                                  .where(Notice.kind == renotice.CLIENT_UPDATE)).all()
         to_print = session.scalar(select(func.count()).select_from(Notice)

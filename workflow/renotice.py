@@ -110,17 +110,11 @@ def queue_updates(session: Session, event: Event, settings: Settings, now: datet
     return result
 
 
-def queue_pending(session: Session, order: CourtOrder, settings: Settings,
-                  now: datetime, dry_run: bool = False) -> int:
-    """Queue whatever updated letters earlier changes to ``order`` still owe (bulk terms files,
-    a crash between the change and its letters); returns how many e-mails were queued (the
-    letters to print are queued too; ``queue_owed`` counts them)."""
-    return queue_owed(session, order, settings, now, dry_run).queued
-
-
 def queue_owed(session: Session, order: CourtOrder, settings: Settings, now: datetime,
                dry_run: bool = False) -> Renotice:
-    """``queue_pending``, saying what it queued: the e-mails and, by kind, the letters to print."""
+    """Queue whatever updated letters earlier changes to ``order`` still owe (bulk terms files,
+    a crash between the change and its letters): the e-mails and, by kind, the letters to
+    print."""
     events = session.scalars(
         select(Event).where(Event.order_id == order.id, Event.kind.in_(CHANGE_KINDS))
         .order_by(Event.id))
