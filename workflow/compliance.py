@@ -11,8 +11,9 @@ outstanding, excluded, departed or not in custody) that list everyone on the
 class list exactly once, in A-number order, so the government can check it
 line by line. A report made live adds the projection and Annex E: the people
 released or held on terms the order does not allow (a higher bond, a bond
-where none was ordered, conditions it did not allow); a stayed order says so. It renders as PDF (WeasyPrint, paginated, table headers repeated on
-every page), HTML, CSV or XLSX with the same rows. Making one is audited.
+where none was ordered, conditions it did not allow); a stayed order says so.
+It renders as PDF (WeasyPrint, paginated, table headers repeated on every
+page), HTML, CSV or XLSX with the same rows. Making one is audited.
 """
 
 from __future__ import annotations

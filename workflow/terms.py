@@ -216,8 +216,8 @@ def findings(session: Session, order: CourtOrder,
     return found_rows
 
 
-def _finding(detainee_id: int, stage: str, ordered: Terms, cents: int | None, conditions: frozenset[str],
-             found: list[str]) -> dict[str, Any]:
+def _finding(detainee_id: int, stage: str, ordered: Terms, cents: int | None,
+             conditions: frozenset[str], found: list[str]) -> dict[str, Any]:
     parts = []
     if BOND_HIGHER in found or BOND_NOT_ORDERED in found:
         parts.append(f"bond {money(cents)} imposed, {money(ordered.bond_cents)} ordered")
