@@ -2,14 +2,19 @@
 
 ``python -m tests.forkserver MODULE...`` imports the modules, then serves one
 request at a time, a JSON line on stdin: ``{"argv", "env", "log",
-"kill_after", "call"}``. It forks a child that runs ``bondtrack ARGV`` (the
-real ``workflow.cli.main``, as the installed script does), or with ``call``
-("module:function") that function with ARGV, in that environment, stderr to
-``log``, and answers ``{"pid": N}`` at once. The child is killed with SIGKILL
-after ``kill_after`` seconds, or as soon as a line ``kill`` arrives (``term``
-sends SIGTERM, a clean stop); ``{"exit": CODE, "killed": BOOL}`` follows when
-the child is gone (CODE -9 when the kill ended it). Signals go through a
-pidfd, so they can only ever reach this child.
+"kill_after", "kill_at", "call"}``. It forks a child that runs ``bondtrack
+ARGV`` (the real ``workflow.cli.main``, as the installed script does), or with
+``call`` ("module:function") that function with ARGV, in that environment,
+stderr to ``log``, and answers ``{"pid": N}`` at once. The child is killed
+with SIGKILL the moment it announces the step ``kill_at`` names (``[STEP, N]``:
+the Nth time it reaches STEP, see workflow/crashpoints.py), after
+``kill_after`` seconds, or as soon as a line ``kill`` arrives (``term`` sends
+SIGTERM, a clean stop); ``{"exit": CODE, "killed": BOOL, "at_step": BOOL}``
+follows when the child is gone (CODE -9 when the kill ended it). Signals go
+through a pidfd, so they can only ever reach this child.
+
+A child announces the step by writing a byte on a pipe it inherits, then waits
+there to be killed: the kill lands at that step, however busy the machine is.
 
 Each child is a real process writing to the real database, killed as
 `bondtrack` would be; what a trial no longer waits for is Python's start-up
@@ -45,6 +50,7 @@ class ForkServer:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self.replies: queue.Queue[dict[str, Any]] = queue.Queue()
         self._ended: tuple[int, bool] | None = None
+        self.at_step = False  # whether the last command was killed at its step
         threading.Thread(target=self._read, daemon=True).start()
         assert self._reply(120) == {"ready": True}, "the fork server did not start"
 
@@ -65,12 +71,14 @@ class ForkServer:
         self.process.stdin.flush()
 
     def start(self, argv: list[str], env: Mapping[str, str], log: Path,
-              kill_after: float | None = None, call: str | None = None) -> None:
+              kill_after: float | None = None, call: str | None = None,
+              kill_at: tuple[str, int] | None = None) -> None:
         """Start ``bondtrack argv`` (or ``call``, "module:function", with argv), to be SIGKILLed
-        after ``kill_after`` s if still running."""
+        when it reaches step ``kill_at`` (the Nth time), or after ``kill_after`` s."""
         self._ended = None
+        self.at_step = False
         self._send(json.dumps({"argv": argv, "env": dict(env), "log": str(log),
-                               "kill_after": kill_after, "call": call}))
+                               "kill_after": kill_after, "kill_at": kill_at, "call": call}))
         self._reply(60)  # its pid: never used here, so nothing else can ever be signalled
 
     def poll(self) -> tuple[int, bool] | None:
@@ -81,6 +89,7 @@ class ForkServer:
             except queue.Empty:
                 return None
             self._ended = reply["exit"], reply["killed"]
+            self.at_step = reply["at_step"]
         return self._ended
 
     def end(self, after: float | None = None) -> tuple[int, bool]:
@@ -103,16 +112,21 @@ class ForkServer:
     def _reply_ended(self, timeout: float) -> None:
         reply = self._reply(timeout)
         self._ended = reply["exit"], reply["killed"]
+        self.at_step = reply["at_step"]
 
     def run(self, argv: list[str], env: Mapping[str, str], log: Path,
-            kill_after: float | None = None, call: str | None = None) -> bool:
-        """Run ``bondtrack argv`` (or ``call``), killed after ``kill_after`` s; True if it was
-        killed. A command that ends by itself must succeed.
+            kill_after: float | None = None, call: str | None = None,
+            kill_at: tuple[str, int] | None = None) -> bool:
+        """Run ``bondtrack argv`` (or ``call``), killed at step ``kill_at`` or after
+        ``kill_after`` s; True if it was killed. A command that ends by itself must succeed,
+        and one told to die at a step must have reached it.
         """
-        self.start(argv, env, log, kill_after, call)
+        self.start(argv, env, log, kill_after, call, kill_at)
         code, killed = self.end()
-        assert killed or code == 0, f"{call or 'bondtrack'} {argv} failed ({code}):\n" + \
+        failure = f"{call or 'bondtrack'} {argv} failed ({code}):\n" + \
             log.read_text(errors="replace")[-2000:]
+        assert killed or code == 0, failure
+        assert kill_at is None or self.at_step, f"it never reached {kill_at}: " + failure
         return killed
 
     def close(self) -> None:
@@ -137,13 +151,41 @@ def _lines(fd: int) -> Iterator[str]:
         yield line.decode()
 
 
-def _child(request: dict[str, Any]) -> None:
+def _announce_at(step: str, nth: int, marker: int) -> None:
+    """Make the child write a byte on ``marker`` the ``nth`` time it reaches ``step``, then wait
+    there (in whatever thread reached it) for the kill."""
+    import threading
+    import time
+
+    from workflow import crashpoints
+
+    seen = 0
+    lock = threading.Lock()
+
+    def hook(reached: str) -> None:
+        nonlocal seen
+        if reached != step:
+            return
+        with lock:
+            seen += 1
+            if seen != nth:
+                return
+        os.write(marker, b"!")
+        while True:
+            time.sleep(60)
+
+    crashpoints.install(hook)
+
+
+def _child(request: dict[str, Any], marker: int) -> None:
     """In the forked child: become `bondtrack ARGV` in the request's environment; never returns."""
     import atexit
     import traceback
 
     code = 70
     try:
+        if request.get("kill_at"):
+            _announce_at(*request["kill_at"], marker)
         os.environ.clear()
         os.environ.update(request["env"])
         null = os.open(os.devnull, os.O_RDWR)
@@ -182,14 +224,25 @@ def _serve(requests: Iterator[str]) -> None:
         if line in ("kill", "term"):
             continue  # it came after its child had ended
         request = json.loads(line)
+        marker, announce = os.pipe()
         pid = os.fork()
         if pid == 0:
-            _child(request)
+            os.close(marker)
+            _child(request, announce)
+        os.close(announce)
         pidfd = os.pidfd_open(pid)
         print(json.dumps({"pid": pid}), flush=True)
-        killed = False
+        killed = at_step = False
+        watched = [pidfd, 0, marker]
         while True:
-            ready, _, _ = select.select([pidfd, 0], [], [], request["kill_after"])
+            ready, _, _ = select.select(watched, [], [], request["kill_after"])
+            if marker in ready:
+                if not os.read(marker, 1):  # the child is going without reaching the step
+                    watched.remove(marker)
+                    continue
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                killed = at_step = True
+                break
             if pidfd in ready:
                 break
             # The time is up, the client says kill (or term), or the client is gone.
@@ -202,8 +255,9 @@ def _serve(requests: Iterator[str]) -> None:
             break
         _, status = os.waitpid(pid, 0)
         os.close(pidfd)
-        print(json.dumps({"exit": os.waitstatus_to_exitcode(status), "killed": killed}),
-              flush=True)
+        os.close(marker)
+        print(json.dumps({"exit": os.waitstatus_to_exitcode(status), "killed": killed,
+                          "at_step": at_step}), flush=True)
 
 
 def main(modules: list[str]) -> None:

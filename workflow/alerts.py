@@ -35,7 +35,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow import audit, clock, db, deadlines, notices, obligations, orders, reports
+from workflow import (audit, clock, crashpoints, db, deadlines, notices, obligations, orders,
+                      reports)
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import ConfigError
@@ -231,6 +232,7 @@ def run(database: db.Database, settings: Settings, *, case: str | None, now: dat
     with database.write() as session:
         report = Report([step(session, order, now, settings, actor)
                          for order in orders_to_watch(session, case)])
+        crashpoints.reached(crashpoints.ALERTS_CHECKED)
     for outcome in report.outcomes:  # logged once committed: a log never claims a rolled-back alert
         if outcome.sent is not None or outcome.obligations:
             _log.info("%s; %d outstanding", describe(outcome), outcome.outstanding)

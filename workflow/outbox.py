@@ -32,7 +32,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import config, db
+from workflow import config, crashpoints, db
 from workflow.config import Settings
 from workflow.errors import BondtrackError
 from workflow.models import CourtOrder, Detainee, Notice
@@ -98,6 +98,7 @@ def enqueue_email(session: Session, *, order: CourtOrder, kind: str, recipient: 
         path = _queued_file(settings, key, "eml")
         path.write_bytes(_message(recipient, subject, html, text, key).as_bytes())
         notice.file_path = str(path)
+        crashpoints.reached(crashpoints.MESSAGE_FILE)
     return notice
 
 
@@ -323,6 +324,7 @@ def _send_one(run: _Run, connection: smtplib.SMTP, notice: _Claimed) -> str | No
         return NEEDS_REVIEW
     if code != 250:
         return _refused(run, notice, code, reply)
+    crashpoints.reached(crashpoints.SMTP_ACCEPTED)
     _finish(run, notice.id, SENT, None)
     return SENT
 

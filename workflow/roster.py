@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import exists, insert, literal, null, select
 from sqlalchemy.orm import Session
 
-from workflow import clock, tables
+from workflow import clock, crashpoints, tables
 from workflow.audit import Actor, record
 from workflow.errors import BondtrackError, ValidationError
 from workflow.identity import normalize_a_number, normalize_language, normalize_name, parse_date
@@ -123,6 +123,7 @@ def import_class_list(
     elif result.created or result.updated:
         record(session, kind="class-list-imported", order_id=order.id, actor=actor, at=now,
                now=now, payload={"file": path.name, **result.summary()})
+        crashpoints.reached(crashpoints.IMPORT_WRITTEN)
     return result
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import Session
 
-from workflow import deadlines, terms
+from workflow import crashpoints, deadlines, terms
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.deadlines import Projection
@@ -202,7 +202,9 @@ def check_batch(session: Session, plan: Plan, ids: Sequence[int], now: datetime,
                                 facility_id is not None, detainee_id in plan.at_risk_ids,
                                 plan.limits)
     ]
-    return _record(session, flagged, now, actor, BatchResult(checked=len(people)))
+    result = _record(session, flagged, now, actor, BatchResult(checked=len(people)))
+    crashpoints.reached(crashpoints.SWEEP_BATCH)
+    return result
 
 
 def check_terms(session: Session, plan: Plan, now: datetime, actor: Actor,

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from workflow import audit, clock, orders, stages, tables
+from workflow import audit, clock, crashpoints, orders, stages, tables
 from workflow.audit import Actor
 from workflow.errors import BondtrackError, TransitionError, ValidationError
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
@@ -307,6 +307,7 @@ def apply_file(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
                 _apply_row(session, order, row, actor=actor, now=now,
                            default_bond_cents=default_bond_cents)
                 applied += 1
+                crashpoints.reached(crashpoints.APPLY_ROW)
             except _RowError as exc:
                 table.problem(row.line, exc.column, exc.message)
     if table.problems:
