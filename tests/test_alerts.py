@@ -26,13 +26,7 @@ from tests.flows_fixtures import (
     seed_order,
     walk,
 )
-from tests.notices_fixtures import (  # noqa: F401 - mailbox, smtp_port, smtp_server: fixtures
-    free_port,
-    mailbox,
-    smtp_port,
-    smtp_server,
-    with_smtp,
-)
+from tests.notices_fixtures import free_port, with_smtp
 from workflow import alerts, clock, config, db, reports, thresholds
 from workflow.thresholds import Rules, Threshold
 from workflow.audit import Actor

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CASE
-from tests.foundation_fixtures import NOW, class_list, write_csv  # noqa: F401 - fixtures
+from tests.foundation_fixtures import NOW, write_csv
 from workflow.stages import Stage
 
 JOSE = "012345678"

@@ -52,7 +52,6 @@ from tests.conftest import CASE, new_pg_database
 from tests.forkserver import ForkServer
 from tests.hardening_fixtures import check_invariants, connected, drop_pg_database, environment
 from tests.notices_fixtures import Mailbox, SmtpServer, free_port
-from tests.prefect_fixtures import prefect_harness  # noqa: F401 - the fixture
 from workflow import alerts, clock, db, orders, scheduler, sweep, tracking
 from workflow import crashpoints as steps
 from workflow.audit import Actor
@@ -73,6 +72,8 @@ COMMAND_MODULES = ("workflow.cli.people", "workflow.cli.notices", "workflow.cli.
                    "workflow.cli.backup", "workflow.roster", "workflow.tracking",
                    "workflow.notices", "workflow.scheduler", "workflow.alerts", "workflow.backup")
 SWEEP_MODULES = ("workflow.cli.run", "workflow.flows", "tests.sweep_tasks")
+
+pytestmark = pytest.mark.serial  # kills processes, two trials side by side of its own
 
 
 # ---------------------------------------------------------------- databases
@@ -641,7 +642,7 @@ def _whole_batches(database: db.Database) -> str:
 
 
 @pytest.fixture(scope="module")
-def prefect_client(prefect_harness: None,  # noqa: F811
+def prefect_client(prefect_harness: None,
                    tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The Prefect settings of the sweeps: they report to the session's test server."""
     from prefect.settings import PREFECT_API_URL

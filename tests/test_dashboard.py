@@ -14,14 +14,7 @@ import pytest
 from sqlalchemy import event as sa_event
 
 from tests.dashboard_fixtures import Chromium, local_only, png_facts
-from tests.report_fixtures import (
-    ROUND_1,
-    ROUND_2,
-    T0,
-    Caseload,
-    caseload,  # noqa: F401 - a fixture
-    write_class_list,
-)
+from tests.report_fixtures import ROUND_1, ROUND_2, T0, Caseload, write_class_list
 from workflow import compliance, dashboard, reports
 from workflow.orders import resolve_order
 

@@ -16,7 +16,6 @@ from tests.report_fixtures import (
     HOSTILE_OBLIGOR,
     ROUND_2,
     Caseload,
-    caseload,  # noqa: F401 - a fixture
 )
 from workflow import export
 from workflow.models import Event

@@ -21,14 +21,7 @@ from sqlalchemy import func, select
 from tests import pgcluster
 from tests.conftest import CASE, Cli
 from tests.flows_fixtures import DEADLINE, a_number, ids_by_index, seed_order, walk
-from tests.prefect_fixtures import (  # noqa: F401 - fixture
-    artifacts,
-    files_under,
-    flow_run,
-    flow_run_id,
-    prefect_harness,
-    task_run_names,
-)
+from tests.prefect_fixtures import artifacts, files_under, flow_run, flow_run_id, task_run_names
 from workflow import config, db
 from workflow.errors import BondtrackError, ConflictError, ValidationError
 from workflow.models import Event
@@ -39,7 +32,7 @@ BONDTRACK = Path(sys.executable).parent / "bondtrack"
 
 
 @pytest.fixture
-def flows(prefect_harness: None, database: db.Database,  # noqa: F811 - the fixture
+def flows(prefect_harness: None, database: db.Database,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     """workflow.flows on the harness, with batches of two people."""
     monkeypatch.setenv("BONDTRACK_SWEEP_BATCH_SIZE", "2")
@@ -349,12 +342,13 @@ def test_sweep_through_a_real_prefect_server_on_postgresql(
         pg: pgcluster.Cluster, pg_template: str, tmp_path: Path) -> None:
     """The README's scale-out, for real: `prefect server start` on 127.0.0.1 with PostgreSQL,
     bondtrack on PostgreSQL too; a sweep run against it, `bondtrack serve`, then a work pool
-    and a worker; everything stopped after, and all of it within two minutes."""
+    and a worker; everything stopped after. Each wait ends when its step is done; all of them
+    share one generous budget, so a hang fails the test rather than the whole run."""
     from tests.conftest import new_pg_database
     from workflow import config
 
     started = time.monotonic()
-    budget = Deadline(120)
+    budget = Deadline(600)  # about 40 s when alone: a bound for a hang, not a speed target
     bondtrack_url = new_pg_database(pg, pg_template)
     settings = config.load({"BONDTRACK_HOME": str(tmp_path / "home"),
                             "BONDTRACK_DATABASE_URL": bondtrack_url})

@@ -7,18 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.notices_fixtures import (  # noqa: F401 - fixtures
-    HOSTILE_FAMILY,
-    Letters,
-    Mailbox,
-    SmtpServer,
-    folded,
-    letters_order,
-    mailbox,
-    pdf_text,
-    smtp_port,
-    smtp_server,
-)
+from tests.notices_fixtures import HOSTILE_FAMILY, Letters, Mailbox, SmtpServer, folded, pdf_text
 from workflow import letters, outbox
 from workflow.cli import notices as notices_cli
 

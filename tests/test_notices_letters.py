@@ -8,7 +8,7 @@ import pytest
 from jinja2.exceptions import SecurityError
 from sqlalchemy import select
 
-from tests.notices_fixtures import (  # noqa: F401 - fixtures
+from tests.notices_fixtures import (
     HOSTILE_FAMILY,
     HOSTILE_GIVEN,
     HOSTILE_OBLIGOR,
@@ -21,7 +21,6 @@ from tests.notices_fixtures import (  # noqa: F401 - fixtures
     english_in,
     expected_outstanding_by_office,
     folded,
-    letters_order,
     order_of,
     pdf_text,
 )

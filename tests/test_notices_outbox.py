@@ -15,21 +15,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.notices_fixtures import (  # noqa: F401 - fixtures
+from tests.notices_fixtures import (
     NOW,
     OBLIGOR_EMAILS,
     Letters,
     Mailbox,
     SmtpServer,
-    letters_order,
-    mailbox,
     order_of,
-    smtp_port,
-    smtp_server,
     with_smtp,
 )
 from tests.conftest import CASE
-from tests.prefect_fixtures import prefect_harness  # noqa: F401 - fixture
 from workflow import config
 from workflow.models import Notice
 from workflow.notices import deliver, enqueue_email, queue_obligor_emails, render_staff_email
@@ -90,7 +85,7 @@ def test_two_send_runs_deliver_every_email_once(letters_order: Letters, smtp_ser
 
 def test_the_notices_flow_sends_what_send_sends_once(
         letters_order: Letters, smtp_server: SmtpServer, mailbox: Mailbox,
-        prefect_harness: None) -> None:  # noqa: F811 - the fixture
+        prefect_harness: None) -> None:
     """The `notices` deployment's flow, run twice: each obligor e-mail arrives once."""
     from workflow import flows
 
@@ -248,6 +243,7 @@ def _kill_when(event: threading.Event, process: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # kills a process
 def test_a_send_killed_during_data_leaves_needs_review_and_no_duplicate(
         letters_order: Letters, mailbox: Mailbox, smtp_server: SmtpServer, cli) -> None:  # type: ignore[no-untyped-def]
     settings = with_smtp(letters_order.settings, smtp_server.port)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.notices_fixtures import (  # noqa: F401 - fixtures
+from tests.notices_fixtures import (
     NOW,
     STAFF,
     Letters,
@@ -16,11 +16,7 @@ from tests.notices_fixtures import (  # noqa: F401 - fixtures
     SmtpServer,
     english_in,
     folded,
-    letters_order,
-    mailbox,
     pdf_text,
-    smtp_port,
-    smtp_server,
 )
 from workflow import renotice, terms
 from workflow.models import Detainee, Event, Notice

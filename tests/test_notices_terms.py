@@ -5,16 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from tests.notices_fixtures import (  # noqa: F401 - fixtures
-    NOW,
-    STAFF,
-    Letters,
-    english_in,
-    folded,
-    letters_order,
-    order_of,
-    pdf_text,
-)
+from tests.notices_fixtures import NOW, STAFF, Letters, english_in, folded, order_of, pdf_text
 from workflow import amendments, terms
 from workflow.models import Detainee
 from workflow.notices import Filters, render_letters

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.foundation_fixtures import NOW, class_list, imported, with_order  # noqa: F401 - fixtures
+from tests.foundation_fixtures import NOW
 from tests.order_changes_fixtures import (
     ANA,
     CASE,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CASE
-from tests.foundation_fixtures import NOW, class_list  # noqa: F401 - fixture
+from tests.foundation_fixtures import NOW
 from tests.order_changes_fixtures import JOSE, LUIS
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.foundation_fixtures import NOW, class_list, imported, with_order, write_csv  # noqa: F401
+from tests.foundation_fixtures import NOW, write_csv
 from tests.order_changes_fixtures import (
     ANA,
     JOSE,

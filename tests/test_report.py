@@ -22,7 +22,6 @@ from tests.report_fixtures import (
     ROUND_2,
     SUMMARY_LINES,
     Caseload,
-    caseload,  # noqa: F401 - a fixture
     pdf_text,
     status_json,
     summary_numbers,

@@ -12,18 +12,15 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from tests.foundation_fixtures import (  # noqa: F401 - fixtures
+from tests.foundation_fixtures import (
     GOOD_ROWS,
     HEADER,
     NOW,
     STAFF,
-    class_list,
     counts,
     events_of,
     import_list,
-    imported,
     person,
-    with_order,
     write_csv,
 )
 from workflow import db, orders, tracking

@@ -38,6 +38,12 @@ STALE_AFTER = 3.0
 KILLED_RUNS = ["2025-11-18 11:59:58.500", "2025-11-19 11:59:59.000", "2025-11-21 00:00:01",
                "2025-11-21 09:59:59.000", "2025-11-21 10:59:59.500", "2025-11-21 11:59:59.000"]
 
+# How long a wait for a line or a state may take before the test fails: a bound for a hang, not a
+# speed target (each wait ends as soon as what it waits for happens).
+WAIT = 120.0
+
+pytestmark = pytest.mark.serial  # kills, stops and wakes scheduler processes on the real clock
+
 
 class Run:
     """One `bondtrack scheduler` process, its output in a file."""
@@ -51,7 +57,7 @@ class Run:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def wait_for(self, pattern: str, timeout: float = 30.0, start: int = 0) -> re.Match[str]:
+    def wait_for(self, pattern: str, timeout: float = WAIT, start: int = 0) -> re.Match[str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = re.search(pattern, self.output()[start:])
@@ -134,7 +140,7 @@ def recorded(database: db.Database) -> dict[str, str]:
         return {a.threshold: a.status for a in session.scalars(select(Alert))}
 
 
-def wait_until(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+def wait_until(condition, timeout: float = WAIT) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

@@ -10,18 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.foundation_fixtures import (  # noqa: F401 - fixtures
-    NOW,
-    STAFF,
-    _columns,
-    class_list,
-    counts,
-    events_of,
-    imported,
-    person,
-    with_order,
-    write_csv,
-)
+from tests.foundation_fixtures import NOW, STAFF, _columns, counts, events_of, person, write_csv
 from workflow import db, orders, stages, tracking
 from workflow.audit import Actor
 from workflow.errors import TransitionError, ValidationError
