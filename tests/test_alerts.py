@@ -33,7 +33,7 @@ from tests.notices_fixtures import (  # noqa: F401 - mailbox, smtp_port, smtp_se
     smtp_server,
     with_smtp,
 )
-from workflow import alerts, clock, config, db, reports, thresholds
+from workflow import alerts, clock, config, db, notices, reports, thresholds
 from workflow.thresholds import Rules, Threshold
 from workflow.audit import Actor
 from workflow.errors import ConfigError
@@ -293,6 +293,29 @@ def test_the_staff_email_names_people_by_internal_id_only(database, staffed, ord
     assert re.search(r"#\d+", text)
     for index in range(12):
         assert family_name(index) not in text and a_number(index) not in text
+
+
+@pytest.mark.parametrize("language, said", [
+    ("en", r"At the current pace \(\d+(\.\d+)? per hour\), (\d+) of 12 people covered will be"
+           r" resolved by the deadline \(3 already are\); (\d+) of the 9 outstanding are at risk"),
+    ("es", r"Al ritmo actual \(\d+(,\d+)? por hora\), (\d+) de 12 personas cubiertas quedarán"
+           r" resueltas antes del plazo \(3 ya lo están\); (\d+) de las 9 pendientes están en"
+           r" riesgo"),
+])
+def test_the_projection_counts_resolved_of_covered_and_risk_of_outstanding(
+        database, staffed, order_id, language, said) -> None:  # type: ignore[no-untyped-def]
+    """Projected resolved includes the three already out: it is "of 12 covered", never "of 9
+    outstanding" (which read "364 of 234 outstanding" in a real order)."""
+    now = DEADLINE - timedelta(hours=24)
+    with database.read() as session:
+        order = order_in(session, order_id)
+        context = alerts.alert_context(session, order, now, staffed, Threshold("T-24h", now),
+                                       reports.stage_counts(session, order))
+    _, _, text = notices.render_staff_email("alert", context, staffed, language=language)
+    found = re.search(said, " ".join(text.split()))
+    assert found, text
+    assert int(found.group(2)) == context["projection"]["projected_resolved"] >= 3
+    assert int(found.group(3)) == context["projection"]["at_risk"] <= 9
 
 
 def test_the_audit_event_and_the_log_carry_no_personal_data(
