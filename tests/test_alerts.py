@@ -366,19 +366,36 @@ def test_the_digest_goes_once_a_day_with_yesterdays_moves(database, staffed, ord
     assert [k for k, *_ in notices_of(database)] == ["digest"] * 4
 
 
-def test_the_list_has_sent_skipped_and_pending_with_stable_keys(database, staffed, order_id) -> None:  # type: ignore[no-untyped-def]
+def test_the_list_has_fired_skipped_and_pending_with_stable_keys(database, staffed, order_id) -> None:  # type: ignore[no-untyped-def]
     check_at(database, staffed, order_id, DEADLINE - timedelta(hours=24))
     with database.read() as session:
         rows = alerts.list_alerts(session, order_in(session, order_id),
                                   DEADLINE - timedelta(hours=24), staffed)
-    assert all(set(row) == {"threshold", "due_at", "fired_at", "status", "emails"} for row in rows)
+    keys = {"threshold", "due_at", "fired_at", "status", "delivery", "emails"}
+    assert all(set(row) == keys for row in rows)
     by_name = {row["threshold"]: row for row in rows}
     assert by_name["T-72h"]["status"] == "skipped" and by_name["T-72h"]["fired_at"] is None
+    assert by_name["T-72h"]["delivery"] is None
     assert by_name["T-24h"] == {"threshold": "T-24h", "due_at": "2025-11-20T12:00:00-06:00",
-                                "fired_at": "2025-11-20T12:00:00-06:00", "status": "sent",
-                                "emails": {"pending": 2}}
+                                "fired_at": "2025-11-20T12:00:00-06:00", "status": "fired",
+                                "delivery": "pending", "emails": {"pending": 2}}
     pending = [row["threshold"] for row in rows if row["status"] == "pending"]
     assert pending == ["T-12h", "T-6h", "digest:2025-11-21", "T-2h", "T-1h", "deadline"]
+
+
+def test_an_alert_whose_emails_are_retrying_is_fired_not_sent(
+        cli, court_order, staff_env, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The alert fired (its e-mails are queued); the mail server has none of them: the list
+    says both, never "sent"."""
+    cli("import", _class_list(tmp_path))
+    monkeypatch.setenv("BONDTRACK_SMTP_PORT", str(free_port()))  # nobody listens: retry later
+    cli("alerts", "check", "--now", "2025-11-20 12:00")
+    rows = json.loads(cli("alerts", "list", "--json").output)
+    t24 = next(r for r in rows if r["threshold"] == "T-24h")
+    assert (t24["status"], t24["delivery"], t24["emails"]) == ("fired", "retrying", {"retrying": 2})
+    table = cli("alerts", "list").output
+    line = next(line for line in table.splitlines() if "T-24h" in line)
+    assert "fired" in line and "retrying" in line and "sent" not in line
 
 
 def test_the_demo_step_says_which_alerts_fired(database, settings, order_id) -> None:  # type: ignore[no-untyped-def]
@@ -411,8 +428,9 @@ def test_alerts_check_sends_by_smtp_once_and_list_shows_it(
     assert len(mailbox.messages) == 2
     rows = json.loads(cli("alerts", "list", "--json").output)
     assert {r["threshold"]: r["status"] for r in rows if r["status"] != "pending"} == {
-        "T-72h": "skipped", "T-48h": "skipped", "T-24h": "sent"}
-    assert next(r for r in rows if r["threshold"] == "T-24h")["emails"] == {"sent": 2}
+        "T-72h": "skipped", "T-48h": "skipped", "T-24h": "fired"}
+    t24 = next(r for r in rows if r["threshold"] == "T-24h")
+    assert t24["emails"] == {"sent": 2} and t24["delivery"] == "sent"
     digest = cli("alerts", "digest", "--now", "2025-11-20 12:00").output
     assert f"{CASE}: sent the digest for 2025-11-20 to 2 staff" in digest
     assert len(mailbox.messages) == 4
