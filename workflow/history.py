@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -41,6 +42,7 @@ from workflow.identity import normalize_a_number, normalize_name
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
 from workflow.orders import normalize_facility_code
 from workflow.stages import Action, Stage
+from workflow.tracking import EXCLUSION_REASONS, PAYMENT_METHODS, parse_amount
 
 # Canonical column → aliases; roster.COLUMNS takes these in, so the reader knows them.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -143,6 +145,7 @@ class Move:
     details: dict[str, Any]
 
 
+@lru_cache(maxsize=65536)  # a spreadsheet holds a few dozen days, each on thousands of rows
 def parse_when(text: str, tz: str) -> tuple[datetime, bool]:
     """A date or date and time as staff write them → (aware UTC, whether it was a day only).
 
@@ -191,10 +194,15 @@ class Context:
     default_bond_cents: int | None
 
     def day(self, instant: datetime) -> date:
-        return clock.local(instant, self.time_zone).date()
+        return _court_day(instant, self.time_zone)
 
     def court(self, instant: datetime) -> str:
         return f"{clock.local(instant, self.time_zone):%Y-%m-%d %H:%M %Z}"
+
+
+@lru_cache(maxsize=65536)
+def _court_day(instant: datetime, tz: str) -> date:
+    return clock.local(instant, tz).date()
 
 
 def read_row(row: tables.Row, context: Context, errors: list[tuple[str, str]]) -> Plan | None:
@@ -256,8 +264,6 @@ def _check_date(column: str, value: tuple[datetime, bool], context: Context,
 
 
 def _details(row: tables.Row, errors: list[tuple[str, str]]) -> dict[str, Any]:
-    from workflow.tracking import EXCLUSION_REASONS, PAYMENT_METHODS, parse_amount
-
     found: dict[str, Any] = {}
     found["amount_cents"] = _parsed(row, "bond_amount", parse_amount, errors)
     found["obligor_name"] = _parsed(row, "obligor", normalize_name, errors)
@@ -285,8 +291,6 @@ def _details(row: tables.Row, errors: list[tuple[str, str]]) -> dict[str, Any]:
 def _steps(stage: Stage, row: tables.Row, dates: dict[str, Any], details: dict[str, Any],
            errors: list[tuple[str, str]]) -> list[Step]:
     """The moves that lead to ``stage``, in order; a date past the stage is a problem."""
-    from workflow.tracking import EXCLUSION_REASONS
-
     bonded = any(row.get(column) for column in _BOND_COLUMNS)
     path: list[str] = []
     if stage in (Stage.LOCATED, Stage.BOND_SET, Stage.BOND_POSTED, Stage.RELEASED) or (
