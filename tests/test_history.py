@@ -370,3 +370,40 @@ def test_an_offset_is_taken_as_given_and_a_dst_gap_is_refused() -> None:
 ])
 def test_the_usual_spellings_of_each_stage(text: str, stage: str) -> None:
     assert history.parse_stage(text).value == stage
+
+
+def test_an_xlsx_with_real_date_cells_imports_its_history(cli, court_order, database,
+                                                          tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Excel keeps dates as dates: a day alone, or a day and time, both read as court time."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["A-Number", "Last Name", "First Name", "Language", "Facility Code",
+                  "Facility Name", "Current Stage", "Date Located", "Bond Set", "Bond Posted",
+                  "Release Date", "I-305 Receipt", "Payment Method"])
+    sheet.append(["A-300-000-020", "Núñez", "José", "es", "BROADIL", "Broadview", "Released",
+                  datetime(2025, 11, 13), datetime(2025, 11, 14, 9, 30),
+                  datetime(2025, 11, 15, 10, 0), datetime(2025, 11, 16, 17, 45), "I305-20",
+                  "CeBONDS"])
+    path = tmp_path / "history.xlsx"
+    book.save(path)
+    cli("import", path)
+    moves = [(e.kind, e.at) for e in events_of(database, "300000020")]
+    assert moves == [("imported", chicago("2025-11-12 00:00")),
+                     ("locate", chicago("2025-11-13 00:00")),
+                     ("bond", chicago("2025-11-14 09:30")), ("post", chicago("2025-11-15 10:00")),
+                     ("release", chicago("2025-11-16 17:45"))]
+
+
+def test_skip_invalid_imports_the_good_rows_and_rejects_the_bad_history(
+        cli, court_order, database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = csv_file(tmp_path, person_row("300000030", "Located", located="2025-11-14"),
+                    person_row("300000031", "Released", located="2025-11-14",
+                               released="2025-11-15"))
+    rejects = tmp_path / "rejects.csv"
+    out = cli("import", path, "--skip-invalid", rejects).output
+    assert "1 new" in out and "1 rejected" in out
+    assert "recorded from the file's history: LOCATED 1 (1 move)" in out
+    assert stages_now(cli) == {"300000030": "LOCATED"}
+    assert "a release without a posted bond needs a reason" in rejects.read_text()

@@ -60,7 +60,8 @@ def describe_history(history: dict, dry_run: bool) -> str:
     moves = history["moves"]
     verb = "would record" if dry_run else "recorded"
     per_stage = ", ".join(f"{stage} {n}" for stage, n in moves.items()) or "nothing new"
-    notes = [f"{sum(moves.values())} moves"]
+    total = sum(moves.values())
+    notes = [f"{total} move{'' if total == 1 else 's'}"]
     if history["undated"]:
         notes.append(f"{history['undated']} with no date of their own")
     if history["behind"]:
