@@ -32,7 +32,12 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
               metavar="REJECTS.csv", help="Import the valid rows; write the others here with reasons.")
 @pass_app
 def import_command(app: App, file: Path, case: str | None, dry_run: bool, rejects: Path | None) -> None:
-    """Import the class list (CSV or XLSX); all rows or, with problems, none."""
+    """Import the class list (CSV or XLSX); all rows or, with problems, none.
+
+    With stage and date columns (located at, bond set at, posted at, released at, ...),
+    each person's history too, with the file's dates: see "Starting from your spreadsheet"
+    in the README.
+    """
     from workflow.roster import import_class_list
 
     with app.order_session(case, write=True) as (session, court_order), _progress() as progress:
