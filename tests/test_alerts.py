@@ -27,7 +27,7 @@ from tests.flows_fixtures import (
     walk,
 )
 from tests.notices_fixtures import free_port, with_smtp
-from workflow import alerts, clock, config, db, reports, thresholds
+from workflow import alerts, clock, config, db, notices, reports, thresholds
 from workflow.thresholds import Rules, Threshold
 from workflow.audit import Actor
 from workflow.errors import ConfigError
@@ -289,6 +289,29 @@ def test_the_staff_email_names_people_by_internal_id_only(database, staffed, ord
         assert family_name(index) not in text and a_number(index) not in text
 
 
+@pytest.mark.parametrize("language, said", [
+    ("en", r"At the current pace \(\d+(\.\d+)? per hour\), (\d+) of 12 people covered will be"
+           r" resolved by the deadline \(3 already are\); (\d+) of the 9 outstanding are at risk"),
+    ("es", r"Al ritmo actual \(\d+(,\d+)? por hora\), (\d+) de 12 personas cubiertas quedarán"
+           r" resueltas antes del plazo \(3 ya lo están\); (\d+) de las 9 pendientes están en"
+           r" riesgo"),
+])
+def test_the_projection_counts_resolved_of_covered_and_risk_of_outstanding(
+        database, staffed, order_id, language, said) -> None:  # type: ignore[no-untyped-def]
+    """Projected resolved includes the three already out: it is "of 12 covered", never "of 9
+    outstanding" (which read "364 of 234 outstanding" in a real order)."""
+    now = DEADLINE - timedelta(hours=24)
+    with database.read() as session:
+        order = order_in(session, order_id)
+        context = alerts.alert_context(session, order, now, staffed, Threshold("T-24h", now),
+                                       reports.stage_counts(session, order))
+    _, _, text = notices.render_staff_email("alert", context, staffed, language=language)
+    found = re.search(said, " ".join(text.split()))
+    assert found, text
+    assert int(found.group(2)) == context["projection"]["projected_resolved"] >= 3
+    assert int(found.group(3)) == context["projection"]["at_risk"] <= 9
+
+
 def test_the_audit_event_and_the_log_carry_no_personal_data(
         database, staffed, order_id, caplog) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.INFO, logger="workflow.alerts")
@@ -337,19 +360,36 @@ def test_the_digest_goes_once_a_day_with_yesterdays_moves(database, staffed, ord
     assert [k for k, *_ in notices_of(database)] == ["digest"] * 4
 
 
-def test_the_list_has_sent_skipped_and_pending_with_stable_keys(database, staffed, order_id) -> None:  # type: ignore[no-untyped-def]
+def test_the_list_has_fired_skipped_and_pending_with_stable_keys(database, staffed, order_id) -> None:  # type: ignore[no-untyped-def]
     check_at(database, staffed, order_id, DEADLINE - timedelta(hours=24))
     with database.read() as session:
         rows = alerts.list_alerts(session, order_in(session, order_id),
                                   DEADLINE - timedelta(hours=24), staffed)
-    assert all(set(row) == {"threshold", "due_at", "fired_at", "status", "emails"} for row in rows)
+    keys = {"threshold", "due_at", "fired_at", "status", "delivery", "emails"}
+    assert all(set(row) == keys for row in rows)
     by_name = {row["threshold"]: row for row in rows}
     assert by_name["T-72h"]["status"] == "skipped" and by_name["T-72h"]["fired_at"] is None
+    assert by_name["T-72h"]["delivery"] is None
     assert by_name["T-24h"] == {"threshold": "T-24h", "due_at": "2025-11-20T12:00:00-06:00",
-                                "fired_at": "2025-11-20T12:00:00-06:00", "status": "sent",
-                                "emails": {"pending": 2}}
+                                "fired_at": "2025-11-20T12:00:00-06:00", "status": "fired",
+                                "delivery": "pending", "emails": {"pending": 2}}
     pending = [row["threshold"] for row in rows if row["status"] == "pending"]
     assert pending == ["T-12h", "T-6h", "digest:2025-11-21", "T-2h", "T-1h", "deadline"]
+
+
+def test_an_alert_whose_emails_are_retrying_is_fired_not_sent(
+        cli, court_order, staff_env, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The alert fired (its e-mails are queued); the mail server has none of them: the list
+    says both, never "sent"."""
+    cli("import", _class_list(tmp_path))
+    monkeypatch.setenv("BONDTRACK_SMTP_PORT", str(free_port()))  # nobody listens: retry later
+    cli("alerts", "check", "--now", "2025-11-20 12:00")
+    rows = json.loads(cli("alerts", "list", "--json").output)
+    t24 = next(r for r in rows if r["threshold"] == "T-24h")
+    assert (t24["status"], t24["delivery"], t24["emails"]) == ("fired", "retrying", {"retrying": 2})
+    table = cli("alerts", "list").output
+    line = next(line for line in table.splitlines() if "T-24h" in line)
+    assert "fired" in line and "retrying" in line and "sent" not in line
 
 
 def test_the_demo_step_says_which_alerts_fired(database, settings, order_id) -> None:  # type: ignore[no-untyped-def]
@@ -382,8 +422,9 @@ def test_alerts_check_sends_by_smtp_once_and_list_shows_it(
     assert len(mailbox.messages) == 2
     rows = json.loads(cli("alerts", "list", "--json").output)
     assert {r["threshold"]: r["status"] for r in rows if r["status"] != "pending"} == {
-        "T-72h": "skipped", "T-48h": "skipped", "T-24h": "sent"}
-    assert next(r for r in rows if r["threshold"] == "T-24h")["emails"] == {"sent": 2}
+        "T-72h": "skipped", "T-48h": "skipped", "T-24h": "fired"}
+    t24 = next(r for r in rows if r["threshold"] == "T-24h")
+    assert t24["emails"] == {"sent": 2} and t24["delivery"] == "sent"
     digest = cli("alerts", "digest", "--now", "2025-11-20 12:00").output
     assert f"{CASE}: sent the digest for 2025-11-20 to 2 staff" in digest
     assert len(mailbox.messages) == 4

@@ -157,6 +157,32 @@ def test_restore_asks_first_and_refuses_what_is_not_a_backup(two_orders: Cli, da
     assert table_rows(database) == before
 
 
+def test_restore_into_a_home_with_no_database_does_not_ask(two_orders: Cli, tmp_path: Path,
+                                                           backend: str, request) -> None:  # type: ignore[no-untyped-def]
+    """A new laptop or server: nothing to replace, so no question, and it says so."""
+    out = tmp_path / "good.backup"
+    two_orders("backup", "--out", out)
+    home = tmp_path / "new-home"
+    url = new_pg_database(request.getfixturevalue("pg"), None) if backend == "postgresql" else ""
+    saved = dict(os.environ)
+    os.environ.update(environment(home, url))
+    try:
+        done = two_orders.runner.invoke(_main(), ["restore", str(out)], input="")
+        assert done.exit_code == 0, done.output
+        assert "Replace everything" not in done.output
+        assert done.output == (f"restored good.backup (schema {db.head_revision()}); the database"
+                               " was empty, so nothing was replaced\n")
+        with connected(environment(home, url)) as restored:
+            with restored.read() as session:
+                assert session.scalar(select(func.count()).select_from(Detainee)) == 3
+        # Now it holds data: the next restore asks again.
+        asked = two_orders.runner.invoke(_main(), ["restore", str(out)], input="n\n")
+        assert asked.exit_code == 1 and "Replace everything" in asked.output
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def _main() -> click.Group:
     from workflow.cli import main
 

@@ -65,8 +65,21 @@ def test_order_add_without_tz_uses_the_configured_zone(cli, monkeypatch) -> None
 def test_order_show_gives_deadline_and_time_left(cli, court_order: str) -> None:  # type: ignore[no-untyped-def]
     out = cli("order", "show").stdout
     assert "deadline: 2025-11-21T12:00:00-06:00" in out
-    assert "seconds left: 1d 00h 00m" in out
+    assert "  time left: 1d 00h 00m" in out and "seconds" not in out
     assert "order date: 2025-11-12" in out
+
+
+def test_order_show_and_list_say_overdue_by_not_a_negative_duration(
+        cli, court_order: str, frozen) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    frozen(datetime(2026, 11, 30, 20, 43, tzinfo=UTC))  # 375 days after the deadline
+    out = cli("order", "show").stdout
+    assert " overdue by: 374d 02h 43m" in out and "-" not in out.split("overdue by:")[1][:20]
+    assert "time left" not in out
+    listed = json.loads(cli("order", "list", "--json").stdout)
+    assert listed[0]["time_left"] == "overdue by 374d 02h 43m"
+    assert listed[0]["seconds_left"] < 0
 
 
 def test_order_show_json(cli, court_order: str) -> None:  # type: ignore[no-untyped-def]

@@ -194,7 +194,8 @@ STAFF_CONTEXT = {
     "title": "T-24h: 412 outstanding", "threshold": "T-24h", "time_left": "0d 23h 59m",
     "counts": {"LOCATED": 200, "BOND_SET": 212, "RELEASED": 150}, "outstanding": 412,
     "at_risk": [{"id": 12, "stage": "BOND_SET", "facility": "BROADIL", "hours_in_stage": 30.25}],
-    "projection": {"projected_resolved": 301, "outstanding": 412, "at_risk": 111,
+    "projection": {"projected_resolved": 301, "covered": 562, "resolved": 150,
+                   "outstanding": 412, "at_risk": 111,
                    "pace_per_hour": 4.5, "slowest_stage": "BOND_SET", "slowest_median_hours": 9.5},
     "moves_yesterday": {"release": 40, "post": 38}, "command": "bondtrack status --at-risk",
 }
@@ -209,7 +210,9 @@ def test_staff_emails_render_their_context_by_internal_id(kind: str) -> None:
     assert "1:18-cv-03757" in subject and "0d 23h 59m" in subject
     assert "<table" in page and "<" not in text
     for fact in ("Deadline: Fri 21 Nov 2025 12:00 (America/Chicago)", "#12 BOND_SET BROADIL 30.2",
-                 "At the current pace (4.5 per hour), 301 of 412 outstanding people",
+                 "At the current pace (4.5 per hour), 301 of 562 people covered will be"
+                 " resolved by the deadline (150 already are); 111 of the 412 outstanding are"
+                 " at risk",
                  "The slowest stage is BOND_SET (median 9.5 h)", "BOND_SET 212",
                  "bondtrack status --at-risk"):
         assert fact in text, fact

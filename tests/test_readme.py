@@ -30,3 +30,39 @@ def test_the_walkthrough_runs_line_by_line(cli, tmp_path, monkeypatch) -> None: 
         cli(*argv[1:])
     shown = cli("show", "012345678", "--json").output
     assert '"stage": "RELEASED"' in shown
+
+
+def spreadsheet_section() -> list[list[str]]:
+    text = README.read_text()
+    section = text.split("## Starting from your spreadsheet", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    return [shlex.split(line) for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def test_the_spreadsheet_section_runs_with_its_sample(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """docs/sample-history.csv, imported as the README shows: everyone in their stage, and
+    the report as of the 15th counts them as the dates say."""
+    import csv
+    import json
+    import shutil
+
+    (tmp_path / "docs").mkdir()
+    shutil.copy(README.parent / "docs" / "sample-history.csv", tmp_path / "docs")
+    monkeypatch.chdir(tmp_path)
+    said = [cli(*argv[1:]).output for argv in spreadsheet_section()]
+    assert "would record from the file's history: LOCATING 1, LOCATED 5" in said[1]
+    assert "recorded from the file's history: LOCATING 1, LOCATED 5" in said[2]
+    stages = {row["a_number"]: row["stage"] for row in json.loads(cli("list", "--json").output)}
+    assert sorted(stages.values()) == sorted(
+        ["INTAKE", "LOCATING", "LOCATED", "BOND_SET", "BOND_POSTED", "RELEASED", "RELEASED",
+         "EXCLUDED", "DEPARTED", "NOT_IN_CUSTODY"])
+    with (tmp_path / "report-as-of-15-nov.csv").open(encoding="utf-8-sig") as fh:
+        summary = {row["label"]: row["people"] for row in csv.DictReader(fh)
+                   if row["part"] == "summary"}
+    assert {label: summary[label] for label in (
+        "Released", "Outstanding", "Bond posted, awaiting release", "Bond set, not yet posted",
+        "Located, bond not yet set", "Not located", "Excluded from the order")} == {
+        "Released": "0", "Outstanding": "9", "Bond posted, awaiting release": "1",
+        "Bond set, not yet posted": "2", "Located, bond not yet set": "2", "Not located": "4",
+        "Excluded from the order": "1"}
+    assert "RELEASED" in said[4] and "import" in said[4]

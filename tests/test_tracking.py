@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.foundation_fixtures import NOW, STAFF, _columns, counts, events_of, person, write_csv
-from workflow import db, orders, stages, tracking
+from workflow import clock, db, orders, stages, tracking
 from workflow.audit import Actor
 from workflow.errors import TransitionError, ValidationError
 from workflow.stages import Stage
@@ -202,9 +203,25 @@ def test_a_time_a_little_ahead_of_our_clock_is_taken_as_clock_skew(imported: db.
 def test_a_time_before_the_last_change_is_refused(imported: db.Database) -> None:
     act(imported, JOSE, "search", now=LATER)
     before = snapshot(imported, JOSE)
-    with pytest.raises(ValidationError, match=r"before person #\d+'s last recorded change"):
+    with pytest.raises(ValidationError) as refused:
         act(imported, JOSE, "locate", facility="BROADIL", now=LATER, at=LATER - timedelta(seconds=1))
     assert snapshot(imported, JOSE) == before
+    said = str(refused.value)
+    assert re.fullmatch(r"the time given, 2025-11-\d\d \d\d:\d\d CST, is before person #\d+'s"
+                        r" last recorded change, 'search' at 2025-11-\d\d \d\d:\d\d CST: moves"
+                        r" are recorded in the order they happened", said), said
+    assert "import" not in said  # after the import: the file's history cannot help
+
+
+def test_a_move_before_the_import_points_to_the_import_with_history(imported: db.Database) -> None:
+    """The import is itself the first change; what happened before it belongs in the file."""
+    with pytest.raises(ValidationError) as refused:
+        act(imported, JOSE, "locate", facility="BROADIL", now=LATER, at=NOW - timedelta(days=3))
+    said = str(refused.value)
+    imported_at = clock.local(NOW, "America/Chicago")
+    assert f"last recorded change, 'imported' at {imported_at:%Y-%m-%d %H:%M} CST" in said
+    assert said.endswith("for moves made before the import, import the class list with its"
+                         " stage and dates (README: 'Starting from your spreadsheet')")
 
 
 def test_a_time_without_a_zone_is_refused(imported: db.Database) -> None:

@@ -58,7 +58,9 @@ from workflow.thresholds import (
     thresholds,
 )
 
-SENT, SKIPPED, PENDING = "sent", "skipped", "pending"
+SENT, SKIPPED, PENDING = "sent", "skipped", "pending"  # as stored
+FIRED = "fired"  # how ``list_alerts`` names SENT: the e-mails may not be delivered yet
+RETRYING = "retrying"
 KINDS = ("alert", "digest")
 AT_RISK_SHOWN = 10
 _OPEN = [s.value for s in Stage if s in OUTSTANDING]
@@ -384,7 +386,10 @@ def list_alerts(session: Session, order: CourtOrder, now: datetime,
                 settings: Settings) -> list[dict[str, Any]]:
     """Every alert of ``order``: fired or skipped, then the next ones (``pending``), by due time.
 
-    ``emails`` counts the alert's staff e-mails by outbox status.
+    ``status`` is the alert's own state: ``fired`` once its e-mails are queued, whether or
+    not the mail server has them yet; ``delivery`` says that (see ``_delivery``), and
+    ``emails`` counts the alert's staff e-mails by outbox status (``retrying``: pending
+    again after a refusal).
     """
     rules = Rules.from_settings(settings)
     rows = list(session.scalars(select(Alert).where(Alert.order_id == order.id)))
@@ -394,12 +399,25 @@ def list_alerts(session: Session, order: CourtOrder, now: datetime,
                             _next_digest(now, order.time_zone, rules.digest_hour),
                             *_still_ahead(order.deadline, rules, now))
                 if t.name not in names]
-    listed = [(row.due_at, row.threshold, row.fired_at, row.status) for row in rows]
+    listed = [(row.due_at, row.threshold, row.fired_at, FIRED if row.status == SENT else row.status)
+              for row in rows]
     listed += [(t.due_at, t.name, None, PENDING) for t in {t.name: t for t in upcoming}.values()]
+    found = [(due_at, name, fired_at, status, emails.get((int(due_at.timestamp()), name), {}))
+             for due_at, name, fired_at, status in sorted(listed, key=lambda r: (r[0], r[1]))]
     return [{"threshold": name, "due_at": reports.iso(due_at, order.time_zone),
              "fired_at": reports.iso(fired_at, order.time_zone), "status": status,
-             "emails": dict(emails.get((int(due_at.timestamp()), name), {}))}
-            for due_at, name, fired_at, status in sorted(listed, key=lambda r: (r[0], r[1]))]
+             "delivery": _delivery(counts), "emails": dict(counts)}
+            for due_at, name, fired_at, status, counts in found]
+
+
+# The least advanced state of an alert's e-mails is its delivery: one stuck e-mail is news.
+_DELIVERY_ORDER = ("needs-review", "failed", RETRYING, PENDING, "claimed", "sending", "sent")
+
+
+def _delivery(counts: Counter[str] | dict[str, int]) -> str | None:
+    """``sent`` once every e-mail is with the mail server, else the furthest behind; None
+    for an alert with no e-mails (skipped, still to come)."""
+    return next((status for status in _DELIVERY_ORDER if counts.get(status)), None)
 
 
 def _still_ahead(deadline: datetime, rules: Rules, now: datetime) -> list[Threshold]:
@@ -416,11 +434,11 @@ def _next_digest(now: datetime, time_zone: str, hour: int) -> Threshold:
 def _email_statuses(session: Session, order: CourtOrder) -> dict[tuple[int, str], Counter[str]]:
     found: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
     rows = session.execute(
-        select(Notice.idempotency_key, Notice.status)
+        select(Notice.idempotency_key, Notice.status, Notice.attempts)
         .where(Notice.order_id == order.id, Notice.kind.in_(KINDS))
     )
-    for key, status in rows:
-        found[key_threshold(key)][status] += 1
+    for key, status, attempts in rows:
+        found[key_threshold(key)][RETRYING if status == PENDING and attempts else status] += 1
     return found
 
 

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select, text
+from sqlalchemy import Table, delete, func, inspect, literal, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -184,6 +184,19 @@ def _pg_dump(database_url: str, target: Path) -> None:
 
 
 # ---------------------------------------------------------------- restore
+
+
+def holds_data(database: db.Database) -> bool:
+    """Whether a restore would replace anything: a bondtrack schema with a row in any table.
+
+    A home where `bondtrack init` never ran, or ran and nothing was added since, has nothing
+    to lose, so restoring a backup into it (a new laptop, a new server) needs no question.
+    """
+    with database.read() as session:
+        if not inspect(session.connection()).has_table("alembic_version"):
+            return False
+        return any(session.execute(select(literal(1)).select_from(table).limit(1)).first()
+                   for table in Base.metadata.sorted_tables)
 
 
 def restore(database: db.Database, source: Path, *, actor: Actor, now: datetime) -> str:

@@ -76,3 +76,11 @@ def describe_duration(seconds: float) -> str:
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     return f"{sign}{days}d {hours:02d}h {minutes:02d}m"
+
+
+def describe_time_left(seconds: float) -> tuple[str, str]:
+    """(``time left``, ``2d 03h 15m``) before the deadline, (``overdue by``, ...) after it:
+    nobody reads "-375d 02h 43m" as a deadline missed a year ago."""
+    if seconds < 0:
+        return "overdue by", describe_duration(-seconds)
+    return "time left", describe_duration(seconds)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -36,19 +36,19 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading; nothing it does is committed."""
-        with _translated(), self._reader() as session, session.begin():
+        with _translated(self.settings), self._reader() as session, session.begin():
             yield session
             session.rollback()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction: committed if the block succeeds, rolled back otherwise."""
-        with _translated(), self._writer() as session, session.begin():
+        with _translated(self.settings), self._writer() as session, session.begin():
             yield session
 
     def check_schema(self) -> None:
         """Refuse to work on a database that `bondtrack init` has not brought up to date."""
-        with _translated(), self.engine.connect() as conn:
+        with _translated(self.settings), self.engine.connect() as conn:
             try:
                 current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             except (OperationalError, ProgrammingError):
@@ -133,7 +133,7 @@ def _sqlite_engine(settings: Settings) -> Engine:
 
 
 @contextmanager
-def _translated() -> Iterator[None]:
+def _translated(settings: Settings) -> Iterator[None]:
     try:
         yield
     except StaleDataError:
@@ -143,10 +143,35 @@ def _translated() -> Iterator[None]:
     except OperationalError as exc:
         if "locked" in str(exc.orig) or "deadlock" in str(exc.orig):
             raise ConflictError("the database is busy with another writer: re-run the command") from None
+        if exc.statement is None and not settings.is_sqlite:  # no statement: connecting failed
+            raise BondtrackError(connection_problem(settings.database_url, exc.orig)) from None
         raise BondtrackError(f"database error: {type(exc.orig).__name__}") from None
     except DBAPIError as exc:
         # The message of a DBAPI error quotes SQL parameters: name the kind only.
         raise BondtrackError(f"database error: {type(exc.orig).__name__}") from None
+
+
+def connection_problem(url: str, error: BaseException) -> str:
+    """Which server, which database, and the server's reason, for a connection that failed.
+
+    A wrong port, a database that does not exist and a refused password each need a different
+    fix. The driver's message names hosts, ports, users and databases, never a person; the
+    password is never printed (the driver does not, and it is scrubbed should it appear).
+    """
+    where = make_url(url)
+    reason = "; ".join(_server_reason(line) for line in str(error).splitlines() if line.strip())
+    if where.password:
+        reason = reason.replace(where.password, "***")
+    return (f"cannot connect to PostgreSQL at {where.host or 'localhost'}:{where.port or 5432},"
+            f" database {where.database or '(default)'}, user {where.username or '(default)'}:"
+            f" {reason or type(error).__name__}")
+
+
+def _server_reason(line: str) -> str:
+    """``connection to server at "h", port 5 failed: FATAL:  database "x" does not exist``
+    → ``database "x" does not exist``: the host and port are said once, before."""
+    reason = line.strip().rsplit(" failed: ", 1)[-1].removeprefix("connection failed: ")
+    return reason.removeprefix("FATAL:").strip()
 
 
 def head_revision() -> str:
@@ -171,7 +196,7 @@ def upgrade(database: Database, revision: str = "head") -> None:
     from alembic import command
 
     cfg = alembic_config()
-    with _translated(), database.engine.begin() as conn:
+    with _translated(database.settings), database.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
@@ -180,6 +205,6 @@ def downgrade(database: Database, revision: str) -> None:
     from alembic import command
 
     cfg = alembic_config()
-    with _translated(), database.engine.begin() as conn:
+    with _translated(database.settings), database.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import exists, insert, literal, null, select
 from sqlalchemy.orm import Session
 
-from workflow import clock, crashpoints, tables
+from workflow import clock, crashpoints, history, tables
 from workflow.audit import Actor, record
 from workflow.errors import BondtrackError, ValidationError
 from workflow.identity import normalize_a_number, normalize_language, normalize_name, parse_date
@@ -37,6 +37,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "phone": ("telephone", "phone_number", "contact_phone"),
     "email": ("e_mail", "email_address", "contact_email"),
     "notes": ("note", "comments", "comment"),
+    # Each person's stage and the dates that led there (workflow/history.py).
+    **history.COLUMNS,
 }
 # The language is required so every letter and call can be in it; "unknown" is accepted and
 # counted (status), so a missing value is a decision someone made, not an accident.
@@ -67,9 +69,11 @@ class ImportResult:
     dry_run: bool = False
     problems: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    history: dict[str, Any] | None = None  # moves recorded from the history columns
 
     def summary(self) -> dict[str, Any]:
         return {
+            **({"history": self.history} if self.history is not None else {}),
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
@@ -98,8 +102,13 @@ def import_class_list(
     dry_run: bool = False,
     rejects: Path | None = None,
     progress: Progress | None = None,
+    default_bond_cents: int | None = None,
 ) -> ImportResult:
-    """Import ``path`` into ``order``; with problems and no ``rejects`` file, write nothing."""
+    """Import ``path`` into ``order``; with problems and no ``rejects`` file, write nothing.
+
+    A list with history columns (stage, dates) also records each person's moves, with the
+    file's dates (``workflow.history``); ``default_bond_cents`` is a set bond with no amount.
+    """
     table = tables.read(path, COLUMNS, REQUIRED)
     result = ImportResult(dry_run=dry_run, ignored_columns=table.ignored_columns)
     # A bad header leaves no rows; a row the reader refused (too many cells, a cell too long)
@@ -108,6 +117,7 @@ def import_class_list(
         raise ValidationError(_failure(path, table.problems), table.problems)
     today = clock.local(now, order.time_zone).date()
     facilities = {f.code: f for f in session.scalars(select(Facility))}
+    plans = history.plan(session, order, table, now=now, default_bond_cents=default_bond_cents)
     people, new_facilities = _validate(table, today, facilities, progress)
     if table.problems and rejects is None:
         raise ValidationError(_failure(path, table.problems), table.problems)
@@ -117,10 +127,15 @@ def import_class_list(
         _write_rejects(table, rejects)
     # A dry run goes through the same writes inside a savepoint, so its counts are the real ones.
     savepoint = session.begin_nested() if dry_run else None
-    _apply(session, order, people, facilities, new_facilities, result, actor=actor, now=now)
+    _apply(session, order, people, facilities, new_facilities, result, actor=actor, now=now,
+           entered=history.entered_times(plans))
+    kept = [plans[p.a_number] for p in people if p.a_number in plans]
+    moved = history.record(session, order, kept, file=path.name, actor=actor, now=now)
+    if plans:
+        result.history = moved.as_dict()
     if savepoint is not None:
         savepoint.rollback()
-    elif result.created or result.updated:
+    elif result.created or result.updated or moved.moves:
         record(session, kind="class-list-imported", order_id=order.id, actor=actor, at=now,
                now=now, payload={"file": path.name, **result.summary()})
         crashpoints.reached(crashpoints.IMPORT_WRITTEN)
@@ -235,6 +250,7 @@ def _apply(
     *,
     actor: Actor,
     now: datetime,
+    entered: dict[str, datetime],
 ) -> None:
     for person in people:
         if person.facility_code and person.facility_code not in facilities:
@@ -251,7 +267,7 @@ def _apply(
         facility = facilities.get(person.facility_code) if person.facility_code else None
         current = existing.get(person.a_number)
         if current is None:
-            new_rows.append(_new_row(order, person, facility, now))
+            new_rows.append(_new_row(order, person, facility, now, entered.get(person.a_number)))
         elif _update(session, current, person, facility, result, actor=actor, now=now):
             result.updated += 1
         else:
@@ -261,14 +277,16 @@ def _apply(
         _insert_new(session, order, new_rows, actor=actor, now=now)
 
 
-def _new_row(order: CourtOrder, person: _Person, facility: Facility | None, now: datetime) -> dict:
+def _new_row(order: CourtOrder, person: _Person, facility: Facility | None, now: datetime,
+             entered: datetime | None) -> dict:
+    """A new person in INTAKE since now, or since they came under the order (history)."""
     return {
         "order_id": order.id,
         "a_number": person.a_number,
         **person.values,
         "facility_id": facility.id if facility else None,
         "stage": Stage.INTAKE.value,
-        "stage_since": now,
+        "stage_since": entered or now,
         "version": 1,
         "created_at": now,
         "updated_at": now,
@@ -278,7 +296,8 @@ def _new_row(order: CourtOrder, person: _Person, facility: Facility | None, now:
 def _insert_new(session: Session, order: CourtOrder, rows: list[dict], *, actor: Actor,
                 now: datetime) -> None:
     """The new people in one executemany, then their ``imported`` events in one INSERT ...
-    SELECT: the people of the order with no event yet are exactly the ones just inserted.
+    SELECT: the people of the order with no event yet are exactly the ones just inserted,
+    each at their ``stage_since`` (now, or when their history says they came under the order).
 
     On the tables, not the classes: the ORM's bulk path costs more than the database
     here. No RETURNING: psycopg re-parses one huge statement per page of rows for it,
@@ -290,7 +309,7 @@ def _insert_new(session: Session, order: CourtOrder, rows: list[dict], *, actor:
         select(people.c.order_id, people.c.id, literal("imported"), null(),
                literal(Stage.INTAKE.value), literal({}, Event.__table__.c.payload.type),
                literal(actor.operator), literal(actor.source),
-               literal(now, Event.__table__.c.at.type), literal(now, Event.__table__.c.at.type))
+               people.c.stage_since, literal(now, Event.__table__.c.at.type))
         .where(people.c.order_id == order.id,
                ~exists().where(Event.__table__.c.detainee_id == people.c.id))
         .order_by(people.c.id)

@@ -14,7 +14,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import flag_modified
 
 from workflow import audit, clock, crashpoints, orders, stages, tables
@@ -109,10 +110,35 @@ def _checked_time(detainee: Detainee, at: datetime | None, now: datetime) -> dat
     if at > now + _CLOCK_SLACK:
         raise ValidationError("the time given is in the future")
     if at < detainee.stage_since:
-        raise ValidationError(
-            f"the time given is before person #{detainee.id}'s last recorded change"
-        )
+        raise ValidationError(_before_last_change(detainee, at))
     return at
+
+
+def _before_last_change(detainee: Detainee, at: datetime) -> str:
+    """Why ``at`` is refused: the change it would come before, and its time in court time.
+
+    The log is append-only and later events were computed on top of it, so the rule stays;
+    what happened before the person was imported belongs in the import, with its dates.
+    """
+    session = object_session(detainee)
+    assert session is not None, "a verb works on a person of a session"
+    moves = (select(Event.kind, Event.at).where(Event.detainee_id == detainee.id,
+                                                 Event.to_stage.is_not(None)))
+    last = session.execute(moves.order_by(Event.at.desc(), Event.id.desc()).limit(1)).first()
+    first = session.execute(moves.order_by(Event.at, Event.id).limit(1)).first()
+    zone = detainee.court_order.time_zone
+
+    def court(instant: datetime) -> str:
+        return f"{clock.local(instant, zone):%Y-%m-%d %H:%M %Z}"
+
+    kind, when = last if last else ("change", detainee.stage_since)
+    message = (f"the time given, {court(at)}, is before person #{detainee.id}'s last recorded"
+               f" change, '{kind}' at {court(when)}: moves are recorded in the order they"
+               " happened")
+    if first is not None and first.kind == "imported" and at < first.at:
+        message += ("; for moves made before the import, import the class list with its stage"
+                    " and dates (README: 'Starting from your spreadsheet')")
+    return message
 
 
 def search(session: Session, detainee: Detainee, *, actor: Actor, now: datetime,

@@ -94,7 +94,7 @@ def digest(app: App, case: str | None, at: str | None, as_json: bool) -> None:
 @output_options
 @pass_app
 def list_command(app: App, case: str | None, fmt: str) -> None:
-    """Alerts sent and skipped, and the ones still to come (pending), by due time."""
+    """Alerts fired and skipped, the ones still to come (pending), and their e-mails' delivery."""
     with app.order_session(case) as (session, court_order):
         rows = alerting.list_alerts(session, court_order, clock.now(), app.settings)
     if fmt != "json":
@@ -102,4 +102,4 @@ def list_command(app: App, case: str | None, fmt: str) -> None:
                  "fired_at": human_time(row["fired_at"]),
                  "emails": ", ".join(f"{n} {status}" for status, n in row["emails"].items())}
                 for row in rows]
-    print_rows(rows, ["threshold", "due_at", "fired_at", "status", "emails"], fmt)
+    print_rows(rows, ["threshold", "due_at", "fired_at", "status", "delivery", "emails"], fmt)

@@ -29,13 +29,15 @@ def backup(app: App, out: Path) -> None:
 @pass_app
 def restore(app: App, file: Path, yes: bool) -> None:
     """Replace everything in the database with a backup made by `bondtrack backup`."""
-    from workflow.backup import restore as restore_backup
+    from workflow.backup import holds_data, restore as restore_backup
 
-    if not yes:
+    replacing = holds_data(app.database)
+    if replacing and not yes:
         click.confirm("Replace everything in the database with this backup?", abort=True,
                       err=True)
     revision = restore_backup(app.database, file, actor=app.actor(), now=clock.now())
-    click.echo(f"restored {file.name} (schema {revision})")
+    click.echo(f"restored {file.name} (schema {revision})"
+               + ("" if replacing else "; the database was empty, so nothing was replaced"))
 
 
 @click.command()

@@ -116,8 +116,10 @@ def show(app: App, case: str | None, as_json: bool) -> None:
         return
     for key in ("case_number", "court", "judge", "title", "deadline", "time_zone", "order_date",
                 "seconds_left", "parent"):
-        value = clock.describe_duration(data[key]) if key == "seconds_left" else data[key]
-        click.echo(f"{key.replace('_', ' '):>13}: {'' if value is None else value}")
+        label, value = key.replace("_", " "), data[key]
+        if key == "seconds_left":
+            label, value = clock.describe_time_left(value)
+        click.echo(f"{label:>13}: {'' if value is None else value}")
     terms = data["terms"]
     click.echo(f"{'terms':>13}: bond {terms['bond']}; conditions "
                f"{', '.join(terms['conditions']) or 'none'}")
@@ -140,7 +142,8 @@ def list_(app: App, fmt: str) -> None:
         rows = reports.orders_overview(session, clock.now())
     columns = ["case_number", "court", "deadline", "time_zone", "time_left", "people", "outstanding"]
     for row in rows:
-        row["time_left"] = clock.describe_duration(row["seconds_left"])
+        label, duration = clock.describe_time_left(row["seconds_left"])
+        row["time_left"] = duration if label == "time left" else f"{label} {duration}"
     print_rows(rows, columns, fmt, title="Court orders")
 
 

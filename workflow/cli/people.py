@@ -32,13 +32,19 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
               metavar="REJECTS.csv", help="Import the valid rows; write the others here with reasons.")
 @pass_app
 def import_command(app: App, file: Path, case: str | None, dry_run: bool, rejects: Path | None) -> None:
-    """Import the class list (CSV or XLSX); all rows or, with problems, none."""
+    """Import the class list (CSV or XLSX); all rows or, with problems, none.
+
+    With stage and date columns (located at, bond set at, posted at, released at, ...),
+    each person's history too, with the file's dates: see "Starting from your spreadsheet"
+    in the README.
+    """
     from workflow.roster import import_class_list
 
     with app.order_session(case, write=True) as (session, court_order), _progress() as progress:
         result = import_class_list(
             session, court_order, file, actor=app.actor("import"), now=clock.now(),
             dry_run=dry_run, rejects=rejects, progress=progress,
+            default_bond_cents=app.settings.section("bond")["default_amount"] * 100,
         )
     for problem in result.problems:
         click.echo(problem, err=True)
@@ -48,8 +54,24 @@ def import_command(app: App, file: Path, case: str | None, dry_run: bool, reject
         f" {result.unchanged} unchanged, {result.rejected} rejected"
         + (f"; rejects written to {rejects}" if rejects and result.rejected else "")
     )
+    if result.history is not None:
+        click.echo(describe_history(result.history, dry_run))
     if result.ignored_columns:
         click.echo(f"ignored columns: {', '.join(result.ignored_columns)}", err=True)
+
+
+def describe_history(history: dict, dry_run: bool) -> str:
+    """``recorded from the file's history: LOCATED 3, RELEASED 2 (5 moves; ...)``."""
+    moves = history["moves"]
+    verb = "would record" if dry_run else "recorded"
+    per_stage = ", ".join(f"{stage} {n}" for stage, n in moves.items()) or "nothing new"
+    total = sum(moves.values())
+    notes = [f"{total} move{'' if total == 1 else 's'}"]
+    if history["undated"]:
+        notes.append(f"{history['undated']} with no date of their own")
+    if history["behind"]:
+        notes.append(f"{history['behind']} people already further on than the file says")
+    return f"{verb} from the file's history: {per_stage} ({'; '.join(notes)})"
 
 
 class _progress:
