@@ -165,6 +165,10 @@ def check(session: Session, order: CourtOrder, now: datetime, settings: Settings
               rows=rows, skipped=decision.skip)
     others = () if order.stayed_since else tuple(
         _obligation_alerts(session, order, now, settings, actor, rules, staff, rows, counts))
+    from workflow import bond_alerts  # ICE's dates for the bonds run even while a stay holds
+
+    others += tuple(bond_alerts.check(session, order, now, settings, actor, rules, staff, rows,
+                                      counts))
     return Outcome(order.case_number, order.time_zone, decision.send, decision.skip,
                    len(staff), outstanding, next_threshold(order.deadline, rules, now), paused,
                    others)
