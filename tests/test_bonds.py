@@ -86,6 +86,16 @@ def test_the_table_reads_as_the_issue_says() -> None:
     assert bonds.describe_allowed(State.FORFEITED) == "none (this state is final)"
 
 
+def test_the_readme_states_the_table_as_the_code_has_it() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = bonds.table_rows()
+    for state, moves in rows:
+        if moves != "none: final":
+            assert f"| {state} | {moves} |" in readme
+    finals = [state for state, moves in rows if moves == "none: final"]
+    assert f"| {', '.join(finals)} | none: final |" in readme
+
+
 @pytest.mark.parametrize("kind, message", [
     ("demand", "needs --due"), ("cancelled", "needs --reason"), ("refunded", "needs --amount"),
     ("designee", "needs --name"),
@@ -155,8 +165,8 @@ def test_the_appeal_deadline_counts_days_in_the_courts_zone(served: datetime, by
     assert bonds.appeal_deadline(served, "America/Chicago", by_mail) == deadline
 
 
-def test_a_breach_records_and_shows_its_appeal_deadline(cli, court_order, tmp_path,  # type: ignore[no-untyped-def]
-                                                        frozen) -> None:
+def test_a_breach_records_and_shows_its_appeal_deadline(  # type: ignore[no-untyped-def]
+        cli, court_order, tmp_path, frozen) -> None:
     _posted_through_cli(cli, tmp_path)
     frozen(datetime(2025, 11, 25, 18, 0, tzinfo=UTC))
     shown = cli("bonds", "record", "012345678", "breached", "--date", "2025-11-24").output
@@ -179,8 +189,8 @@ def _posted_through_cli(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped
     cli("release", "012345678")
 
 
-def test_the_cli_records_and_refuses_in_one_line(cli, court_order, tmp_path,  # type: ignore[no-untyped-def]
-                                                 frozen) -> None:
+def test_the_cli_records_and_refuses_in_one_line(  # type: ignore[no-untyped-def]
+        cli, court_order, tmp_path, frozen) -> None:
     _posted_through_cli(cli, tmp_path)
     frozen(datetime(2025, 11, 22, 18, 0, tzinfo=UTC))
     out = cli("bonds", "record", "012345678", "demand", "--due", "2025-11-26 10:00").output
@@ -203,8 +213,8 @@ def test_the_cli_records_and_refuses_in_one_line(cli, court_order, tmp_path,  # 
     assert "bond state: refunded" in shown
 
 
-def test_bond_events_come_in_through_apply_files(cli, court_order, tmp_path,  # type: ignore[no-untyped-def]
-                                                 frozen) -> None:
+def test_bond_events_come_in_through_apply_files(  # type: ignore[no-untyped-def]
+        cli, court_order, tmp_path, frozen) -> None:
     _posted_through_cli(cli, tmp_path)
     frozen(datetime(2025, 12, 20, 18, 0, tzinfo=UTC))
     sheet = write_csv(tmp_path / "fund.csv", [

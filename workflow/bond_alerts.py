@@ -54,9 +54,10 @@ def check(session: Session, order: CourtOrder, now: datetime, settings: Settings
             continue
         named = Threshold(prefix + decision.send.name, decision.send.due_at)
         local = clock.local(due_at, order.time_zone)
+        close = alerts._how_close(decision.send.name)
         context = {**alerts.alert_context(session, order, now, settings, named, counts),
                    "title": f"{_WHAT[name.split('-')[0]]} for bond #{bond_id}, due"
-                            f" {local:%a %d %b %Y %H:%M %Z}: {alerts._how_close(decision.send.name)}",
+                            f" {local:%a %d %b %Y %H:%M %Z}: {close}",
                    "time_left": clock.describe_duration((due_at - now).total_seconds()),
                    "command": f"bondtrack bonds list --order {order.case_number}"}
         alerts._fire(session, order, now, settings, actor, "alert", named, context, staff,

@@ -129,6 +129,24 @@ def describe_allowed(source: State) -> str:
     return ", ".join(seen) if seen else "none (this state is final)"
 
 
+def table_rows() -> list[tuple[str, str]]:
+    """(state, the events allowed from it and where they lead), for the docs."""
+    rows = []
+    for state in State:
+        moves: list[str] = []
+        for t in TRANSITIONS:
+            if t.source is not state:
+                continue
+            lead = "" if t.target is state else f" → {t.target.value}"
+            step = f"{t.outcome}{lead}" if t.outcome else f"{t.kind.value}{lead}"
+            if t.outcome and moves and moves[-1].startswith(t.kind.value):
+                moves[-1] += f", {step}"
+            else:
+                moves.append(f"{t.kind.value} {step}" if t.outcome else step)
+        rows.append((state.value, ", ".join(moves) if moves else "none: final"))
+    return rows
+
+
 def appeal_deadline(served_at: datetime, time_zone: str, by_mail: bool = True) -> datetime:
     """The last moment to file the I-290B: the end of the 30th day after the I-323 (33rd by
     mail), counted in calendar days in ``time_zone`` so a DST change moves no day."""
@@ -179,7 +197,8 @@ def record(session: Session, detainee: Detainee, kind: str, *, actor: Actor, now
     given = {name: value for name, value in options.items() if value is not None}
     extra = sorted(set(given) - set(transition.requires) - _OPTIONAL.get(event_kind, set()))
     if extra:
-        raise ValidationError(f"'{kind}' takes no {', '.join('--' + e.replace('_', '-') for e in extra)}")
+        flags = ", ".join("--" + e.replace("_", "-") for e in extra)
+        raise ValidationError(f"'{kind}' takes no {flags}")
     at = _checked_time(bond, events, at, now)
     row = BondEvent(bond_id=bond.id, kind=event_kind.value, state=transition.target.value, at=at,
                     note=(note or "").strip() or None, actor=actor.operator, recorded_at=now,
@@ -278,7 +297,9 @@ class Followed:
 
     @property
     def since(self) -> datetime:
-        return self.events[-1].at if self.events else self.bond.posted_at  # type: ignore[return-value]
+        last = self.events[-1].at if self.events else self.bond.posted_at
+        assert last is not None, "a followed bond is posted"
+        return last
 
     def next_deadline(self) -> tuple[str, datetime] | None:
         """(name, due time) of the date that can lose the bond: the demand's, the appeal's."""
@@ -310,7 +331,8 @@ def refund_overdue_days(settings: Settings) -> int:
     return int(settings.section("bonds")["refund_overdue_days"])
 
 
-def ledger(session: Session, order: CourtOrder, now: datetime, settings: Settings) -> dict[str, Any]:
+def ledger(session: Session, order: CourtOrder, now: datetime,
+           settings: Settings) -> dict[str, Any]:
     """Counts and sums per state, refunds pending too long, money by obligor, interest."""
     bonds = followed(session, order)
     buckets = {key: {"count": 0, "amount_cents": 0} for key in LEDGER_KEYS}

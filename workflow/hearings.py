@@ -65,7 +65,7 @@ def parse_time(text: str, court: str) -> datetime:
 
 def get(session: Session, order: CourtOrder, hearing_id: int) -> Hearing:
     hearing = session.get(Hearing, hearing_id)
-    if hearing is None or _detainee(session, hearing).order_id != order.id:
+    if hearing is None or person_of(session, hearing).order_id != order.id:
         raise NotFoundError(f"no hearing #{hearing_id} in order {order.case_number}")
     return hearing
 
@@ -80,7 +80,7 @@ def move(session: Session, hearing: Hearing, *, at: datetime, actor: Actor,
     was = hearing.at
     hearing.at = at
     session.flush()
-    _audit(session, _detainee(session, hearing), "hearing-moved", hearing, actor, now,
+    _audit(session, person_of(session, hearing), "hearing-moved", hearing, actor, now,
            {"was": was.isoformat()})
     return hearing
 
@@ -91,11 +91,11 @@ def done(session: Session, hearing: Hearing, *, actor: Actor, now: datetime) -> 
         raise ValidationError(f"hearing #{hearing.id} is already done")
     hearing.done_at = now
     session.flush()
-    _audit(session, _detainee(session, hearing), "hearing-done", hearing, actor, now)
+    _audit(session, person_of(session, hearing), "hearing-done", hearing, actor, now)
     return hearing
 
 
-def _detainee(session: Session, hearing: Hearing) -> Detainee:
+def person_of(session: Session, hearing: Hearing) -> Detainee:
     found = session.get(Detainee, hearing.detainee_id)
     assert found is not None, "a hearing's person is deleted with it"
     return found
@@ -123,7 +123,7 @@ def describe(hearing: Hearing) -> dict[str, Any]:
 def listing(session: Session, order: CourtOrder, now: datetime,
             days: int | None = None) -> list[dict[str, Any]]:
     """Open hearings from ``now`` (within ``days`` if given), soonest first."""
-    query = _open(order, now)
+    query = open_hearings(order, now)
     if days is not None:
         query = query.where(Hearing.at <= now + timedelta(days=days))
     return [describe(h) for h in session.scalars(query)]
@@ -132,12 +132,12 @@ def listing(session: Session, order: CourtOrder, now: datetime,
 def next_hearings(session: Session, order: CourtOrder, now: datetime) -> dict[int, dict[str, Any]]:
     """Each person's next open hearing, by person id."""
     found: dict[int, dict[str, Any]] = {}
-    for hearing in session.scalars(_open(order, now)):
+    for hearing in session.scalars(open_hearings(order, now)):
         found.setdefault(hearing.detainee_id, describe(hearing))
     return found
 
 
-def _open(order: CourtOrder, now: datetime):  # type: ignore[no-untyped-def]
+def open_hearings(order: CourtOrder, now: datetime):  # type: ignore[no-untyped-def]
     return (select(Hearing).join(Detainee, Hearing.detainee_id == Detainee.id)
             .where(Detainee.order_id == order.id, Hearing.done_at.is_(None), Hearing.at > now)
             .order_by(Hearing.at, Hearing.id))
@@ -246,11 +246,11 @@ def queue_reminders(session: Session, order: CourtOrder, now: datetime,
     queued = 0
     already = set(session.scalars(select(Notice.idempotency_key).where(
         Notice.order_id == order.id, Notice.kind == REMINDER)))
-    for hearing in list(session.scalars(_open(order, now))):
+    for hearing in list(session.scalars(open_hearings(order, now))):
         before = due_reminder(hearing, days, now)
         if before is None:
             continue
-        person = _detainee(session, hearing)
+        person = person_of(session, hearing)
         for recipient in recipients(person):
             key = reminder_key(hearing, before, recipient.role)
             if key in already:

@@ -40,8 +40,8 @@ def bonds(ctx: click.Context, case: str | None, fmt: str) -> None:
     if fmt == "json":
         print_json(data)
         return
-    rows = [{"state": key, "bonds": data[key]["count"], "amount": _dollars(data[key]["amount_cents"]),
-             "amount_cents": data[key]["amount_cents"]} for key in LEDGER_KEYS]
+    rows = [{"state": key, "bonds": data[key]["count"], "amount_cents": data[key]["amount_cents"],
+             "amount": _dollars(data[key]["amount_cents"])} for key in LEDGER_KEYS]
     if fmt == "csv":
         print_rows(rows, ["state", "bonds", "amount_cents"], "csv")
         return
@@ -60,7 +60,8 @@ def bonds(ctx: click.Context, case: str | None, fmt: str) -> None:
 
 
 @bonds.command("list")
-@click.option("--status", type=click.Choice([state.value for state in State]), help="Only bonds in this state.")
+@click.option("--status", type=click.Choice([state.value for state in State]),
+              help="Only bonds in this state.")
 @order_option
 @output_options
 @pass_app
