@@ -16,7 +16,6 @@ from tests.bonds_fixtures import (  # noqa: F401 - posted, imported, with_order,
     JOSE,
     LUIS,
     NOW,
-    PATH,
     class_list,
     imported,
     options_for,
@@ -209,6 +208,9 @@ def test_the_cli_records_and_refuses_in_one_line(  # type: ignore[no-untyped-def
     ledger = json.loads(cli("bonds", "--json").output)
     assert ledger["refunded"] == {"count": 1, "amount_cents": 150_000}
     assert ledger["interest_cents"] == 2_340
+    assert cli("bonds", "--csv").output.splitlines()[:3] == [
+        "state,bonds,amount_cents", "posted,1,150000", "active,0,0"]
+    assert "interest received: $23.40" in cli("bonds").output
     shown = cli("show", "012345678").output
     assert "bond state: refunded" in shown
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from tests.bonds_fixtures import (  # noqa: F401 - posted, imported, with_order,
 )
 from tests.foundation_fixtures import STAFF
 from tests.order_changes_fixtures import on_order, on_person, read_order, settings_with
-from workflow import alerts, courts, db, hearings
+from workflow import alerts, courts, db, hearings, outbox
 from workflow.audit import Actor
 from workflow.errors import ValidationError
 from workflow.models import Alert, Notice
@@ -141,17 +142,28 @@ def test_reminders_are_queued_once_in_the_clients_language_and_follow_a_move(
         languages = set(session.scalars(select(Notice.language).where(
             Notice.kind == hearings.REMINDER)))
     assert languages == {"es"}
-    # The court moves the hearing a month on: the reminders start again for the new date.
+    # One reminder went out; then the court moves the hearing a month on. What had not gone
+    # out is taken back (file and all), and the reminders start again for the new date.
+    with imported.write() as session:
+        sent = session.scalar(select(Notice).where(Notice.idempotency_key.endswith(
+            ":1d:obligor")))
+        sent.status = "sent"
+        unsent = [n.file_path for n in session.scalars(select(Notice).where(
+            Notice.kind == hearings.REMINDER, Notice.status != "sent"))]
     on_order(imported, lambda s, o: hearings.move(s, hearings.get(s, o, hearing_id),
                                                   at=at + 30 * DAY, actor=STAFF, now=at - DAY))
+    assert [key.rsplit(":", 2)[-2:] for key, _, _ in reminders(imported)] == [["1d", "obligor"]]
+    with imported.write() as session:  # what every delivery does first
+        outbox.remove_unqueued_files(session, settings_with())
+    assert len(unsent) == 3 and not any(Path(path).exists() for path in unsent)
     assert queue(imported, at - DAY + HOUR) == 0
     assert queue(imported, at + 23 * DAY) == 2
     assert reminders(imported)[-1][0].endswith(f":{int((at + 30 * DAY).timestamp())}:7d:obligor")
-    # Done: nothing more, not even the 1-day reminder.
+    # Done: the unsent ones are taken back, and nothing more, not even the 1-day reminder.
     on_order(imported, lambda s, o: hearings.done(s, hearings.get(s, o, hearing_id),
                                                   actor=STAFF, now=at + 24 * DAY))
     assert queue(imported, at + 29 * DAY) == 0
-    assert len(reminders(imported)) == 6
+    assert len(reminders(imported)) == 1
 
 
 def test_a_late_hearing_gets_only_its_most_urgent_reminder(posted: db.Database) -> None:

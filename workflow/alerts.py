@@ -17,7 +17,9 @@ yesterday's moves, today's counts, the projection.
 sent, nor for releases marked done. When the deadline is amended, a threshold
 recorded against the old deadline is armed again for the new one. Each other
 open obligation (a status report, a data production) gets the same
-thresholds, named after it (``ob3@20251121T1800Z:T-24h``), until it is done.
+thresholds, named after it (``ob3@20251121T1800Z:T-24h``), until it is done;
+so does each bond's open demand and appeal deadline (``workflow.bond_alerts``),
+stay or no stay: those dates are ICE's, not the court's.
 """
 
 from __future__ import annotations

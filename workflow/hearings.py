@@ -6,8 +6,10 @@ reminder_days`` before it (7 and 1 by default), in the client's language:
 
 - **once**: a reminder's outbox key is (hearing, its time, days before,
   recipient), so a check that runs again, or after a restart, adds nothing;
-- **rescheduled**: a moved hearing has another time, hence new keys;
-- **stopped**: a hearing marked done, or past, reminds nobody;
+- **rescheduled**: a moved hearing has another time, hence new keys, and its
+  reminders not yet sent or printed are taken back;
+- **stopped**: a hearing marked done, or past, reminds nobody (and its unsent
+  reminders are taken back too);
 - **the most urgent only**: a hearing added two days ahead gets its 1-day
   reminder, not also a late 7-day one.
 
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from workflow import audit, clock, courts, letters
@@ -78,10 +80,11 @@ def move(session: Session, hearing: Hearing, *, at: datetime, actor: Actor,
     if at <= now:
         raise ValidationError("the hearing time is in the past")
     was = hearing.at
+    withdrawn = withdraw_reminders(session, hearing)
     hearing.at = at
     session.flush()
     _audit(session, person_of(session, hearing), "hearing-moved", hearing, actor, now,
-           {"was": was.isoformat()})
+           {"was": was.isoformat(), "reminders_withdrawn": withdrawn})
     return hearing
 
 
@@ -90,9 +93,29 @@ def done(session: Session, hearing: Hearing, *, actor: Actor, now: datetime) -> 
     if hearing.done_at is not None:
         raise ValidationError(f"hearing #{hearing.id} is already done")
     hearing.done_at = now
+    withdrawn = withdraw_reminders(session, hearing)
     session.flush()
-    _audit(session, person_of(session, hearing), "hearing-done", hearing, actor, now)
+    _audit(session, person_of(session, hearing), "hearing-done", hearing, actor, now,
+           {"reminders_withdrawn": withdrawn})
     return hearing
+
+
+def withdraw_reminders(session: Session, hearing: Hearing) -> int:
+    """Take back the reminders of ``hearing`` that have not gone out (an e-mail still pending
+    and unclaimed, a letter not yet printed), so none tells an old date; how many.
+
+    A reminder that went, or that a sender holds now, stays as it is. The queued file is
+    left to the next delivery, which deletes every file no notice names: deleting it here
+    would lose it if this transaction rolled back.
+    """
+    from workflow.outbox import PENDING, TO_PRINT
+
+    result = session.execute(
+        delete(Notice).where(Notice.kind == REMINDER,
+                             Notice.idempotency_key.startswith(f"{REMINDER}:hearing-{hearing.id}:"),
+                             Notice.status.in_((PENDING, TO_PRINT)), Notice.claimed_by.is_(None))
+        .returning(Notice.id)).all()
+    return len(result)
 
 
 def person_of(session: Session, hearing: Hearing) -> Detainee:
