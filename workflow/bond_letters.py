@@ -20,7 +20,7 @@ from workflow import bonds, hearings, letters
 from workflow.bonds import Kind, State
 from workflow.config import Settings
 from workflow.errors import ValidationError
-from workflow.models import CourtOrder, Hearing
+from workflow.models import CourtOrder, Detainee, Hearing
 from workflow.notices import Filters, Letter, LetterBatch, person_context, select_people
 
 KINDS = ("hearing", "demand-notice", "refund-packet")
@@ -39,9 +39,9 @@ def prepare(session: Session, order: CourtOrder, settings: Settings, *, kind: st
         raise ValidationError(f"there is no {kind} letter in '{language}' (templates/notices/)")
     wanted = {person.id for person in select_people(session, order, "client", filters)}
     batch = LetterBatch(kind=kind, letters=[])
-    for person, facts in _subjects(session, order, kind, now)[:limit]:
-        if person.id not in wanted:
-            continue
+    chosen_people = [(p, facts) for p, facts in _subjects(session, order, kind, now)
+                     if p.id in wanted][:limit]
+    for person, facts in chosen_people:
         chosen = language or letters.template_language(person.language, kind)
         batch.flag_language(person.id, person.language, None if language else chosen)
         context = {**person_context(order, settings, person, chosen, now), **facts}
@@ -68,7 +68,7 @@ def _subjects(session: Session, order: CourtOrder, kind: str,
         return found
     states = {"demand-notice": {State.DEMANDED},
               "refund-packet": {State.CANCELLED, State.REFUND_REQUESTED}}[kind]
-    return [(item.detainee, {"bond_after": _bond_facts(item)})
+    return [(session.get(Detainee, item.detainee.id), {"bond_after": _bond_facts(item)})
             for item in bonds.followed(session, order) if item.state in states]
 
 
