@@ -39,7 +39,8 @@ def demo_step(database: db.Database, settings: Settings, order_id: int, now: dat
         people = _released_on_bond(session, order)
         rng.shuffle(people)
         _after_life(session, people, now, rng)
-        for index, person in enumerate(people[20:40]):
+        ahead = people[len(_FATES):len(_FATES) + 20]
+        for index, person in enumerate(ahead):
             court = _COURTS[index % len(_COURTS)]
             day = clock.local(later, "America/Chicago").date() + timedelta(days=3 + 2 * index)
             hearings.add(session, person, at=hearings.parse_time(f"{day} 09:00", court),
@@ -47,8 +48,8 @@ def demo_step(database: db.Database, settings: Settings, order_id: int, now: dat
                          actor=ACTOR, now=later)
         data = bonds.ledger(session, order, later, settings)
     local = clock.local(later, order.time_zone)
-    say(f"five weeks on ({local:%a %d %b %Y}): 20 hearings ahead, and the bond ledger"
-        " (`bondtrack bonds`):")
+    say(f"five weeks on ({local:%a %d %b %Y}): {len(ahead)} hearings ahead, and the bond"
+        " ledger (`bondtrack bonds`):")
     for key in bonds.LEDGER_KEYS:
         bucket = data[key]
         say(f"  {key:<17}{bucket['count']:>4}  ${bucket['amount_cents'] / 100:>12,.2f}")
@@ -62,6 +63,11 @@ def _released_on_bond(session: Session, order: CourtOrder) -> list[Detainee]:
                Bond.posted_at.is_not(None)).order_by(Detainee.id).distinct()))
 
 
+# What happens to the first bonds of the shuffled list, in this order; a small demo has fewer.
+_FATES = (*["refunded"] * 5, *["refund-requested"] * 3, *["cancelled"] * 4, "demand",
+          "under-appeal", "address-change", "address-change", "designee")
+
+
 def _after_life(session: Session, people: list[Detainee], now: datetime,
                 rng: random.Random) -> None:
     """Cancellations and refunds for twelve, a demand, a breach under appeal, two moves."""
@@ -69,18 +75,21 @@ def _after_life(session: Session, people: list[Detainee], now: datetime,
         at = now + timedelta(weeks=weeks, hours=rng.randrange(1, 8))
         bonds.record(session, person, kind, actor=ACTOR, now=now + AFTER, at=at, **options)
 
-    for index, person in enumerate(people[:12]):
-        event(person, "cancelled", 1 + index / 6,
-              reason=rng.choice(["case-closed", "status-granted", "case-closed"]))
-        if index < 8:
+    for index, (person, fate) in enumerate(zip(people, _FATES)):
+        if fate in ("refunded", "refund-requested", "cancelled"):
+            event(person, "cancelled", 1 + index / 6,
+                  reason=rng.choice(["case-closed", "status-granted", "case-closed"]))
+        if fate in ("refunded", "refund-requested"):
             event(person, "refund-requested", 3)
-        if index < 5:
+        if fate == "refunded":
             amount = bonds.posted_bond(person).amount_cents or 0
             event(person, "refunded", 4.5, amount=amount + rng.randrange(150, 900))
-    demanded, breached = people[12], people[13]
-    event(demanded, "demand", 4, due=now + AFTER + timedelta(days=3, hours=2))
-    event(breached, "breached", 1)
-    event(breached, "appeal-filed", 3, note="I-290B: the I-340 went to an old address")
-    for person in people[14:16]:
-        event(person, "address-change", 2, note="I-333 filed")
-    event(people[16], "designee", 2, name="Midwest Immigration Bond Fund")
+        if fate == "demand":
+            event(person, "demand", 4, due=now + AFTER + timedelta(days=3, hours=2))
+        if fate == "under-appeal":
+            event(person, "breached", 1)
+            event(person, "appeal-filed", 3, note="I-290B: the I-340 went to an old address")
+        if fate == "address-change":
+            event(person, "address-change", 2, note="I-333 filed")
+        if fate == "designee":
+            event(person, "designee", 2, name="Midwest Immigration Bond Fund")
