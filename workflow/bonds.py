@@ -20,16 +20,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from workflow import audit, clock, orders
+from workflow import audit, clock, db, orders
 from workflow.audit import Actor
 from workflow.config import Settings
-from workflow.errors import TransitionError, ValidationError
+from workflow.errors import NotFoundError, TransitionError, ValidationError
+from workflow.export import Sheet, Written, private_output, write_xlsx
 from workflow.identity import format_a_number
 from workflow.models import Bond, BondEvent, CourtOrder, Detainee
 from workflow.reports import iso
@@ -71,6 +73,7 @@ OUTCOMES = ("granted", "denied")  # of an appeal: the breach is set aside, or it
 APPEAL_DAYS, MAIL_DAYS = 30, 3
 # The options an event may take besides --date and --note; the rest are refused.
 OPTIONS = ("due", "amount", "reason", "outcome", "name", "by_mail")
+_OPTIONAL = {Kind.BREACHED: {"by_mail"}}  # taken besides what the table requires
 
 
 @dataclass(frozen=True)
@@ -218,9 +221,6 @@ def record(session: Session, detainee: Detainee, kind: str, *, actor: Actor, now
                      "detail": row.detail if event_kind is not Kind.DESIGNEE else None,
                  })
     return row
-
-
-_OPTIONAL = {Kind.BREACHED: {"by_mail"}}
 
 
 def _transition(bond: Bond, kind: Kind, source: State, options: dict[str, Any]) -> Transition:
@@ -450,14 +450,14 @@ def _dollars(cents: int | None) -> str:
 # ---------------------------------------------------------------- the bond fund's workbook
 
 
-def export_ledger(database: Any, order_id: int, *, path: Any, actor: Actor, now: datetime,
-                  settings: Settings) -> Any:
+def export_ledger(database: db.Database, order_id: int, *, path: Path, actor: Actor,
+                  now: datetime, settings: Settings) -> Written:
     """The ledger, every bond and money by obligor as one XLSX (0600), audited like every
     export: the file is moved into place only once the log records it."""
-    from workflow.export import Sheet, Written, private_output, write_xlsx
-
     with database.read() as session:
         order = session.get(CourtOrder, order_id)
+        if order is None:
+            raise NotFoundError(f"no order #{order_id}")
         data = ledger(session, order, now, settings)
         rows = bond_rows(session, order, now)
     totals = [{"state": key, "bonds": data[key]["count"],
