@@ -61,3 +61,13 @@ def test_unmigrated_database_asks_for_init(empty_database: db.Database) -> None:
 
     with pytest.raises(BondtrackError, match="bondtrack init"):
         empty_database.check_schema()
+
+
+def test_the_bond_revision_adds_and_drops_its_own_tables(empty_database: db.Database) -> None:
+    db.upgrade(empty_database)
+    assert {"bond_events", "hearings"} <= tables(empty_database)
+    db.downgrade(empty_database, "0002")
+    assert not {"bond_events", "hearings"} & tables(empty_database)
+    assert {"bonds", "obligations"} <= tables(empty_database)
+    db.upgrade(empty_database)
+    empty_database.check_schema()

@@ -66,3 +66,26 @@ def test_the_spreadsheet_section_runs_with_its_sample(cli, tmp_path, monkeypatch
         "Bond set, not yet posted": "2", "Located, bond not yet set": "2", "Not located": "4",
         "Excluded from the order": "1"}
     assert "RELEASED" in said[4] and "import" in said[4]
+
+
+def test_the_bond_section_runs_line_by_line(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """"After release: the bond": a released person's bond, from a designee to the refund."""
+    text = README.read_text()
+    section = text.split("## After release: the bond", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "class-list.csv").write_text(
+        "A#,Last Name,First Name,DOB,Language,Facility,Facility Name\n"
+        "A-012-345-678,Núñez,José,3/4/1990,Spanish,BROADIL,Broadview Processing Center\n",
+        encoding="utf-8",
+    )
+    for argv in walkthrough():
+        cli(*argv[1:])
+    lines = [shlex.split(line) for line in block.splitlines() if line.strip()]
+    assert len(lines) >= 15
+    for argv in lines:
+        assert argv[0] == "bondtrack"
+        cli(*argv[1:])
+    shown = cli("bonds", "list", "--json").output
+    assert '"state": "refunded"' in shown and '"refunded_cents": 152340' in shown
+    assert (tmp_path / "bond-ledger.xlsx").is_file()

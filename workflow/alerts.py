@@ -17,7 +17,9 @@ yesterday's moves, today's counts, the projection.
 sent, nor for releases marked done. When the deadline is amended, a threshold
 recorded against the old deadline is armed again for the new one. Each other
 open obligation (a status report, a data production) gets the same
-thresholds, named after it (``ob3@20251121T1800Z:T-24h``), until it is done.
+thresholds, named after it (``ob3@20251121T1800Z:T-24h``), until it is done;
+so does each bond's open demand and appeal deadline (``workflow.bond_alerts``),
+stay or no stay: those dates are ICE's, not the court's.
 """
 
 from __future__ import annotations
@@ -168,6 +170,10 @@ def check(session: Session, order: CourtOrder, now: datetime, settings: Settings
               rows=rows, skipped=decision.skip)
     others = () if order.stayed_since else tuple(
         _obligation_alerts(session, order, now, settings, actor, rules, staff, rows, counts))
+    from workflow import bond_alerts  # ICE's dates for the bonds run even while a stay holds
+
+    others += tuple(bond_alerts.check(session, order, now, settings, actor, rules, staff, rows,
+                                      counts))
     return Outcome(order.case_number, order.time_zone, decision.send, decision.skip,
                    len(staff), outstanding, next_threshold(order.deadline, rules, now), paused,
                    others)

@@ -75,6 +75,9 @@ _QUERIED = tuple(name for name, _ in EXPORT_COLUMNS)
 _AFTER = _QUERIED.index("stage_since") + 1
 # What the file holds: the queried columns, and how long each person has been in their stage.
 COLUMNS = (*_QUERIED[:_AFTER], "hours_in_stage", *_QUERIED[_AFTER:])
+# The person's next immigration-court hearing (workflow.hearings), in the court's zone.
+HEARING_COLUMNS = ("next_hearing_at", "next_hearing_court")
+COLUMNS = (*COLUMNS, *HEARING_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,10 @@ def export_rows(session: Session, order: CourtOrder, now: datetime,
         .group_by(Bond.detainee_id)
         .subquery()
     )
+    from workflow.hearings import describe_next, next_hearing_columns
+
     query = (
-        select(*(source for _, source in EXPORT_COLUMNS))
+        select(*(source for _, source in EXPORT_COLUMNS), *next_hearing_columns(now))
         .outerjoin(Facility, Detainee.facility_id == Facility.id)
         .outerjoin(active, active.c.detainee_id == Detainee.id)
         .outerjoin(Bond, Bond.id == active.c.bond_id)
@@ -118,8 +123,12 @@ def export_rows(session: Session, order: CourtOrder, now: datetime,
     if stages:
         query = query.where(Detainee.stage.in_(check_stages(stages)))
     tz = order.time_zone
-    return [_person_row(dict(zip(_QUERIED, values, strict=True)), now, tz)
-            for values in session.execute(query)]
+    rows = []
+    for values in session.execute(query):
+        row = _person_row(dict(zip(_QUERIED, values[:len(_QUERIED)], strict=True)), now, tz)
+        row["next_hearing_at"], row["next_hearing_court"] = describe_next(*values[len(_QUERIED):])
+        rows.append(row)
+    return rows
 
 
 def check_stages(stages: Sequence[str]) -> list[str]:
@@ -135,7 +144,7 @@ def check_stages(stages: Sequence[str]) -> list[str]:
 
 def _person_row(queried: dict[str, Any], now: datetime, tz: str) -> dict[str, Any]:
     hours = round((now - queried["stage_since"]).total_seconds() / 3600, 1)
-    row = {name: queried.get(name, hours) for name in COLUMNS}
+    row = {name: queried.get(name, hours) for name in COLUMNS if name not in HEARING_COLUMNS}
     row["a_number"] = format_a_number(row["a_number"])
     cents = row["bond_amount_usd"]
     row["bond_amount_usd"] = cents / 100 if cents is not None else None

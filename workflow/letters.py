@@ -32,7 +32,7 @@ from markupsafe import Markup
 
 from workflow import clock, resource
 
-LETTER_KINDS = ("client", "obligor", "demand")
+LETTER_KINDS = ("client", "obligor", "demand", "hearing", "demand-notice", "refund-packet")
 STAFF_KINDS = ("alert", "digest")
 FALLBACK_LANGUAGE = "en"
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

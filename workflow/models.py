@@ -294,3 +294,43 @@ class Lock(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime]
+
+
+class BondEvent(Base):
+    """One thing that happened to a posted bond (see ``workflow.bonds``): appended, never edited.
+
+    ``due_at`` is the surrender time of a demand or the appeal deadline of a
+    breach; ``amount_cents`` the money a refund brought back.
+    """
+
+    __tablename__ = "bond_events"
+    __table_args__ = (Index("ix_bond_events_bond_id_id", "bond_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bond_id: Mapped[int] = mapped_column(ForeignKey("bonds.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))  # the bond's state after this event
+    at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    amount_cents: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(200))  # reason, outcome, designee
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime]
+
+
+class Hearing(Base):
+    """A person's immigration-court hearing (EOIR); ``court`` is a key of ``workflow.courts``."""
+
+    __tablename__ = "hearings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    detainee_id: Mapped[int] = mapped_column(
+        ForeignKey("detainees.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime]
+    court: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]

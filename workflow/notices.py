@@ -108,6 +108,11 @@ def prepare_letters(session: Session, order: CourtOrder, settings: Settings, *, 
         raise ValidationError(f"letter kind must be one of: {', '.join(LETTER_KINDS)}")
     if language and letters.template_language(language, kind) != language:
         raise ValidationError(f"there is no {kind} letter in '{language}' (templates/notices/)")
+    if kind in ("hearing", "demand-notice", "refund-packet"):
+        from workflow import bond_letters  # the bond's letters build on this module
+
+        return bond_letters.prepare(session, order, settings, kind=kind, now=now, filters=filters,
+                                    language=language, limit=limit)
     people = select_people(session, order, kind, filters)[:limit]
     if kind == "demand":
         return _demand_letters(order, settings, people, language or "en", now, progress)

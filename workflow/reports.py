@@ -133,8 +133,18 @@ def person_record(session: Session, detainee: Detainee) -> dict[str, Any]:
         "notes": detainee.notes,
         "version": detainee.version,
         "bonds": [_bond(b, tz) for b in detainee.bonds],
+        **_after_release(session, detainee),
         "events": [_event(e, tz) for e in events],
     }
+
+
+def _after_release(session: Session, detainee: Detainee) -> dict[str, Any]:
+    """The bond's events since posting and the next hearing (workflow.bonds, .hearings)."""
+    from workflow import bonds, hearings  # both build on this module
+
+    upcoming = hearings.next_hearings(session, detainee.court_order, clock.now())
+    return {"bond_events": bonds.bond_history(session, detainee),
+            "next_hearing": upcoming.get(detainee.id)}
 
 
 def _bond(bond: Bond, tz: str) -> dict[str, Any]:

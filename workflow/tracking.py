@@ -316,6 +316,10 @@ APPLY_COLUMNS: dict[str, tuple[str, ...]] = {
     "obligor_phone": (),
     "obligor_email": (),
     "relationship": ("obligor_relationship",),
+    # bond events (workflow.bonds): a demand's surrender time, an appeal's outcome, a designee
+    "due": ("due_at", "surrender_at", "surrender_date"),
+    "outcome": (),
+    "designee": ("designee_name",),
 }
 NOTE_ACTION = "note"
 TERMS_ACTION = "terms"  # the terms the court ordered for the person: amount, conditions
@@ -364,8 +368,9 @@ def _apply_row(session: Session, order: CourtOrder, row: tables.Row, *, actor: A
                now: datetime, default_bond_cents: int) -> None:
     with _column("action"):
         name = row.get("action").lower().replace("_", "-")
-        if name not in ACTIONS:
-            raise ValueError(f"not an action (use one of: {', '.join(ACTIONS)})")
+        if name not in ACTIONS and name not in _bond_events():
+            raise ValueError(f"not an action (use one of: {', '.join(ACTIONS)};"
+                             f" for a posted bond: {', '.join(_bond_events())})")
     with _column("a_number"):
         detainee = orders.find_detainee(session, order, row.get("a_number"))
     facility = None
@@ -377,6 +382,10 @@ def _apply_row(session: Session, order: CourtOrder, row: tables.Row, *, actor: A
     if row.get("at"):
         with _column("at"):
             at = clock.parse_instant(row.get("at"), order.time_zone)
+    if name in _bond_events():
+        with _column("action"):
+            _record_bond_event(session, order, detainee, name, row, at=at, actor=actor, now=now)
+        return
     amount = None
     if row.get("amount"):
         with _column("amount"):
@@ -414,6 +423,32 @@ def _dispatch(session: Session, detainee: Detainee, name: str, row: tables.Row, 
         return exclude(session, detainee, reason=reason or "", at=at,
                        note=row.get("note") or None, **common)
     return move(session, detainee, action, at=at, facility=facility, reason=reason, **common)
+
+
+def _bond_events() -> tuple[str, ...]:
+    from workflow.bonds import EVENTS  # bonds builds on this module
+
+    return EVENTS
+
+
+def _record_bond_event(session: Session, order: CourtOrder, detainee: Detainee, name: str,
+                       row: tables.Row, *, at: datetime | None, actor: Actor,
+                       now: datetime) -> None:
+    """An ``apply`` row for the bond fund's spreadsheet: one event of a posted bond."""
+    from workflow import bonds
+
+    options: dict[str, Any] = {}
+    if row.get("due"):
+        with _column("due"):
+            options["due"] = clock.parse_instant(row.get("due"), order.time_zone)
+    if row.get("amount"):
+        with _column("amount"):
+            options["amount"] = parse_amount(row.get("amount"))
+    for option, column in (("reason", "reason"), ("outcome", "outcome"), ("name", "designee")):
+        if row.get(column):
+            options[option] = row.get(column)
+    bonds.record(session, detainee, name, actor=actor, now=now, at=at,
+                 note=row.get("note") or None, **options)
 
 
 def _set_terms(session: Session, detainee: Detainee, row: tables.Row, amount: int, *,

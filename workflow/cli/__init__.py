@@ -49,6 +49,8 @@ COMMANDS = {
     "backup": "backup:backup",
     "restore": "backup:restore",
     "purge": "backup:purge",
+    "bonds": "bonds:bonds",
+    "hearing": "hearings:hearing",
 }
 
 

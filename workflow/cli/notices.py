@@ -14,7 +14,9 @@ from workflow import clock
 from workflow.cli.common import App, order_option, output_options, pass_app, print_json, print_rows
 from workflow.stages import Stage
 
-LETTER_KINDS = ("client", "obligor", "demand")
+# workflow.letters.LETTER_KINDS, spelled out so `--help` loads no Babel or Jinja2
+# (tests/test_notices_cli.py checks that the two agree).
+LETTER_KINDS = ("client", "obligor", "demand", "hearing", "demand-notice", "refund-packet")
 STATUSES = ("pending", "claimed", "sending", "sent", "failed", "needs-review", "to-print",
             "printed")
 # The table's columns; --json also has language and created_at.
@@ -30,7 +32,9 @@ def notices() -> None:
 
 @notices.command()
 @click.option("--kind", type=click.Choice(LETTER_KINDS),
-              help="client: each person; obligor: who pays a set bond; demand: each ICE field office.")
+              help="client: each person; obligor: who pays a set bond; demand: each ICE field"
+                   " office; hearing: each person with a hearing ahead; demand-notice: the obligor"
+                   " of a bond ICE demanded; refund-packet: a cancelled bond's refund request.")
 @click.option("--queued", is_flag=True,
               help="Instead of --kind: the updated letters queued to print (people with no"
                    " e-mail), each printed once.")

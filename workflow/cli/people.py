@@ -186,6 +186,12 @@ def show(app: App, a_number: str, case: str | None, as_json: bool) -> None:
         amount = f"${bond['amount_cents'] / 100:,.2f}" if bond["amount_cents"] is not None else "?"
         posted = human_time(bond["posted_at"]) if bond["posted_at"] else "not posted"
         click.echo(f"{'bond':>16}: {amount} set {human_time(bond['set_at'])}, {posted}")
+    if record["bond_events"]:
+        last = record["bond_events"][-1]
+        click.echo(f"{'bond state':>16}: {last['state']} since {human_time(last['at'])}")
+    if hearing := record["next_hearing"]:
+        click.echo(f"{'next hearing':>16}: {human_time(hearing['at'])} {hearing['court_name']}"
+                   f" ({hearing['kind']})")
     rows = [
         {
             **e,

@@ -1,0 +1,142 @@
+"""`bondtrack bonds`: the ledger, each bond with its next deadline, and the bond's events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from workflow import clock
+from workflow.cli.common import (
+    App,
+    human_time,
+    order_option,
+    output_options,
+    pass_app,
+    print_json,
+    print_rows,
+)
+
+from workflow.bonds import EVENTS, OUTCOMES, State
+LIST_COLUMNS = ("bond", "person", "a_number", "name", "obligor", "amount_cents", "state",
+                "since", "next_deadline", "due", "next_hearing", "refunded_cents")
+TABLE_COLUMNS = ("bond", "person", "name", "amount", "state", "next_deadline", "due",
+                 "next_hearing")
+
+
+@click.group(invoke_without_command=True)
+@order_option
+@output_options
+@click.pass_context
+def bonds(ctx: click.Context, case: str | None, fmt: str) -> None:
+    """The bonds after posting: the ledger (counts and sums per state), events, export."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from workflow.bonds import LEDGER_KEYS, ledger
+
+    app = ctx.ensure_object(App)
+    with app.order_session(case) as (session, court_order):
+        data = ledger(session, court_order, clock.now(), app.settings)
+    if fmt == "json":
+        print_json(data)
+        return
+    rows = [{"state": key, "bonds": data[key]["count"], "amount_cents": data[key]["amount_cents"],
+             "amount": _dollars(data[key]["amount_cents"])} for key in LEDGER_KEYS]
+    if fmt == "csv":
+        print_rows(rows, ["state", "bonds", "amount_cents"], "csv")
+        return
+    print_rows(rows, ["state", "bonds", "amount"], "table", title=f"Bonds, order {data['order']}")
+    click.echo(f"interest received: {_dollars(data['interest_cents'])}")
+    click.echo(f"refunds pending over {data['refund_overdue_days']} days:"
+               f" {len(data['refunds_overdue'])}")
+    for item in data["refunds_overdue"]:
+        click.echo(f"  bond #{item['bond']} (person #{item['person']}): {item['state']},"
+                   f" cancelled {item['days']} days ago")
+    obligors = [{**o, **{k.removesuffix("_cents"): _dollars(o[k])
+                         for k in ("posted_cents", "held_cents", "refunded_cents")}}
+                for o in data["by_obligor"]]
+    print_rows(obligors, ["obligor", "bonds", "posted", "held", "refunded"], "table",
+               title="Money by obligor (held: still with ICE)")
+
+
+@bonds.command("list")
+@click.option("--status", type=click.Choice([state.value for state in State]),
+              help="Only bonds in this state.")
+@order_option
+@output_options
+@pass_app
+def list_command(app: App, status: str | None, case: str | None, fmt: str) -> None:
+    """One row per posted bond, with the next date that can lose it (demand, appeal)."""
+    from workflow.bonds import bond_rows
+
+    with app.order_session(case) as (session, court_order):
+        rows = bond_rows(session, court_order, clock.now(), status)
+    if fmt not in ("json", "csv"):
+        rows = [{**row, **{k: human_time(row[k]) for k in ("due", "next_hearing")}}
+                for row in rows]
+    print_rows(rows, TABLE_COLUMNS if fmt not in ("json", "csv") else LIST_COLUMNS, fmt,
+               title=f"{len(rows)} bonds")
+
+
+@bonds.command()
+@click.argument("a_number")
+@click.argument("event", type=click.Choice(EVENTS))
+@click.option("--date", "when", metavar="D", help="When it happened (court time; default now).")
+@click.option("--due", metavar="TIME", help="demand: the surrender date and time (court time).")
+@click.option("--amount", metavar="DOLLARS", help="refunded: the money that came back.")
+@click.option("--reason", help="cancelled: case-closed, status-granted, departed, removed, other.")
+@click.option("--outcome", type=click.Choice(OUTCOMES),
+              help="appeal-decided: granted (the breach is set aside) or denied.")
+@click.option("--name", help="designee: who gets the refund (Form I-312).")
+@click.option("--in-person", is_flag=True,
+              help="breached: the I-323 was handed over, not mailed (30 days to appeal, not 33).")
+@click.option("--note", metavar="TEXT", help="Anything else (kept in the bond's history).")
+@order_option
+@pass_app
+def record(app: App, a_number: str, event: str, when: str | None, due: str | None,
+           amount: str | None, reason: str | None, outcome: str | None, name: str | None,
+           in_person: bool, note: str | None, case: str | None) -> None:
+    """Record an event of a person's posted bond; the state table says which may come next."""
+    from workflow import bonds as rules
+    from workflow import orders
+    from workflow.tracking import parse_amount
+
+    try:
+        cents = parse_amount(amount) if amount else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--amount") from None
+    with app.order_session(case, write=True) as (session, court_order):
+        tz = court_order.time_zone
+        detainee = orders.find_detainee(session, court_order, a_number)
+        row = rules.record(
+            session, detainee, event, actor=app.actor(), now=clock.now(),
+            at=clock.parse_instant(when, tz) if when else None, note=note,
+            due=clock.parse_instant(due, tz) if due else None, amount=cents, reason=reason,
+            outcome=outcome, name=name, by_mail=False if in_person else None)
+        line = f"bond #{row.bond_id}: {event} recorded, now {row.state}"
+        if row.due_at is not None:
+            local = clock.local(row.due_at, tz)
+            what, name = (("surrender due", "demand") if event == "demand"
+                          else ("appeal (I-290B) due by", "appeal"))
+            line += f"; {what} {local:%a %d %b %Y %H:%M %Z} ({name}-{row.id})"
+    click.echo(line)
+
+
+@bonds.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The .xlsx file to write (private to you).")
+@order_option
+@pass_app
+def export(app: App, out: Path, case: str | None) -> None:
+    """The ledger and every bond as an XLSX workbook for the bond fund (audited)."""
+    from workflow.bonds import export_ledger
+
+    with app.order_session(case) as (_, court_order):
+        order_id = court_order.id
+    written = export_ledger(app.database, order_id, path=out, actor=app.actor(),
+                            now=clock.now(), settings=app.settings)
+    click.echo(f"wrote the bond ledger ({written.rows} bonds) to {written.path}")
+
+
+def _dollars(cents: int) -> str:
+    return f"-${-cents / 100:,.2f}" if cents < 0 else f"${cents / 100:,.2f}"

@@ -1,0 +1,300 @@
+"""Immigration-court hearings, and the reminders that keep a missed date from breaching a bond.
+
+The obligor is not told about hearings, and a missed hearing is what breaches
+come from. So each open hearing reminds the client and the obligor ``[hearings]
+reminder_days`` before it (7 and 1 by default), in the client's language:
+
+- **once**: a reminder's outbox key is (hearing, its time, days before,
+  recipient), so a check that runs again, or after a restart, adds nothing;
+- **rescheduled**: a moved hearing has another time, hence new keys, and its
+  reminders not yet sent or printed are taken back;
+- **stopped**: a hearing marked done, or past, reminds nobody (and its unsent
+  reminders are taken back too);
+- **the most urgent only**: a hearing added two days ahead gets its 1-day
+  reminder, not also a late 7-day one.
+
+Each reminder goes by the first channel in ``CHANNELS`` that can reach the
+recipient: e-mail when an address is on file, else a letter queued to print.
+An SMS channel is one more ``Channel`` (its ``address`` a phone number, its
+``queue`` an SMS outbox notice), placed before the letter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from workflow import audit, clock, courts, letters
+from workflow.audit import Actor
+from workflow.config import Settings
+from workflow.errors import NotFoundError, ValidationError
+from workflow.models import CourtOrder, Detainee, Hearing, Notice
+from workflow.reports import iso
+
+KINDS = ("master", "individual")
+REMINDER = "hearing-reminder"  # the outbox kind
+LETTER = "hearing"  # the template
+
+
+# ---------------------------------------------------------------- recording
+
+
+def add(session: Session, detainee: Detainee, *, at: datetime, court: str, actor: Actor,
+        now: datetime, kind: str = "master", note: str | None = None) -> Hearing:
+    """Record a hearing; ``at`` is aware (parse it in the court's zone with ``parse_time``)."""
+    chosen = courts.find(court)
+    if kind not in KINDS:
+        raise ValidationError(f"the hearing kind must be one of: {', '.join(KINDS)}")
+    if at <= now:
+        raise ValidationError("the hearing time is in the past")
+    hearing = Hearing(detainee_id=detainee.id, at=at, court=chosen.key, kind=kind,
+                      note=(note or "").strip() or None, created_at=now)
+    session.add(hearing)
+    session.flush()
+    _audit(session, detainee, "hearing-added", hearing, actor, now)
+    return hearing
+
+
+def parse_time(text: str, court: str) -> datetime:
+    """``2026-01-14 09:00`` in the immigration court's own zone → aware UTC."""
+    return clock.parse_instant(text, courts.find(court).time_zone)
+
+
+def get(session: Session, order: CourtOrder, hearing_id: int) -> Hearing:
+    hearing = session.get(Hearing, hearing_id)
+    if hearing is None or person_of(session, hearing).order_id != order.id:
+        raise NotFoundError(f"no hearing #{hearing_id} in order {order.case_number}")
+    return hearing
+
+
+def move(session: Session, hearing: Hearing, *, at: datetime, actor: Actor,
+         now: datetime) -> Hearing:
+    """The court moved the hearing: reminders follow the new time."""
+    if hearing.done_at is not None:
+        raise ValidationError(f"hearing #{hearing.id} is done")
+    if at <= now:
+        raise ValidationError("the hearing time is in the past")
+    was = hearing.at
+    withdrawn = withdraw_reminders(session, hearing)
+    hearing.at = at
+    session.flush()
+    _audit(session, person_of(session, hearing), "hearing-moved", hearing, actor, now,
+           {"was": was.isoformat(), "reminders_withdrawn": withdrawn})
+    return hearing
+
+
+def done(session: Session, hearing: Hearing, *, actor: Actor, now: datetime) -> Hearing:
+    """The hearing happened (or was taken off calendar): no more reminders."""
+    if hearing.done_at is not None:
+        raise ValidationError(f"hearing #{hearing.id} is already done")
+    hearing.done_at = now
+    withdrawn = withdraw_reminders(session, hearing)
+    session.flush()
+    _audit(session, person_of(session, hearing), "hearing-done", hearing, actor, now,
+           {"reminders_withdrawn": withdrawn})
+    return hearing
+
+
+def withdraw_reminders(session: Session, hearing: Hearing) -> int:
+    """Take back the reminders of ``hearing`` that have not gone out (an e-mail still pending
+    and unclaimed, a letter not yet printed), so none tells an old date; how many.
+
+    A reminder that went, or that a sender holds now, stays as it is. The queued file is
+    left to the next delivery, which deletes every file no notice names: deleting it here
+    would lose it if this transaction rolled back.
+    """
+    from workflow.outbox import PENDING, TO_PRINT
+
+    result = session.execute(
+        delete(Notice).where(Notice.kind == REMINDER,
+                             Notice.idempotency_key.startswith(f"{REMINDER}:hearing-{hearing.id}:"),
+                             Notice.status.in_((PENDING, TO_PRINT)), Notice.claimed_by.is_(None))
+        .returning(Notice.id)).all()
+    return len(result)
+
+
+def person_of(session: Session, hearing: Hearing) -> Detainee:
+    found = session.get(Detainee, hearing.detainee_id)
+    assert found is not None, "a hearing's person is deleted with it"
+    return found
+
+
+def _audit(session: Session, detainee: Detainee, kind: str, hearing: Hearing, actor: Actor,
+           now: datetime, extra: dict[str, Any] | None = None) -> None:
+    audit.record(session, kind=kind, detainee=detainee, actor=actor, at=now, now=now,
+                 payload={"hearing": hearing.id, "at": hearing.at.isoformat(),
+                          "court": hearing.court, "kind": hearing.kind, **(extra or {})})
+
+
+# ---------------------------------------------------------------- views
+
+
+def describe(hearing: Hearing) -> dict[str, Any]:
+    """A hearing for people: its time in the immigration court's zone, and the court."""
+    court = courts.by_key(hearing.court)
+    return {"id": hearing.id, "person": hearing.detainee_id,
+            "at": iso(hearing.at, court.time_zone), "court": court.key,
+            "court_name": court.name, "kind": hearing.kind, "note": hearing.note,
+            "done": hearing.done_at is not None}
+
+
+def listing(session: Session, order: CourtOrder, now: datetime,
+            days: int | None = None) -> list[dict[str, Any]]:
+    """Open hearings from ``now`` (within ``days`` if given), soonest first."""
+    query = open_hearings(order, now)
+    if days is not None:
+        query = query.where(Hearing.at <= now + timedelta(days=days))
+    return [describe(h) for h in session.scalars(query)]
+
+
+def next_hearings(session: Session, order: CourtOrder, now: datetime) -> dict[int, dict[str, Any]]:
+    """Each person's next open hearing, by person id."""
+    found: dict[int, dict[str, Any]] = {}
+    for hearing in session.scalars(open_hearings(order, now)):
+        found.setdefault(hearing.detainee_id, describe(hearing))
+    return found
+
+
+def open_hearings(order: CourtOrder, now: datetime):  # type: ignore[no-untyped-def]
+    return (select(Hearing).join(Detainee, Hearing.detainee_id == Detainee.id)
+            .where(Detainee.order_id == order.id, Hearing.done_at.is_(None), Hearing.at > now)
+            .order_by(Hearing.at, Hearing.id))
+
+
+def next_hearing_columns(now: datetime) -> tuple[Any, Any]:
+    """The time and court of each person's next open hearing, as two columns to add to a
+    query of people (correlated, so an export stays one query)."""
+    nearest = (select(Hearing.id).where(Hearing.detainee_id == Detainee.id,
+                                        Hearing.done_at.is_(None), Hearing.at > now)
+               .order_by(Hearing.at, Hearing.id).limit(1))
+    return (nearest.with_only_columns(Hearing.at).scalar_subquery().label("next_hearing_at"),
+            nearest.with_only_columns(Hearing.court).scalar_subquery()
+            .label("next_hearing_court"))
+
+
+def describe_next(at: datetime | None, court: str | None) -> tuple[str | None, str | None]:
+    """Those two columns for people: the time in the court's zone, the court's name."""
+    if at is None or court is None:
+        return None, None
+    found = courts.by_key(court)
+    return iso(at.replace(tzinfo=UTC) if at.tzinfo is None else at, found.time_zone), found.name
+
+
+def letter_facts(hearing: Hearing) -> dict[str, Any]:
+    """What a letter says about the hearing: time (aware) and zone, the court, the kind."""
+    court = courts.by_key(hearing.court)
+    return {"id": hearing.id, "at": hearing.at, "time_zone": court.time_zone,
+            "court": court.as_dict(), "kind": hearing.kind}
+
+
+# ---------------------------------------------------------------- reminders
+
+
+@dataclass(frozen=True)
+class Recipient:
+    role: str  # "client" or "obligor"
+    person: Detainee
+    email: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One way to reach a recipient: ``address`` says whether it can; ``queue`` puts one
+    reminder in the outbox (True if it was new)."""
+
+    name: str
+    address: Callable[[Recipient], str | None]
+    queue: Callable[..., bool]
+
+
+def _queue_email(session: Session, recipient: Recipient, address: str, **common: Any) -> bool:
+    from workflow.outbox import enqueue_email
+
+    page = letters.document([(common["language"], common["body"])], common["subject"])
+    return enqueue_email(session, order=common["order"], kind=REMINDER, recipient=address,
+                         subject=common["subject"], html=page, text=letters.html_to_text(page),
+                         key=common["key"], now=common["now"], detainee=recipient.person,
+                         language=common["language"], settings=common["settings"]) is not None
+
+
+def _queue_letter(session: Session, recipient: Recipient, address: str, **common: Any) -> bool:
+    from workflow.outbox import enqueue_letter
+
+    return enqueue_letter(session, order=common["order"], kind=REMINDER,
+                          detainee=recipient.person, subject=common["subject"],
+                          body=common["body"], key=common["key"], now=common["now"],
+                          language=common["language"], settings=common["settings"]) is not None
+
+
+CHANNELS: tuple[Channel, ...] = (
+    Channel("email", lambda r: r.email, _queue_email),
+    Channel("letter", lambda r: "print", _queue_letter),
+)
+
+
+def reminder_days(settings: Settings) -> tuple[int, ...]:
+    days = tuple(sorted(settings.section("hearings")["reminder_days"], reverse=True))
+    if any(d <= 0 for d in days):
+        raise ValidationError("[hearings] reminder_days must be whole days above 0")
+    return days
+
+
+def reminder_key(hearing: Hearing, days: int, role: str) -> str:
+    return f"{REMINDER}:hearing-{hearing.id}:{int(hearing.at.timestamp())}:{days}d:{role}"
+
+
+def due_reminder(hearing: Hearing, days: tuple[int, ...], now: datetime) -> int | None:
+    """The most urgent reminder (days before) whose time has come, if the hearing is ahead."""
+    if hearing.done_at is not None or hearing.at <= now:
+        return None
+    zone = courts.by_key(hearing.court).time_zone
+    local = clock.local(hearing.at, zone)
+    passed = [d for d in days
+              if (local - timedelta(days=d)).astimezone(hearing.at.tzinfo) <= now]
+    return min(passed) if passed else None
+
+
+def queue_reminders(session: Session, order: CourtOrder, now: datetime,
+                    settings: Settings) -> int:
+    """Queue every hearing reminder now due for ``order`` (idempotent); how many were new."""
+    from workflow.notices import person_context  # notices builds on much more than this
+
+    days = reminder_days(settings)
+    queued = 0
+    already = set(session.scalars(select(Notice.idempotency_key).where(
+        Notice.order_id == order.id, Notice.kind == REMINDER)))
+    for hearing in list(session.scalars(open_hearings(order, now))):
+        before = due_reminder(hearing, days, now)
+        if before is None:
+            continue
+        person = person_of(session, hearing)
+        for recipient in recipients(person):
+            key = reminder_key(hearing, before, recipient.role)
+            if key in already:
+                continue
+            language = letters.template_language(person.language, LETTER)
+            context = {**person_context(order, settings, person, language, now),
+                       "hearing": letter_facts(hearing), "role": recipient.role,
+                       "days_before": before}
+            subject, body = letters.render_body(LETTER, language, context)
+            channel = next(c for c in CHANNELS if c.address(recipient))
+            queued += channel.queue(session, recipient, channel.address(recipient) or "",
+                                    order=order, subject=subject, body=body, language=language,
+                                    key=key, now=now,
+                                    settings=settings)
+    return queued
+
+
+def recipients(person: Detainee) -> list[Recipient]:
+    """The client, and the obligor of their posted bond if one is recorded."""
+    found = [Recipient("client", person, person.email, person.phone)]
+    bond = next((b for b in reversed(person.bonds) if b.posted_at is not None), None)
+    if bond is not None and (bond.obligor_name or bond.obligor_email):
+        found.append(Recipient("obligor", person, bond.obligor_email, bond.obligor_phone))
+    return found
