@@ -143,7 +143,17 @@ def _audit(session: Session, what: tuple[str, str], verb: str, changes: dict[str
 # ---------------------------------------------------------------- names to codes
 
 class AmbiguousFacility(ValidationError):
-    """A name that fits more than one facility; the message lists them, one per line."""
+    """A name that fits more than one facility: one line, and the candidates as problems."""
+
+    def __init__(self, text: str, candidates: Iterable[Facility]):
+        lines = [f"  {f.code}  {f.name}, {f.city or '?'} {f.state or ''}".rstrip()
+                 for f in sorted(candidates, key=lambda f: f.code)]
+        super().__init__(f"{text!r} fits {len(lines)} facilities; give the code, or the city "
+                         "and state", lines)
+
+    def listing(self) -> str:
+        """The message and the candidates, one per line, for a file's problem list."""
+        return "\n".join([f"{self}:", *self.problems])
 
 
 @dataclass
@@ -185,15 +195,8 @@ class Index:
             in_city = [f for f in candidates if name_key(f.city or "") == name_key(city)]
             candidates = in_city or candidates
         if len(candidates) > 1:
-            raise AmbiguousFacility(ambiguity(text, candidates))
+            raise AmbiguousFacility(text, candidates)
         return candidates[0] if candidates else None
-
-
-def ambiguity(text: str, candidates: Iterable[Facility]) -> str:
-    lines = [f"{text!r} could be any of these facilities; give the code, or the city and state:"]
-    lines += [f"  {f.code}  {f.name}, {f.city or '?'} {f.state or ''}".rstrip()
-              for f in sorted(candidates, key=lambda f: f.code)]
-    return "\n".join(lines)
 
 
 def index(session: Session) -> Index:
@@ -208,6 +211,30 @@ def resolve(session: Session, text: str, city: str | None = None,
         raise NotFoundError(f"no facility {' '.join(text.split())!r} in the directory: "
                             "`bondtrack facility search` finds one, `facility add` adds one")
     return facility
+
+
+def facility_for(session: Session, text: str, name: str | None = None, city: str | None = None,
+                 state: str | None = None, directory: Index | None = None) -> Facility:
+    """The facility a code or a name means (locate, transfer, apply); a code the directory
+    lacks is added when its name is given."""
+    from workflow import orders
+
+    directory = directory or index(session)
+    where = place(directory, text, name, city, state)
+    if where.ambiguous:
+        raise where.ambiguous
+    if where.unknown:
+        raise NotFoundError(where.unknown.split(";")[0])
+    if where.bare_code:
+        raise NotFoundError(f"unknown facility {where.bare_code}: give its name to add it")
+    if where.new_name:
+        facility = orders.facility_for(session, where.code or "", where.new_name)
+        facility.origin = LOCAL
+        directory.add(facility)
+        return facility
+    if where.code is None:
+        raise ValidationError("no facility given")
+    return directory.by_code[where.code]
 
 
 # ---------------------------------------------------------------- reading and changing
@@ -335,3 +362,47 @@ def parse_hours(text: str) -> tuple[str, str]:
     if not match or match.group(1).zfill(5) >= match.group(2).zfill(5):
         raise ValidationError(f"posting hours: HH:MM-HH:MM, opening first ({text!r})")
     return match.group(1).zfill(5), match.group(2).zfill(5)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one line of a list says a person is, read against the directory."""
+
+    code: str | None = None  # the facility: a known code, or a new one named by ``new_name``
+    new_name: str | None = None
+    bare_code: str | None = None  # a code the directory lacks, with no name to add it by
+    ambiguous: AmbiguousFacility | None = None  # a name that fits several facilities
+    unknown: str | None = None  # a name that fits none: the person goes without a facility
+
+
+def place(index: Index, code_text: str, name: str | None = None, city: str | None = None,
+          state: str | None = None) -> Place:
+    """Read a facility code cell (which may hold a name), a name, a city and a state."""
+    from workflow.orders import normalize_facility_code
+
+    code_text = " ".join(code_text.split())
+    code = None
+    if code_text:
+        known = index.by_code.get(code_text.upper())
+        if known is not None:
+            return Place(code=known.code)
+        try:
+            code = normalize_facility_code(code_text)
+        except ValueError:
+            code = None
+        if code and name:
+            return Place(code=code, new_name=name)
+    text = code_text or (name or "")
+    if not text:
+        return Place()
+    try:
+        found = index.find(text, city, state)
+    except AmbiguousFacility as exc:
+        return Place(ambiguous=exc)
+    if found is not None:
+        return Place(code=found.code)
+    if code:
+        return Place(bare_code=code)
+    return Place(unknown=f"no facility in the directory is called {text!r}"
+                 f"{' in ' + ', '.join(p for p in (city, state) if p) if city or state else ''};"
+                 " imported without a facility (`bondtrack facility add` adds it)")
