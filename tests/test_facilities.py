@@ -22,7 +22,7 @@ CHICAGO_AOR = {"IL", "IN", "WI", "MO", "KY", "KS"}
 
 def shipped() -> list[dict[str, str]]:
     with resource("config", "facilities.csv").open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+        return [{"code": row.pop("detloc"), **row} for row in csv.DictReader(fh)]
 
 
 def test_every_shipped_row_has_a_code_a_name_a_real_zone_an_office_and_a_source() -> None:
@@ -137,10 +137,10 @@ def test_an_ambiguous_name_lists_the_candidates_with_code_and_city(database: db.
     sync(database)
     with database.read() as session, pytest.raises(facilities.AmbiguousFacility) as caught:
         facilities.resolve(session, "Clay County Jail")
-    lines = str(caught.value).splitlines()
-    assert lines[0].startswith("'Clay County Jail' could be any of these facilities")
-    assert lines[1:] == ["  CLACOMO  Clay County Jail, Liberty MO",
-                         "  CLAYCIN  Clay County Justice Center, Brazil IN"]
+    assert str(caught.value) == ("'Clay County Jail' fits 2 facilities; give the code, or the "
+                                 "city and state")
+    assert caught.value.problems == ["  CLACOMO  Clay County Jail, Liberty MO",
+                                     "  CLAYCIN  Clay County Justice Center, Brazil IN"]
 
 
 def test_an_unknown_name_is_a_clear_error(database: db.Database) -> None:

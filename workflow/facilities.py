@@ -78,7 +78,8 @@ def _read_csv(name: str) -> list[dict[str, str]]:
 
 def _shipped_row(row: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {k: (v.strip() or None) for k, v in row.items()}
-    values["kind"] = values.pop("type", None)
+    values["code"] = values.pop("detloc")
+    values["kind"] = values.pop("type_detailed", None)
     values["provisional"] = values.get("provisional") == "yes"
     return values
 
@@ -128,12 +129,12 @@ def _sync_one(session: Session, current: Facility | FieldOffice, row: dict[str, 
     current.origin = DIRECTORY
     if is_new:
         session.add(current)
-    _audit(session, what, "added" if is_new else "updated", changes, actor=actor, now=now,
+    audit_change(session, what, "added" if is_new else "updated", changes, actor=actor, now=now,
            by=DIRECTORY)
     return "added" if is_new else "updated"
 
 
-def _audit(session: Session, what: tuple[str, str], verb: str, changes: dict[str, list[Any]],
+def audit_change(session: Session, what: tuple[str, str], verb: str, changes: dict[str, list[Any]],
            *, actor: Actor, now: datetime, by: str) -> None:
     kind, key = what
     record(session, kind=f"{kind}-{verb}", actor=actor, at=now, now=now,
@@ -274,12 +275,21 @@ def search(session: Session, text: str) -> list[Facility]:
 
 def find_office(session: Session, text: str) -> FieldOffice:
     """A field office by its name ("Chicago"), its office name or its AOR code ("CHI")."""
-    wanted = name_key(text.replace("Field Office", ""))
-    for office in session.scalars(select(FieldOffice)):
-        if wanted in (name_key(office.name), name_key(office.office.replace("Field Office", "")),
-                      (office.aor or "").upper()):
+    office = office_named(list(session.scalars(select(FieldOffice))), text)
+    if office is None:
+        raise NotFoundError(f"no field office {text!r}: `bondtrack field-office list` shows them")
+    return office
+
+
+def office_named(offices: Iterable[FieldOffice], text: str) -> FieldOffice | None:
+    code = text.strip().upper()
+    wanted = name_key(re.sub(r"(?i)\s*field office\s*", " ", text))
+    for office in offices:
+        names = (name_key(office.name), name_key(re.sub(r"(?i)\s*field office\s*", " ",
+                                                        office.office)))
+        if code == (office.aor or "") or wanted in names:
             return office
-    raise NotFoundError(f"no field office {text!r}: `bondtrack field-office list` shows them")
+    return None
 
 
 def list_offices(session: Session) -> list[FieldOffice]:
@@ -310,7 +320,7 @@ def add(session: Session, code: str, values: Mapping[str, Any], *, actor: Actor,
     facility = Facility(code=code, origin=LOCAL, **checked)
     session.add(facility)
     session.flush()
-    _audit(session, ("facility", code), "added", {k: [None, v] for k, v in checked.items()},
+    audit_change(session, ("facility", code), "added", {k: [None, v] for k, v in checked.items()},
            actor=actor, now=now, by=actor.source)
     return facility
 
@@ -326,7 +336,7 @@ def edit(session: Session, code: str, values: Mapping[str, Any], *, actor: Actor
     for name, (_, value) in changes.items():
         setattr(facility, name, value)
     facility.origin = LOCAL
-    _audit(session, ("facility", facility.code), "edited", changes, actor=actor, now=now,
+    audit_change(session, ("facility", facility.code), "edited", changes, actor=actor, now=now,
            by=actor.source)
     return changes
 
@@ -350,7 +360,7 @@ def _checked(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
     if out.get("field_office"):
         out["field_office"] = find_office(session, out["field_office"]).name
     if out.get("posting_hours"):
-        parse_hours(out["posting_hours"])
+        out["posting_hours"] = "-".join(parse_hours(out["posting_hours"]))
     check_widths(Facility, {k: v for k, v in out.items() if isinstance(v, str)},
                  what="facility ")
     return out

@@ -13,6 +13,7 @@ a cell.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import itertools
 import re
@@ -139,7 +140,7 @@ def _header(path: Path, aliases: Mapping[str, str], encoding: str, sheet: str | 
     """The header row (line, cells) and the rows after it: in a workbook, from the sheet
     whose header names the most known columns (the first sheet when none does)."""
     _check_size(path)
-    suffix = path.suffix.lower()
+    suffix = _suffix(path)
     if suffix in (".csv", ".txt"):
         rows = _csv_rows(path, encoding, notes)
         top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
@@ -169,6 +170,14 @@ def _header(path: Path, aliases: Mapping[str, str], encoding: str, sheet: str | 
     rows = _closing(workbook, _xlsx_records(path, workbook[name]))
     line, header = next(itertools.islice(rows, at, None))
     return line, header, rows
+
+
+def _suffix(path: Path) -> str:
+    """``.csv`` for list.csv and list.csv.gz (DETLOC lists come gzipped)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-1:] == [".gz"] and suffixes[-2:-1] in ([".csv"], [".txt"]):
+        return suffixes[-2]
+    return path.suffix.lower()
 
 
 def _best_row(top: list[tuple[int, list[str]]], aliases: Mapping[str, str]) -> tuple[int, int]:
@@ -210,7 +219,7 @@ def _check_size(path: Path) -> None:
 
 def _csv_rows(path: Path, encoding: str = "utf-8",
               notes: list[str] | None = None) -> Iterator[tuple[int, list[str]]]:
-    data = path.read_bytes()
+    data = _gunzipped(path) if path.suffix.lower() == ".gz" else path.read_bytes()
     if b"\x00" in data:
         raise ValidationError(f"{path.name}: binary data, not a CSV text file")
     if encoding == "cp1252":
@@ -230,6 +239,17 @@ def _csv_rows(path: Path, encoding: str = "utf-8",
     return _csv_records(path, text)
 
 
+def _gunzipped(path: Path) -> bytes:
+    try:
+        with gzip.open(path) as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except (OSError, EOFError):
+        raise ValidationError(f"{path.name}: not a readable gzip file") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ValidationError(f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MB unpacked")
+    return data
+
+
 def _cp1252(path: Path, data: bytes) -> str:
     try:
         return data.decode("cp1252")
@@ -239,7 +259,10 @@ def _cp1252(path: Path, data: bytes) -> str:
 
 
 def _csv_records(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    # DETLOC lists are pipe-delimited: a first line with pipes and no comma says so.
+    first = text.split("\n", 1)[0]
+    delimiter = next((d for d in "|\t" if d in first and "," not in first), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     line = 1
     while True:
         try:

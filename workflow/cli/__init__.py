@@ -49,6 +49,8 @@ COMMANDS = {
     "backup": "backup:backup",
     "restore": "backup:restore",
     "purge": "backup:purge",
+    "facility": "facility:facility",
+    "field-office": "facility:field_office",
 }
 
 
