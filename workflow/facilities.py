@@ -341,6 +341,26 @@ def edit(session: Session, code: str, values: Mapping[str, Any], *, actor: Actor
     return changes
 
 
+def edit_office(session: Session, name: str, values: Mapping[str, Any], *, actor: Actor,
+                now: datetime) -> dict[str, list[Any]]:
+    """Change a field office (an address, its own posting hours); kept from then on."""
+    from workflow.orders import check_widths
+
+    office = find_office(session, name)
+    checked = {k: " ".join(v.split()) for k, v in values.items() if v is not None}
+    if checked.get("posting_hours"):
+        checked["posting_hours"] = "-".join(parse_hours(checked["posting_hours"]))
+    check_widths(FieldOffice, checked, what="field office ")
+    changes = {k: [getattr(office, k), v] for k, v in checked.items() if getattr(office, k) != v}
+    for key, (_, value) in changes.items():
+        setattr(office, key, value)
+    if changes:
+        office.origin = LOCAL
+        audit_change(session, ("field-office", office.name), "edited", changes, actor=actor,
+                     now=now, by=actor.source)
+    return changes
+
+
 def _checked(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
     """Given values, cleaned and checked: state code, IANA zone, a known field office."""
     from workflow import clock

@@ -198,8 +198,9 @@ def _parse(row: tables.Row, today: date, directory: facilities.Index,
         errors.append(("status", "not a custody status (in custody, released, removed, ...)"))
     # ICE's lists say "out" with a book-out time and a release reason, not a status.
     held = status in HELD and not (row.get("book_out_date") and row.get("release_reason"))
-    parsed("book_in_date", lambda text: parse_date(text, today=today))
-    parsed("book_out_date", lambda text: parse_date(text, today=today))
+    # ICE's "Stay Book In Date Time": the date is what matters here, the time may follow.
+    parsed("book_in_date", lambda text: parse_date(_day(text), today=today))
+    parsed("book_out_date", lambda text: parse_date(_day(text), today=today))
     given = row.get("facility_code") or row.get("facility_name")
     if held and not given and not row.withheld & set(FACILITY_COLUMNS):
         errors.append(("facility_code", "is required for someone in custody"))
@@ -207,6 +208,11 @@ def _parse(row: tables.Row, today: date, directory: facilities.Index,
     if errors or a_number is None:
         return None
     return _Listed(row.line, a_number, held, code, name)
+
+
+def _day(text: str) -> str:
+    """``2025-11-10T08:00:00`` or ``11/10/2025 8:00 AM`` → the date alone."""
+    return text.replace("T", " ").split()[0]
 
 
 def _place(row: tables.Row, parsed: Any, directory: facilities.Index,

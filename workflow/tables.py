@@ -34,8 +34,8 @@ MAX_ROWS = 1_000_000
 # How far below the top a header may sit (ICE's statistics workbook: row 10).
 HEADER_SEARCH_ROWS = 30
 # FOIA exemption markers: "b(6)", "(b)(6), (b)(7)(C)", "b6; b7c".
-_WITHHELD = re.compile(r"(\s*[,;/&]?\s*\(?b\)?\s*\(?\s*[1-9]\s*\)?\s*(\(?\s*[a-f]\s*\))?\s*)+",
-                       re.IGNORECASE)
+_EXEMPTION = r"\(?b\)?\s*\(?\s*[1-9]\s*\)?\s*(?:\(?\s*[a-f]\s*\)?)?"
+_WITHHELD = re.compile(rf"\s*{_EXEMPTION}(?:\s*[,;/&]?\s*{_EXEMPTION})*\s*", re.IGNORECASE)
 ENCODINGS = ("utf-8", "cp1252", "auto")
 
 
@@ -132,7 +132,7 @@ def read(path: Path, columns: Mapping[str, tuple[str, ...]], required: tuple[str
 
 def is_withheld(text: str) -> bool:
     """Whether a cell is a FOIA redaction marker such as ``b(6), b(7)c``."""
-    return bool(text) and "b" in text.lower() and _WITHHELD.fullmatch(text) is not None
+    return _WITHHELD.fullmatch(text) is not None
 
 
 def _header(path: Path, aliases: Mapping[str, str], encoding: str, sheet: str | None,

@@ -171,3 +171,22 @@ def office_show(app: App, name: str, fmt: str) -> None:
     else:
         print_rows([row] if fmt == "csv" else [{"field": k, "value": v} for k, v in row.items()],
                    list(row) if fmt == "csv" else ["field", "value"], fmt, title=row["office"])
+
+
+@field_office.command("edit")
+@click.argument("name")
+@click.option("--address", help="Street address.")
+@click.option("--phone", help="Phone.")
+@click.option("--email", help="E-mail.")
+@click.option("--posting-hours", "posting_hours",
+              help="Cash-bond hours at this office when not [posting]'s, e.g. 09:00-14:00.")
+@pass_app
+def office_edit(app: App, name: str, **values: str | None) -> None:
+    """Change a field office; the change is kept when a newer directory ships."""
+    with app.write() as session:
+        changes = facilities.edit_office(session, name, values, actor=app.actor(),
+                                         now=clock.now())
+    if not changes:
+        click.echo("nothing changed")
+    for key, (old, new) in changes.items():
+        click.echo(f"{key}: {old or '(none)'} → {new}")
