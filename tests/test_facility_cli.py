@@ -70,7 +70,8 @@ ICE_ROWS = [[*row, "Male", 3.5, 1, 0] for row in (
 )]
 
 
-def test_facility_show_json_has_the_promised_keys(directory) -> None:  # type: ignore[no-untyped-def]
+def test_facility_show_json_has_the_promised_keys(  # type: ignore[no-untyped-def]
+        directory) -> None:
     shown = json.loads(directory("facility", "show", "BSAHOLD", "--json").output)
     assert {k: shown[k] for k in ("code", "name", "address", "city", "state", "zip",
                                   "field_office", "time_zone")} == {
@@ -79,7 +80,8 @@ def test_facility_show_json_has_the_promised_keys(directory) -> None:  # type: i
         "time_zone": "America/Chicago"}
 
 
-def test_facility_list_filters_by_office_and_state(directory) -> None:  # type: ignore[no-untyped-def]
+def test_facility_list_filters_by_office_and_state(  # type: ignore[no-untyped-def]
+        directory) -> None:
     rows = json.loads(directory("facility", "list", "--field-office", "CHI", "--state", "IN",
                                 "--json").output)
     assert rows and {(r["field_office"], r["state"]) for r in rows} == {("Chicago", "IN")}
@@ -89,13 +91,15 @@ def test_facility_list_filters_by_office_and_state(directory) -> None:  # type: 
     assert {"code", "county", "source", "provisional"} <= set(listed[0])
 
 
-def test_facility_search_finds_by_name_alias_and_city(directory) -> None:  # type: ignore[no-untyped-def]
+def test_facility_search_finds_by_name_alias_and_city(  # type: ignore[no-untyped-def]
+        directory) -> None:
     found = json.loads(directory("facility", "search", "clay county jail", "--json").output)
     assert {r["code"] for r in found} == {"CLACOMO", "CLAYCIN"}
     assert "KRO" in directory("facility", "search", "krome").output
 
 
-def test_add_and_edit_are_audited_and_refused_when_wrong(directory, database: db.Database) -> None:  # type: ignore[no-untyped-def]
+def test_add_and_edit_are_audited_and_refused_when_wrong(  # type: ignore[no-untyped-def]
+        directory, database: db.Database) -> None:
     out = directory("facility", "add", "NEWJAIL", "--name", "New County Jail", "--state", "KS",
                     "--county", "Hamilton", "--field-office", "Chicago").output
     assert "added NEWJAIL: New County Jail (America/Denver)" in out
@@ -147,8 +151,8 @@ def test_ice_workbook_rows_match_by_name_city_state_and_the_rest_get_provisional
     assert "5 matched the directory" in again and "added 0 by code and 0" in again
 
 
-def test_detloc_lists_pipe_delimited_and_gzipped(directory, database: db.Database,
-                                                 tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_detloc_lists_pipe_delimited_and_gzipped(  # type: ignore[no-untyped-def]
+        directory, database: db.Database, tmp_path: Path) -> None:
     lines = [DETLOC_HEADER,
              "BSAHOLD|BROADVIEW SERVICE STAGING|1930 BEACH STREET|BROADVIEW|COOK|IL|60155|7|CHI|"
              "CHI|Other|STAGING|DMCP|NA",
@@ -166,8 +170,8 @@ def test_detloc_lists_pipe_delimited_and_gzipped(directory, database: db.Databas
     assert json.loads(directory("facility", "import", plain, "--json").output)["matched"] == 2
 
 
-def test_a_bad_facility_list_changes_nothing(directory, database: db.Database,
-                                             tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_facility_list_changes_nothing(  # type: ignore[no-untyped-def]
+        directory, database: db.Database, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("detloc,name,state,field_office\nGOOD1,Good Jail,IL,CHI\n"
                     "BAD CODE!,Bad,IL,CHI\nGOOD2,,IL,CHI\nGOOD3,Jail,Illinois,Atlantis\n",
@@ -175,14 +179,16 @@ def test_a_bad_facility_list_changes_nothing(directory, database: db.Database,
     before = directory("facility", "list", "--csv").output
     result = directory("facility", "import", path, ok=False)
     assert result.exit_code == 1
-    for problem in ("bad.csv:3: facility_code: not a facility code", "bad.csv:4: name: is required",
-                    "bad.csv:5: state: not a two-letter", "bad.csv:5: field_office: not an ERO"):
+    for problem in ("bad.csv:3: facility_code: not a facility code",
+                    "bad.csv:4: name: is required", "bad.csv:5: state: not a two-letter",
+                    "bad.csv:5: field_office: not an ERO"):
         assert problem in result.output
     assert directory("facility", "list", "--csv").output == before
 
 
 @pytest.mark.skipif(not ICE_WORKBOOK.exists(), reason="ICE's FY26 workbook is in ../shared only")
-def test_the_real_ice_workbook_matches_every_chicago_facility(directory, database: db.Database) -> None:  # type: ignore[no-untyped-def]
+def test_the_real_ice_workbook_matches_every_chicago_facility(  # type: ignore[no-untyped-def]
+        directory, database: db.Database) -> None:
     report = json.loads(directory("facility", "import", ICE_WORKBOOK, "--json").output)
     assert report["rows"] == 203 and report["matched"] >= 60
     with database.read() as session:
@@ -193,7 +199,8 @@ def test_the_real_ice_workbook_matches_every_chicago_facility(directory, databas
 
 @pytest.mark.skipif(not DETLOC_LIST.exists(), reason="the 2017 DETLOC list is in ../shared only")
 def test_the_real_detloc_list_imports_by_code(directory) -> None:  # type: ignore[no-untyped-def]
-    report = json.loads(directory("facility", "import", DETLOC_LIST, "--dry-run", "--json").output)
+    report = json.loads(directory("facility", "import", DETLOC_LIST, "--dry-run",
+                                  "--json").output)
     assert report["rows"] == 1532 and report["provisional"] == []
     assert report["matched"] + len(report["added"]) == 1532
     assert report["matched"] >= 150

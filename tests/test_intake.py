@@ -205,7 +205,8 @@ def test_a_bad_custody_list_is_refused_before_prefect_starts(
             f"    main(['run', 'reconcile', {str(path)!r}], prog_name='bondtrack')\n"
             "except SystemExit as exc:\n"
             "    print('EXIT', exc.code, file=sys.stderr)\n"
-            "print('PREFECT', 'prefect' in sys.modules, time.monotonic() - start, file=sys.stderr)\n")
+            "print('PREFECT', 'prefect' in sys.modules, time.monotonic() - start,\n"
+            "      file=sys.stderr)\n")
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", code], env=dict(os.environ), capture_output=True,
                           text=True, timeout=60)
@@ -225,8 +226,8 @@ def test_a_bad_custody_list_is_refused_before_prefect_starts(
         "BSAHOLD": "2025-11-07T15:00:00-06:00", "CLAYCIN": "2025-11-07T15:00:00-05:00",
         "EAZ": "2025-11-07T15:00:00-07:00", "HAMILKS": "2025-11-07T15:00:00-07:00"}),
 ])
-def test_posting_windows_close_in_each_facilitys_zone_across_dst(
-        ready, database: db.Database, deadline: datetime, closes: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_posting_windows_close_in_each_facilitys_zone_across_dst(  # type: ignore[no-untyped-def]
+        ready, database: db.Database, deadline: datetime, closes: dict[str, str]) -> None:
     settings = config.load()
     with database.read() as session:
         order = orders.resolve_order(session, CASE)

@@ -330,7 +330,8 @@ def edit(session: Session, code: str, values: Mapping[str, Any], *, actor: Actor
     """Change a facility; from now on it is local, so the shipped directory leaves it be."""
     facility = get(session, code)
     checked = _checked(session, values)
-    changes = {k: [getattr(facility, k), v] for k, v in checked.items() if getattr(facility, k) != v}
+    changes = {k: [getattr(facility, k), v] for k, v in checked.items()
+               if getattr(facility, k) != v}
     if not changes:
         return {}
     for name, (_, value) in changes.items():
