@@ -5,6 +5,14 @@ facts, each row naming its source). `bondtrack init` loads it; rows added or edi
 here are "local" and a newer shipped directory never overwrites them. Every change
 is an audited event. Names resolve to codes through one normalisation, so "CLAY CO
 JUSTICE CTR", "Clay County Justice Center" and the alias "Clay County Jail" meet.
+
+Sources named in the files' ``source`` column: ``DETLOC-2017`` is ICE's list of
+facility codes from a 2017 FOIA release (codes, addresses, counties, AOR);
+``ICE-FY26`` is ICE's FY26 detention statistics (facilities sheet, 2026-04-09:
+current names and addresses, no codes); ``ice.gov`` is ICE's field-office page. A
+note in brackets says which facts a source gave. Rows ICE lists without a code
+carry a provisional one (``P-<state>-<name>``, ``provisional`` = yes). Zones are
+from the county (workflow/zones.py).
 """
 
 from __future__ import annotations
