@@ -48,7 +48,7 @@ def test_facility_phones_are_fictional() -> None:
 def test_pick_facility_favours_broadview() -> None:
     rng = random.Random(1)
     picks = [pick_facility(rng).code for _ in range(1000)]
-    assert max(set(picks), key=picks.count) == "BROADIL"
+    assert max(set(picks), key=picks.count) == "BSAHOLD"
 
 
 def test_name_pools_are_large_enough() -> None:

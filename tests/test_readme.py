@@ -20,7 +20,7 @@ def test_the_walkthrough_runs_line_by_line(cli, tmp_path, monkeypatch) -> None: 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "class-list.csv").write_text(
         "A#,Last Name,First Name,DOB,Language,Facility,Facility Name\n"
-        "A-012-345-678,Núñez,José,3/4/1990,Spanish,BROADIL,Broadview Processing Center\n",
+        "A-012-345-678,Núñez,José,3/4/1990,Spanish,BSAHOLD,Broadview Service Staging\n",
         encoding="utf-8",
     )
     lines = walkthrough()

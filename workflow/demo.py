@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import config, db, reports, tracking
+from workflow import config, db, facilities, reports, tracking
 from workflow.audit import Actor
 from workflow.demo_data import FACILITIES, FacilityInfo, pick_facility, synthetic_person
 from workflow.errors import BondtrackError
@@ -147,10 +147,10 @@ def write_class_list(path: Path, persons: list[dict[str, Any]],
 
 
 def _add_facilities(session: Session) -> None:
+    """The shipped directory, as `bondtrack init` loads it, with the demo's fictional phones."""
+    facilities.sync_directory(session, actor=ACTOR, now=IMPORTED_AT)
     for info in FACILITIES:
-        session.add(Facility(code=info.code, name=info.name, address=info.address, city=info.city,
-                             state=info.state, phone=info.phone, field_office=info.field_office,
-                             time_zone=info.time_zone))
+        facilities.edit(session, info.code, {"phone": info.phone}, actor=ACTOR, now=IMPORTED_AT)
     session.flush()
 
 

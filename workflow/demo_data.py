@@ -2,8 +2,8 @@
 
 The demo and the benchmarks need a class list that looks like the real one (who
 was arrested in Chicago in 2025, what they speak, where ICE took them) without
-holding anyone's data. Facility names and towns are real; the codes are
-synthetic, the street addresses approximate, and every phone number is a
+holding anyone's data. Facilities are real, from the shipped directory (DETLOC
+codes, names, addresses, field offices, time zones); every phone number is a
 fictional 555-01NN number. People are invented from the name pools below.
 """
 
@@ -27,70 +27,37 @@ class FacilityInfo:
     weight: float  # share of the class held here
 
 
-_CT, _ET, _MT, _PT = "America/Chicago", "America/New_York", "America/Denver", "America/Los_Angeles"
-
-FACILITIES: tuple[FacilityInfo, ...] = (
-    FacilityInfo("BROADIL", "Broadview Processing Center", "1930 Beach St", "Broadview", "IL",
-                 "+1 708-555-0100", "Chicago", _CT, 14.0),
-    FacilityInfo("CLAYCIN", "Clay County Jail", "611 E Jackson St", "Brazil", "IN",
-                 "+1 812-555-0101", "Chicago", "America/Indiana/Indianapolis", 6.0),
-    FacilityInfo("KENOSWI", "Kenosha County Detention Center", "4777 88th Ave", "Kenosha", "WI",
-                 "+1 262-555-0102", "Chicago", _CT, 4.0),
-    FacilityInfo("DODGEWI", "Dodge County Jail", "216 W Center St", "Juneau", "WI",
-                 "+1 920-555-0103", "Chicago", _CT, 3.0),
-    FacilityInfo("PULASIL", "Pulaski County Detention Center", "20 Justice Dr", "Ullin", "IL",
-                 "+1 618-555-0104", "Chicago", _CT, 2.0),
-    FacilityInfo("BOONEKY", "Boone County Jail", "3020 Conrad Ln", "Burlington", "KY",
-                 "+1 859-555-0105", "Chicago", _ET, 2.0),
-    FacilityInfo("CALHOMI", "Calhoun County Correctional Center", "185 E Michigan Ave",
-                 "Battle Creek", "MI", "+1 269-555-0106", "Detroit", "America/Detroit", 2.0),
-    FacilityInfo("NLAKEMI", "North Lake Processing Center", "1805 W 32nd St", "Baldwin", "MI",
-                 "+1 231-555-0107", "Detroit", "America/Detroit", 3.0),
-    FacilityInfo("PRAIRTX", "Prairieland Detention Center", "1209 Sunflower Ln", "Alvarado", "TX",
-                 "+1 817-555-0108", "Dallas", _CT, 3.0),
-    FacilityInfo("BLUEBTX", "Bluebonnet Detention Facility", "400 2nd St", "Anson", "TX",
-                 "+1 325-555-0109", "Dallas", _CT, 3.0),
-    FacilityInfo("STXPCTX", "South Texas ICE Processing Center", "566 Veterans Dr", "Pearsall",
-                 "TX", "+1 830-555-0110", "San Antonio", _CT, 3.0),
-    FacilityInfo("PISPCTX", "Port Isabel Service Processing Center", "27991 Buena Vista Blvd",
-                 "Los Fresnos", "TX", "+1 956-555-0111", "Harlingen", _CT, 2.0),
-    FacilityInfo("CEMONTX", "Camp East Montana", "Fort Bliss", "El Paso", "TX",
-                 "+1 915-555-0112", "El Paso", _MT, 4.0),
-    FacilityInfo("JENALA", "Central Louisiana ICE Processing Center", "830 Pinehill Rd", "Jena",
-                 "LA", "+1 318-555-0113", "New Orleans", _CT, 5.0),
-    FacilityInfo("WINNCLA", "Winn Correctional Center", "560 Gum Springs Rd", "Winnfield", "LA",
-                 "+1 318-555-0114", "New Orleans", _CT, 2.0),
-    FacilityInfo("RICHWLA", "Richwood Correctional Center", "180 Pine Bayou Cir", "Monroe", "LA",
-                 "+1 318-555-0115", "New Orleans", _CT, 2.0),
-    FacilityInfo("JACKPLA", "Jackson Parish Correctional Center", "327 Industrial Dr",
-                 "Jonesboro", "LA", "+1 318-555-0116", "New Orleans", _CT, 2.0),
-    FacilityInfo("STEWAGA", "Stewart Detention Center", "146 CCA Rd", "Lumpkin", "GA",
-                 "+1 229-555-0117", "Atlanta", _ET, 2.0),
-    FacilityInfo("KROMEFL", "Krome North Service Processing Center", "18201 SW 12th St", "Miami",
-                 "FL", "+1 305-555-0118", "Miami", _ET, 2.0),
-    FacilityInfo("ELOYAZ", "Eloy Detention Center", "1705 E Hanna Rd", "Eloy", "AZ",
-                 "+1 520-555-0119", "Phoenix", "America/Phoenix", 2.0),
-    FacilityInfo("OTERONM", "Otero County Processing Center", "26 McGregor Range Rd", "Chaparral",
-                 "NM", "+1 575-555-0120", "El Paso", _MT, 2.0),
-    FacilityInfo("TORRANM", "Torrance County Detention Facility", "209 County Rd 49", "Estancia",
-                 "NM", "+1 505-555-0121", "El Paso", _MT, 1.0),
-    FacilityInfo("OTAYMCA", "Otay Mesa Detention Center", "7488 Calzada de la Fuente",
-                 "San Diego", "CA", "+1 619-555-0122", "San Diego", _PT, 1.0),
-    FacilityInfo("ADLNTCA", "Adelanto ICE Processing Center", "10250 Rancho Rd", "Adelanto", "CA",
-                 "+1 760-555-0123", "Los Angeles", _PT, 1.0),
-    FacilityInfo("NWIPCWA", "Northwest ICE Processing Center", "1623 E J St", "Tacoma", "WA",
-                 "+1 253-555-0124", "Seattle", _PT, 1.0),
-    FacilityInfo("DENVRCO", "Denver Contract Detention Facility", "3130 N Oakland St", "Aurora",
-                 "CO", "+1 303-555-0125", "Denver", _MT, 1.0),
-    FacilityInfo("MOSHAPA", "Moshannon Valley Processing Center", "555 GEO Dr", "Philipsburg",
-                 "PA", "+1 814-555-0126", "Philadelphia", _ET, 1.0),
-    FacilityInfo("DELANNJ", "Delaney Hall", "451 Doremus Ave", "Newark", "NJ",
-                 "+1 973-555-0127", "Newark", _ET, 1.0),
-    FacilityInfo("ELIZANJ", "Elizabeth Detention Center", "625 Evans St", "Elizabeth", "NJ",
-                 "+1 908-555-0128", "Newark", _ET, 1.0),
-    FacilityInfo("BAKERFL", "Baker County Detention Center", "1 Sheriff Office Dr", "Macclenny",
-                 "FL", "+1 904-555-0129", "Miami", _ET, 1.0),
+# Where the demo's people are held (DETLOC code, the area code of its fictional phone, the share
+# of the class held there): Broadview first, then the jails of the Chicago area and the large
+# facilities people were transferred to.
+_HELD_AT = (
+    ("BSAHOLD", "708", 14.0), ("CLAYCIN", "812", 6.0), ("KENOSWI", "262", 4.0),
+    ("DODGEWI", "920", 3.0), ("PULASIL", "618", 2.0), ("BOONEKY", "859", 2.0),
+    ("CALHOMI", "269", 2.0), ("EPC", "915", 3.0), ("PRLDCTX", "817", 3.0),
+    ("BLBNATX", "325", 3.0), ("STCDFTX", "830", 3.0), ("PIC", "956", 2.0),
+    ("STFRCTX", "830", 4.0), ("JENADLA", "318", 5.0), ("LAWINCI", "318", 2.0),
+    ("RWCCMLA", "318", 2.0), ("JKPCCLA", "318", 2.0), ("STWRTGA", "229", 2.0),
+    ("KRO", "305", 2.0), ("EAZ", "520", 2.0), ("OTRPCNM", "575", 2.0),
+    ("TOORANM", "505", 1.0), ("CCASDCA", "619", 1.0), ("ADLNTCA", "760", 1.0),
+    ("CSCNWWA", "253", 1.0), ("DENICDF", "303", 1.0), ("JAMESGA", "912", 1.0),
+    ("DHDFNJ", "973", 1.0), ("ELZICDF", "908", 1.0), ("BAKERFL", "904", 1.0),
 )
+
+
+def _facilities() -> tuple[FacilityInfo, ...]:
+    """The demo's facilities, their facts read from the directory that ships with bondtrack."""
+    from workflow.facilities import shipped_facilities
+
+    directory = {row["code"]: row for row in shipped_facilities()}
+    return tuple(
+        FacilityInfo(code, directory[code]["name"], directory[code]["address"] or "",
+                     directory[code]["city"], directory[code]["state"],
+                     f"+1 {area}-555-01{n:02d}", directory[code]["field_office"],
+                     directory[code]["time_zone"], weight)
+        for n, (code, area, weight) in enumerate(_HELD_AT))
+
+
+FACILITIES: tuple[FacilityInfo, ...] = _facilities()
 _FACILITY_WEIGHTS = tuple(f.weight for f in FACILITIES)
 
 # Each pool is a (given names, family names) pair for the people who speak a language.

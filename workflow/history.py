@@ -563,7 +563,8 @@ def record(session: Session, order: CourtOrder, plans: Iterable[Plan], *, file: 
             summary.moves[move.target.value] += 1
             summary.undated += "undated" in move.payload
             if move.action is Action.LOCATE and person.facility_code:
-                facility_id = codes[person.facility_code]
+                # A facility named, not coded, was resolved by the class list's own reading.
+                facility_id = codes.get(person.facility_code, facility_id)
             elif move.action is Action.BOND:
                 bond = {"detainee_id": detainee_id, "amount_cents": move.details["amount_cents"],
                         "obligor_name": move.details["obligor_name"], "set_at": move.at,

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -112,6 +113,8 @@ class CourtOrder(Base):
 
 
 class Facility(Base):
+    """A place people are held, by its DETLOC code; see workflow/facilities.py."""
+
     __tablename__ = "facilities"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,6 +126,40 @@ class Facility(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     field_office: Mapped[str | None] = mapped_column(String(100))
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # Other names it goes by, "; "-separated ("Clay County Jail" for the Justice Center).
+    aliases: Mapped[str | None] = mapped_column(Text)
+    county: Mapped[str | None] = mapped_column(String(100))
+    zip: Mapped[str | None] = mapped_column(String(10))
+    kind: Mapped[str | None] = mapped_column(String(20))  # IGSA, SPC, HOLD, HOSPITAL, ...
+    # "directory": as shipped, kept up to date by `init`; NULL or "local": added or edited
+    # here, never overwritten by a newer shipped directory.
+    origin: Mapped[str | None] = mapped_column(String(20))
+    # A code made up here because the source named no DETLOC code (P-<state>-<name>).
+    provisional: Mapped[bool | None] = mapped_column(Boolean)
+    source: Mapped[str | None] = mapped_column(String(300))
+    # Office hours for cash bonds when they differ from [posting]: "09:00-15:00".
+    posting_hours: Mapped[str | None] = mapped_column(String(40))
+
+
+class FieldOffice(Base):
+    """An ICE ERO field office: where demand letters go and bonds are posted."""
+
+    __tablename__ = "field_offices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)  # "Chicago", as facilities say
+    aor: Mapped[str | None] = mapped_column(String(3))  # ICE's area code: CHI, MIA, PHO, ...
+    office: Mapped[str] = mapped_column(String(200))  # "Chicago Field Office"
+    address: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(2))
+    zip: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    states: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str | None] = mapped_column(String(20))
+    source: Mapped[str | None] = mapped_column(String(300))
+    posting_hours: Mapped[str | None] = mapped_column(String(40))
 
 
 class Detainee(Base):

@@ -27,7 +27,7 @@ from workflow.config import Settings
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.identity import format_a_number
 from workflow.letters import LETTER_KINDS, Progress, render_staff_email
-from workflow.models import Bond, CourtOrder, Detainee, Facility, Notice
+from workflow.models import Bond, CourtOrder, Detainee, Facility, FieldOffice, Notice
 from workflow.orders import find_detainee, normalize_facility_code, resolve_order
 from workflow.outbox import EMAIL, PENDING, STATUSES, TO_PRINT, deliver, enqueue_email
 from workflow.stages import OUTSTANDING, Stage
@@ -115,7 +115,8 @@ def prepare_letters(session: Session, order: CourtOrder, settings: Settings, *, 
                                     language=language, limit=limit)
     people = select_people(session, order, kind, filters)[:limit]
     if kind == "demand":
-        return _demand_letters(order, settings, people, language or "en", now, progress)
+        offices = {o.name: o for o in session.scalars(select(FieldOffice))}
+        return _demand_letters(order, settings, people, language or "en", now, progress, offices)
     batch = LetterBatch(kind=kind, letters=[])
     for done, person in enumerate(people, 1):
         chosen = language or letters.template_language(person.language, kind)
@@ -251,8 +252,10 @@ def person_context(order: CourtOrder, settings: Settings, person: Detainee, lang
 
 
 def _demand_letters(order: CourtOrder, settings: Settings, people: list[Detainee],
-                    language: str, now: datetime, progress: Progress | None) -> LetterBatch:
-    """One letter per field office listing everyone outstanding in its facilities."""
+                    language: str, now: datetime, progress: Progress | None,
+                    offices: dict[str, FieldOffice]) -> LetterBatch:
+    """One letter per field office listing everyone outstanding in its facilities, addressed
+    to the office's street address when the directory has it."""
     batch = LetterBatch(kind="demand", letters=[])
     by_office: dict[str, list[Detainee]] = defaultdict(list)
     for person in people:
@@ -266,6 +269,7 @@ def _demand_letters(order: CourtOrder, settings: Settings, people: list[Detainee
         context = {
             **_common(order, settings, language, now),
             "field_office": office,
+            "office": _office_facts(offices.get(office)),
             "people": [_person_facts(person, order.time_zone) for person in held],
             "facilities": sorted({person.facility.name for person in held if person.facility}),
         }
@@ -275,6 +279,14 @@ def _demand_letters(order: CourtOrder, settings: Settings, people: list[Detainee
         if progress:
             progress("rendering", done, len(by_office))
     return batch
+
+
+def _office_facts(office: FieldOffice | None) -> dict[str, Any] | None:
+    if office is None:
+        return None
+    return {"name": office.office, "address": office.address, "city": office.city,
+            "state": office.state, "zip": office.zip, "phone": office.phone,
+            "email": office.email}
 
 
 def _slug(text: str) -> str:

@@ -5,7 +5,8 @@ local time (``[posting]``), so a bond not posted in the last window before the
 deadline means a missed deadline, whatever the clock says: "bond for person
 #412 must be posted by 15:00 EST Thursday 20 Nov". A facility's zone is its
 own ``time_zone`` when given, else its state's (Arizona keeps MST all year),
-else the court's.
+else the court's. A facility's or its field office's own ``posting_hours`` replace
+[posting]'s opening and closing times.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from workflow import clock
 from workflow.config import Settings
 from workflow.errors import ConfigError
-from workflow.models import CourtOrder, Detainee, Facility
+from workflow.models import CourtOrder, Detainee, Facility, FieldOffice
 from workflow.stages import Stage
 
 # The zone most of each state keeps; a facility in a state's other zone (El Paso,
@@ -66,10 +67,16 @@ def facility_time_zone(facility: Facility | None, fallback: str) -> str:
 
 
 def last_window_before(deadline: datetime, facility_tz: str,
-                       settings: Settings | Mapping[str, Any]) -> Window | None:
+                       settings: Settings | Mapping[str, Any],
+                       local_hours: str | None = None) -> Window | None:
     """The last posting window that opens before ``deadline``: (opens, closes), aware, in the
-    facility's zone; ``closes`` is cut at the deadline. None if no window in three weeks."""
+    facility's zone; ``closes`` is cut at the deadline. None if no window in three weeks.
+    ``local_hours`` ("09:00-12:00", a facility's or office's own) replace [posting]'s."""
     hours = _hours(settings)
+    if local_hours:
+        from workflow.facilities import parse_hours
+
+        hours["opens"], hours["closes"] = (time.fromisoformat(t) for t in parse_hours(local_hours))
     zone = clock.zone(facility_tz)
     day = deadline.astimezone(zone).date()
     for _ in range(_LOOKBACK_DAYS):
@@ -108,7 +115,21 @@ def posting_window(order: CourtOrder, facility: Facility | None, settings: Setti
                    deadline: datetime | None = None) -> Window | None:
     """The last window before the order's deadline (or ``deadline``) at ``facility``."""
     return last_window_before(deadline or order.deadline,
-                              facility_time_zone(facility, order.time_zone), settings)
+                              facility_time_zone(facility, order.time_zone), settings,
+                              local_posting_hours(facility))
+
+
+def local_posting_hours(facility: Facility | None) -> str | None:
+    """The facility's own cash-bond hours, else its field office's, else None ([posting])."""
+    if facility is None:
+        return None
+    if facility.posting_hours:
+        return facility.posting_hours
+    session = object_session(facility)
+    if session is None or not facility.field_office:
+        return None
+    return session.scalar(select(FieldOffice.posting_hours)
+                          .where(FieldOffice.name == facility.field_office))
 
 
 def unposted_bonds(session: Session, order: CourtOrder, settings: Settings,

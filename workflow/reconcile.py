@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import audit, clock, orders, tables, tracking
+from workflow import audit, clock, facilities, headers, orders, tables, tracking
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.db import Database, ensure_private_dir, private_file
@@ -48,14 +48,12 @@ from workflow.models import CourtOrder, Detainee, Facility
 from workflow.stages import RESOLVED, Stage
 from workflow.sweep import batches, record_findings
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "a_number": ("a#", "a #", "a_no", "anumber", "alien_number", "alien_no", "a number"),
-    "facility_code": ("facility", "detention_facility_code", "facility code", "detloc"),
-    "facility_name": ("detention_facility", "facility name"),
-    "book_in_date": ("book_in", "book in date", "book-in date", "booking_date", "book_in_dt"),
-    "status": ("custody_status", "detention_status"),
-}
-REQUIRED = ("a_number", "facility_code", "facility_name")
+COLUMNS = headers.columns(
+    "a_number", "facility_code", "facility_name", "facility_city", "facility_state",
+    "book_in_date", "book_out_date", "release_reason", "status",
+)
+# A list names where people are by code or by name; one of the two columns is needed.
+FACILITY_COLUMNS = ("facility_code", "facility_name")
 HELD = frozenset({"", "in custody", "detained", "booked in", "book in", "held", "active",
                   "current"})
 OUT = frozenset({"released", "removed", "departed", "booked out", "book out", "not in custody"})
@@ -84,6 +82,9 @@ class ReconcileReport:
     strangers: list[int] = field(default_factory=list)  # line numbers, never A-numbers
     new_flags: int = 0
     facilities_added: list[str] = field(default_factory=list)
+    # Lines worth a look that change nothing: a facility name the directory lacks, an
+    # A-number withheld (b(6)). Lines and facility names only, never a person.
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,23 +102,18 @@ class _Listed:
     a_number: str
     held: bool
     facility_code: str | None
-    facility_name: str | None
+    facility_name: str | None  # the name to add ``facility_code`` under, if it is new
 
 
 def reconcile(session: Session, order: CourtOrder, path: Path, *, actor: Actor, now: datetime,
               dry_run: bool = False) -> ReconcileReport:
     """Match the custody list at ``path`` to ``order``; with any bad line, change nothing."""
-    table = tables.read(path, COLUMNS, REQUIRED)
-    if table.problems:
-        raise ValidationError(_failure(path, table.problems), table.problems)
-    known = set(session.scalars(select(Facility.code)))
-    listed = _validate(table, clock.local(now, order.time_zone).date(), known)
-    if table.problems:
-        raise ValidationError(_failure(path, table.problems), table.problems)
+    listed, notes = check(session, order, path, now)
     report = ReconcileReport(case_number=order.case_number, file=path.name, dry_run=dry_run,
-                             rows=len(listed))
+                             rows=len(listed), notes=notes)
     # A dry run makes the same changes inside a savepoint, so its report is the real one.
     savepoint = session.begin_nested() if dry_run else None
+    known = set(session.scalars(select(Facility.code)))
     _apply(session, order, listed, report, known, actor=actor, now=now)
     if savepoint is not None:
         savepoint.rollback()
@@ -127,17 +123,40 @@ def reconcile(session: Session, order: CourtOrder, path: Path, *, actor: Actor, 
     return report
 
 
+def check(session: Session, order: CourtOrder, path: Path,
+          now: datetime) -> tuple[list[_Listed], list[str]]:
+    """Read and validate the whole list, writing nothing: the lines, and the notes worth
+    showing. Raises ValidationError naming every bad line. Cheap, so the CLI runs it before
+    a flow starts."""
+    table = tables.read(path, COLUMNS, ("a_number",))
+    if not table.problems and not table.present & set(FACILITY_COLUMNS):
+        for name in FACILITY_COLUMNS:
+            table.problem(table.header_line, name, "required column is missing")
+    if table.problems:
+        raise ValidationError(_failure(path, table.problems), table.problems)
+    directory = facilities.index(session)
+    listed = _validate(table, clock.local(now, order.time_zone).date(), directory)
+    if table.problems:
+        raise ValidationError(_failure(path, table.problems), table.problems)
+    return listed, table.notes
+
+
 def _failure(path: Path, problems: list[str]) -> str:
     return f"{len(problems)} problem(s) in {path.name}; nothing was changed"
 
 
-def _validate(table: tables.Table, today: date, known: set[str]) -> list[_Listed]:
+def _validate(table: tables.Table, today: date, directory: facilities.Index) -> list[_Listed]:
     lines_of: dict[str, list[int]] = {}
     listed: list[_Listed] = []
     named: set[str] = set()
+    bare: list[tuple[int, str]] = []
     for row in table.good_rows():
+        if "a_number" in row.withheld:
+            table.notes.append(f"{table.path.name}:{row.line}: a_number: withheld (FOIA "
+                               "redaction); the line cannot be matched")
+            continue
         errors: list[tuple[str, str]] = []
-        entry = _parse(row, today, errors)
+        entry = _parse(row, today, directory, errors, table.notes, table.path.name)
         for column, message in errors:
             table.problem(row.line, column, message)
         if entry is None:
@@ -145,10 +164,12 @@ def _validate(table: tables.Table, today: date, known: set[str]) -> list[_Listed
         lines_of.setdefault(entry.a_number, []).append(row.line)
         if entry.facility_code and entry.facility_name:
             named.add(entry.facility_code)
+        elif entry.facility_code and entry.facility_code not in directory.by_code:
+            bare.append((entry.line, entry.facility_code))
         listed.append(entry)
-    for entry in listed:
-        if entry.facility_code and entry.facility_code not in known | named:
-            table.problem(entry.line, "facility_code", "unknown facility: add facility_name")
+    for line, code in bare:
+        if code not in named:
+            table.problem(line, "facility_code", "unknown facility: add facility_name")
     for lines in lines_of.values():
         for line in lines if len(lines) > 1 else ():
             others = ", ".join(str(n) for n in lines if n != line)
@@ -157,7 +178,8 @@ def _validate(table: tables.Table, today: date, known: set[str]) -> list[_Listed
     return listed
 
 
-def _parse(row: tables.Row, today: date, errors: list[tuple[str, str]]) -> _Listed | None:
+def _parse(row: tables.Row, today: date, directory: facilities.Index,
+           errors: list[tuple[str, str]], notes: list[str], file: str) -> _Listed | None:
     def parsed(column: str, parse: Any) -> Any:
         text = row.get(column)
         if not text:
@@ -174,14 +196,41 @@ def _parse(row: tables.Row, today: date, errors: list[tuple[str, str]]) -> _List
     status = " ".join(row.get("status").lower().replace("_", " ").replace("-", " ").split())
     if status not in HELD | OUT:
         errors.append(("status", "not a custody status (in custody, released, removed, ...)"))
-    code = parsed("facility_code", orders.normalize_facility_code)
-    if status in HELD and not row.get("facility_code"):
+    # ICE's lists say "out" with a book-out time and a release reason, not a status.
+    held = status in HELD and not (row.get("book_out_date") and row.get("release_reason"))
+    # ICE's "Stay Book In Date Time": the date is what matters here, the time may follow.
+    parsed("book_in_date", lambda text: parse_date(_day(text), today=today))
+    parsed("book_out_date", lambda text: parse_date(_day(text), today=today))
+    given = row.get("facility_code") or row.get("facility_name")
+    if held and not given and not row.withheld & set(FACILITY_COLUMNS):
         errors.append(("facility_code", "is required for someone in custody"))
-    name = parsed("facility_name", normalize_name)
-    parsed("book_in_date", lambda text: parse_date(text, today=today))
+    code, name = _place(row, parsed, directory, errors, notes, file) if given else (None, None)
     if errors or a_number is None:
         return None
-    return _Listed(row.line, a_number, status in HELD, code, name)
+    return _Listed(row.line, a_number, held, code, name)
+
+
+def _day(text: str) -> str:
+    """``2025-11-10T08:00:00`` or ``11/10/2025 8:00 AM`` → the date alone."""
+    return text.replace("T", " ").split()[0]
+
+
+def _place(row: tables.Row, parsed: Any, directory: facilities.Index,
+           errors: list[tuple[str, str]], notes: list[str],
+           file: str) -> tuple[str | None, str | None]:
+    """The code the line's facility columns name, and a name to add a new code under."""
+    name = parsed("facility_name", normalize_name)
+    text = row.get("facility_code")
+    if len(text) > 32 and " " not in text:
+        errors.append(("facility_code", "not a facility code (letters, digits, - _ . up to 32)"))
+        return None, None
+    where = facilities.place(directory, text, name, row.get("facility_city") or None,
+                             row.get("facility_state") or None)
+    if where.ambiguous:
+        errors.append(("facility", where.ambiguous.listing()))
+    elif where.unknown:
+        notes.append(f"{file}:{row.line}: facility: {where.unknown}")
+    return where.code or where.bare_code, where.new_name
 
 
 def _apply(session: Session, order: CourtOrder, listed: list[_Listed], report: ReconcileReport,
@@ -225,6 +274,8 @@ def _match(session: Session, detainee: Detainee, entry: _Listed, report: Reconci
     elif stage in _RESOLVED:
         report.held_but_resolved.append(detainee.id)
         return SAYS_HELD
+    elif entry.facility_code is None:
+        pass  # held where the directory cannot say (a note says so): nothing to record
     else:
         facility = _facility(session, entry, report, known)
         if stage in _NOT_FOUND:

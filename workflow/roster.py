@@ -17,26 +17,19 @@ from typing import Any
 from sqlalchemy import exists, insert, literal, null, select
 from sqlalchemy.orm import Session
 
-from workflow import clock, crashpoints, history, tables
+from workflow import clock, crashpoints, facilities, headers, history, tables
 from workflow.audit import Actor, record
 from workflow.errors import BondtrackError, ValidationError
 from workflow.identity import normalize_a_number, normalize_language, normalize_name, parse_date
 from workflow.models import CourtOrder, Detainee, Event, Facility
-from workflow.orders import normalize_facility_code
 from workflow.stages import Stage
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "a_number": ("a#", "a #", "a_no", "anumber", "alien_number", "alien_no", "alien #", "a number"),
-    "family_name": ("last_name", "last name", "surname", "apellido", "apellidos"),
-    "given_name": ("first_name", "first name", "given name", "nombre"),
-    "date_of_birth": ("dob", "birth_date", "birthdate", "date of birth", "fecha_de_nacimiento"),
-    "country_of_birth": ("country", "cob", "nationality", "country of birth", "citizenship"),
-    "language": ("primary_language", "preferred_language", "idioma"),
-    "facility_code": ("facility", "detention_facility_code", "facility code"),
-    "facility_name": ("detention_facility", "facility name"),
-    "phone": ("telephone", "phone_number", "contact_phone"),
-    "email": ("e_mail", "email_address", "contact_email"),
-    "notes": ("note", "comments", "comment"),
+COLUMNS = {
+    **headers.columns(
+        "a_number", "family_name", "given_name", "date_of_birth", "country_of_birth", "language",
+        "facility_code", "facility_name", "facility_city", "facility_state", "phone", "email",
+        "notes",
+    ),
     # Each person's stage and the dates that led there (workflow/history.py).
     **history.COLUMNS,
 }
@@ -70,6 +63,8 @@ class ImportResult:
     problems: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     history: dict[str, Any] | None = None  # moves recorded from the history columns
+    # Not wrong, worth saying: the encoding or sheet read, facility names nothing matches.
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -103,22 +98,26 @@ def import_class_list(
     rejects: Path | None = None,
     progress: Progress | None = None,
     default_bond_cents: int | None = None,
+    encoding: str = "utf-8",
+    sheet: str | None = None,
 ) -> ImportResult:
     """Import ``path`` into ``order``; with problems and no ``rejects`` file, write nothing.
 
     A list with history columns (stage, dates) also records each person's moves, with the
     file's dates (``workflow.history``); ``default_bond_cents`` is a set bond with no amount.
     """
-    table = tables.read(path, COLUMNS, REQUIRED)
-    result = ImportResult(dry_run=dry_run, ignored_columns=table.ignored_columns)
+    table = tables.read(path, COLUMNS, REQUIRED, encoding=encoding, sheet=sheet)
+    result = ImportResult(dry_run=dry_run, ignored_columns=table.ignored_columns,
+                          notes=table.notes)
     # A bad header leaves no rows; a row the reader refused (too many cells, a cell too long)
     # is a rejected row like any other when the valid rows are wanted.
     if table.problems and (rejects is None or not table.rows):
         raise ValidationError(_failure(path, table.problems), table.problems)
     today = clock.local(now, order.time_zone).date()
-    facilities = {f.code: f for f in session.scalars(select(Facility))}
+    directory = facilities.index(session)
     plans = history.plan(session, order, table, now=now, default_bond_cents=default_bond_cents)
-    people, new_facilities = _validate(table, today, facilities, progress)
+    people, new_facilities = _validate(table, today, directory, progress, result.notes)
+    known = directory.by_code
     if table.problems and rejects is None:
         raise ValidationError(_failure(path, table.problems), table.problems)
     result.problems = table.problems
@@ -127,7 +126,7 @@ def import_class_list(
         _write_rejects(table, rejects)
     # A dry run goes through the same writes inside a savepoint, so its counts are the real ones.
     savepoint = session.begin_nested() if dry_run else None
-    _apply(session, order, people, facilities, new_facilities, result, actor=actor, now=now,
+    _apply(session, order, people, known, new_facilities, result, actor=actor, now=now,
            entered=history.entered_times(plans))
     kept = [plans[p.a_number] for p in people if p.a_number in plans]
     moved = history.record(session, order, kept, file=path.name, actor=actor, now=now)
@@ -147,7 +146,8 @@ def _failure(path: Path, problems: list[str]) -> str:
 
 
 def _validate(
-    table: tables.Table, today: date, facilities: dict[str, Facility], progress: Progress | None
+    table: tables.Table, today: date, directory: facilities.Index, progress: Progress | None,
+    notes: list[str],
 ) -> tuple[list[_Person], dict[str, str]]:
     """The people to import, and the names of the facilities the list introduces."""
     seen: dict[str, list[int]] = defaultdict(list)
@@ -156,7 +156,9 @@ def _validate(
     new_facility_names: dict[str, str] = {}
     for done, row in enumerate(rows, start=1):
         errors: list[tuple[str, str]] = []
-        a_number, person = _parse_row(row, today, facilities, new_facility_names, errors)
+        unknown: list[str] = []
+        a_number, person = _parse_row(row, today, directory, new_facility_names, errors, unknown)
+        notes.extend(f"{table.path.name}:{row.line}: facility: {text}" for text in unknown)
         for column, message in errors:
             table.problem(row.line, column, message)
         # A twin with other problems is still a twin: name both lines now, not after a fix.
@@ -178,9 +180,10 @@ def _validate(
 def _parse_row(
     row: tables.Row,
     today: date,
-    facilities: dict[str, Facility],
+    directory: facilities.Index,
     new_facility_names: dict[str, str],
     errors: list[tuple[str, str]],
+    unknown: list[str],
 ) -> tuple[str | None, _Person | None]:
     """The row's A-number (if readable) and the person (if the whole row is valid)."""
 
@@ -212,18 +215,32 @@ def _parse_row(
         "email": parsed("email", _email),
         "notes": row.get("notes") or None,
     }
-    code = parsed("facility_code", normalize_facility_code)
-    name = parsed("facility_name", normalize_name)
-    if name and not code and not row.get("facility_code"):
-        errors.append(("facility_code", "is required when facility_name is given"))
-    if code and code not in facilities:
-        if not name and code not in new_facility_names:
-            errors.append(("facility_code", "unknown facility: add facility_name to create it"))
-        elif name:
-            new_facility_names.setdefault(code, name)
+    code = _facility_code(row, parsed, directory, new_facility_names, errors, unknown)
     if errors:
         return a_number, None
     return a_number, _Person(row.line, a_number, values, code)
+
+
+def _facility_code(row: tables.Row, parsed: Callable[..., Any], directory: facilities.Index,
+                   new_facility_names: dict[str, str], errors: list[tuple[str, str]],
+                   unknown: list[str]) -> str | None:
+    """The code of the facility the row names (by code, name, or name, city and state); a
+    name nothing matches goes in ``unknown`` and the person is imported without one."""
+    name = parsed("facility_name", normalize_name)
+    if len(row.get("facility_code")) > _WIDTHS["facility_name"]:
+        errors.append(("facility_code", "not a facility code or name"))
+        return None
+    where = facilities.place(directory, row.get("facility_code"), name,
+                             row.get("facility_city") or None, row.get("facility_state") or None)
+    if where.ambiguous:
+        errors.append(("facility", where.ambiguous.listing()))
+    elif where.unknown:
+        unknown.append(where.unknown)
+    elif where.bare_code and where.bare_code not in new_facility_names:
+        errors.append(("facility_code", "unknown facility: add facility_name to create it"))
+    elif where.new_name:
+        new_facility_names.setdefault(where.code or "", where.new_name)
+    return where.code or where.bare_code
 
 
 def _phone(text: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import flag_modified
 
-from workflow import audit, clock, crashpoints, orders, stages, tables
+from workflow import audit, clock, crashpoints, facilities, headers, orders, stages, tables
 from workflow.audit import Actor
 from workflow.errors import BondtrackError, TransitionError, ValidationError
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
@@ -300,36 +300,24 @@ def parse_amount(text: str) -> int:
     return int(dollars * 100)
 
 
-APPLY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "a_number": ("a#", "a #", "anumber", "alien_number", "a number"),
-    "action": ("move", "verb"),
-    "facility_code": ("facility",),
-    "facility_name": (),
-    "amount": ("bond_amount",),
-    "receipt": ("receipt_number", "i_305", "i305"),
-    "method": ("payment_method",),
-    "at": ("when", "time", "date"),
-    "reason": (),
-    "note": ("notes",),
-    "conditions": (),
-    "obligor_name": ("obligor",),
-    "obligor_phone": (),
-    "obligor_email": (),
-    "relationship": ("obligor_relationship",),
+APPLY_COLUMNS = headers.columns(
+    "a_number", "action", "facility_code", "facility_name", "facility_city", "facility_state",
+    "amount", "receipt", "method", "at", "reason", "notes", "conditions", "obligor_name",
+    "obligor_phone", "obligor_email", "relationship",
     # bond events (workflow.bonds): a demand's surrender time, an appeal's outcome, a designee
-    "due": ("due_at", "surrender_at", "surrender_date"),
-    "outcome": (),
-    "designee": ("designee_name",),
-}
+    "due", "outcome", "designee",
+)
 NOTE_ACTION = "note"
 TERMS_ACTION = "terms"  # the terms the court ordered for the person: amount, conditions
 ACTIONS = (*(action.value for action in Action), NOTE_ACTION, TERMS_ACTION)
 
 
 def apply_file(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
-               now: datetime, default_bond_cents: int) -> int:
+               now: datetime, default_bond_cents: int, encoding: str = "utf-8",
+               sheet: str | None = None) -> int:
     """Apply every move in a CSV/XLSX, in file order, all or nothing; returns how many."""
-    table = tables.read(path, APPLY_COLUMNS, ("a_number", "action"))
+    table = tables.read(path, APPLY_COLUMNS, ("a_number", "action"), encoding=encoding,
+                        sheet=sheet)
     applied = 0
     if not table.problems:
         for row in table.good_rows():
@@ -360,6 +348,8 @@ class _RowError(Exception):
 def _column(name: str) -> Iterator[None]:
     try:
         yield
+    except facilities.AmbiguousFacility as exc:
+        raise _RowError(name, exc.listing()) from None
     except (BondtrackError, ValueError) as exc:
         raise _RowError(name, str(exc)) from None
 
@@ -374,10 +364,11 @@ def _apply_row(session: Session, order: CourtOrder, row: tables.Row, *, actor: A
     with _column("a_number"):
         detainee = orders.find_detainee(session, order, row.get("a_number"))
     facility = None
-    if row.get("facility_code"):
+    if row.get("facility_code") or row.get("facility_name"):
         with _column("facility_code"):
-            facility = orders.facility_for(session, row.get("facility_code"),
-                                           row.get("facility_name") or None)
+            facility = facilities.facility_for(
+                session, row.get("facility_code"), row.get("facility_name") or None,
+                row.get("facility_city") or None, row.get("facility_state") or None)
     at = None
     if row.get("at"):
         with _column("at"):
@@ -403,7 +394,7 @@ def _dispatch(session: Session, detainee: Detainee, name: str, row: tables.Row, 
     common = {"actor": actor, "now": now}
     reason = row.get("reason") or None
     if name == NOTE_ACTION:
-        return add_note(session, detainee, row.get("note"), **common)
+        return add_note(session, detainee, row.get("notes"), **common)
     if name == TERMS_ACTION:
         return _set_terms(session, detainee, row, amount, **common)
     action = Action(name)
@@ -421,7 +412,7 @@ def _dispatch(session: Session, detainee: Detainee, name: str, row: tables.Row, 
                          method=row.get("method") or None, **common)
     if action is Action.EXCLUDE:
         return exclude(session, detainee, reason=reason or "", at=at,
-                       note=row.get("note") or None, **common)
+                       note=row.get("notes") or None, **common)
     return move(session, detainee, action, at=at, facility=facility, reason=reason, **common)
 
 
@@ -448,7 +439,7 @@ def _record_bond_event(session: Session, order: CourtOrder, detainee: Detainee, 
         if row.get(column):
             options[option] = row.get(column)
     bonds.record(session, detainee, name, actor=actor, now=now, at=at,
-                 note=row.get("note") or None, **options)
+                 note=row.get("notes") or None, **options)
 
 
 def _set_terms(session: Session, detainee: Detainee, row: tables.Row, amount: int, *,
@@ -460,7 +451,7 @@ def _set_terms(session: Session, detainee: Detainee, row: tables.Row, amount: in
         raise ValueError("a terms row needs an amount (0 for no bond) or conditions (or none)")
     event = set_person_terms(
         session, detainee, bond_cents=amount if row.get("amount") else None,
-        conditions=row.get("conditions") or None, note=row.get("note") or None,
+        conditions=row.get("conditions") or None, note=row.get("notes") or None,
         actor=actor, now=now)
     if event is None:
         raise ValueError("the person already has these terms")

@@ -1,7 +1,7 @@
 """bonds after posting: bond events and immigration-court hearings
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01
 
 Only new tables, so nothing existing is rebuilt on either backend.
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0005'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

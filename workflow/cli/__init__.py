@@ -51,6 +51,8 @@ COMMANDS = {
     "purge": "backup:purge",
     "bonds": "bonds:bonds",
     "hearing": "hearings:hearing",
+    "facility": "facility:facility",
+    "field-office": "facility:field_office",
 }
 
 

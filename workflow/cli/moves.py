@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 from sqlalchemy.orm import Session
 
-from workflow import clock, orders, tracking
+from workflow import clock, facilities, orders, tracking
 from workflow.cli.common import App, order_option, pass_app
 from workflow.models import CourtOrder, Detainee, Event
 
@@ -41,7 +41,8 @@ def _move_command(name: str, help_text: str, *extra: Callable) -> Callable:
 
 
 _reason = click.option("--reason", help="Why (recorded in the history).")
-_facility = click.option("--facility", required=True, metavar="CODE", help="Facility code.")
+_facility = click.option("--facility", required=True, metavar="CODE|NAME",
+                         help="Facility code, or its name as the directory knows it.")
 _facility_name = click.option("--facility-name", help="Facility name, to add a new code.")
 
 
@@ -55,7 +56,7 @@ def search(app: App, a_number: str, case: str | None, at: str | None) -> None:
 def locate(app: App, a_number: str, case: str | None, at: str | None, facility: str,
            facility_name: str | None) -> None:
     _run(app, case, a_number, at, lambda s, o, d, when: tracking.locate(
-        s, d, orders.facility_for(s, facility, facility_name), actor=app.actor(), now=clock.now(), at=when))
+        s, d, facilities.facility_for(s, facility, facility_name), actor=app.actor(), now=clock.now(), at=when))
 
 
 @_move_command("transfer", "Record a transfer; the person must be located again (→ LOCATING).",
@@ -63,7 +64,7 @@ def locate(app: App, a_number: str, case: str | None, at: str | None, facility: 
 def transfer(app: App, a_number: str, case: str | None, at: str | None, facility: str,
              facility_name: str | None) -> None:
     _run(app, case, a_number, at, lambda s, o, d, when: tracking.transfer(
-        s, d, orders.facility_for(s, facility, facility_name), actor=app.actor(), now=clock.now(), at=when))
+        s, d, facilities.facility_for(s, facility, facility_name), actor=app.actor(), now=clock.now(), at=when))
 
 
 @_move_command(

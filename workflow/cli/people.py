@@ -24,30 +24,42 @@ from workflow.stages import Stage
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+def intake_options(f):  # type: ignore[no-untyped-def]
+    """--encoding and --sheet: how every spreadsheet command reads its file."""
+    f = click.option("--sheet", metavar="NAME",
+                     help="XLSX sheet to read (default: the one whose header fits best).")(f)
+    return click.option("--encoding", type=click.Choice(["utf-8", "cp1252", "auto"]),
+                        default="utf-8", show_default=True,
+                        help="CSV text encoding; auto reads Windows-1252 when not UTF-8.")(f)
+
+
 @click.command("import")
 @click.argument("file", type=_file)
 @order_option
 @click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
 @click.option("--skip-invalid", "rejects", type=click.Path(dir_okay=False, path_type=Path),
               metavar="REJECTS.csv", help="Import the valid rows; write the others here with reasons.")
+@intake_options
 @pass_app
-def import_command(app: App, file: Path, case: str | None, dry_run: bool, rejects: Path | None) -> None:
+def import_command(app: App, file: Path, case: str | None, dry_run: bool, rejects: Path | None,
+                   encoding: str, sheet: str | None) -> None:
     """Import the class list (CSV or XLSX); all rows or, with problems, none.
 
-    With stage and date columns (located at, bond set at, posted at, released at, ...),
-    each person's history too, with the file's dates: see "Starting from your spreadsheet"
-    in the README.
+    A facility may be given by code, by name, or by name with its city and state
+    (columns such as "Detention Facility Code" or "Current Detention Facility"). With stage
+    and date columns (located at, bond set at, posted at, released at, ...), each person's
+    history too, with the file's dates: see "Starting from your spreadsheet" in the README.
     """
     from workflow.roster import import_class_list
 
     with app.order_session(case, write=True) as (session, court_order), _progress() as progress:
         result = import_class_list(
             session, court_order, file, actor=app.actor("import"), now=clock.now(),
-            dry_run=dry_run, rejects=rejects, progress=progress,
+            dry_run=dry_run, rejects=rejects, progress=progress, encoding=encoding, sheet=sheet,
             default_bond_cents=app.settings.section("bond")["default_amount"] * 100,
         )
-    for problem in result.problems:
-        click.echo(problem, err=True)
+    for line in (*result.notes, *result.problems):
+        click.echo(line, err=True)
     verb = "would import" if dry_run else "imported"
     click.echo(
         f"{verb}: {result.created} new, {result.updated} updated ({result.field_changes} fields),"
@@ -207,13 +219,15 @@ def show(app: App, a_number: str, case: str | None, as_json: bool) -> None:
 @click.command()
 @click.argument("file", type=_file)
 @order_option
+@intake_options
 @pass_app
-def apply(app: App, file: Path, case: str | None) -> None:
+def apply(app: App, file: Path, case: str | None, encoding: str, sheet: str | None) -> None:
     """Apply many moves from a CSV/XLSX (a_number, action, facility_code, amount, receipt, at, reason, note)."""
     from workflow.tracking import apply_file
 
     default_cents = app.settings.section("bond")["default_amount"] * 100
     with app.order_session(case, write=True) as (session, court_order):
         applied = apply_file(session, court_order, file, actor=app.actor("apply"),
-                             now=clock.now(), default_bond_cents=default_cents)
+                             now=clock.now(), default_bond_cents=default_cents,
+                             encoding=encoding, sheet=sheet)
     click.echo(f"applied {applied} moves from {file.name}")

@@ -84,17 +84,24 @@ def sweep_command(app: App, case: str | None, at: str | None, top: int, as_json:
 @pass_app
 def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, at: str | None,
                       as_json: bool) -> None:
-    """Match a government custody list (CSV/XLSX: a_number, facility_code, facility_name,
-    book_in_date, status) against the order: locate, transfer, flag the missing."""
-    from workflow import flows, reconcile
+    """Match a government custody list (CSV/XLSX: a_number, facility_code or facility_name,
+    book_in_date, status; or ICE's own column names) against the order: locate, transfer,
+    flag the missing. The list is checked whole before any flow starts."""
+    from workflow import reconcile
 
     case_number, now = _instant(app, case, at)
+    with app.order_session(case_number) as (session, court_order):
+        reconcile.check(session, court_order, file, now or clock.now())
+    from workflow import flows  # Prefect starts only for a list that is fit to run
+
     report = flows.run_reconcile(app.settings, file, case_number, dry_run=dry_run, now=now)
     with app.order_session(case_number) as (session, _):
         people = reconcile.people(session, report)
     if as_json:
         print_json({**report.as_dict(), "people": people})
         return
+    for note in report.notes:
+        click.echo(note, err=True)
     verb = "would change" if dry_run else "changed"
     click.echo(f"custody list {file.name}: {report.rows} lines; {verb}:")
     print_table([{"outcome": k.replace("_", " "), "count": v} for k, v in report.counts().items()],

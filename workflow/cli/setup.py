@@ -15,11 +15,21 @@ def init(app: App) -> None:
     """Create or upgrade the database (safe to run again)."""
     from workflow import db
 
+    from workflow import clock, facilities
+
     db.upgrade(app.database)
+    with app.database.write() as session:
+        synced = facilities.sync_directory(session, actor=app.actor(), now=clock.now())
+    click.echo("facility directory: " + _counts(synced.facilities) + "; field offices: "
+               + _counts(synced.field_offices))
     where = app.settings.database_url if not app.settings.is_sqlite else str(app.settings.home)
     if not app.settings.is_sqlite:
         where = where.split("@")[-1]  # never echo a password
     click.echo(f"database ready (schema {db.head_revision()}) in {where}")
+
+
+def _counts(outcome: dict[str, int]) -> str:
+    return ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in sorted(outcome.items()))
 
 
 @click.command()
