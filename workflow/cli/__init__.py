@@ -49,6 +49,8 @@ COMMANDS = {
     "backup": "backup:backup",
     "restore": "backup:restore",
     "purge": "backup:purge",
+    "user": "users:user",
+    "web": "web:web",
 }
 
 
