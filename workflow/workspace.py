@@ -191,7 +191,7 @@ def perform(session: Session, detainee: Detainee, move: str, form: Mapping[str, 
     if action is Action.EXCLUDE:
         return tracking.exclude(session, detainee, reason=value["reason"], at=at,
                                 note=value["note"] or None, **common)
-    return tracking.move(session, detainee, action, at=at, reason=value["reason"] or None,
+    return tracking.move(session, detainee, action, at=at, reason=value.get("reason") or None,
                          **common)
 
 
@@ -236,6 +236,7 @@ class ApplyPreview:
 def preview_apply(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
                   now: datetime, settings: Settings) -> ApplyPreview:
     """Apply the file inside a savepoint, note what each line did, and roll it all back."""
+    before = session.scalar(select(func.max(Event.id))) or 0
     savepoint = session.begin_nested()
     try:
         tracking.apply_file(session, order, path, actor=actor, now=now,
@@ -243,9 +244,10 @@ def preview_apply(session: Session, order: CourtOrder, path: Path, *, actor: Act
     except ValidationError as exc:
         savepoint.rollback()
         return ApplyPreview([], exc.problems or [str(exc)])
-    made = sorted((obj for obj in session.identity_map.values()
-                   if isinstance(obj, Event) and obj.detainee_id is not None),
-                  key=lambda e: e.id)
+    session.flush()
+    made = session.scalars(select(Event).where(
+        Event.id > before, Event.detainee_id.is_not(None), Event.actor == actor.operator,
+        Event.recorded_at == now).order_by(Event.id)).all()
     lines = [row.line for row in tables.read(path, tracking.APPLY_COLUMNS,
                                              ("a_number", "action")).good_rows()]
     changes = [{"line": line, "person": e.detainee_id, "kind": e.kind,
