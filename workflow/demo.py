@@ -79,6 +79,9 @@ def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
         from workflow import compliance  # the report for the court and the dashboard, made last
 
         compliance.demo_step(database, settings, order_id, NOW, say)
+        from workflow import users  # accounts for the browser workspace
+
+        users.demo_step(database, settings, order_id, NOW, say)
         # END DEMO STEPS
         with database.read() as session:
             status = reports.status(session, session.get(CourtOrder, order_id), NOW)

@@ -270,3 +270,19 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
 def can(role: str, capability: str) -> bool:
     """Whether ``role`` may use ``capability`` (an unknown capability: nobody may)."""
     return role in CAPABILITIES.get(capability, ())
+
+
+DEMO_ACCOUNTS = (("attorney@demo.bondtrack.invalid", "attorney"),
+                 ("staff@demo.bondtrack.invalid", "staff"),
+                 ("viewer@demo.bondtrack.invalid", "viewer"))
+DEMO_PASSWORD = "demo-password-not-secret"
+
+
+def demo_step(database, settings, order_id: int, now: datetime, say) -> None:  # type: ignore[no-untyped-def]
+    """Demo accounts, and how to open the demo in the browser."""
+    with database.write() as session:
+        for address, role in DEMO_ACCOUNTS:
+            add_user(session, address, role, DEMO_PASSWORD, actor=Actor("demo"), now=now)
+    say(f"browser: BONDTRACK_HOME={settings.home} bondtrack web, then open"
+        f" http://127.0.0.1:8000/ and sign in as {DEMO_ACCOUNTS[0][0]}"
+        f" with the password {DEMO_PASSWORD}")
