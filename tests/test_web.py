@@ -86,8 +86,8 @@ def test_the_table_covers_every_route(web: Web) -> None:
     covered = {urls.match(path.split("?")[0].format(order=1, person=1), method)[0]
                for method, path, _, _ in ROUTES}
     endpoints = {rule.endpoint for rule in web.app.url_map.iter_rules()}
-    # Sign-in is open to all (tested below); static files are the stylesheet.
-    assert endpoints - covered == {"auth.login", "static"}
+    # Open to all: sign-in (tested below), the stylesheet and an empty favicon.
+    assert endpoints - covered == {"auth.login", "auth.favicon", "static"}
 
 
 def test_signed_out_requests_go_to_the_sign_in_page(web: Web) -> None:

@@ -31,7 +31,7 @@ from workflow.audit import Actor
 from workflow.web import access_log, state
 
 blueprint = Blueprint("auth", __name__)
-OPEN_ENDPOINTS = frozenset({"auth.login", "static"})
+OPEN_ENDPOINTS = frozenset({"auth.login", "auth.favicon", "static"})
 _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 
 
@@ -185,6 +185,12 @@ def login() -> Any:
     session.update(uid=account.id, sid=secrets.token_urlsafe(16),
                    csrf=secrets.token_urlsafe(32), seen=clock.now().timestamp())
     return redirect(url_for("pages.orders"), code=303)
+
+
+@blueprint.route("/favicon.ico")
+def favicon() -> Response:
+    """No icon: an empty answer, so browsers stop asking and log no error."""
+    return Response(status=204)
 
 
 @blueprint.route("/logout", methods=["POST"])
