@@ -34,6 +34,9 @@ ROUTES = [
     ("POST", "/bulk/reconcile/confirm", {"token": "0" * 32}, PEOPLE_ROLES),
     ("GET", "/downloads/export.csv", None, frozenset({"attorney"})),
     ("GET", "/downloads/report.html", None, frozenset({"attorney"})),
+    ("GET", "/alerts", None, frozenset({"attorney"})),
+    ("GET", "/outbox?status=needs-review", None, frozenset({"attorney"})),
+    ("POST", "/outbox/999/resolve", {"verdict": "delivered"}, frozenset({"attorney"})),
     ("GET", "/users", None, frozenset({"admin"})),
     ("POST", "/users", {"email": "new-{role}@bondtrack.test", "role": "viewer",
                         "password": PASSWORD}, frozenset({"admin"})),
@@ -45,8 +48,10 @@ ROUTES = [
     ("POST", "/logout", {}, ALL),
 ]
 # What an allowed request answers: a page, a redirect after a change, or (the bulk
-# confirmations of an upload this session never made) "no such upload".
-ALLOWED = {"/": 302, "/people": 200, "/bulk/apply/preview": 200, "/bulk/reconcile/preview": 200, "/bulk/apply/confirm": 404, "/bulk/reconcile/confirm": 404}
+# confirmations of an upload this session never made, a notice that is not there) a refusal.
+ALLOWED = {"/": 302, "/people": 200, "/bulk/apply/preview": 200, "/bulk/reconcile/preview": 200,
+           "/bulk/apply/confirm": 404, "/bulk/reconcile/confirm": 404,
+           "/outbox/999/resolve": 400}  # no notice 999: refused after the role check
 
 
 def _request(web: Web, browser, method: str, path: str, form, role: str):  # type: ignore[no-untyped-def]
@@ -412,3 +417,25 @@ def test_admin_manages_users_in_the_browser(web: Web) -> None:
         actors = {e.actor for e in session.scalars(select(Event).where(
             Event.kind.like("user-%"), Event.source == "web"))}
     assert actors == {email("admin")}
+
+
+def test_a_needs_review_notice_is_settled_in_the_browser(web: Web) -> None:
+    from workflow.models import Notice
+
+    with web.database.write() as session:
+        notice = Notice(order_id=1, detainee_id=web.ids[0], kind="client-letter", language="es",
+                        channel="email", recipient="family@example.org", idempotency_key="k-1",
+                        status="needs-review", attempts=1, created_at=clock.now())
+        session.add(notice)
+        session.flush()
+        notice_id = notice.id
+    browser = web.browser("attorney")
+    listed = browser.get("/outbox?status=needs-review").text
+    assert f"/outbox/{notice_id}/resolve" in listed and "family@example.org" in listed
+    answer = browser.post(f"/outbox/{notice_id}/resolve", {"verdict": "delivered", "order": "1"})
+    assert answer.status_code == 303
+    with web.database.read() as session:
+        assert session.get(Notice, notice_id).status == "sent"
+        resolved = session.scalar(select(Event).where(Event.kind == "notice-resolved"))
+        assert (resolved.actor, resolved.source) == (email("attorney"), "web")
+    assert "T-" in browser.get("/alerts").text
