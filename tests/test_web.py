@@ -34,6 +34,8 @@ ROUTES = [
     ("POST", "/bulk/reconcile/confirm", {"token": "0" * 32}, PEOPLE_ROLES),
     ("GET", "/downloads/export.csv", None, frozenset({"attorney"})),
     ("GET", "/downloads/report.html", None, frozenset({"attorney"})),
+    ("GET", "/downloads/letters", None, frozenset({"attorney"})),
+    ("POST", "/downloads/letters", {"kind": "client", "format": "html"}, frozenset({"attorney"})),
     ("GET", "/alerts", None, frozenset({"attorney"})),
     ("GET", "/outbox?status=needs-review", None, frozenset({"attorney"})),
     ("POST", "/outbox/999/resolve", {"verdict": "delivered"}, frozenset({"attorney"})),
@@ -51,7 +53,7 @@ ROUTES = [
 # confirmations of an upload this session never made, a notice that is not there) a refusal.
 ALLOWED = {"/": 302, "/people": 200, "/bulk/apply/preview": 200, "/bulk/reconcile/preview": 200,
            "/bulk/apply/confirm": 404, "/bulk/reconcile/confirm": 404,
-           "/outbox/999/resolve": 400}  # no notice 999: refused after the role check
+           "/outbox/999/resolve": 400, "/downloads/letters": 200}  # no notice 999: refused after the role check
 
 
 def _request(web: Web, browser, method: str, path: str, form, role: str):  # type: ignore[no-untyped-def]
@@ -439,3 +441,19 @@ def test_a_needs_review_notice_is_settled_in_the_browser(web: Web) -> None:
         resolved = session.scalar(select(Event).where(Event.kind == "notice-resolved"))
         assert (resolved.actor, resolved.source) == (email("attorney"), "web")
     assert "T-" in browser.get("/alerts").text
+
+
+def test_letters_are_made_and_downloaded_as_one_file_and_audited(web: Web) -> None:
+    browser = web.browser("attorney")
+    answer = browser.post("/downloads/letters", {"kind": "client", "format": "html",
+                                                 "a_number": "A200-000-003"})
+    assert answer.status_code == 200 and "attachment" in answer.headers["Content-Disposition"]
+    assert "letters-client.html" in answer.headers["Content-Disposition"]
+    assert "Lindqvist" in answer.text and "Okafor" not in answer.text
+    with web.database.read() as session:
+        made = [(e.kind, e.actor) for e in session.scalars(select(Event).where(
+            Event.source == "web"))]
+    assert any(kind.startswith("letters") and who == email("attorney") for kind, who in made)
+    assert not list((web.settings.home / "web-downloads").iterdir())
+    refused = browser.post("/downloads/letters", {"kind": "ransom", "format": "html"})
+    assert refused.status_code == 400
