@@ -7,7 +7,6 @@ import io
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from tests.web_fixtures import PASSWORD, PEOPLE, ROLES, Web, email, web  # noqa: F401
@@ -357,7 +356,7 @@ def test_a_bad_apply_file_lists_every_problem_by_line_and_keeps_nothing(web: Web
     assert not list((web.settings.home / "web-uploads").iterdir())
 
 
-def test_uploads_are_size_limited(web: Web, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_uploads_are_size_limited(web: Web) -> None:
     browser = web.browser("staff")
     web.app.config["MAX_CONTENT_LENGTH"] = 1000
     big = b"a_number,action,note\n" + b"A200000001,note,hello\n" * 100

@@ -9,9 +9,10 @@ lives in one place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -20,6 +21,10 @@ from workflow import audit
 from workflow.audit import Actor
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.models import RolePolicy, SignInFailure, User
+
+if TYPE_CHECKING:
+    from workflow.config import Settings
+    from workflow.db import Database
 
 ROLES = ("admin", "attorney", "staff", "viewer")
 MIN_PASSWORD = 10
@@ -278,7 +283,8 @@ DEMO_ACCOUNTS = (("attorney@demo.bondtrack.invalid", "attorney"),
 DEMO_PASSWORD = "demo-password-not-secret"
 
 
-def demo_step(database, settings, order_id: int, now: datetime, say) -> None:  # type: ignore[no-untyped-def]
+def demo_step(database: Database, settings: Settings, order_id: int, now: datetime,
+              say: Callable[[str], object]) -> None:
     """Demo accounts, and how to open the demo in the browser."""
     with database.write() as session:
         for address, role in DEMO_ACCOUNTS:
