@@ -260,6 +260,7 @@ def active_user(session: Session, user_id: int) -> User | None:
 # What each role may do in the browser; every route asks ``can`` on the server.
 CAPABILITIES: dict[str, tuple[str, ...]] = {
     "orders": ROLES,  # the orders and their counts
+    "manage-orders": ("admin",),  # add an order
     "dashboard": ROLES,  # an order's overview: counts and internal ids, no names
     "people": ("attorney", "staff"),  # names, A-numbers, a person's record
     "moves": ("attorney", "staff"),

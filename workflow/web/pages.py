@@ -33,6 +33,28 @@ def orders() -> str:
     return render_template("orders.html.j2", orders=rows)
 
 
+@blueprint.route("/orders", methods=["POST"])
+@requires("manage-orders")
+def add_order() -> Any:
+    """Record a court order, as `bondtrack order add` does."""
+    from workflow.orders import add_order as record_order
+
+    form = request.form
+    try:
+        with write() as session:
+            added = record_order(
+                session, case_number=form.get("case_number", ""), court=form.get("court", ""),
+                judge=form.get("judge", ""), deadline=form.get("deadline", ""),
+                time_zone=form.get("time_zone") or settings().time_zone,
+                title=form.get("title") or None, actor=actor(), now=clock.now())
+            line = f"added order {added.case_number}"
+    except BondtrackError as exc:
+        return render_template("error.html.j2", code=400, title="The order was not added",
+                               message=str(exc)), 400
+    flash(line)
+    return redirect(url_for("pages.orders"), code=303)
+
+
 @blueprint.route("/orders/<int:order_id>")
 @requires("dashboard")
 def overview(order_id: int) -> Response:
@@ -54,7 +76,10 @@ def _order(session: Any, order_id: str | None) -> CourtOrder:
         if order is None:
             abort(404)
         return order
-    return resolve_order(session, None)
+    try:
+        return resolve_order(session, None)
+    except BondtrackError as exc:  # none yet, or several and none chosen
+        abort(400, f"{exc}: choose one on the orders page")
 
 
 @blueprint.route("/people", methods=["GET", "POST"])
