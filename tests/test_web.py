@@ -460,3 +460,30 @@ def test_letters_are_made_and_downloaded_as_one_file_and_audited(web: Web) -> No
     assert not list((web.settings.home / "web-downloads").iterdir())
     refused = browser.post("/downloads/letters", {"kind": "ransom", "format": "html"})
     assert refused.status_code == 400
+
+
+HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
+def test_hostile_text_in_every_move_field_is_shown_inert(web: Web) -> None:
+    browser, person = web.browser("staff"), web.ids[2]
+    refused = browser.post(f"/people/{person}/locate", {"facility": HOSTILE, "at": HOSTILE,
+                                                       "version": browser.version(person)})
+    assert refused.status_code == 400
+    assert "<script>alert(1)" not in refused.text and "&lt;script&gt;" in refused.text
+    browser.post(f"/people/{person}/locate", {"facility": "EAZ",
+                                              "version": browser.version(person)})
+    fields = {name: HOSTILE for name in ("obligor", "relationship", "conditions")}
+    fields["obligor_phone"] = "<script>alert(1)</script>"  # 40 characters at most
+    answer = browser.post(f"/people/{person}/bond", {**fields, "obligor_email": "a@b.org",
+                                                     "version": browser.version(person)})
+    assert answer.status_code == 303, answer.text[:500]
+    browser.post(f"/people/{person}/post", {"receipt": HOSTILE[:60], "method": "other",
+                                            "version": browser.version(person)})
+    for query in (HOSTILE, "%", "_"):
+        found = browser.post("/people", {"q": query})
+        assert found.status_code == 200 and "<script>alert(1)" not in found.text
+    page = browser.get(f"/people/{person}").text
+    assert "BOND_POSTED" in page
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4
