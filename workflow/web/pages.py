@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from workflow.tracking import EXCLUSION_REASONS, PAYMENT_METHODS
 from workflow.web.auth import actor, read, requires, settings, write
 
 blueprint = Blueprint("pages", __name__)
+_log = logging.getLogger(__name__)
 
 
 @blueprint.route("/")
@@ -163,10 +165,18 @@ def move(detainee_id: int, move: str) -> Any:
     except NotFoundError as exc:
         if "person" in str(exc):
             abort(404)
-        return _person_page(detainee_id, str(exc), 400, form)
+        return _refused(detainee_id, move, exc, 400, form)
     except ConflictError as exc:
-        return _person_page(detainee_id, str(exc), 409, form)
+        return _refused(detainee_id, move, exc, 409, form)
     except BondtrackError as exc:
-        return _person_page(detainee_id, str(exc), 400, form)
+        return _refused(detainee_id, move, exc, 400, form)
+    _log.debug("%s by user#%d (%s)", line, g.user.id, move)
     flash(line)
     return redirect(url_for("pages.person", detainee_id=detainee_id), code=303)
+
+
+def _refused(detainee_id: int, move: str, error: BondtrackError, status: int,
+             form: dict[str, str]) -> tuple[str, int]:
+    # Our messages name people by internal id only, so the reason may be logged.
+    _log.debug("%s on person #%d refused (%d): %s", move, detainee_id, status, error)
+    return _person_page(detainee_id, str(error), status, form)
