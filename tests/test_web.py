@@ -47,6 +47,8 @@ ROUTES = [
     ("POST", "/users/password", {"email": email("viewer"), "password": PASSWORD},
      frozenset({"admin"})),
     ("POST", "/users/totp-policy", {"role": "viewer", "required": "no"}, frozenset({"admin"})),
+    ("POST", "/users/totp", {"email": email("viewer"), "action": "remove"},
+     frozenset({"admin"})),
     ("POST", "/users/disable", {"email": "new-admin@bondtrack.test"}, frozenset({"admin"})),
     ("POST", "/logout", {}, ALL),
 ]
@@ -54,7 +56,7 @@ ROUTES = [
 # confirmations of an upload this session never made, a notice that is not there) a refusal.
 ALLOWED = {"/": 302, "/people": 200, "/bulk/apply/preview": 200, "/bulk/reconcile/preview": 200,
            "/bulk/apply/confirm": 404, "/bulk/reconcile/confirm": 404,
-           "/outbox/999/resolve": 400, "/downloads/letters": 200}  # no notice 999: refused after the role check
+           "/outbox/999/resolve": 400, "/downloads/letters": 200, "/users/totp": 200}  # no notice 999: refused after the role check
 
 
 def _request(web: Web, browser, method: str, path: str, form, role: str):  # type: ignore[no-untyped-def]
@@ -205,6 +207,14 @@ def test_a_role_can_be_made_to_need_a_second_factor(web: Web, frozen) -> None:  
     assert web.browser().sign_in(email("staff"), code="000000").status_code == 401
     code = pyotp.TOTP(secret).at(clock.now())
     assert web.browser().sign_in(email("staff"), code=code).status_code == 303
+    enrolled = admin.post("/users/totp", {"email": email("attorney"), "action": "new"})
+    link = re.search(r'<code id="enrol">([^<]+)</code>', enrolled.text).group(1)  # type: ignore[union-attr]
+    assert link.startswith("otpauth://totp/bondtrack:attorney%40bondtrack.test?secret=")
+    secret = link.split("secret=")[1].split("&")[0]
+    with admin.client.session_transaction() as session:
+        assert secret not in str(dict(session)) + str(enrolled.headers)  # no cookie, no URL
+    assert web.browser().sign_in(email("attorney"), code=pyotp.TOTP(secret).at(
+        clock.now())).status_code == 303
 
 
 def test_cookies_and_headers(web: Web) -> None:

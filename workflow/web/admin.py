@@ -13,12 +13,13 @@ from workflow.web.auth import actor, read, requires, write
 blueprint = Blueprint("admin", __name__, url_prefix="/users")
 
 
-def _page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+def _page(error: str | None = None, status: int = 200,
+          enrol: str | None = None) -> tuple[str, int]:
     with read() as session:
         rows = users.list_users(session)
         policies = {role: users.totp_required(session, role) for role in users.ROLES}
     return render_template("users.html.j2", users=rows, roles=users.ROLES, policies=policies,
-                           error=error), status
+                           error=error, enrol=enrol), status
 
 
 @blueprint.route("", methods=["GET"])
@@ -86,3 +87,20 @@ def totp_policy() -> Any:
         return f"second factor {'required' if required else 'not required'}"
 
     return _change(change)
+
+
+@blueprint.route("/totp", methods=["POST"])
+@requires("users")
+def totp() -> Any:
+    """Give an account a new second factor and show its enrolment link once (never in a
+    cookie or a URL), or remove it."""
+    form = request.form
+    enabled = form.get("action") != "remove"
+    try:
+        with write() as session:
+            secret = users.set_totp(session, form.get("email", ""), enabled=enabled,
+                                    actor=actor(), now=clock.now())
+            address = users.normalize_email(form.get("email", ""))
+    except BondtrackError as exc:
+        return _page(str(exc), 400)
+    return _page(enrol=users.totp_uri(address, secret) if secret else None)
