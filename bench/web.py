@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SIZES = (615, 100_000)
 GOAL = 2.0
-RUNS = 21
+RUNS = 51
 PASSWORD = "bench password, not secret"
 FACILITIES = [(f"BENCH{n}", f"Bench Facility {n}", "Chicago" if n % 2 else "Miami")
               for n in range(8)]
