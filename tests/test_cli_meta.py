@@ -15,7 +15,7 @@ from workflow.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parent.parent
 BONDTRACK = Path(sys.executable).parent / "bondtrack"
-HEAVY = ("prefect", "alembic", "apscheduler", "weasyprint")
+HEAVY = ("prefect", "alembic", "apscheduler", "weasyprint", "flask", "waitress", "argon2")
 
 
 def walk(group: click.Group, ctx: click.Context, prefix: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]

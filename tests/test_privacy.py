@@ -178,3 +178,65 @@ def test_failing_commands_say_what_failed_without_naming_anyone(demo: Demo,
         assert run.returncode in (1, 2), run.args
         assert people.found_in(said) == set(), (run.args[1], said.decode(errors="replace"))
         assert b"Traceback" not in said, (run.args[1], said.decode(errors="replace")[-1500:])
+
+
+def test_the_browser_story_names_nobody_in_logs_or_urls(demo: Demo, tmp_path: Path) -> None:
+    """Sign in, list, search by A-number and name, open people, move one through to release,
+    fail a few moves and an upload, with the server at DEBUG: its log, its access log and
+    every URL asked for or redirected to hold no A-number, name or date of birth."""
+    import httpx
+
+    from tests.web_fixtures import CSRF, VERSION, start_server
+    from workflow.users import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    home, _, _, env = demo
+    people = demo_people(home)
+    with connected(env) as database, database.read() as session:
+        located = session.execute(select(Detainee.id, Detainee.a_number, Detainee.family_name)
+                                  .where(Detainee.stage == "LOCATED").limit(1)).one()
+        others = session.scalars(select(Detainee.id).limit(5)).all()
+    person, a_number, family = located
+    log = tmp_path / "web.log"
+    server = start_server({**env, "BONDTRACK_LOG_LEVEL": "DEBUG"}, log)
+    urls: list[str] = []
+
+    def seen(response: httpx.Response) -> None:
+        urls.append(str(response.request.url))
+        urls.append(response.headers.get("location", ""))
+
+    client = httpx.Client(base_url=server.url, timeout=120, event_hooks={"response": [seen]})
+    try:
+        token = CSRF.search(client.get("/login").text).group(1)  # type: ignore[union-attr]
+        client.post("/login", data={"email": DEMO_ACCOUNTS[0][0], "password": DEMO_PASSWORD,
+                                    "csrf": token})
+
+        def post(path: str, **data: str) -> httpx.Response:
+            return client.post(path, data={**data, "csrf": token})
+
+        page = client.get("/people?stage=LOCATED&page=2")
+        token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+        for query in (a_number, format_a_number(a_number), family, "nobody at all"):
+            assert post("/people", q=query).status_code == 200
+        for other in others:
+            assert client.get(f"/people/{other}").status_code == 200
+        for move, fields in (("locate", {"facility": "NOPE"}), ("bond", {"amount": family}),
+                             ("bond", {"amount": "1500", "obligor": family}),
+                             ("post", {"receipt": a_number}), ("release", {})):
+            version = VERSION.search(client.get(f"/people/{person}").text).group(1)  # type: ignore[union-attr]
+            post(f"/people/{person}/{move}", version=version, **fields)
+        assert "RELEASED" in client.get(f"/people/{person}").text
+        bad = f"a_number,action,note\n{a_number},fly,{family}\n".encode()
+        upload = client.post("/bulk/apply/preview", data={"csrf": token},
+                             files={"file": ("moves.csv", bad, "text/csv")})
+        assert upload.status_code == 400
+        client.get("/orders/1")
+        client.get("/downloads/export.csv")
+    finally:
+        client.close()
+        server.stop()
+    logged = log.read_bytes()
+    assert b" DEBUG " in logged and f"POST /people/{person}/release 303".encode() in logged
+    assert people.found_in(logged) == set()
+    assert people.found_in("\n".join(urls).encode()) == set()
+    uploads = home / "web-uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())

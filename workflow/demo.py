@@ -82,6 +82,9 @@ def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
         from workflow import bond_demo  # weeks later: the bonds' second life, and the ledger
 
         bond_demo.demo_step(database, settings, order_id, NOW, say)
+        from workflow import users  # accounts for the browser workspace
+
+        users.demo_step(database, settings, order_id, NOW, say)
         # END DEMO STEPS
         with database.read() as session:
             status = reports.status(session, session.get(CourtOrder, order_id), NOW)

@@ -371,3 +371,39 @@ class Hearing(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """Someone who signs in to the browser workspace, in one role."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, never the password
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    disabled_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SignInFailure(Base):
+    """One refused sign-in (the lockout counts these over a window); no password is kept."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_user_id_at", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+
+
+class RolePolicy(Base):
+    """Per-role sign-in policy an admin sets: whether a second factor (TOTP) is required."""
+
+    __tablename__ = "role_policies"
+
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    totp_required: Mapped[bool] = mapped_column(Boolean)

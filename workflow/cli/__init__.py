@@ -53,6 +53,8 @@ COMMANDS = {
     "hearing": "hearings:hearing",
     "facility": "facility:facility",
     "field-office": "facility:field_office",
+    "user": "users:user",
+    "web": "web:web",
 }
 
 

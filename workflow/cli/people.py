@@ -225,7 +225,9 @@ def apply(app: App, file: Path, case: str | None, encoding: str, sheet: str | No
     """Apply many moves from a CSV/XLSX (a_number, action, facility_code, amount, receipt, at, reason, note)."""
     from workflow.tracking import apply_file
 
-    default_cents = app.settings.section("bond")["default_amount"] * 100
+    from workflow.terms import default_bond_cents
+
+    default_cents = default_bond_cents(app.settings)
     with app.order_session(case, write=True) as (session, court_order):
         applied = apply_file(session, court_order, file, actor=app.actor("apply"),
                              now=clock.now(), default_bond_cents=default_cents,

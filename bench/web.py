@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""The people page, filtered and paginated, at 615 and at 100,000 people, and their ratio.
+
+Each side is an order of synthetic people imported from a class list, spread over
+eight facilities (two field offices) and the stages by a bulk update (walking 100,000
+people move by move, as the demo does, takes most of an hour here and changes
+nothing the page reads). The Flask app serves it in this process to a signed-in
+attorney; each timed request is the second page (people 51-100 by A-number) of the
+busiest stage, a full page on both sides.
+Prints `web_people_scale ratio=X goal=2.0 PASS|FAIL (...)`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SIZES = (615, 100_000)
+GOAL = 2.0
+RUNS = 51
+PASSWORD = "bench password, not secret"
+FACILITIES = [(f"BENCH{n}", f"Bench Facility {n}", "Chicago" if n % 2 else "Miami")
+              for n in range(8)]
+STAGES = ("INTAKE", "LOCATING", "LOCATED", "BOND_SET", "BOND_POSTED", "RELEASED")
+
+
+def build(people: int, home: Path):  # type: ignore[no-untyped-def]
+    """A migrated home with one order of ``people``; its settings, database and order id."""
+    from sqlalchemy import case, update
+
+    from workflow import clock, config, db, orders
+    from workflow.audit import Actor
+    from workflow.demo_data import synthetic_person
+    from workflow.models import Detainee, Facility
+    from workflow.roster import import_class_list
+
+    settings = config.load({**os.environ, "BONDTRACK_HOME": str(home),
+                            "BONDTRACK_DATABASE_URL": ""})
+    database = db.connect(settings)
+    db.upgrade(database)
+    rng, path = random.Random(1), home / "class-list.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["a_number", "family_name", "given_name", "date_of_birth", "language",
+                         "facility_code", "facility_name"])
+        for i in range(people):
+            p = synthetic_person(rng, i)
+            code, name, _ = FACILITIES[i % len(FACILITIES)]
+            writer.writerow([p["a_number"], p["family_name"], p["given_name"],
+                             p["date_of_birth"].isoformat(), p["language"], code, name])
+    now = clock.now()
+    with database.write() as session:
+        order = orders.add_order(session, case_number="BENCH-1", court="N.D. Ill.", judge="J",
+                                 deadline="2030-01-01 12:00", time_zone="America/Chicago",
+                                 actor=Actor("bench"), now=now)
+        import_class_list(session, order, path, actor=Actor("bench", "import"), now=now)
+        order_id = order.id
+    with database.write() as session:
+        session.execute(update(Detainee).values(stage=case(
+            *((Detainee.id % len(STAGES) == n, stage) for n, stage in enumerate(STAGES))))
+            .execution_options(synchronize_session=False))
+        for code, _, office in FACILITIES:
+            session.execute(update(Facility).where(Facility.code == code)
+                            .values(field_office=office))
+    return settings, database, order_id
+
+
+def page_seconds(people: int, workdir: Path) -> tuple[float, str]:
+    from sqlalchemy import func, select
+
+    from workflow import clock, users
+    from workflow.audit import Actor
+    from workflow.models import Detainee
+    from workflow.web import create_app
+
+    home = workdir / f"home-{people}"
+    home.mkdir(mode=0o700)
+    settings, database, order_id = build(people, home)
+    with database.write() as session:
+        users.add_user(session, "bench@bondtrack.invalid", "attorney", PASSWORD,
+                       actor=Actor("bench"), now=clock.now())
+        counts = Counter(session.scalars(select(Detainee.stage)).all())
+        stage, _ = counts.most_common(1)[0]
+        total = session.scalar(select(func.count()).select_from(Detainee))
+    client = create_app(settings, database).test_client()
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    assert client.post("/login", data={"email": "bench@bondtrack.invalid", "password": PASSWORD,
+                                       "csrf": token}).status_code == 303
+    url = f"/people?order={order_id}&stage={stage}&page=2"
+    assert client.get(url).status_code == 200
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        answer = client.get(url)
+        times.append(time.perf_counter() - start)
+        assert answer.status_code == 200
+    database.dispose()
+    rows = answer.text.count('<td><a href="/people/')
+    assert rows == 50, rows
+    return statistics.median(times), f"{total} people, {counts[stage]} in {stage}"
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bondtrack-bench-web-") as tmp:
+        (small, small_note), (large, large_note) = (page_seconds(n, Path(tmp)) for n in SIZES)
+    ratio = large / small
+    verdict = "PASS" if ratio <= GOAL else "FAIL"
+    print(f"web_people_scale ratio={ratio:.2f} goal={GOAL} {verdict} ({small * 1000:.1f} ms at"
+          f" {small_note}; {large * 1000:.1f} ms at {large_note})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

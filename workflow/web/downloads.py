@@ -1,0 +1,114 @@
+"""The export and the court report, downloaded; audited like `bondtrack export|report`."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, request, send_file
+
+from workflow import clock
+from workflow.db import ensure_private_dir
+from workflow.web import state
+from workflow.web.auth import actor, read, requires, settings
+from workflow.web.pages import _order
+
+blueprint = Blueprint("downloads", __name__, url_prefix="/downloads")
+EXPORT_FORMATS = ("csv", "xlsx", "json")
+REPORT_FORMATS = ("pdf", "html", "csv")
+
+
+def _send(make, name: str) -> Response:  # type: ignore[no-untyped-def]
+    """Write the file in a private temporary folder, send it, and remove it."""
+    folder = Path(tempfile.mkdtemp(dir=ensure_private_dir(settings().home / "web-downloads")))
+    path = folder / name
+    try:
+        make(path)
+        data = path.read_bytes()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=name)
+
+
+@blueprint.route("/export.<fmt>")
+@requires("exports")
+def export(fmt: str) -> Response:
+    from workflow.export import export_people
+
+    if fmt not in EXPORT_FORMATS:
+        abort(404)
+    with read() as session:
+        order = _order(session, request.args.get("order"))
+        order_id = order.id
+    return _send(lambda path: export_people(
+        _database(), order_id, fmt=fmt, path=path, actor=actor(), now=clock.now()),
+        f"people.{fmt}")
+
+
+@blueprint.route("/report.<fmt>")
+@requires("reports")
+def report(fmt: str) -> Response:
+    from workflow import compliance
+
+    if fmt not in REPORT_FORMATS:
+        abort(404)
+    with read() as session:
+        order = _order(session, request.args.get("order"))
+        order_id = order.id
+    return _send(lambda path: compliance.generate_report(
+        _database(), order_id, fmt=fmt, path=path, actor=actor(), now=clock.now(),
+        settings=settings()), f"compliance-report.{fmt}")
+
+
+def _database():  # type: ignore[no-untyped-def]
+    return state(current_app)["database"]
+
+
+@blueprint.route("/letters", methods=["GET"])
+@requires("letters")
+def letters_form() -> str:
+    from flask import render_template
+
+    from workflow.letters import LETTER_KINDS
+    from workflow.stages import Stage
+
+    with read() as session:
+        order = _order(session, request.args.get("order"))
+        order_id, case = order.id, order.case_number
+    return render_template("letters.html.j2", kinds=LETTER_KINDS, order_id=order_id, case=case,
+                           stages=[s.value for s in Stage])
+
+
+@blueprint.route("/letters", methods=["POST"])
+@requires("letters")
+def letters() -> Response:
+    """One printable file: the letters chosen (a POST: a person's A-number stays out of URLs),
+    or every queued letter to print; audited as `bondtrack notices render` is."""
+    from workflow.letters import LETTER_KINDS
+    from workflow.notices import Filters, render_letters
+    from workflow.renotice import render_queued
+
+    form = request.form
+    fmt = form.get("format", "pdf")
+    kind = form.get("kind", "")
+    if fmt not in ("pdf", "html") or (kind not in LETTER_KINDS and kind != "queued"):
+        abort(400, "choose a kind of letter and a format")
+    with read() as session:
+        case = _order(session, form.get("order")).case_number
+
+    def make(path: Path) -> None:
+        common = {"case": case, "out": path.parent / "letters", "now": clock.now(),
+                  "actor": actor(), "fmt": fmt, "one_file": True}
+        if kind == "queued":
+            batch = render_queued(_database(), settings(), **common)
+        else:
+            batch = render_letters(_database(), settings(), kind=kind, filters=Filters(
+                stage=form.get("stage") or None, facility=form.get("facility") or None,
+                a_number=form.get("a_number") or None), **common)
+        if not batch.files:
+            abort(404, "no letters to make for that choice")
+        Path(batch.files[0]).replace(path)
+
+    return _send(make, f"letters-{kind}.{fmt}")

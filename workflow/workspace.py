@@ -1,0 +1,264 @@
+"""The use cases of the browser workspace that the CLI has no verb for yet.
+
+A person by internal id, the version check that turns a stale form into
+"changed by someone else", a filtered page of people, search by A-number or
+name, a move given as the text fields a form (or the CLI's options) carry,
+and the dry run of an apply file. Plain functions over a session: the web
+parses and presents, the rules are here and in the modules they call.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from workflow import clock, orders, stages, tables, terms, tracking
+from workflow.audit import Actor
+from workflow.config import Settings
+from workflow.db import ensure_private_dir, private_file
+from workflow.errors import ConflictError, NotFoundError, ValidationError
+from workflow.identity import format_a_number, normalize_a_number
+from workflow.models import CourtOrder, Detainee, Event, Facility
+from workflow.stages import Action, Stage
+
+PER_PAGE = 50
+SEARCH_LIMIT = 50
+NOTE = "note"
+# Each move and the form fields it reads, named like the CLI's options.
+MOVE_FIELDS: dict[str, tuple[str, ...]] = {
+    Action.SEARCH.value: ("at",),
+    Action.LOCATE.value: ("facility", "at"),
+    Action.TRANSFER.value: ("facility", "at"),
+    Action.BOND.value: ("amount", "obligor", "obligor_phone", "obligor_email", "relationship",
+                        "conditions", "at"),
+    Action.POST.value: ("receipt", "method", "at"),
+    Action.RELEASE.value: ("reason", "at"),
+    Action.EXCLUDE.value: ("reason", "note", "at"),
+    Action.DEPART.value: ("reason", "at"),
+    Action.NOT_IN_CUSTODY.value: ("reason", "at"),
+    Action.REDETAIN.value: ("reason", "at"),
+    NOTE: ("note",),
+}
+UPLOADS = "web-uploads"
+
+
+def find_person(session: Session, detainee_id: int) -> Detainee:
+    """The person with internal id ``detainee_id``."""
+    detainee = session.get(Detainee, detainee_id)
+    if detainee is None:
+        raise NotFoundError(f"no person #{detainee_id}")
+    return detainee
+
+
+def check_version(detainee: Detainee, seen: str | int | None) -> None:
+    """Refuse a change made from a page showing an older version of the person."""
+    if str(seen or "") != str(detainee.version):
+        raise ConflictError(
+            f"person #{detainee.id} was changed by someone else since you opened the page:"
+            " reload it and try again"
+        )
+
+
+def allowed_moves(detainee: Detainee) -> list[str]:
+    """The moves the stage table allows from the person's stage, then a note (always)."""
+    found = [t.action.value for t in stages.allowed_from(Stage(detainee.stage))]
+    return [*dict.fromkeys(found), NOTE]
+
+
+def _row(d: Detainee, code: str | None, office: str | None, now: datetime,
+         tz: str) -> dict[str, Any]:
+    return {
+        "id": d.id, "a_number": format_a_number(d.a_number), "family_name": d.family_name,
+        "given_name": d.given_name, "stage": d.stage, "facility": code, "field_office": office,
+        "hours_in_stage": round((now - d.stage_since).total_seconds() / 3600, 1),
+        "stage_since": clock.local(d.stage_since, tz).isoformat(),
+    }
+
+
+def _people_query(order: CourtOrder):  # type: ignore[no-untyped-def]
+    return (
+        select(Detainee, Facility.code, Facility.field_office)
+        .outerjoin(Facility, Detainee.facility_id == Facility.id)
+        .where(Detainee.order_id == order.id)
+    )
+
+
+@dataclass
+class PeoplePage:
+    rows: list[dict[str, Any]]
+    page: int
+    has_next: bool
+    filters: dict[str, str] = field(default_factory=dict)
+
+
+def people_page(session: Session, order: CourtOrder, now: datetime, *, stage: str = "",
+                facility: str = "", field_office: str = "", page: int = 1,
+                per_page: int = PER_PAGE) -> PeoplePage:
+    """One page of people by A-number, filtered; one query whatever the size of the order.
+
+    No total count: counting 100,000 rows on every page turn is what would make the
+    page slower as the order grows; the next page exists if one more row does.
+    """
+    if stage and stage not in Stage.__members__:
+        raise ValidationError("not a stage")
+    page = max(1, page)
+    query = _people_query(order)
+    if stage:
+        query = query.where(Detainee.stage == stage)
+    if facility:
+        query = query.where(Facility.code == facility.strip().upper())
+    if field_office:
+        query = query.where(Facility.field_office == field_office)
+    query = query.order_by(Detainee.a_number).offset((page - 1) * per_page).limit(per_page + 1)
+    found = session.execute(query).all()
+    tz = order.time_zone
+    rows = [_row(d, code, office, now, tz) for d, code, office in found[:per_page]]
+    return PeoplePage(rows, page, len(found) > per_page,
+                      {"stage": stage, "facility": facility, "field_office": field_office})
+
+
+def search_people(session: Session, order: CourtOrder, text: str,
+                  now: datetime) -> list[dict[str, Any]]:
+    """People whose A-number (any spelling) is ``text`` or whose name contains it."""
+    text = " ".join(text.split())
+    if not text:
+        raise ValidationError("type an A-number or a name to search for")
+    query = _people_query(order)
+    try:
+        query = query.where(Detainee.a_number == normalize_a_number(text))
+    except ValueError:
+        words = [w.lower() for w in text.split()][:4]
+        for word in words:
+            pattern = f"%{word.replace('%', '').replace('_', '')}%"
+            query = query.where(or_(func.lower(Detainee.family_name).like(pattern),
+                                    func.lower(Detainee.given_name).like(pattern)))
+    found = session.execute(query.order_by(Detainee.a_number).limit(SEARCH_LIMIT)).all()
+    return [_row(d, code, office, now, order.time_zone) for d, code, office in found]
+
+
+def places(session: Session) -> dict[str, list[str]]:
+    """Facility codes and field offices for the filter menus."""
+    codes = session.scalars(select(Facility.code).order_by(Facility.code)).all()
+    offices = session.scalars(select(Facility.field_office).where(
+        Facility.field_office.is_not(None)).distinct().order_by(Facility.field_office)).all()
+    return {"facilities": list(codes), "field_offices": list(offices)}
+
+
+def perform(session: Session, detainee: Detainee, move: str, form: Mapping[str, str], *,
+            actor: Actor, now: datetime, settings: Settings) -> Event:
+    """Make ``move`` with the text fields a form sends (named like the CLI's options)."""
+    if move not in MOVE_FIELDS:
+        raise NotFoundError("no such move")
+    value = {name: (form.get(name) or "").strip() for name in MOVE_FIELDS[move]}
+    tz = detainee.court_order.time_zone
+    at = clock.parse_instant(value["at"], tz) if value.get("at") else None
+    common: dict[str, Any] = {"actor": actor, "now": now}
+    if move == NOTE:
+        return tracking.add_note(session, detainee, value["note"], **common)
+    action = Action(move)
+    if action in (Action.LOCATE, Action.TRANSFER):
+        if not value["facility"]:
+            raise ValidationError("give the facility code")
+        place = orders.facility_for(session, value["facility"])
+        verb = tracking.locate if action is Action.LOCATE else tracking.transfer
+        return verb(session, detainee, place, at=at, **common)
+    if action is Action.BOND:
+        try:
+            cents = (tracking.parse_amount(value["amount"]) if value["amount"]
+                     else terms.default_bond_cents(settings))
+        except ValueError as exc:
+            raise ValidationError(f"amount: {exc}") from None
+        return tracking.set_bond(
+            session, detainee, amount_cents=cents, at=at, obligor_name=value["obligor"] or None,
+            obligor_phone=value["obligor_phone"] or None,
+            obligor_email=value["obligor_email"] or None,
+            obligor_relationship=value["relationship"] or None,
+            conditions=value["conditions"] or None, **common)
+    if action is Action.POST:
+        return tracking.post_bond(session, detainee, at=at, receipt=value["receipt"] or None,
+                                  method=value["method"] or None, **common)
+    if action is Action.RELEASE:
+        return tracking.release(session, detainee, at=at, reason=value["reason"] or None,
+                                **common)
+    if action is Action.EXCLUDE:
+        return tracking.exclude(session, detainee, reason=value["reason"], at=at,
+                                note=value["note"] or None, **common)
+    return tracking.move(session, detainee, action, at=at, reason=value.get("reason") or None,
+                         **common)
+
+
+# ---------------------------------------------------------------- uploads
+
+
+def keep_upload(home: Path, filename: str, data: bytes) -> str:
+    """Keep an uploaded file in ``home/web-uploads/<token>/`` (0700/0600); its token."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise ValidationError("upload a .csv or .xlsx file")
+    token = secrets.token_hex(16)
+    folder = ensure_private_dir(home / UPLOADS / token)
+    target = private_file(folder / f"upload{suffix}")
+    target.write_bytes(data)
+    return token
+
+
+def kept_upload(home: Path, token: str) -> Path:
+    """The file kept under ``token``."""
+    if not (len(token) == 32 and all(ch in "0123456789abcdef" for ch in token)):
+        raise NotFoundError("no such upload")
+    folder = home / UPLOADS / token
+    files = sorted(folder.iterdir()) if folder.is_dir() else []
+    if len(files) != 1:
+        raise NotFoundError("no such upload (it was confirmed or discarded)")
+    return files[0]
+
+
+def discard_upload(home: Path, token: str) -> None:
+    shutil.rmtree(kept_upload(home, token).parent, ignore_errors=True)
+
+
+@dataclass
+class ApplyPreview:
+    """What an apply file would do: a change per line, or every problem by line."""
+
+    changes: list[dict[str, Any]]
+    problems: list[str]
+
+
+def preview_apply(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
+                  now: datetime, settings: Settings) -> ApplyPreview:
+    """Apply the file inside a savepoint, note what each line did, and roll it all back."""
+    before = session.scalar(select(func.max(Event.id))) or 0
+    savepoint = session.begin_nested()
+    try:
+        tracking.apply_file(session, order, path, actor=actor, now=now,
+                            default_bond_cents=terms.default_bond_cents(settings))
+    except ValidationError as exc:
+        savepoint.rollback()
+        return ApplyPreview([], exc.problems or [str(exc)])
+    session.flush()
+    made = session.scalars(select(Event).where(
+        Event.id > before, Event.detainee_id.is_not(None), Event.actor == actor.operator,
+        Event.recorded_at == now).order_by(Event.id)).all()
+    lines = [row.line for row in tables.read(path, tracking.APPLY_COLUMNS,
+                                             ("a_number", "action")).good_rows()]
+    changes = [{"line": line, "person": e.detainee_id, "kind": e.kind,
+                "from_stage": e.from_stage, "to_stage": e.to_stage}
+               for line, e in zip(lines, made, strict=False)]
+    savepoint.rollback()
+    return ApplyPreview(changes, [])
+
+
+def confirm_apply(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
+                  now: datetime, settings: Settings) -> int:
+    """Apply the file for real (all or nothing), as `bondtrack apply` does."""
+    return tracking.apply_file(session, order, path, actor=actor, now=now,
+                               default_bond_cents=terms.default_bond_cents(settings))
