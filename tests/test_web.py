@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.web_fixtures import PASSWORD, PEOPLE, ROLES, Web, email, web  # noqa: F401
+from tests.web_fixtures import PASSWORD, PEOPLE, ROLES, Web, email
 from workflow import clock
 from workflow.models import Detainee, Event, User
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.dashboard_fixtures import Chromium
 from tests.web_browser import Tab
-from tests.web_fixtures import PASSWORD, PEOPLE, Server, Web, email, servers, start_server, web  # noqa: F401
+from tests.web_fixtures import PASSWORD, PEOPLE, Server, Web, email, start_server
 
 
 @pytest.mark.slow

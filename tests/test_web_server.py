@@ -21,8 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.web_fixtures import (CSRF, PASSWORD, VERSION, Server, Web, email, servers,  # noqa: F401
-                                start_server, web)
+from tests.web_fixtures import CSRF, PASSWORD, VERSION, Server, Web, email, start_server
 from workflow.models import Detainee, Event
 
 CLIENTS, MOVES = 20, 50
