@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -294,3 +295,15 @@ class Lock(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime]
+
+
+class SchedulerHeartbeat(Base):
+    """When a scheduler last ran a job, and its alert-check interval; kept after it stops."""
+
+    __tablename__ = "scheduler_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    job: Mapped[str] = mapped_column(String(40))
+    last_seen: Mapped[datetime]
+    interval_seconds: Mapped[float] = mapped_column(Float)
