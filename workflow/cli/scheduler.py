@@ -6,6 +6,7 @@ APScheduler (and, for the sweep, Prefect) are imported only when it runs.
 from __future__ import annotations
 
 import logging
+import os
 
 import click
 
@@ -19,10 +20,14 @@ from workflow.cli.common import App, pass_app
               help="Run each job once (alert check, sweep, digest) and exit.")
 @click.option("--check", is_flag=True,
               help="Exit 1 when alerts are due and no scheduler has run lately (for monitors).")
+@click.option("--start-prefect", is_flag=True,
+              help="Start the local Prefect server for the sweeps first, unless it runs"
+                   " (it keeps running after).")
 @click.option("--now", "at", metavar="TIME", hidden=True,
               help="Rehearse: the jobs' clock starts at this court time and runs on.")
 @pass_app
-def scheduler(app: App, case: str | None, once: bool, check: bool, at: str | None) -> None:
+def scheduler(app: App, case: str | None, once: bool, check: bool, start_prefect: bool,
+              at: str | None) -> None:
     """Run the alert check every few minutes, the sweep, and the daily digest (one per database).
 
     Jobs live in the bondtrack database, so a restart neither repeats nor loses
@@ -39,6 +44,7 @@ def scheduler(app: App, case: str | None, once: bool, check: bool, at: str | Non
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app.database.check_schema()
     start = instant(app, case, at) if at else None
+    prepare_prefect(app, start_prefect)
     scheduling.run(app.database, app.settings, case=case, once=once, rehearse_from=start,
                    say=lambda line: click.echo(line, err=True))
 
@@ -57,3 +63,16 @@ def check_watched(app: App, case: str | None) -> None:
         click.echo(seen.describe(zone), err=True)
         raise click.exceptions.Exit(1)
     click.echo(seen.describe(zone))
+
+
+def prepare_prefect(app: App, start_it: bool) -> None:
+    """The sweeps use the local Prefect server: start it if asked, else hint when it is down."""
+    from workflow import prefect_server
+
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    if start_it:
+        server = prefect_server.start(app.settings)
+        click.echo(f"local Prefect server at {server.url} (pid {server.pid})", err=True)
+    elif prefect_server.running(app.settings) is None:
+        click.echo(prefect_server.HINT, err=True)
