@@ -114,8 +114,10 @@ def _spawn(settings: Settings, ui: bool) -> Server:
     port = free_port()
     env = {**os.environ, "PREFECT_HOME": str(folder), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_SERVER_UI_ENABLED": "true" if ui else "false"}
-    for inherited in ("PREFECT_API_URL", "PREFECT_PROFILE", "PREFECT_SERVER_DATABASE_CONNECTION_URL"):
-        env.pop(inherited, None)  # this server is the home's own: its database is in the home
+    # This server is the home's own: its database is in the home, whatever the caller's is.
+    for inherited in ("PREFECT_API_URL", "PREFECT_PROFILE",
+                      "PREFECT_SERVER_DATABASE_CONNECTION_URL"):
+        env.pop(inherited, None)
     log = db.private_file(folder / LOG_FILE)
     prefect = Path(sys.executable).parent / "prefect"
     previous = os.umask(0o077)  # its database and files are for this user only
