@@ -10,6 +10,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,6 +94,7 @@ def test_a_local_server_starts_is_reused_by_run_sweep_and_stops(env: dict[str, s
     assert tasks == ["check-batch-0", "check-terms", "plan-sweep"]
     assert {t["state_type"] for t in api(url, "task_runs/filter")} == {"COMPLETED"}
     assert list((home / "prefect").glob("prefect.db"))  # its database is in the home
+    served_on_it(env, url)
 
     stopped = bondtrack(env, "prefect", "stop").stdout
     assert f"stopped the local Prefect server (pid {pid})" in stopped
@@ -105,6 +108,27 @@ def test_a_local_server_starts_is_reused_by_run_sweep_and_stops(env: dict[str, s
     fallback = bondtrack(env, "run", "sweep", "--json")
     assert json.loads(fallback.stdout)["checked"] == PEOPLE
     assert fallback.stderr.count(prefect_server.HINT) == 1
+
+
+def served_on_it(env: dict[str, str], url: str) -> None:
+    """`bondtrack serve` needs a Prefect server: with no PREFECT_API_URL, the local one."""
+    serving = subprocess.Popen([str(BONDTRACK), "serve"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/deployments/name/sweep/c-1",
+                                            timeout=10) as answer:
+                    assert json.loads(answer.read())["name"] == "c-1"
+                    break
+            except urllib.error.HTTPError:
+                assert serving.poll() is None, "bondtrack serve exited"
+                assert time.monotonic() < deadline, "no deployment on the local server"
+                time.sleep(0.5)
+    finally:
+        serving.terminate()
+        serving.wait(timeout=60)
 
 
 def test_a_dead_servers_pid_file_is_not_reused(env: dict[str, str]) -> None:
