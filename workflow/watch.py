@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow import clock
@@ -102,13 +102,12 @@ def alerts_to_come(session: Session, order: CourtOrder) -> bool:
     obligation still open (an open deadline repeats ``overdue`` alerts while anyone waits)."""
     if order.stayed_since is not None:
         return False
-    if order.releases_done_at is None:
-        waiting = session.scalar(select(func.count()).select_from(Detainee).where(
-            Detainee.order_id == order.id, Detainee.stage.in_(_OPEN)))
-        if waiting:
-            return True
-    return session.scalar(select(func.count()).select_from(Obligation).where(
-        Obligation.order_id == order.id, Obligation.done_at.is_(None))) > 0
+    # The first row answers: no count over a large order.
+    if order.releases_done_at is None and session.scalar(select(Detainee.id).where(
+            Detainee.order_id == order.id, Detainee.stage.in_(_OPEN)).limit(1)) is not None:
+        return True
+    return session.scalar(select(Obligation.id).where(
+        Obligation.order_id == order.id, Obligation.done_at.is_(None)).limit(1)) is not None
 
 
 def watch(session: Session, settings: Settings, now: datetime,
