@@ -187,7 +187,8 @@ def test_serve_needs_a_prefect_server(
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     result = cli("serve", ok=False)
     assert result.exit_code == 1
-    assert "bondtrack serve needs a Prefect server: set PREFECT_API_URL" in result.output
+    assert ("bondtrack serve needs a Prefect server: start a local one with `bondtrack prefect"
+            " start`, or set PREFECT_API_URL") in result.output
 
 
 def test_unexpected_errors_reach_prefect_without_their_message(flows: ModuleType) -> None:

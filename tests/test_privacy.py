@@ -14,10 +14,12 @@ it). Those files are 0600 in 0700 folders, even under a umask of 022.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,7 +97,39 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
     assert b"done: 615 people" in done.stdout
     assert server.mailbox.messages, "the e-mails were sent"
+    said = on_the_local_server({**environment(home), "HOME": env["HOME"]}, home)
+    stderr.write_bytes(done.stderr + said)
     return home, log, stderr, {**environment(home), "HOME": env["HOME"]}
+
+
+def on_the_local_server(env: dict[str, str], home: Path) -> bytes:
+    """The flows again, on bondtrack's local Prefect server, both it and the runs at DEBUG;
+    its database and log are then in Prefect's home with the rest. Returns their stderr."""
+    env = {**env, "PREFECT_LOGGING_LEVEL": "DEBUG", "PREFECT_SERVER_LOGGING_LEVEL": "DEBUG"}
+    own = Path(sys.executable).parent / "bondtrack"  # this checkout's
+    said = b""
+    try:
+        for args in (["prefect", "start"], ["run", "sweep", "--now", "2025-11-20 09:00"],
+                     ["run", "reconcile", str(home / "custody-list.csv"), "--dry-run"]):
+            done = subprocess.run([str(own), *args], env=env, capture_output=True, timeout=300)
+            assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
+            said += done.stderr
+        from workflow import config, prefect_server
+
+        local = prefect_server.running(config.load(env))
+        assert local is not None
+        ids = re.findall(rf"View at {re.escape(local.url)}/runs/flow-run/([0-9a-f-]{{36}})",
+                         said.decode(errors="replace"))
+        assert len(ids) == 2, "the sweep and the reconcile ran on the local server"
+        query = json.dumps({"flow_runs": {"id": {"any_": ids}}}).encode()
+        request = urllib.request.Request(f"{local.api_url}/flow_runs/filter", data=query,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            states = [run["state_type"] for run in json.loads(answer.read())]
+        assert states == ["COMPLETED", "COMPLETED"], "both runs are recorded there"
+    finally:
+        subprocess.run([str(own), "prefect", "stop"], env=env, capture_output=True, timeout=60)
+    return said
 
 
 def test_the_log_and_prefects_home_name_nobody(demo: Demo) -> None:
@@ -108,6 +142,7 @@ def test_the_log_and_prefects_home_name_nobody(demo: Demo) -> None:
     assert people.found_in(stderr.read_bytes()) == set()
     prefect = home / "prefect"
     assert any(p.name == "prefect.db" for p in prefect.rglob("*"))
+    assert b" DEBUG " in (prefect / "server.log").read_bytes()  # the local server's, at DEBUG
     leaks = {str(p.relative_to(home)): people.found_in(p.read_bytes())
              for p in prefect.rglob("*") if p.is_file()}
     assert {k: v for k, v in leaks.items() if v} == {}

@@ -26,9 +26,9 @@ from sqlalchemy import func, inspect, select, text
 
 from tests.flows_fixtures import seed_order
 from tests.notices_fixtures import Mailbox, SmtpServer, free_port
-from workflow import alerts, clock, config, db, scheduler
+from workflow import alerts, clock, config, db, scheduler, watch
 from workflow.errors import BondtrackError, ConfigError
-from workflow.models import Alert, Event, Lock, Notice
+from workflow.models import Alert, Event, Lock, Notice, SchedulerHeartbeat
 
 BONDTRACK = Path(sys.executable).parent / "bondtrack"
 STAFF = ["attorney@legalaid.example", "paralegal@legalaid.example"]
@@ -283,6 +283,11 @@ def test_once_runs_each_job_once_and_exits(database, order_id, env, mailbox) -> 
                                  .where(Event.kind == "finding"))
         assert flagged == 9  # everyone has been stuck in INTAKE for a week
         assert session.scalar(select(func.count()).select_from(Lock)) == 0
+        beat = session.get(SchedulerHeartbeat, watch.NAME)
+        assert beat is not None and beat.job in {"alert check", "sweep", "digest"}
+        rehearsed = datetime(2025, 11, 20, 18, 0, tzinfo=UTC)  # noon in Chicago
+        assert rehearsed <= beat.last_seen < rehearsed + timedelta(minutes=3)
+        assert beat.interval_seconds == pytest.approx(CHECK_EVERY)
     assert scheduler.JOB_TABLE not in inspect(database.engine).get_table_names()
 
 

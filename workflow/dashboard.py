@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from workflow import clock, db, deadlines, reports
+from workflow import clock, db, deadlines, reports, watch
 from workflow.compliance import snapshot
 from workflow.config import Settings
 from workflow.errors import BondtrackError
@@ -95,6 +95,7 @@ def dashboard_data(session: Session, order: CourtOrder, now: datetime,
              "score": round(r.score, 2), "at_risk": rank < forecast.at_risk}
             for rank, r in enumerate(behind)
         ],
+        "watch": watch.watch(session, settings, now, [order]).as_dict(tz),
         "deadline_text": when(status["order"]["deadline"], "long", tz),
         "now_text": when(status["now"], "long", tz),
     }

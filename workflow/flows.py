@@ -9,9 +9,12 @@ artifacts hold counts, never a person.
 
 Prefect reads its settings once, when it is imported, so this module sets
 them (``configure_prefect``) before it imports Prefect. With no
-``PREFECT_API_URL`` the flows run on Prefect's ephemeral local server, whose
-home and database are ``$BONDTRACK_HOME/prefect`` (0700); with one, they
-report to that server, and ``serve`` registers them as deployments.
+``PREFECT_API_URL`` the flows report to the local server bondtrack manages
+(``workflow.prefect_server``) when it is healthy, else to Prefect's ephemeral
+one; both keep their home and database in ``$BONDTRACK_HOME/prefect`` (0700).
+With one, they report to that server, and ``serve`` registers them as
+deployments. Runs started here are short: they run without the flow
+heartbeat, whose thread costs a second or two at the end of every run.
 """
 
 from __future__ import annotations
@@ -20,24 +23,29 @@ import os
 import re
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
-from workflow import config, db
+from workflow import config, db, prefect_server
 from workflow.errors import BondtrackError, ConflictError
 
 
-def configure_prefect(settings: config.Settings) -> Path | None:
-    """Set Prefect's settings before Prefect is imported; the ephemeral home, if any.
+SERVER, LOCAL, TEMPORARY = "server", "local", "temporary"
+
+
+def configure_prefect(settings: config.Settings) -> str | None:
+    """Set Prefect's settings before Prefect is imported; where runs will be recorded.
 
     Results are never persisted and prints never logged; nothing phones home.
     Without PREFECT_API_URL, PREFECT_HOME is bondtrack's own (0700), so nothing
-    lands in ~/.prefect and no user profile points the flows elsewhere. When
-    Prefect is already imported (a Prefect worker, a test harness) its settings
-    stand.
+    lands in ~/.prefect and no user profile points the flows elsewhere, and the
+    flows use the local server if it is healthy (``LOCAL``), else a temporary
+    one (``TEMPORARY``). When Prefect is already imported (a Prefect worker, a
+    test harness) its settings stand (None).
     """
     if "prefect" in sys.modules:
         return None
@@ -45,19 +53,23 @@ def configure_prefect(settings: config.Settings) -> Path | None:
     os.environ["PREFECT_LOGGING_LOG_PRINTS"] = "false"
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     if os.environ.get("PREFECT_API_URL"):
-        return None
-    home = db.ensure_private_dir(settings.home / "prefect")
-    os.environ["PREFECT_HOME"] = str(home)
+        return SERVER
+    os.environ["PREFECT_HOME"] = str(prefect_server.home(settings))
+    local = prefect_server.running(settings)
+    if local is not None:
+        os.environ["PREFECT_API_URL"] = local.api_url
+        return LOCAL
     # A laptop under load can take a while to bring the local server up the first time.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    return home
+    return TEMPORARY
 
 
-configure_prefect(config.load())
+TARGET = configure_prefect(config.load())
 
 from prefect import flow, get_run_logger, task  # noqa: E402  (configured just above)
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.settings import temporary_settings  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
 from workflow import clock, orders  # noqa: E402
@@ -267,9 +279,19 @@ def notices(case: str | None = None, now: int | None = None) -> dict[str, int]:
 # ---------------------------------------------------------------- run modes
 
 
+@contextmanager
+def _short_run() -> Iterator[None]:
+    """A run that ends in seconds needs no heartbeat (crash detection for long runs), whose
+    thread holds the end of the run up to a second. Only settable here: an environment
+    value of none does not parse."""
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        yield
+
+
 def run_sweep(case: str | None, now: datetime | None) -> sweeping.SweepSummary:
-    """Run the sweep flow here (ephemeral or against PREFECT_API_URL)."""
-    return sweep(case=case, now=None if now is None else int(now.timestamp()))
+    """Run the sweep flow here (on the local, a temporary or PREFECT_API_URL's server)."""
+    with _short_run():
+        return sweep(case=case, now=None if now is None else int(now.timestamp()))
 
 
 def run_reconcile(settings: config.Settings, path: Path, case: str | None, *, dry_run: bool,
@@ -277,8 +299,9 @@ def run_reconcile(settings: config.Settings, path: Path, case: str | None, *, dr
     """Keep the list in the private inbox, then run the reconcile flow on its number."""
     number = reconciling.keep(settings.home, path)
     try:
-        report = reconcile(custody_list=number, case=case, dry_run=dry_run,
-                           now=None if now is None else int(now.timestamp()))
+        with _short_run():
+            report = reconcile(custody_list=number, case=case, dry_run=dry_run,
+                               now=None if now is None else int(now.timestamp()))
     except BaseException:
         reconciling.discard(settings.home, number)
         raise
@@ -297,7 +320,8 @@ def serve(settings: config.Settings, case: str | None, pool: str | None = None) 
     (PREFECT_API_URL): an ephemeral one would vanish with this process.
     """
     if not os.environ.get("PREFECT_API_URL"):
-        raise BondtrackError("bondtrack serve needs a Prefect server: set PREFECT_API_URL"
+        raise BondtrackError("bondtrack serve needs a Prefect server: start a local one with"
+                             " `bondtrack prefect start`, or set PREFECT_API_URL"
                              " (see the README, 'Flows (Prefect)')")
     from prefect import deploy, serve as serve_here
     from prefect.types.entrypoint import EntrypointType

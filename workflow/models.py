@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -407,3 +408,15 @@ class RolePolicy(Base):
 
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
     totp_required: Mapped[bool] = mapped_column(Boolean)
+
+
+class SchedulerHeartbeat(Base):
+    """When a scheduler last ran a job, and its alert-check interval; kept after it stops."""
+
+    __tablename__ = "scheduler_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    job: Mapped[str] = mapped_column(String(40))
+    last_seen: Mapped[datetime]
+    interval_seconds: Mapped[float] = mapped_column(Float)

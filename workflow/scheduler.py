@@ -21,6 +21,8 @@ the sweep flow every ``[sweep] interval_minutes``, the digest daily at
   lock not renewed for ``stale_after_seconds``, or held by a process of this
   machine that is gone, is taken over; the scheduler that lost it stops at
   its next heartbeat or job, without running the job.
+- **Watched**: each job records when it ran (``workflow.watch``), so `status`
+  and ``scheduler --check`` can say when no scheduler has run for too long.
 - **Stopping**: SIGTERM or Ctrl-C lets running jobs finish, releases the lock
   and returns.
 
@@ -55,7 +57,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import alerts, clock, db
+from workflow import alerts, clock, db, watch
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import BondtrackError
@@ -200,6 +202,15 @@ class _Process:
         """A job runs only while the scheduler is not stopping and still holds the lock."""
         return not self.stopping and self.renew() is True
 
+    def record(self, job: str) -> None:
+        """The heartbeat others read: this scheduler is running ``job`` now."""
+        try:
+            with self.database.write() as session:
+                watch.record_run(session, holder=str(self.holder), job=job, now=clock.now(),
+                                 interval_seconds=watch.check_interval_seconds(self.settings))
+        except BondtrackError as exc:
+            _log.warning("could not record the scheduler's heartbeat (%s)", exc)
+
     def beat(self) -> None:
         """The heartbeat thread: renew the lock until told to quit or the lock is lost."""
         every = float(self.settings.section("alerts")["heartbeat_seconds"])
@@ -297,6 +308,7 @@ def _job(what: str, case: str, work: Callable[[_Process, str, datetime], str]) -
     process = _PROCESS
     if process is None or not process.may_run():
         return False
+    process.record(what)
     try:
         line = work(process, case, clock.now())
     except BondtrackError as exc:

@@ -44,6 +44,7 @@ COMMANDS = {
     "notices": "notices:notices",
     "run": "run:run",
     "serve": "serve:serve",
+    "prefect": "local_prefect:prefect",
     "alerts": "alerts:alerts",
     "scheduler": "scheduler:scheduler",
     "backup": "backup:backup",

@@ -125,13 +125,15 @@ def status(app: App, case: str | None, by: str | None, fmt: str) -> None:
             rows = reports.by_place(session, court_order, now, by)
         print_rows(rows, reports.place_columns(by), fmt, title=f"outstanding by {by}")
         return
-    from workflow import amendments
+    from workflow import amendments, watch
 
     with app.order_session(case) as (session, court_order):
         data = reports.status(session, court_order, now)
         data.update(amendments.status_block(session, court_order, now, app.settings))
         if not data["stayed"]:  # a stayed order has no deadline to be at risk of missing
             data["projection"] = reports.projection(session, court_order, now, app.settings)
+        data["scheduler"] = watch.watch(session, app.settings, now, [court_order]).as_dict(
+            court_order.time_zone)
     print_status(data, fmt)
 
 
@@ -151,6 +153,9 @@ def print_status(data: dict, fmt: str) -> None:
     click.echo(f"deadline {human_time(order_data['deadline'])} ({order_data['time_zone']})")
     if not data.get("stayed"):
         click.echo(("time left " if left >= 0 else "OVERDUE by ") + clock.describe_duration(abs(left)))
+    warning = data.get("scheduler", {}).get("warning")
+    if warning:
+        click.echo(warning)
     for line in reports.describe_projection(data["projection"]) if "projection" in data else ():
         click.echo(line)
     if "obligations" in data:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 
 import click
 
-from workflow import clock, reports
+from workflow import clock, prefect_server, reports
 from workflow.cli.common import App, order_option, pass_app, print_json, print_table
 
 
@@ -30,6 +31,12 @@ def _now_option(f):  # type: ignore[no-untyped-def]
 
 def _json_option(f):  # type: ignore[no-untyped-def]
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+def say_where_runs_go(flows: ModuleType) -> None:
+    """On a temporary Prefect server (no local one answering), say how to make it faster."""
+    if flows.TARGET == flows.TEMPORARY:
+        click.echo(prefect_server.HINT, err=True)
 
 
 def _instant(app: App, case: str | None, at: str | None) -> tuple[str, datetime | None]:
@@ -51,6 +58,7 @@ def sweep_command(app: App, case: str | None, at: str | None, top: int, as_json:
     from workflow import flows, sweep
 
     case_number, now = _instant(app, case, at)
+    say_where_runs_go(flows)
     summary = flows.run_sweep(case_number, now)
     with app.order_session(case_number) as (session, court_order):
         people = sweep.new_findings(session, court_order, summary.last_event_id)
@@ -94,6 +102,7 @@ def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, at:
         reconcile.check(session, court_order, file, now or clock.now())
     from workflow import flows  # Prefect starts only for a list that is fit to run
 
+    say_where_runs_go(flows)
     report = flows.run_reconcile(app.settings, file, case_number, dry_run=dry_run, now=now)
     with app.order_session(case_number) as (session, _):
         people = reconcile.people(session, report)
