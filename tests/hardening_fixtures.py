@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,11 +26,8 @@ from workflow import config, db, reports, stages
 from workflow.models import CourtOrder, Detainee, Event
 from workflow.stages import Stage
 
-BONDTRACK = Path("/work/main/.venv/bin/bondtrack")
-if not BONDTRACK.exists():  # a checkout elsewhere: the bondtrack beside this Python
-    import sys
-
-    BONDTRACK = Path(sys.executable).parent / "bondtrack"
+# This checkout's command, beside this Python: never another checkout's, whatever is installed.
+BONDTRACK = Path(sys.executable).parent / "bondtrack"
 _homes = itertools.count()
 _ALLOWED = {(t.source.value, t.target.value) for t in stages.TRANSITIONS}
 
