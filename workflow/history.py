@@ -213,8 +213,8 @@ def read_row(row: tables.Row, context: Context, errors: list[tuple[str, str]]) -
         a_number = normalize_a_number(row.get("a_number"))
     except ValueError:
         return None  # the class list's own check reports it
-    stage = _parsed(row, "stage", parse_stage, errors)
-    dates = {column: _parsed(row, column, lambda t: parse_when(t, context.time_zone), errors)
+    stage = row.parsed("stage", parse_stage, errors)
+    dates = {column: row.parsed(column, lambda t: parse_when(t, context.time_zone), errors)
              for column in _DATE_COLUMNS}
     for column, value in dates.items():
         if value is not None:
@@ -242,17 +242,6 @@ def read_row(row: tables.Row, context: Context, errors: list[tuple[str, str]]) -
     return Plan(row.line, a_number, stage, steps, code)
 
 
-def _parsed(row: tables.Row, column: str, parse: Any, errors: list[tuple[str, str]]) -> Any:
-    text = row.get(column)
-    if not text:
-        return None
-    try:
-        return parse(text)
-    except ValueError as exc:
-        errors.append((column, str(exc)))
-        return None
-
-
 def _check_date(column: str, value: tuple[datetime, bool], context: Context,
                 errors: list[tuple[str, str]]) -> None:
     instant, day_only = value
@@ -265,8 +254,8 @@ def _check_date(column: str, value: tuple[datetime, bool], context: Context,
 
 def _details(row: tables.Row, errors: list[tuple[str, str]]) -> dict[str, Any]:
     found: dict[str, Any] = {}
-    found["amount_cents"] = _parsed(row, "bond_amount", parse_amount, errors)
-    found["obligor_name"] = _parsed(row, "obligor", normalize_name, errors)
+    found["amount_cents"] = row.parsed("bond_amount", parse_amount, errors)
+    found["obligor_name"] = row.parsed("obligor", normalize_name, errors)
     found["receipt"] = row.get("receipt") or None
     if row.get("method"):
         method = row.get("method").lower().replace(" ", "-").replace("_", "-")

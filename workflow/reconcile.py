@@ -181,14 +181,7 @@ def _validate(table: tables.Table, today: date, directory: facilities.Index) -> 
 def _parse(row: tables.Row, today: date, directory: facilities.Index,
            errors: list[tuple[str, str]], notes: list[str], file: str) -> _Listed | None:
     def parsed(column: str, parse: Any) -> Any:
-        text = row.get(column)
-        if not text:
-            return None
-        try:
-            return parse(text)
-        except ValueError as exc:
-            errors.append((column, str(exc)))
-            return None
+        return row.parsed(column, parse, errors)
 
     a_number = parsed("a_number", normalize_a_number)
     if not row.get("a_number"):

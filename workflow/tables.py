@@ -48,6 +48,18 @@ class Row:
     def get(self, column: str) -> str:
         return self.cells.get(column, "")
 
+    def parsed(self, column: str, parse: Any, errors: list[tuple[str, str]]) -> Any:
+        """``parse`` of the cell, or None if it is empty; a ValueError is added to ``errors`` as
+        (column, message), so every reader reports a bad cell the same way."""
+        text = self.get(column)
+        if not text:
+            return None
+        try:
+            return parse(text)
+        except ValueError as exc:
+            errors.append((column, str(exc)))
+            return None
+
 
 @dataclass
 class Table:
