@@ -185,6 +185,7 @@ def readme_commands() -> list[list[str]]:
 
 def test_the_readme_section_runs_line_by_line(people, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
+    people("init")  # as in a user's home: the facility directory the README's codes come from
     terms_file = re.search(r"```csv\n(.*?)```", section(), re.S).group(1)  # type: ignore[union-attr]
     (tmp_path / "terms.csv").write_text(terms_file, encoding="utf-8")
     lines = readme_commands()
