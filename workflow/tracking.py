@@ -313,7 +313,7 @@ ACTIONS = (*(action.value for action in Action), NOTE_ACTION, TERMS_ACTION)
 
 
 def apply_file(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
-               now: datetime, default_bond_cents: int, encoding: str = "utf-8",
+               now: datetime, default_bond_cents: int, encoding: str = "auto",
                sheet: str | None = None) -> int:
     """Apply every move in a CSV/XLSX, in file order, all or nothing; returns how many."""
     table = tables.read(path, APPLY_COLUMNS, ("a_number", "action"), encoding=encoding,
