@@ -269,4 +269,5 @@ def test_demand_letters_go_to_the_field_offices_street_address(
     assert "Chicago, IL 60605" in bodies["demand-chicago"]
     assert "2805 SW 145th Ave" in bodies["demand-miami"]
     by_office = json.loads(ready("status", "--by", "field-office", "--json").output)
-    assert {row["place"] for row in by_office} == {"Chicago", "Miami"}
+    assert {(row["place"], row["office"]) for row in by_office} == {
+        ("Chicago", "Chicago Field Office"), ("Miami", "Miami Field Office (Miramar Sub Office)")}

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from workflow import clock
 from workflow.config import Settings
 from workflow.identity import format_a_number
-from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
+from workflow.models import Bond, CourtOrder, Detainee, Event, Facility, FieldOffice
 from workflow.orders import effective_seconds_left, list_orders
 from workflow.stages import OUTSTANDING, RESOLVED, Stage
 
@@ -227,11 +227,12 @@ def by_place(session: Session, order: CourtOrder, now: datetime,
     if by not in PLACES:
         raise ValueError(f"by must be one of {PLACES}")
     columns = (Facility.code, Facility.name, Facility.field_office) if by == "facility" else (
-        Facility.field_office,)
+        Facility.field_office, FieldOffice.office)
     open_stages = [stage.value for stage in Stage if stage in OUTSTANDING]
     rows = session.execute(
         select(*columns, Detainee.stage, func.count(), func.min(Detainee.stage_since))
         .outerjoin(Facility, Detainee.facility_id == Facility.id)
+        .outerjoin(FieldOffice, Facility.field_office == FieldOffice.name)
         .where(Detainee.order_id == order.id, Detainee.stage.in_(open_stages))
         .group_by(*columns, Detainee.stage)
     ).all()
@@ -248,13 +249,14 @@ def by_place(session: Session, order: CourtOrder, now: datetime,
 
 def place_columns(by: str) -> list[str]:
     """The keys of a ``by_place`` row, in order."""
-    names = ["name", "field_office"] if by == "facility" else []
+    names = ["name", "field_office"] if by == "facility" else ["office"]
     stages = [stage.value.lower() for stage in Stage if stage in OUTSTANDING]
     return ["place", *names, "outstanding", *stages, "oldest_in_stage_hours"]
 
 
 def _place_row(key: list[Any], by: str) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(place_columns(by), 0)
-    row.update(zip(("place", "name", "field_office") if by == "facility" else ("place",), key))
+    row.update(zip(("place", "name", "field_office") if by == "facility" else ("place", "office"),
+                   key))
     row["oldest_in_stage_hours"] = 0.0
     return row
