@@ -32,7 +32,7 @@ from sqlalchemy import Table, delete, func, inspect, literal, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from workflow import audit, db
+from workflow import audit, db, processes
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import BondtrackError
@@ -86,7 +86,7 @@ def _partial(out: Path) -> Iterator[Path]:
     stem = f".{out.name}.partial-{_HOST}-"
     for stale in out.parent.glob(f"{glob.escape(stem)}*"):
         pid = stale.name.removeprefix(stem).removesuffix("-journal")
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not processes.alive(int(pid)):
             stale.unlink(missing_ok=True)
     partial = out.with_name(f"{stem}{os.getpid()}")
     partial.unlink(missing_ok=True)
@@ -100,16 +100,6 @@ def _partial(out: Path) -> Iterator[Path]:
     finally:
         partial.unlink(missing_ok=True)
         Path(f"{partial}-journal").unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's
-        return True
-    return True
 
 
 def _fsync_dir(folder: Path) -> None:

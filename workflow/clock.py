@@ -74,13 +74,18 @@ def iso(instant: datetime | None, tz: str) -> str | None:
     return local(instant, tz).isoformat() if instant is not None else None
 
 
-def describe_duration(seconds: float) -> str:
-    """``2d 03h 15m`` (or ``-1d 02h 00m`` past the deadline)."""
-    sign = "-" if seconds < 0 else ""
+def duration_parts(seconds: float) -> tuple[int, int, int]:
+    """Whole days, hours and minutes in ``abs(seconds)``."""
     minutes = int(abs(seconds)) // 60
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    return f"{sign}{days}d {hours:02d}h {minutes:02d}m"
+    return days, hours, minutes
+
+
+def describe_duration(seconds: float) -> str:
+    """``2d 03h 15m`` (or ``-1d 02h 00m`` past the deadline)."""
+    days, hours, minutes = duration_parts(seconds)
+    return f"{'-' if seconds < 0 else ''}{days}d {hours:02d}h {minutes:02d}m"
 
 
 def describe_time_left(seconds: float) -> tuple[str, str]:

@@ -28,17 +28,17 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workflow import amendments, audit, clock, db, deadlines, orders, terms
+from workflow import amendments, audit, clock, db, deadlines, orders, pdf, terms
 from workflow.audit import Actor
+from workflow.clock import iso
 from workflow.config import Settings
 from workflow.errors import BondtrackError
 from workflow.files import Sheet, Written, private_output, write_csv, write_json, write_xlsx
 from workflow.identity import format_a_number
 from workflow.models import CourtOrder, Detainee, Event, Facility
-from workflow.clock import iso
 from workflow.reports import order_summary
 from workflow.stages import RESOLVED, Stage
-from workflow.templating import render, template_dir, when
+from workflow.templating import render, when
 
 FORMATS = ("pdf", "html", "csv", "xlsx", "json")
 
@@ -295,20 +295,13 @@ def render_report(data: Mapping[str, Any], fmt: str, path: Path) -> None:
         if fmt == "html":
             path.write_text(page, encoding="utf-8")
         else:
-            write_pdf(page, path)
+            pdf.write_pdf(page, path)
     elif fmt == "csv":
         write_csv(path, CSV_COLUMNS, flat_rows(data))
     elif fmt == "xlsx":
         write_xlsx(path, report_sheets(data))
     else:
         write_json(path, data)
-
-
-def write_pdf(page: str, path: Path) -> None:
-    """HTML to PDF with WeasyPrint (imported here: it is slow to load)."""
-    from weasyprint import HTML
-
-    HTML(string=page, base_url=str(template_dir())).write_pdf(path)
 
 
 def caption(data: Mapping[str, Any]) -> dict[str, str]:

@@ -21,13 +21,13 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from workflow import db, languages, letters, terms
+from workflow import db, languages, letters, pdf, terms
 from workflow.config import Settings
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.identity import format_a_number
-from workflow.letters import Progress
 from workflow.models import Bond, CourtOrder, Detainee, Facility, FieldOffice
 from workflow.orders import find_detainee, normalize_facility_code
+from workflow.pdf import Progress
 from workflow.stages import OUTSTANDING, Stage
 
 FORMATS = ("pdf", "html")
@@ -292,14 +292,14 @@ def _write_letters(batch: LetterBatch, out: Path, fmt: str, one_file: bool,
         path = db.private_file(out / f"{batch.one_file_stem or f'{batch.kind}-letters'}.{fmt}")
         page = letters.document([(x.language, x.body) for x in batch.letters], title)
         if fmt == "pdf":
-            letters.write_pdf(page, path, progress)
+            pdf.write_pdf(page, path, progress)
         else:
             path.write_text(page, encoding="utf-8")
         return [path]
     paths = [db.private_file(out / f"{letter.stem}.{fmt}") for letter in batch.letters]
     if fmt == "pdf":
         page = letters.document([(x.language, x.body) for x in batch.letters], title)
-        letters.split_pdf(page, paths, progress)
+        pdf.split_pdf(page, paths, progress)
         return paths
     for done, (letter, path) in enumerate(zip(batch.letters, paths, strict=True), 1):
         path.write_text(letters.document([(letter.language, letter.body)], title), encoding="utf-8")

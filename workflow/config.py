@@ -47,7 +47,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if user_file := env.get(ENV_PREFIX + "CONFIG"):
         _merge(merged, _read_toml(Path(user_file)), source=user_file)
     _apply_env(merged, env)
-    home = Path(merged["home"]).expanduser() if merged["home"] else _default_home(env)
+    home = Path(merged["home"]).expanduser() if merged["home"] else data_home(env)
     url = merged["database_url"] or f"sqlite:///{home / 'bondtrack.db'}"
     sections = {
         name: MappingProxyType(dict(values))
@@ -64,9 +64,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def _default_home(env: Mapping[str, str]) -> Path:
+def data_home(env: Mapping[str, str], name: str = "bondtrack") -> Path:
+    """``$XDG_DATA_HOME/<name>``, by default ``~/.local/share/<name>``."""
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "bondtrack"
+    return Path(base) / name
 
 
 def _os_user() -> str:

@@ -125,9 +125,7 @@ def outstanding_over_time(session: Session, order: CourtOrder) -> list[tuple[dat
 
 def countdown(seconds_left: int) -> dict[str, Any]:
     """Days, hours and minutes to the deadline (or past it), for the big numbers."""
-    minutes = abs(seconds_left) // 60
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
+    days, hours, minutes = clock.duration_parts(seconds_left)
     return {"overdue": seconds_left < 0, "days": days, "hours": hours, "minutes": minutes,
             "text": clock.describe_duration(seconds_left)}
 

@@ -47,9 +47,7 @@ class DemoResult:
 
 
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "bondtrack-demo"
+    return config.data_home(os.environ if environ is None else environ, "bondtrack-demo")
 
 
 def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workflow import config, db, prefect_server
-from workflow.errors import BondtrackError, ConflictError
+from workflow.errors import BondtrackError, ConflictError, debugging, public
 
 
 SERVER, LOCAL, TEMPORARY = "server", "local", "temporary"
@@ -127,10 +127,9 @@ def _private(fn: Callable[..., Result]) -> Callable[..., Result]:
         except BondtrackError:
             raise
         except Exception as exc:
-            if os.environ.get("BONDTRACK_DEBUG"):
+            if debugging():
                 raise
-            name = type(exc).__name__
-            raise BondtrackError(f"internal error in {fn.__name__} ({name})") from None
+            raise public(exc, fn.__name__) from None
 
     return guarded
 

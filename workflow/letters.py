@@ -1,4 +1,4 @@
-"""Rendering letters and e-mails: one sandboxed Jinja2 environment, Babel, WeasyPrint.
+"""Rendering letters and e-mails: one sandboxed Jinja2 environment and Babel (PDFs: ``pdf``).
 
 Templates live in ``templates/notices/<language>/``; a language is a folder, so
 adding one needs no code. Templates see plain dicts (never ORM objects), are
@@ -13,43 +13,33 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
-from babel import localedata
+from babel import Locale, localedata
 from babel.dates import format_date, format_time, get_day_names, get_timezone_name
 from babel.lists import format_list
-from babel import Locale
 from babel.numbers import format_currency, format_decimal
-from jinja2 import FileSystemLoader, StrictUndefined, pass_context
+from jinja2 import pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from workflow import clock, resource
+from workflow import clock, resource, templating
 
 LETTER_KINDS = ("client", "obligor", "demand", "hearing", "demand-notice", "refund-packet")
 STAFF_KINDS = ("alert", "digest")
 FALLBACK_LANGUAGE = "en"
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-Progress = Callable[[str, int, int], None]
-
 
 @functools.cache
 def environment() -> ImmutableSandboxedEnvironment:
     """The one template environment (built once: compiling templates is the slow part)."""
-    env = ImmutableSandboxedEnvironment(
-        loader=FileSystemLoader(resource("templates")),
-        undefined=StrictUndefined,
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = templating.sandbox(resource("templates"))
     env.filters.update(
         money=_money, long_date=_long_date, full_date=_full_date, clock_time=_clock_time,
         zone_name=_zone_name, weekdays=_weekdays, number=_number, country=_country,
@@ -90,47 +80,6 @@ def document(bodies: Sequence[tuple[str, Markup]], title: str) -> str:
     letters = [{"language": language, "body": body} for language, body in bodies]
     return template.render(letters=letters, title=title,
                            language=bodies[0][0] if bodies else FALLBACK_LANGUAGE)
-
-
-def write_pdf(html_text: str, target: Path, progress: Progress | None = None) -> None:
-    """One PDF from one HTML document; nothing is fetched from the network or disk."""
-    target.write_bytes(_layout(html_text, progress).write_pdf())
-
-
-def split_pdf(html_text: str, targets: Sequence[Path], progress: Progress | None = None) -> None:
-    """One layout pass for many letters, written as one PDF per letter.
-
-    Laying out once and cutting the pages at each letter's anchor is several
-    times faster than one WeasyPrint run per letter.
-    """
-    laid_out = _layout(html_text, progress)
-    # A letter's anchor is on every page it covers: it starts where its anchor first shows.
-    first_page: dict[str, int] = {}
-    for index, page in enumerate(laid_out.pages):
-        for name in page.anchors:
-            if name.startswith("letter-"):
-                first_page.setdefault(name, index)
-    starts = sorted(first_page.values())
-    ends = [*starts[1:], len(laid_out.pages)]
-    if len(starts) != len(targets):
-        raise RuntimeError("letters and pages do not line up")
-    for done, (target, start, end) in enumerate(zip(targets, starts, ends, strict=True), 1):
-        target.write_bytes(laid_out.copy(laid_out.pages[start:end]).write_pdf())
-        if progress:
-            progress("writing", done, len(targets))
-
-
-def _layout(html_text: str, progress: Progress | None):  # type: ignore[no-untyped-def]
-    """WeasyPrint's layout of the whole document: the slow step, reported as one."""
-    import weasyprint
-
-    if progress:
-        progress("laying out", 0, 1)
-    fetcher = weasyprint.URLFetcher(allowed_protocols=("data",))
-    document = weasyprint.HTML(string=html_text, url_fetcher=fetcher).render()
-    if progress:
-        progress("laying out", 1, 1)
-    return document
 
 
 def render_staff_email(kind: str, context: dict[str, Any], settings: Any,

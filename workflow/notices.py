@@ -27,10 +27,11 @@ from workflow.composing import (
 )
 from workflow.config import Settings
 from workflow.errors import NotFoundError, ValidationError
-from workflow.letters import LETTER_KINDS, Progress
+from workflow.letters import LETTER_KINDS
 from workflow.models import CourtOrder, Notice
 from workflow.orders import resolve_order
 from workflow.outbox import EMAIL, PENDING, STATUSES, TO_PRINT, deliver, enqueue_email
+from workflow.pdf import Progress
 
 SEND_KINDS = ("obligor", "alert", "digest")
 

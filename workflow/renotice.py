@@ -21,13 +21,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from workflow import audit, db, letters
 from workflow.audit import Actor
-from workflow.config import Settings
-from workflow.letters import Progress
-from workflow.models import CourtOrder, Detainee, Event, Notice
 from workflow.composing import Letter, LetterBatch, person_context, write_letters
-from workflow.outbox import enqueue_email
+from workflow.config import Settings
+from workflow.models import CourtOrder, Detainee, Event, Notice
 from workflow.orders import resolve_order
-from workflow.outbox import FAILED, LETTER, PRINTED, TO_PRINT, enqueue_letter
+from workflow.outbox import FAILED, LETTER, PRINTED, TO_PRINT, enqueue_email, enqueue_letter
+from workflow.pdf import Progress
 
 # The change events that can move a deadline or terms (see workflow/amendments.py).
 CHANGE_KINDS = ("order-amended", "stay-lifted", "people-assigned", "terms-set")

@@ -57,10 +57,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import alerts, clock, db, watch
+from workflow import alerts, clock, db, processes, watch
 from workflow.audit import Actor
 from workflow.config import Settings
-from workflow.errors import BondtrackError
+from workflow.errors import BondtrackError, debugging, public
 from workflow.models import Lock
 
 LOCK = "scheduler"
@@ -103,13 +103,7 @@ class Holder:
             return False
         if self.pid == os.getpid():
             return True  # that pid is us now: the holder died and the pid came round again
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
+        return not processes.alive(self.pid)
 
 
 def acquire(session: Session, me: Holder, now: datetime, stale_after: timedelta) -> str | None:
@@ -250,7 +244,7 @@ class _Process:
             reconcile(self.scheduler, planned,
                       self.settings.section("alerts")["misfire_grace_seconds"])
         except Exception as exc:  # noqa: BLE001 - a listener's error would only be logged
-            self.problem = f"could not set up the scheduled jobs ({_reason(exc)})"
+            self.problem = f"could not set up the scheduled jobs ({public(exc)})"
             _log.error(self.problem)
             self.request_stop()
         if self.stopping:
@@ -315,17 +309,12 @@ def _job(what: str, case: str, work: Callable[[_Process, str, datetime], str]) -
         _log.error("%s for %s failed: %s", what, case, exc)
         return False
     except Exception as exc:
-        if os.environ.get("BONDTRACK_DEBUG"):
+        if debugging():
             raise
-        _log.error("%s for %s failed: %s", what, case, _reason(exc))
+        _log.error("%s for %s failed: %s", what, case, public(exc))
         return False
     _log.info("%s: %s", what, line)
     return True
-
-
-def _reason(exc: BaseException) -> str:
-    """An error for the log: ours say what to do; any other only its kind (it may quote data)."""
-    return str(exc) if isinstance(exc, BondtrackError) else f"internal error ({type(exc).__name__})"
 
 
 # ---------------------------------------------------------------- the schedule

@@ -31,10 +31,10 @@ class Action(StrEnum):
     REDETAIN = "redetain"
 
 
-OPEN = (Stage.INTAKE, Stage.LOCATING, Stage.LOCATED, Stage.BOND_SET, Stage.BOND_POSTED)
 RESOLVED = frozenset({Stage.RELEASED, Stage.DEPARTED, Stage.NOT_IN_CUSTODY})
 COVERED = frozenset(Stage) - {Stage.EXCLUDED}
 OUTSTANDING = COVERED - RESOLVED
+OPEN = tuple(stage for stage in Stage if stage in OUTSTANDING)  # OUTSTANDING, in pipeline order
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""The Jinja2 environment for the court report and the dashboard (templates/reports/).
+"""The one Jinja2 policy, and the environment of the court report and the dashboard.
 
-Sandboxed and autoescaped, with undefined names an error: the data is names
-from a class list anyone could have typed, and a template typo must fail
-loudly in a test, not print an empty cell in a court filing.
+Every template bondtrack renders (reports here, letters and e-mails in
+``letters``) runs in an immutable sandbox, autoescaped, with undefined names an
+error: the data is names from a class list anyone could have typed, and a
+template typo must fail loudly in a test, not print an empty cell in a court
+filing.
 """
 
 from __future__ import annotations
@@ -28,15 +30,20 @@ def template_dir() -> Path:
     return resource("templates", "reports")
 
 
-@cache
-def environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
-        loader=FileSystemLoader(template_dir()),
+def sandbox(folder: Path) -> ImmutableSandboxedEnvironment:
+    """A new environment over the templates in ``folder``, under the one policy."""
+    return ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader(folder),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+@cache
+def environment() -> ImmutableSandboxedEnvironment:
+    env = sandbox(template_dir())
     env.filters["when"] = when
     env.filters["number"] = number
     return env

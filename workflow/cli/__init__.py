@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from workflow.errors import BondtrackError, ValidationError
+from workflow.errors import BondtrackError, ValidationError, debugging, public
 
 # command name → "module:attribute" inside workflow.cli
 COMMANDS = {
@@ -87,11 +87,10 @@ class LazyGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - the edge: no traceback, no personal data
-            if os.environ.get("BONDTRACK_DEBUG"):
+            if debugging():
                 raise
             raise click.ClickException(
-                f"internal error ({type(exc).__name__}); set BONDTRACK_DEBUG=1 to see the details"
-            ) from None
+                f"{public(exc)}; set BONDTRACK_DEBUG=1 to see the details") from None
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,7 +9,12 @@ import click
 
 from workflow import clock, facilities
 from workflow.cli.common import (
-    App, intake_options, output_options, pass_app, print_json, print_rows,
+    App,
+    intake_options,
+    output_options,
+    pass_app,
+    print_json,
+    print_rows,
 )
 
 LIST_COLUMNS = ["code", "name", "city", "state", "field_office", "time_zone", "origin"]

@@ -14,9 +14,13 @@ import click
 
 from workflow import clock, prefect_server, reports
 from workflow.cli.common import (
-    App, intake_options, order_option, pass_app, print_json, print_table,
+    App,
+    intake_options,
+    order_option,
+    pass_app,
+    print_json,
+    print_table,
 )
-
 
 TOP = 50
 
