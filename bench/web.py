@@ -40,7 +40,7 @@ def build(people: int, home: Path):  # type: ignore[no-untyped-def]
 
     from workflow import clock, config, db, orders
     from workflow.audit import Actor
-    from workflow.demo_data import synthetic_person
+    from workflow.demo.data import synthetic_person
     from workflow.models import Detainee, Facility
     from workflow.roster import import_class_list
 

@@ -24,7 +24,7 @@ from babel.dates import get_day_names, get_month_names
 from tests.conftest import CASE
 from workflow import config, db, orders, resource, tracking
 from workflow.audit import Actor
-from workflow.demo_data import FACILITIES as DEMO_FACILITIES
+from workflow.demo.data import FACILITIES as DEMO_FACILITIES
 from workflow.models import CourtOrder, Detainee, Facility
 from workflow.roster import import_class_list
 from workflow.stages import Stage

@@ -28,6 +28,7 @@ from tests.flows_fixtures import (
 )
 from tests.notices_fixtures import free_port, with_smtp
 from workflow import alerts, clock, config, db, letters, reports, thresholds
+from workflow.demo import alerts as demo_alerts
 from workflow.thresholds import Rules, Threshold
 from workflow.audit import Actor
 from workflow.errors import ConfigError
@@ -394,12 +395,12 @@ def test_an_alert_whose_emails_are_retrying_is_fired_not_sent(
 
 def test_the_demo_step_says_which_alerts_fired(database, settings, order_id) -> None:  # type: ignore[no-untyped-def]
     said: list[str] = []
-    alerts.demo_alerts(database, settings, order_id, chicago("2025-11-20 09:00"), said.append)
+    demo_alerts.step(database, settings, order_id, chicago("2025-11-20 09:00"), said.append)
     fired = [line.split(": sent ", 1)[1].split(" to ")[0] for line in said if ": sent " in line]
     assert fired == ["T-48h", "the digest for 2025-11-20", "T-24h", "T-1h", "deadline",
                      "overdue-1"]
     assert "no alert due; next T-24h" in said[2]
-    assert {r for _, r, _ in notices_of(database)} == {alerts.DEMO_STAFF}
+    assert {r for _, r, _ in notices_of(database)} == {demo_alerts.STAFF}
 
 
 # ---------------------------------------------------------------- the commands

@@ -7,7 +7,7 @@ import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from workflow.demo_data import (
+from workflow.demo.data import (
     FACILITIES,
     FAMILY_NAMES,
     GIVEN_NAMES,

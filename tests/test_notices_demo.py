@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.notices_fixtures import a_numbers_in, expected_outstanding_by_office, pdf_text
-from workflow import db, demo, notices
+from workflow import db, demo
+from workflow.demo import letters as demo_letters
 from workflow.models import Detainee
 
 
@@ -13,7 +14,7 @@ def test_the_demo_renders_demand_letters_and_a_sample_and_says_where(database: d
                                                                      tmp_path: Path) -> None:
     order_id = demo.build(database, tmp_path, people=120, seed=5, now=demo.NOW)
     said: list[str] = []
-    notices.demo_letters(database, database.settings, order_id, demo.NOW, said.append)
+    demo_letters.step(database, database.settings, order_id, demo.NOW, said.append)
     out = database.settings.home / "letters"
     expected = expected_outstanding_by_office(database, Detainee.a_number)
     demands = sorted(out.glob("demand-*.pdf"))

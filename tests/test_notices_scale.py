@@ -14,7 +14,7 @@ from tests.conftest import CASE
 from tests.notices_fixtures import NOW, SPANISH_DEADLINE, STAFF, english_in, folded, pdf_text
 from workflow import db, orders, tracking
 from workflow.audit import Actor
-from workflow.demo_data import FACILITIES, synthetic_person
+from workflow.demo.data import FACILITIES, synthetic_person
 from workflow.models import Detainee, Facility
 from workflow.notices import render_letters
 from workflow.roster import import_class_list

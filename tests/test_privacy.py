@@ -222,7 +222,8 @@ def test_the_browser_story_names_nobody_in_logs_or_urls(demo: Demo, tmp_path: Pa
     import httpx
 
     from tests.web_fixtures import CSRF, VERSION, start_server
-    from workflow.users import DEMO_ACCOUNTS, DEMO_PASSWORD
+    from workflow.demo.accounts import ACCOUNTS as DEMO_ACCOUNTS
+    from workflow.demo.accounts import PASSWORD as DEMO_PASSWORD
 
     home, _, _, env = demo
     people = demo_people(home)

@@ -70,13 +70,14 @@ def test_second_factor_and_role_policy(cli, database) -> None:  # type: ignore[n
 def test_the_demo_step_prints_how_to_open_the_browser_with_an_account_that_works(
         cli, database, settings) -> None:  # type: ignore[no-untyped-def]
     from workflow import clock, users
+    from workflow.demo import accounts
 
     said: list[str] = []
-    users.demo_step(database, settings, 1, clock.now(), said.append)
-    address, _ = users.DEMO_ACCOUNTS[0]
+    accounts.step(database, settings, 1, clock.now(), said.append)
+    address, _ = accounts.ACCOUNTS[0]
     assert said == [f"browser: BONDTRACK_HOME={settings.home} bondtrack web, then open"
                     f" http://127.0.0.1:8000/ and sign in as {address} with the password"
-                    f" {users.DEMO_PASSWORD}"]
+                    f" {accounts.PASSWORD}"]
     with database.write() as session:
-        signed = users.sign_in(session, address, users.DEMO_PASSWORD, None, now=clock.now())
+        signed = users.sign_in(session, address, accounts.PASSWORD, None, now=clock.now())
         assert signed.user is not None and signed.user.role == "attorney"

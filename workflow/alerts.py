@@ -28,7 +28,7 @@ import dataclasses
 import hashlib
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
@@ -454,36 +454,6 @@ def _email_statuses(session: Session, order: CourtOrder) -> dict[tuple[int, str]
     for key, status, attempts in rows:
         found[key_threshold(key)][RETRYING if status == PENDING and attempts else status] += 1
     return found
-
-
-# ---------------------------------------------------------------- the demo
-
-DEMO_STAFF = "attorney@bondtrack-demo.invalid"
-
-
-def demo_alerts(database: db.Database, settings: Settings, order_id: int, now: datetime,
-                say: Callable[[str], None]) -> None:
-    """Demo step: check the alerts at the demo's now and at later instants; say what fired.
-
-    The e-mails go to a made-up staff address and stay in the demo's outbox.
-    """
-    staffed = with_staff(settings, [DEMO_STAFF])
-    actor = Actor(operator="demo", source="demo")
-    with database.read() as session:
-        deadline = session.get(CourtOrder, order_id).deadline  # type: ignore[union-attr]
-    instants = [now, now, now + timedelta(hours=3), deadline - timedelta(minutes=30),
-                deadline + timedelta(seconds=1), deadline + timedelta(days=1, seconds=1)]
-    for at in instants:
-        with database.write() as session:
-            order = session.get(CourtOrder, order_id)
-            assert order is not None
-            outcomes = [check(session, order, at, staffed, actor)]
-            if at == now:
-                outcomes.append(digest(session, order, at, staffed, actor))
-            local = clock.local(at, order.time_zone)
-        for outcome in outcomes:
-            say(f"alerts at {local:%a %d %b %H:%M:%S %Z}: {describe(outcome)}")
-    say(f"alert e-mails to {DEMO_STAFF} are queued in the demo's outbox; the demo sends none")
 
 
 def with_staff(settings: Settings, staff: list[str]) -> Settings:

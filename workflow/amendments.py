@@ -11,14 +11,14 @@ them gets an updated letter once (``workflow.renotice``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workflow import audit, clock, db, languages, obligations, orders, reports, terms
+from workflow import audit, clock, languages, obligations, orders, reports, terms
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
@@ -347,28 +347,3 @@ def status_block(session: Session, order: CourtOrder, now: datetime,
         "terms_findings": terms.findings(session, order, settings),
         **languages.status_block(session, order),
     }
-
-
-def demo_step(database: db.Database, settings: Settings, order_id: int, now: datetime,
-              say: Callable[[str], None]) -> None:
-    """Demo step: the order's terms (ECF 195) and its four obligations, the data ones done."""
-    actor = Actor(operator="demo", source="demo")
-    with database.write() as session:
-        order = session.get(CourtOrder, order_id)
-        amend(session, order, docket="ECF 195", docket_date=date(2025, 11, 12),
-              conditions="check-in", note="release on $1,500 bond with check-ins", actor=actor,
-              now=now)
-        for kind, due, owed_by, note in _DEMO_OBLIGATIONS:
-            added = obligations.add_obligation(session, order, kind=kind, due=due,
-                                               owed_by=owed_by, note=note, actor=actor, now=now)
-            if added.due_at < now:
-                obligations.complete_obligation(session, order, added.key, actor=actor, now=now,
-                                                at=added.due_at)
-    say("the order's terms (bond $1,500, check-ins) and four obligations: `bondtrack order show`")
-
-
-_DEMO_OBLIGATIONS = (
-    ("data-production", "2025-11-14 17:00", "government", "class members' data"),
-    ("data-production", "2025-11-19 17:00", "government", "updated class list"),
-    ("status-report", "2025-11-21 12:00", "counsel", "joint status report"),
-)

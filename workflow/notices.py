@@ -6,7 +6,7 @@ rendering in ``letters``; queueing and sending e-mail exactly once is in ``outbo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -179,19 +179,3 @@ def resolve_notice(session: Session, order: CourtOrder, notice_id: int, *, deliv
     audit.record(session, kind="notice-resolved", order_id=order.id, actor=actor, at=now, now=now,
                  payload={"notice": notice.id, "was": previous, "now": notice.status})
     return notice
-
-
-def demo_letters(database: db.Database, settings: Settings, order_id: int, now: datetime,
-                 say: Callable[[str], None]) -> None:
-    """Demo step: the demand letters and a sample of client letters, as PDFs in the demo home."""
-    with database.read() as session:
-        case = session.get(CourtOrder, order_id).case_number  # type: ignore[union-attr]
-    out = settings.home / "letters"
-    actor = Actor(operator="demo", source="demo")
-    demand = render_letters(database, settings, case=case, kind="demand", out=out, now=now,
-                            actor=actor)
-    sample = render_letters(database, settings, case=case, kind="client", out=out, now=now,
-                            actor=actor, one_file=True, limit=25)
-    say(f"{len(demand.letters)} field-office demand letters in {out}/demand-*.pdf")
-    for path in sample.files:
-        say(f"{len(sample.letters)} client letters (a sample, each in its reader's language) in {path}")

@@ -9,7 +9,6 @@ lives in one place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,8 +22,7 @@ from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.models import RolePolicy, SignInFailure, User
 
 if TYPE_CHECKING:
-    from workflow.config import Settings
-    from workflow.db import Database
+    pass
 
 ROLES = ("admin", "attorney", "staff", "viewer")
 MIN_PASSWORD = 10
@@ -276,20 +274,3 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
 def can(role: str, capability: str) -> bool:
     """Whether ``role`` may use ``capability`` (an unknown capability: nobody may)."""
     return role in CAPABILITIES.get(capability, ())
-
-
-DEMO_ACCOUNTS = (("attorney@demo.bondtrack.invalid", "attorney"),
-                 ("staff@demo.bondtrack.invalid", "staff"),
-                 ("viewer@demo.bondtrack.invalid", "viewer"))
-DEMO_PASSWORD = "demo-password-not-secret"
-
-
-def demo_step(database: Database, settings: Settings, order_id: int, now: datetime,
-              say: Callable[[str], object]) -> None:
-    """Demo accounts, and how to open the demo in the browser."""
-    with database.write() as session:
-        for address, role in DEMO_ACCOUNTS:
-            add_user(session, address, role, DEMO_PASSWORD, actor=Actor("demo"), now=now)
-    say(f"browser: BONDTRACK_HOME={settings.home} bondtrack web, then open"
-        f" http://127.0.0.1:8000/ and sign in as {DEMO_ACCOUNTS[0][0]}"
-        f" with the password {DEMO_PASSWORD}")

@@ -28,7 +28,7 @@ AFTER = 5 * WEEK  # how long after the demo's now the after-life runs
 _COURTS = ("chicago", "chicago", "chicago", "kansas-city", "detroit")
 
 
-def demo_step(database: db.Database, settings: Settings, order_id: int, now: datetime,
+def step(database: db.Database, settings: Settings, order_id: int, now: datetime,
               say: Callable[[str], None]) -> None:
     """Record a few weeks of bond events and hearings, then say the ledger as it stands."""
     rng = random.Random(order_id * 15)

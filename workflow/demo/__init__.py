@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from workflow import config, db, facilities, reports, tracking
 from workflow.audit import Actor
-from workflow.demo_data import FACILITIES, FacilityInfo, pick_facility, synthetic_person
+from workflow.demo.data import FACILITIES, FacilityInfo, pick_facility, synthetic_person
 from workflow.errors import BondtrackError
 from workflow.models import CourtOrder, Detainee, Facility
 from workflow.orders import add_order
@@ -38,6 +38,7 @@ MARKER = ".bondtrack-demo"
 ACTOR = Actor(operator="demo", source="demo")
 
 Say = Callable[[str], None]
+Step = Callable[[db.Database, config.Settings, int, datetime, Say], None]
 
 
 @dataclass(frozen=True)
@@ -61,48 +62,13 @@ def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
         db.upgrade(database)
         say(f"building a demo order of {people} synthetic people in {home}")
         order_id = build(database, home, people=people, seed=seed, now=NOW)
-        # DEMO STEPS: each feature adds one call here: step(database, settings, order_id, NOW, say)
-        from workflow import reconcile  # a sweep and a custody list, through Prefect
-
-        reconcile.demo_step(database, settings, order_id, NOW, say)
-        from workflow import notices  # demand letters and a sample of client letters, as PDFs
-
-        notices.demo_letters(database, settings, order_id, NOW, say)
-        from workflow import alerts  # the deadline alerts, checked across the timeline
-
-        alerts.demo_alerts(database, settings, order_id, NOW, say)
-        from workflow import amendments  # the order's terms and its four obligations
-
-        amendments.demo_step(database, settings, order_id, NOW, say)
-        reports_step(database, settings, order_id, NOW, say)  # for the court, made last
-        from workflow import bond_demo  # weeks later: the bonds' second life, and the ledger
-
-        bond_demo.demo_step(database, settings, order_id, NOW, say)
-        from workflow import users  # accounts for the browser workspace
-
-        users.demo_step(database, settings, order_id, NOW, say)
-        # END DEMO STEPS
+        for step in _steps():
+            step(database, settings, order_id, NOW, say)
         with database.read() as session:
             status = reports.status(session, session.get(CourtOrder, order_id), NOW)
     finally:
         database.dispose()
     return DemoResult(home=home, status=status)
-
-
-def reports_step(database: db.Database, settings: config.Settings, order_id: int, now: datetime,
-                 say: Callable[[str], None]) -> None:
-    """The demo's report for the court and its dashboard, written into the demo home."""
-    from workflow.compliance import generate_report
-    from workflow.dashboard import write_dashboard
-
-    report = generate_report(database, order_id, fmt="pdf",
-                             path=settings.home / "compliance-report.pdf",
-                             actor=Actor(operator=settings.operator, source="demo"), now=now,
-                             settings=settings)
-    say(f"compliance report for the court: {report.path}")
-    page = write_dashboard(database, order_id, path=settings.home / "dashboard.html", now=now,
-                           settings=settings)
-    say(f"dashboard: {page}")
 
 
 def prepare_home(home: Path) -> Path:
@@ -248,3 +214,17 @@ def _posting_window(at: datetime, tz: str) -> datetime:
         else:
             local = (local + timedelta(days=1)).replace(hour=9, minute=0)
     return local.astimezone(UTC)
+
+
+def _steps() -> tuple[Step, ...]:
+    """Each feature's demo step, in the order the demo tells the story (imported on use:
+    the flows step starts Prefect, the reports step loads WeasyPrint)."""
+    from workflow.demo import accounts, alerts, bonds, court, flows, letters, terms
+
+    return (flows.step,  # a sweep and a custody list, through Prefect
+            letters.step,  # demand letters and a sample of client letters, as PDFs
+            alerts.step,  # the deadline alerts, checked across the timeline
+            terms.step,  # the order's terms and its four obligations
+            court.step,  # the report for the court and the dashboard
+            bonds.step,  # weeks later: the bonds' second life, and the ledger
+            accounts.step)  # accounts for the browser workspace

@@ -1,0 +1,27 @@
+"""Demo step: accounts for the browser workspace, and how to open the demo in it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from workflow import users
+from workflow.audit import Actor
+from workflow.config import Settings
+from workflow.db import Database
+
+ACCOUNTS = (("attorney@demo.bondtrack.invalid", "attorney"),
+                 ("staff@demo.bondtrack.invalid", "staff"),
+                 ("viewer@demo.bondtrack.invalid", "viewer"))
+PASSWORD = "demo-password-not-secret"
+
+
+def step(database: Database, settings: Settings, order_id: int, now: datetime,
+              say: Callable[[str], object]) -> None:
+    """Demo accounts, and how to open the demo in the browser."""
+    with database.write() as session:
+        for address, role in ACCOUNTS:
+            users.add_user(session, address, role, PASSWORD, actor=Actor("demo"), now=now)
+    say(f"browser: BONDTRACK_HOME={settings.home} bondtrack web, then open"
+        f" http://127.0.0.1:8000/ and sign in as {ACCOUNTS[0][0]}"
+        f" with the password {PASSWORD}")

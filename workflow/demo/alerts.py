@@ -1,0 +1,38 @@
+"""Demo step: the deadline alerts, checked across the timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from workflow import alerts, clock, db
+from workflow.audit import Actor
+from workflow.config import Settings
+from workflow.models import CourtOrder
+
+STAFF = "attorney@bondtrack-demo.invalid"
+
+
+def step(database: db.Database, settings: Settings, order_id: int, now: datetime,
+                say: Callable[[str], None]) -> None:
+    """Check the alerts at the demo's now and at later instants; say what fired.
+
+    The e-mails go to a made-up staff address and stay in the demo's outbox.
+    """
+    staffed = alerts.with_staff(settings, [STAFF])
+    actor = Actor(operator="demo", source="demo")
+    with database.read() as session:
+        deadline = session.get(CourtOrder, order_id).deadline  # type: ignore[union-attr]
+    instants = [now, now, now + timedelta(hours=3), deadline - timedelta(minutes=30),
+                deadline + timedelta(seconds=1), deadline + timedelta(days=1, seconds=1)]
+    for at in instants:
+        with database.write() as session:
+            order = session.get(CourtOrder, order_id)
+            assert order is not None
+            outcomes = [alerts.check(session, order, at, staffed, actor)]
+            if at == now:
+                outcomes.append(alerts.digest(session, order, at, staffed, actor))
+            local = clock.local(at, order.time_zone)
+        for outcome in outcomes:
+            say(f"alerts at {local:%a %d %b %H:%M:%S %Z}: {alerts.describe(outcome)}")
+    say(f"alert e-mails to {STAFF} are queued in the demo's outbox; the demo sends none")
