@@ -107,12 +107,17 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: s
     from rich.console import Console
     from rich.table import Table
 
+    cells = [[_plain(row.get(c)) for c in columns] for row in rows]
     table = Table(title=title, header_style="bold")
-    for column in columns:
-        table.add_column(column.replace("_", " "), overflow="fold")
-    for row in rows:
-        table.add_row(*(_plain(row.get(c)) for c in columns))
-    Console().print(table)
+    for index, column in enumerate(columns):
+        # No word (a case number, an A-number, "data-production") is ever cut in two:
+        # each column is at least as wide as its longest word.
+        longest = max((len(word) for line in cells for word in line[index].split()), default=0)
+        table.add_column(column.replace("_", " "), overflow="fold", min_width=longest or None)
+    for line in cells:
+        table.add_row(*line)
+    # Piped or redirected, the table takes the width it needs, so grep finds what is there.
+    Console(width=None if sys.stdout.isatty() else 100_000).print(table)
 
 
 def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
