@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,9 @@ def test_demo_command_prints_the_status_of_615_people(cli, tmp_path: Path) -> No
     }
     assert sum(counts[stage.value] for stage in Stage) == 615
     assert counts["covered"] == 615 - counts["EXCLUDED"]
+    last = out.splitlines()[-1]  # how to reach the command that was just run
+    if last != "the bondtrack command is on your PATH":
+        command, activate = re.fullmatch(r"to run bondtrack: (\S+), or `source (\S+)` first",
+                                         last).groups()
+        assert Path(command).resolve() == (Path(sys.executable).parent / "bondtrack").resolve()
+        assert Path(activate).is_file()

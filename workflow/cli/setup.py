@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -50,3 +52,16 @@ def demo(people: int, seed: int, home: Path | None) -> None:
     click.echo(f"\nstatus as of {result.status['now']} (the demo's now):")
     print_status(result.status, "table")
     click.echo(f"\nexplore it: BONDTRACK_HOME={result.home} bondtrack list --stage BOND_SET")
+    click.echo(how_to_run())
+
+
+def how_to_run() -> str:
+    """Where the ``bondtrack`` command is, for someone who just ran ``make demo``."""
+    folder = Path(sys.executable).parent
+    if shutil.which("bondtrack") == str(folder / "bondtrack"):
+        return "the bondtrack command is on your PATH"
+    try:
+        shown = folder.relative_to(Path.cwd())
+    except ValueError:
+        shown = folder
+    return f"to run bondtrack: {shown}/bondtrack, or `source {shown}/activate` first"
