@@ -40,7 +40,7 @@ MOVE_FIELDS: dict[str, tuple[str, ...]] = {
     Action.BOND.value: ("amount", "obligor", "obligor_phone", "obligor_email", "relationship",
                         "conditions", "at"),
     Action.POST.value: ("receipt", "method", "at"),
-    Action.RELEASE.value: ("reason", "at"),
+    Action.RELEASE.value: ("reason", "imposed_bond", "imposed_conditions", "at"),
     Action.EXCLUDE.value: ("reason", "note", "at"),
     Action.DEPART.value: ("reason", "at"),
     Action.NOT_IN_CUSTODY.value: ("reason", "at"),
@@ -186,13 +186,25 @@ def perform(session: Session, detainee: Detainee, move: str, form: Mapping[str, 
         return tracking.post_bond(session, detainee, at=at, receipt=value["receipt"] or None,
                                   method=value["method"] or None, **common)
     if action is Action.RELEASE:
-        return tracking.release(session, detainee, at=at, reason=value["reason"] or None,
-                                **common)
+        return tracking.release(
+            session, detainee, at=at, reason=value["reason"] or None,
+            imposed_bond_cents=bond_cents(value["imposed_bond"], "imposed bond"),
+            imposed_conditions=value["imposed_conditions"] or None, **common)
     if action is Action.EXCLUDE:
         return tracking.exclude(session, detainee, reason=value["reason"], at=at,
                                 note=value["note"] or None, **common)
     return tracking.move(session, detainee, action, at=at, reason=value.get("reason") or None,
                          **common)
+
+
+def bond_cents(text: str | None, what: str) -> int | None:
+    """A bond typed in a form: dollars, ``none``/``0`` for no bond, empty for not given."""
+    if not (text or "").strip():
+        return None
+    try:
+        return terms.parse_bond(text or "")
+    except ValueError as exc:
+        raise ValidationError(f"{what}: {exc}") from None
 
 
 # ---------------------------------------------------------------- uploads
