@@ -200,5 +200,7 @@ def move(detainee_id: int, move: str) -> Any:
 def _refused(detainee_id: int, what: str, error: BondtrackError, status: int,
              form: dict[str, str]) -> tuple[str, int]:
     # Our messages name people by internal id only, so the reason may be logged.
-    _log.debug("%s on person #%d refused (%d): %s", what, detainee_id, status, error)
-    return _person_page(detainee_id, str(error), status, form, what)
+    problems = getattr(error, "problems", None)
+    reason = f"{error}: {'; '.join(problems)}" if problems else str(error)
+    _log.debug("%s on person #%d refused (%d): %s", what, detainee_id, status, reason)
+    return _person_page(detainee_id, reason, status, form, what)
