@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
-from workflow import bonds, casework, clock, dashboard, hearings, reports, terms, workspace
+from workflow import (bonds, casework, clock, dashboard, hearings, reports, terms, watch,
+                      workspace)
 from workflow.errors import BondtrackError, ConflictError, NotFoundError
 from workflow.models import CourtOrder, Detainee
 from workflow.orders import resolve_order
@@ -30,11 +31,14 @@ def home() -> Response:
 @blueprint.route("/orders")
 @requires("orders")
 def orders() -> str:
+    now = clock.now()
     with read() as session:
-        rows = reports.orders_overview(session, clock.now())
+        rows = reports.orders_overview(session, now)
         ids = dict(session.execute(select(CourtOrder.case_number, CourtOrder.id)).all())
+        # The sentence `status` and the dashboard say when nobody is sending the alerts.
+        unwatched = watch.watch(session, settings(), now).warning(settings().time_zone)
     rows = [{**row, "id": ids[row["case_number"]]} for row in rows]
-    return render_template("orders.html.j2", orders=rows)
+    return render_template("orders.html.j2", orders=rows, unwatched=unwatched)
 
 
 @blueprint.route("/orders", methods=["POST"])
