@@ -206,5 +206,6 @@ def _refused(detainee_id: int, what: str, error: BondtrackError, status: int,
     # Our messages name people by internal id only, so the reason may be logged.
     problems = getattr(error, "problems", None)
     reason = f"{error}: {'; '.join(problems)}" if problems else str(error)
-    _log.debug("%s on person #%d refused (%d): %s", what, detainee_id, status, reason)
+    # The reason is for the page only: some quote what was typed (a court, a time).
+    _log.debug("%s on person #%d refused (%d)", what, detainee_id, status)
     return _person_page(detainee_id, reason, status, form, what)
