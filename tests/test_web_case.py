@@ -243,3 +243,26 @@ def test_a_hearing_is_refused_in_one_line_and_another_persons_is_not_found(web: 
     assert f"no hearing #{hearing_id} for person #{other}" in refused.text
     with web.database.read() as session:
         assert session.get(Hearing, hearing_id).done_at is None
+
+
+HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
+def test_hostile_text_in_the_casework_fields_is_shown_inert(web: Web) -> None:
+    attorney, person = web.browser("attorney"), web.ids[2]
+    _posted(attorney, person)
+    for path, form in (("bonds/designee", {"name": HOSTILE[:60], "note": HOSTILE}),
+                       ("bonds/address-change", {"note": HOSTILE}),
+                       ("hearing", {"at": "2025-12-10 09:00", "court": "eloy", "note": HOSTILE}),
+                       ("terms", {"conditions": "atd", "note": HOSTILE}),
+                       ("release", {"imposed_bond": "1", "imposed_conditions": HOSTILE})):
+        assert _post(attorney, person, path, form).status_code == 303, path
+    for path, form in (("hearing", {"at": HOSTILE, "court": HOSTILE}),
+                       ("terms", {"bond_amount": HOSTILE}),
+                       ("bonds/demand", {"due": HOSTILE, "note": HOSTILE})):
+        refused = _post(attorney, person, path, form)
+        assert refused.status_code == 400, path
+        assert "<script>alert(1)" not in refused.text and "<img src=x" not in refused.text
+    page = attorney.get(f"/people/{person}").text
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4
