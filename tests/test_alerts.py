@@ -27,7 +27,7 @@ from tests.flows_fixtures import (
     walk,
 )
 from tests.notices_fixtures import free_port, with_smtp
-from workflow import alerts, clock, config, db, notices, reports, thresholds
+from workflow import alerts, clock, config, db, letters, reports, thresholds
 from workflow.thresholds import Rules, Threshold
 from workflow.audit import Actor
 from workflow.errors import ConfigError
@@ -305,7 +305,7 @@ def test_the_projection_counts_resolved_of_covered_and_risk_of_outstanding(
         order = order_in(session, order_id)
         context = alerts.alert_context(session, order, now, staffed, Threshold("T-24h", now),
                                        reports.stage_counts(session, order))
-    _, _, text = notices.render_staff_email("alert", context, staffed, language=language)
+    _, _, text = letters.render_staff_email("alert", context, staffed, language=language)
     found = re.search(said, " ".join(text.split()))
     assert found, text
     assert int(found.group(2)) == context["projection"]["projected_resolved"] >= 3

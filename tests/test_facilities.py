@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from workflow import db, facilities, resource
+from workflow import db, facilities, resource, zones
 from workflow.audit import Actor
 from workflow.models import Event, Facility, FieldOffice
 
@@ -61,6 +61,59 @@ def test_the_directory_covers_the_chicago_aor_and_the_transfer_facilities() -> N
 ])
 def test_the_zone_comes_from_the_county(code: str, zone: str) -> None:
     assert {r["code"]: r for r in shipped()}[code]["time_zone"] == zone
+
+
+# Counties the IANA time zone database names in its own zones (zone1970.tab): an outside
+# source for the county lists in workflow/zones.py, which follow 49 CFR part 71.
+IANA_COUNTIES = [
+    ("ND", "Oliver", "America/North_Dakota/Center"),
+    ("ND", "Morton", "America/North_Dakota/New_Salem"),
+    ("ND", "Mercer", "America/North_Dakota/Beulah"),
+    ("IN", "Perry", "America/Indiana/Tell_City"),
+    ("IN", "Starke", "America/Indiana/Knox"),
+    ("IN", "Pulaski", "America/Indiana/Winamac"),
+    ("IN", "Crawford", "America/Indiana/Marengo"),
+    ("IN", "Pike", "America/Indiana/Petersburg"),
+    ("IN", "Switzerland", "America/Indiana/Vevay"),
+    ("IN", "Daviess", "America/Indiana/Vincennes"),
+    ("IN", "Knox", "America/Indiana/Vincennes"),
+    ("KY", "Wayne", "America/Kentucky/Monticello"),
+    ("KY", "Jefferson", "America/Kentucky/Louisville"),
+    ("MI", "Menominee", "America/Menominee"),
+    ("ID", "Ada", "America/Boise"),
+    ("OR", "Malheur", "America/Boise"),
+    ("ID", "Kootenai", "America/Los_Angeles"),
+    ("NE", "Scotts Bluff", "America/Denver"),
+    ("NE", "Douglas", "America/Chicago"),
+    ("SD", "Pennington", "America/Denver"),
+    ("SD", "Minnehaha", "America/Chicago"),
+    ("ND", "Stark", "America/Denver"),
+    ("ND", "Cass", "America/Chicago"),
+]
+# Every 1 and 15 of the month across 2025-2027, and both sides of each DST change.
+INSTANTS = [datetime(year, month, day, hour, tzinfo=UTC) for year in (2025, 2026, 2027)
+            for month in range(1, 13) for day in (1, 15) for hour in (6, 18)] + [
+    datetime(2025, 3, 9, h, tzinfo=UTC) for h in range(6, 12)] + [
+    datetime(2025, 11, 2, h, tzinfo=UTC) for h in range(5, 11)]
+
+
+@pytest.mark.parametrize(("state", "county", "iana"), IANA_COUNTIES)
+def test_a_countys_zone_keeps_the_clock_the_iana_database_keeps(
+        state: str, county: str, iana: str) -> None:
+    ours = ZoneInfo(zones.zone_for(state, county) or "UTC")
+    for instant in INSTANTS:
+        assert instant.astimezone(ours).utcoffset() == instant.astimezone(
+            ZoneInfo(iana)).utcoffset(), (state, county, instant)
+
+
+def test_every_shipped_zone_is_its_countys_unless_the_row_says_why() -> None:
+    for row in shipped():
+        derived = zones.zone_for(row["state"], row["county"])
+        if derived != row["time_zone"]:
+            # A finer zone of the same clock (Indianapolis, Louisville) is fine.
+            for instant in INSTANTS:
+                assert instant.astimezone(ZoneInfo(row["time_zone"])).utcoffset() == \
+                    instant.astimezone(ZoneInfo(derived or "UTC")).utcoffset(), row["code"]
 
 
 def test_the_25_field_offices_have_an_address_an_email_and_their_states() -> None:

@@ -112,6 +112,32 @@ def test_reconcile_flow_applies_a_kept_list(
     assert [p.name for p in kept] == ["custody.csv"]
 
 
+def test_reconcile_flow_reads_the_sheet_and_encoding_it_is_given(
+        flows: ModuleType, database: db.Database, people: list[int], settings: config.Settings,
+        tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.title = "Cover"
+    workbook.active.append(["a_number", "facility_code", "facility_name"])  # looks like a list
+    workbook.active.append([a_number(1), "KROME", ""])
+    sheet = workbook.create_sheet("Detained")
+    sheet.append(["a_number", "facility_code", "facility_name"])
+    sheet.append([a_number(0), "KROME", ""])
+    path = tmp_path / "custody.xlsx"
+    workbook.save(path)
+    report = flows.run_reconcile(settings, path, CASE, dry_run=True, now=NOW, sheet="Detained")
+    assert report.found == [people[0]]
+    text = tmp_path / "excel.csv"  # Windows-1252, as Excel saves a plain "CSV"
+    text.write_bytes(f"a_number,facility_code,facility_name\n{a_number(0)},KROME,Krôme\n"
+                     .encode("cp1252"))
+    with pytest.raises(ValidationError, match="not UTF-8 text"):
+        flows.run_reconcile(settings, text, CASE, dry_run=True, now=NOW, encoding="utf-8")
+    report = flows.run_reconcile(settings, text, CASE, dry_run=True, now=NOW)
+    assert report.found == [people[0]]
+    assert report.notes == ["excel.csv: not UTF-8; read as Windows-1252"]
+
+
 def test_reconcile_flow_refuses_a_bad_list_and_keeps_nothing(
         flows: ModuleType, database: db.Database, people: list[int], settings: config.Settings,
         tmp_path: Path) -> None:

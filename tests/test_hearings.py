@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.bonds_fixtures import HOUR, JOSE, LUIS, NOW, post, record
 from tests.foundation_fixtures import STAFF
 from tests.order_changes_fixtures import on_order, on_person, read_order, settings_with
-from workflow import alerts, courts, db, hearings, outbox
+from workflow import alerts, courts, db, hearing_reminders, hearings, outbox
 from workflow.audit import Actor
 from workflow.errors import ValidationError
 from workflow.models import Alert, Notice
@@ -39,7 +39,7 @@ def reminders(database: db.Database) -> list[tuple[str, str, str | None]]:
 
 
 def queue(database: db.Database, now: datetime) -> int:
-    return on_order(database, lambda s, o: hearings.queue_reminders(s, o, now, settings_with()))
+    return on_order(database, lambda s, o: hearing_reminders.queue_reminders(s, o, now, settings_with()))
 
 
 # ---------------------------------------------------------------- hearings

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -119,9 +118,9 @@ def test_a_windows_1252_csv_is_read_when_asked_or_detected(
     path = tmp_path / "excel.csv"
     path.write_bytes("A#,Last Name,First Name,Language,Notes\n"
                      "012345671,Núñez,José,Spanish,“urgent” – call first\n".encode("cp1252"))
-    refused = ready("import", path, ok=False)
+    refused = ready("import", path, "--encoding", "utf-8", ok=False)
     assert "excel.csv:2: not UTF-8 text (in Excel, save as 'CSV UTF-8')" in refused.output
-    detected = ready("import", path, "--encoding", "auto")
+    detected = ready("import", path)  # the default: UTF-8, else Windows-1252
     assert "excel.csv: not UTF-8; read as Windows-1252" in detected.output
     shown = json.loads(ready("show", "012345671", "--json").output)
     assert (shown["family_name"], shown["notes"]) == ("Núñez", "“urgent” – call first")
@@ -200,20 +199,18 @@ def test_a_bad_custody_list_is_refused_before_prefect_starts(
         ready, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "bad.csv"
     path.write_text("Alien File Number,Detention Facility Code\nA-12,BSAHOLD\n", encoding="utf-8")
-    code = ("import sys, time\nfrom workflow.cli import main\nstart = time.monotonic()\n"
+    code = ("import sys\nfrom workflow.cli import main\n"
             "try:\n"
             f"    main(['run', 'reconcile', {str(path)!r}], prog_name='bondtrack')\n"
             "except SystemExit as exc:\n"
             "    print('EXIT', exc.code, file=sys.stderr)\n"
-            "print('PREFECT', 'prefect' in sys.modules, time.monotonic() - start,\n"
-            "      file=sys.stderr)\n")
-    started = time.monotonic()
+            "print('PREFECT', 'prefect' in sys.modules, file=sys.stderr)\n")
     proc = subprocess.run([sys.executable, "-c", code], env=dict(os.environ), capture_output=True,
-                          text=True, timeout=60)
-    elapsed = time.monotonic() - started
+                          text=True, timeout=300)
     assert "bad.csv:2: a_number: not an A-number" in proc.stderr
+    # Refused before any flow could start: Prefect was never imported. (How long it takes,
+    # next to `bondtrack status`, is bench's `refuse_custody` line, not a timed test.)
     assert "EXIT 1" in proc.stderr and "PREFECT False" in proc.stderr
-    assert elapsed < 10, elapsed  # seconds, the order of `bondtrack status`; a flow takes 15+
 
 
 @pytest.mark.parametrize(("deadline", "closes"), [
@@ -272,4 +269,5 @@ def test_demand_letters_go_to_the_field_offices_street_address(
     assert "Chicago, IL 60605" in bodies["demand-chicago"]
     assert "2805 SW 145th Ave" in bodies["demand-miami"]
     by_office = json.loads(ready("status", "--by", "field-office", "--json").output)
-    assert {row["place"] for row in by_office} == {"Chicago", "Miami"}
+    assert {(row["place"], row["office"]) for row in by_office} == {
+        ("Chicago", "Chicago Field Office"), ("Miami", "Miami Field Office (Miramar Sub Office)")}

@@ -139,7 +139,7 @@ def test_the_readme_commands_run_as_written(letters_order: Letters, smtp_server:
 def test_send_delivers_every_kind_in_the_outbox_unless_told_otherwise(
         letters_order: Letters, smtp_server: SmtpServer, mailbox: Mailbox, cli) -> None:  # type: ignore[no-untyped-def]
     from tests.notices_fixtures import NOW, order_of
-    from workflow.notices import enqueue_email
+    from workflow.outbox import enqueue_email
 
     with letters_order.database.write() as session:
         enqueue_email(session, order=order_of(session, letters_order.order_id),

@@ -26,7 +26,8 @@ from tests.notices_fixtures import (
 )
 from workflow import letters
 from workflow.models import Detainee, Event
-from workflow.notices import Filters, prepare_letters, render_letters
+from workflow.composing import Filters
+from workflow.notices import prepare_letters, render_letters
 
 def render(case: Letters, tmp_path: Path, kind: str, **options) -> tuple[object, Path]:  # type: ignore[no-untyped-def]
     out = tmp_path / f"out-{kind}"

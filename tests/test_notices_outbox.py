@@ -27,7 +27,9 @@ from tests.notices_fixtures import (
 from tests.conftest import CASE
 from workflow import config
 from workflow.models import Notice
-from workflow.notices import deliver, enqueue_email, queue_obligor_emails, render_staff_email
+from workflow.letters import render_staff_email
+from workflow.notices import queue_obligor_emails
+from workflow.outbox import deliver, enqueue_email
 
 STAFF_ADDRESSES = ("duty@example.org", "counsel@example.org")
 ALERT_CONTEXT = {

@@ -221,9 +221,9 @@ def test_status_by_facility_and_field_office(cli, caseload: Caseload) -> None:
     assert by_place[None]["outstanding"] == 2 and by_place[None]["intake"] == 1
     assert by_place["KENOSWI"]["oldest_in_stage_hours"] == 3.0  # in INTAKE since the import
     offices = cli("status", "--by", "field-office", "--csv").output.splitlines()
-    assert offices[0] == ("place,outstanding,intake,locating,located,bond_set,bond_posted,"
-                          "oldest_in_stage_hours")
-    assert sum(int(line.split(",")[1]) for line in offices[1:]) == 6
+    assert offices[0] == ("place,office,outstanding,intake,locating,located,bond_set,"
+                          "bond_posted,oldest_in_stage_hours")
+    assert sum(int(line.split(",")[2]) for line in offices[1:]) == 6
 
 
 @pytest.mark.slow
@@ -276,4 +276,4 @@ def test_the_readme_commands_run_as_shown(cli, caseload: Caseload, frozen, tmp_p
                  "dashboard.html"):
         assert ((tmp_path / name).stat().st_mode & 0o777) == 0o600, name
     assert "exported 1 person to bond-team.xlsx" in outputs[2]
-    assert "outstanding by facility" in outputs[5] and outputs[6].startswith("place,outstanding")
+    assert "outstanding by facility" in outputs[5] and outputs[6].startswith("place,office,outstanding")

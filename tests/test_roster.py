@@ -25,7 +25,7 @@ from tests.foundation_fixtures import (
 )
 from workflow import db, orders, tracking
 from workflow.errors import ValidationError
-from workflow.models import Facility
+from workflow.models import Detainee, Facility
 
 BAD_ROWS = [
     "A-012-345-678,Nu\u0301n\u0303ez,José,3/7/1985,Mexico,Spanish,BROADIL,Broadview Processing Center",
@@ -318,12 +318,24 @@ def test_a_duplicate_is_named_even_when_its_twin_has_other_problems(
     assert "list.csv:3: date_of_birth: not a date (use YYYY-MM-DD or M/D/YYYY)" in problems
 
 
-def test_a_class_list_that_is_not_utf8_is_refused(with_order: db.Database, tmp_path: Path) -> None:
+def test_a_class_list_that_is_not_utf8_is_read_as_windows_1252_with_a_note(
+        with_order: db.Database, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes(f"{HEADER}\nA-012-345-678,Núñez,José,,,es,,\n".encode("latin-1"))
-    assert refused(with_order, path) == [
+    result = import_list(with_order, path)
+    assert result.notes == ["latin1.csv: not UTF-8; read as Windows-1252"]
+    with with_order.read() as session:
+        assert session.scalars(select(Detainee.family_name)).all() == ["Núñez"]
+    assert refused(with_order, path, encoding="utf-8") == [
         "latin1.csv:2: not UTF-8 text (in Excel, save as 'CSV UTF-8')"
     ]
+
+
+def test_a_class_list_in_no_known_encoding_is_refused(
+        with_order: db.Database, tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"  # 0x81 is undefined in Windows-1252, and not UTF-8 either
+    path.write_bytes(f"{HEADER}\nA-012-345-678,N".encode() + b"\x81\xff" + b",Jose,,,es,,\n")
+    assert refused(with_order, path) == ["odd.csv:2: neither UTF-8 nor Windows-1252 text"]
 
 
 def test_a_class_list_with_nul_bytes_is_refused(with_order: db.Database, tmp_path: Path) -> None:

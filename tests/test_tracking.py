@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.foundation_fixtures import NOW, STAFF, _columns, counts, events_of, person, write_csv
-from workflow import clock, db, orders, stages, tracking
+from workflow import clock, db, money, orders, stages, tracking
 from workflow.audit import Actor
 from workflow.errors import TransitionError, ValidationError
 from workflow.stages import Stage
@@ -283,20 +283,20 @@ def test_an_exclusion_records_its_reason_and_note(imported: db.Database) -> None
      ("0", 0), ("12,345.67", 1234567), ("10000000", 1_000_000_000)],
 )
 def test_amounts_are_read_as_staff_write_them(text: str, cents: int) -> None:
-    assert tracking.parse_amount(text) == cents
+    assert money.parse_amount(text) == cents
 
 
 @pytest.mark.parametrize("text", ["-1", "abc", "1.001", "", "$", "NaN", "Infinity", "1e30",
                                   "-1e30", "10000000.01", "1,500.999"])
 def test_anything_else_is_not_an_amount(text: str) -> None:
     with pytest.raises(ValueError):
-        tracking.parse_amount(text)
+        money.parse_amount(text)
 
 
 @given(st.text(alphabet="0123456789$,.-+eE_ NaInfity", max_size=40))
 def test_reading_an_amount_gives_cents_or_a_value_error(text: str) -> None:
     try:
-        cents = tracking.parse_amount(text)
+        cents = money.parse_amount(text)
     except ValueError:
         return
     assert isinstance(cents, int) and 0 <= cents <= 1_000_000_000

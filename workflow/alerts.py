@@ -37,17 +37,27 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow import (audit, clock, crashpoints, db, deadlines, notices, obligations, orders,
-                      reports)
+from workflow import (
+    audit,
+    bond_alerts,
+    clock,
+    crashpoints,
+    db,
+    deadlines,
+    hearing_reminders,
+    letters,
+    obligations,
+    orders,
+    outbox,
+    reports,
+)
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import ConfigError
 from workflow.models import Alert, CourtOrder, Event, Notice
 from workflow.stages import OUTSTANDING, Stage
 from workflow.thresholds import (
-    DEADLINE,
     DIGEST,
-    OVERDUE,
     Decision,
     Rules,
     Threshold,
@@ -55,6 +65,7 @@ from workflow.thresholds import (
     decide,
     decide_digest,
     digest_due,
+    how_close,
     next_threshold,
     scheduled_at,
     thresholds,
@@ -86,7 +97,7 @@ class Outcome:
     def as_dict(self) -> dict[str, Any]:
         def shown(t: Threshold | None) -> dict[str, Any] | None:
             return None if t is None else {"threshold": t.name,
-                                           "due_at": reports.iso(t.due_at, self.time_zone)}
+                                           "due_at": clock.iso(t.due_at, self.time_zone)}
         return {
             "case_number": self.case_number,
             "sent": shown(self.sent),
@@ -170,10 +181,17 @@ def check(session: Session, order: CourtOrder, now: datetime, settings: Settings
               rows=rows, skipped=decision.skip)
     others = () if order.stayed_since else tuple(
         _obligation_alerts(session, order, now, settings, actor, rules, staff, rows, counts))
-    from workflow import bond_alerts  # ICE's dates for the bonds run even while a stay holds
-
-    others += tuple(bond_alerts.check(session, order, now, settings, actor, rules, staff, rows,
-                                      counts))
+    # ICE's dates for the bonds run even while a stay holds.
+    for due in bond_alerts.due(session, order, now, rules, rows):
+        for threshold in due.skipped:
+            _record(session, order, rows, threshold, SKIPPED, None)
+        if due.send is not None:
+            context = {**alert_context(session, order, now, settings, due.send, counts),
+                       **due.context}
+            _fire(session, order, now, settings, actor, "alert", due.send, context, staff,
+                  rows=rows, skipped=due.skipped)
+            others += (due.send,)
+    hearing_reminders.queue_reminders(session, order, now, settings)
     return Outcome(order.case_number, order.time_zone, decision.send, decision.skip,
                    len(staff), outstanding, next_threshold(order.deadline, rules, now), paused,
                    others)
@@ -199,7 +217,7 @@ def _obligation_alerts(session: Session, order: CourtOrder, now: datetime, setti
         owed = f" owed by {due.owed_by}" if due.owed_by else ""
         context = {**alert_context(session, order, now, settings, named, counts),
                    "title": f"{due.kind.replace('-', ' ').capitalize()}{owed}:"
-                            f" {_how_close(decision.send.name)}",
+                            f" {how_close(decision.send.name)}",
                    "time_left": clock.describe_duration((due.due_at - now).total_seconds())}
         _fire(session, order, now, settings, actor, "alert", named, context, staff, rows=rows,
               skipped=skipped)
@@ -244,7 +262,7 @@ def run(database: db.Database, settings: Settings, *, case: str | None, now: dat
     for outcome in report.outcomes:  # logged once committed: a log never claims a rolled-back alert
         if outcome.sent is not None or outcome.obligations:
             _log.info("%s; %d outstanding", describe(outcome), outcome.outstanding)
-    report.delivery = notices.deliver(database, settings, now=now, worker=worker, kinds=KINDS)
+    report.delivery = outbox.deliver(database, settings, now=now, worker=worker, kinds=KINDS)
     return report
 
 
@@ -285,9 +303,9 @@ def _fire(session: Session, order: CourtOrder, now: datetime, settings: Settings
           rows: dict[str, Alert], skipped: Sequence[Threshold] = ()) -> None:
     """Record the alert, queue one e-mail per staff member, audit and log it: one transaction."""
     _record(session, order, rows, threshold, SENT, now)
-    subject, html, text = notices.render_staff_email(kind, context, settings)
+    subject, html, text = letters.render_staff_email(kind, context, settings)
     for recipient in staff:
-        notices.enqueue_email(session, order=order, kind=kind, recipient=recipient,
+        outbox.enqueue_email(session, order=order, kind=kind, recipient=recipient,
                               subject=subject, html=html, text=text,
                               key=notice_key(order.id, threshold, recipient), now=now,
                               settings=settings)
@@ -355,17 +373,7 @@ def _common(session: Session, order: CourtOrder, now: datetime, settings: Settin
 
 def alert_title(threshold: str, outstanding: int) -> str:
     """The headline: how close the deadline is and how many people are still held."""
-    return f"{_how_close(threshold)}: {_people(outstanding)} still outstanding"
-
-
-def _how_close(name: str) -> str:
-    threshold = name.rsplit(":", 1)[-1]  # an obligation's thresholds carry its prefix
-    if threshold == DEADLINE:
-        return "The deadline has passed"
-    if threshold.startswith(OVERDUE):
-        return f"Deadline passed (reminder {threshold.removeprefix(OVERDUE)})"
-    hours = int(threshold.removeprefix("T-").removesuffix("h"))
-    return f"{hours} hour{'' if hours == 1 else 's'} to the deadline"
+    return f"{how_close(threshold)}: {_people(outstanding)} still outstanding"
 
 
 def _people(count: int) -> str:
@@ -410,8 +418,8 @@ def list_alerts(session: Session, order: CourtOrder, now: datetime,
     listed += [(t.due_at, t.name, None, PENDING) for t in {t.name: t for t in upcoming}.values()]
     found = [(due_at, name, fired_at, status, emails.get((int(due_at.timestamp()), name), {}))
              for due_at, name, fired_at, status in sorted(listed, key=lambda r: (r[0], r[1]))]
-    return [{"threshold": name, "due_at": reports.iso(due_at, order.time_zone),
-             "fired_at": reports.iso(fired_at, order.time_zone), "status": status,
+    return [{"threshold": name, "due_at": clock.iso(due_at, order.time_zone),
+             "fired_at": clock.iso(fired_at, order.time_zone), "status": status,
              "delivery": _delivery(counts), "emails": dict(counts)}
             for due_at, name, fired_at, status, counts in found]
 

@@ -334,7 +334,7 @@ def order_details(session: Session, order: CourtOrder, now: datetime,
         **stay_status(session, order, now),
         "obligations": obligations.listing(session, order, now),
         "sub_orders": [{"case_number": sub.case_number,
-                        "deadline": reports.iso(sub.deadline, sub.time_zone)} for sub in subs],
+                        "deadline": clock.iso(sub.deadline, sub.time_zone)} for sub in subs],
     }
 
 

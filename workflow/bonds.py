@@ -29,12 +29,13 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from workflow import audit, clock, db, orders
 from workflow.audit import Actor
+from workflow.clock import iso
 from workflow.config import Settings
 from workflow.errors import NotFoundError, TransitionError, ValidationError
-from workflow.export import Sheet, Written, private_output, write_xlsx
+from workflow.files import Sheet, Written, private_output, write_xlsx
 from workflow.identity import format_a_number
 from workflow.models import Bond, BondEvent, CourtOrder, Detainee
-from workflow.reports import iso
+from workflow.money import dollars
 
 
 class State(StrEnum):
@@ -451,7 +452,7 @@ def bond_history(session: Session, detainee: Detainee) -> list[dict[str, Any]]:
 
 
 def _dollars(cents: int | None) -> str:
-    return "" if cents is None else f"${cents / 100:,.2f}"
+    return "" if cents is None else dollars(cents)
 
 
 # ---------------------------------------------------------------- the bond fund's workbook

@@ -26,7 +26,7 @@ from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import NotFoundError, ValidationError
 from workflow.models import BondEvent, CourtOrder, Detainee, Event, Hearing
-from workflow.tracking import parse_amount
+from workflow.money import parse_amount
 
 TERMS_FIELDS = ("bond_amount", "conditions", "reset", "note")
 ASSIGN_FIELDS = ("order", "docket", "note")

@@ -69,6 +69,11 @@ def local(instant: datetime, tz: str) -> datetime:
     return instant.astimezone(zone(tz))
 
 
+def iso(instant: datetime | None, tz: str) -> str | None:
+    """ISO 8601 with the zone's offset, e.g. ``2025-11-21T12:00:00-06:00``."""
+    return local(instant, tz).isoformat() if instant is not None else None
+
+
 def describe_duration(seconds: float) -> str:
     """``2d 03h 15m`` (or ``-1d 02h 00m`` past the deadline)."""
     sign = "-" if seconds < 0 else ""

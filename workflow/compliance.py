@@ -19,7 +19,7 @@ page), HTML, CSV or XLSX with the same rows. Making one is audited.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,10 +32,11 @@ from workflow import amendments, audit, clock, db, deadlines, orders, terms
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import BondtrackError
-from workflow.export import Sheet, Written, private_output, write_csv, write_json, write_xlsx
+from workflow.files import Sheet, Written, private_output, write_csv, write_json, write_xlsx
 from workflow.identity import format_a_number
 from workflow.models import CourtOrder, Detainee, Event, Facility
-from workflow.reports import iso, order_summary
+from workflow.clock import iso
+from workflow.reports import order_summary
 from workflow.stages import RESOLVED, Stage
 from workflow.templating import render, template_dir, when
 
@@ -361,8 +362,7 @@ def report_sheets(data: Mapping[str, Any]) -> list[Sheet]:
 def generate_report(database: db.Database, order_id: int, *, fmt: str, path: Path, actor: Actor,
                     now: datetime, settings: Settings, as_of: datetime | None = None) -> Written:
     """Make the report, write it (0600) to ``path`` and record it in the audit log."""
-    with database.read() as session:
-        snapshot(session)
+    with database.snapshot() as session:
         order = session.get(CourtOrder, order_id)
         if order is None:
             raise BondtrackError(f"no order #{order_id}")
@@ -379,28 +379,3 @@ def generate_report(database: db.Database, order_id: int, *, fmt: str, path: Pat
             session.flush()
             event_id = event.id
     return Written(path=path, rows=data["counts"]["total"], event_id=event_id)
-
-
-def snapshot(session: Session) -> None:
-    """Read every query of the report from one snapshot, even while others write.
-
-    SQLite's read transaction is a snapshot already; PostgreSQL's default
-    (read committed) is not, so ask it for repeatable read.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-
-
-def demo_step(database: db.Database, settings: Settings, order_id: int, now: datetime,
-              say: Callable[[str], None]) -> None:
-    """The demo's report for the court and its dashboard, written into the demo home."""
-    from workflow.dashboard import write_dashboard
-
-    report = generate_report(database, order_id, fmt="pdf",
-                             path=settings.home / "compliance-report.pdf",
-                             actor=Actor(operator=settings.operator, source="demo"), now=now,
-                             settings=settings)
-    say(f"compliance report for the court: {report.path}")
-    page = write_dashboard(database, order_id, path=settings.home / "dashboard.html", now=now,
-                           settings=settings)
-    say(f"dashboard: {page}")

@@ -20,10 +20,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from workflow import clock, db, deadlines, reports, watch
-from workflow.compliance import snapshot
 from workflow.config import Settings
 from workflow.errors import BondtrackError
-from workflow.export import private_output
+from workflow.files import private_output
 from workflow.models import CourtOrder, Event
 from workflow.stages import OUTSTANDING, Stage
 from workflow.templating import render, when
@@ -260,8 +259,7 @@ def render_dashboard(data: dict[str, Any]) -> str:
 def write_dashboard(database: db.Database, order_id: int, *, path: Path, now: datetime,
                     settings: Settings) -> Path:
     """Write the dashboard for the order to ``path`` (0600) and return the path."""
-    with database.read() as session:
-        snapshot(session)
+    with database.snapshot() as session:
         order = session.get(CourtOrder, order_id)
         if order is None:
             raise BondtrackError(f"no order #{order_id}")

@@ -41,6 +41,18 @@ class Database:
             session.rollback()
 
     @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read session whose every query sees one snapshot, even while others write.
+
+        SQLite's read transaction is a snapshot already; PostgreSQL's default
+        (read committed) is not, so it is asked for repeatable read.
+        """
+        with self.read() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            yield session
+
+    @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction: committed if the block succeeds, rolled back otherwise."""
         with _translated(self.settings), self._writer() as session, session.begin():

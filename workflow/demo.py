@@ -76,9 +76,7 @@ def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
         from workflow import amendments  # the order's terms and its four obligations
 
         amendments.demo_step(database, settings, order_id, NOW, say)
-        from workflow import compliance  # the report for the court and the dashboard, made last
-
-        compliance.demo_step(database, settings, order_id, NOW, say)
+        reports_step(database, settings, order_id, NOW, say)  # for the court, made last
         from workflow import bond_demo  # weeks later: the bonds' second life, and the ledger
 
         bond_demo.demo_step(database, settings, order_id, NOW, say)
@@ -91,6 +89,22 @@ def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
     finally:
         database.dispose()
     return DemoResult(home=home, status=status)
+
+
+def reports_step(database: db.Database, settings: config.Settings, order_id: int, now: datetime,
+                 say: Callable[[str], None]) -> None:
+    """The demo's report for the court and its dashboard, written into the demo home."""
+    from workflow.compliance import generate_report
+    from workflow.dashboard import write_dashboard
+
+    report = generate_report(database, order_id, fmt="pdf",
+                             path=settings.home / "compliance-report.pdf",
+                             actor=Actor(operator=settings.operator, source="demo"), now=now,
+                             settings=settings)
+    say(f"compliance report for the court: {report.path}")
+    page = write_dashboard(database, order_id, path=settings.home / "dashboard.html", now=now,
+                           settings=settings)
+    say(f"dashboard: {page}")
 
 
 def prepare_home(home: Path) -> Path:

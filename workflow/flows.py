@@ -222,8 +222,8 @@ def sweep(case: str | None = None, now: int | None = None) -> sweeping.SweepSumm
 
 @task(name="reconcile-list", **_TASK)
 @_private
-def reconcile_list(case: str | None, custody_list: int, dry_run: bool,
-                   now: int) -> reconciling.ReconcileReport:
+def reconcile_list(case: str | None, custody_list: int, dry_run: bool, now: int,
+                   encoding: str, sheet: str | None) -> reconciling.ReconcileReport:
     """Validate and apply the kept custody list, all in one transaction."""
     settings = _settings()
     path = reconciling.kept(settings.home, custody_list)
@@ -231,14 +231,17 @@ def reconcile_list(case: str | None, custody_list: int, dry_run: bool,
     with _database(settings).write() as session:
         order = orders.resolve_order(session, case)
         return reconciling.reconcile(session, order, path, actor=actor, now=_instant(now),
-                                     dry_run=dry_run)
+                                     dry_run=dry_run, encoding=encoding, sheet=sheet)
 
 
 @flow(name="reconcile", persist_result=False, log_prints=False)
 def reconcile(custody_list: int, case: str | None = None, dry_run: bool = False,
-              now: int | None = None) -> reconciling.ReconcileReport:
-    """Match a kept custody list (by its inbox number) against the order."""
-    state = reconcile_list(case, custody_list, dry_run, _stamp(now), return_state=True)
+              now: int | None = None, encoding: str = "auto",
+              sheet: str | None = None) -> reconciling.ReconcileReport:
+    """Match a kept custody list (by its inbox number) against the order. ``sheet`` is a
+    workbook tab's name, never a cell of it, so it may be a parameter."""
+    state = reconcile_list(case, custody_list, dry_run, _stamp(now), encoding, sheet,
+                           return_state=True)
     if state.is_failed():
         # The run ends with the task's error (one line, no person); raised here instead,
         # Prefect would print its traceback to the user.
@@ -295,13 +298,15 @@ def run_sweep(case: str | None, now: datetime | None) -> sweeping.SweepSummary:
 
 
 def run_reconcile(settings: config.Settings, path: Path, case: str | None, *, dry_run: bool,
-                  now: datetime | None) -> reconciling.ReconcileReport:
+                  now: datetime | None, encoding: str = "auto",
+                  sheet: str | None = None) -> reconciling.ReconcileReport:
     """Keep the list in the private inbox, then run the reconcile flow on its number."""
     number = reconciling.keep(settings.home, path)
     try:
         with _short_run():
             report = reconcile(custody_list=number, case=case, dry_run=dry_run,
-                               now=None if now is None else int(now.timestamp()))
+                               now=None if now is None else int(now.timestamp()),
+                               encoding=encoding, sheet=sheet)
     except BaseException:
         reconciling.discard(settings.home, number)
         raise

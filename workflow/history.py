@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import lru_cache
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -40,9 +40,10 @@ from workflow.audit import Actor
 from workflow.errors import BondtrackError, ConflictError
 from workflow.identity import normalize_a_number, normalize_name
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
+from workflow.money import parse_amount
 from workflow.orders import normalize_facility_code
 from workflow.stages import Action, Stage
-from workflow.tracking import EXCLUSION_REASONS, PAYMENT_METHODS, parse_amount
+from workflow.tracking import EXCLUSION_REASONS, PAYMENT_METHODS
 
 # Canonical column → aliases; roster.COLUMNS takes these in, so the reader knows them.
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -106,9 +106,10 @@ class _Listed:
 
 
 def reconcile(session: Session, order: CourtOrder, path: Path, *, actor: Actor, now: datetime,
-              dry_run: bool = False) -> ReconcileReport:
+              dry_run: bool = False, encoding: str = "auto",
+              sheet: str | None = None) -> ReconcileReport:
     """Match the custody list at ``path`` to ``order``; with any bad line, change nothing."""
-    listed, notes = check(session, order, path, now)
+    listed, notes = check(session, order, path, now, encoding=encoding, sheet=sheet)
     report = ReconcileReport(case_number=order.case_number, file=path.name, dry_run=dry_run,
                              rows=len(listed), notes=notes)
     # A dry run makes the same changes inside a savepoint, so its report is the real one.
@@ -123,12 +124,12 @@ def reconcile(session: Session, order: CourtOrder, path: Path, *, actor: Actor, 
     return report
 
 
-def check(session: Session, order: CourtOrder, path: Path,
-          now: datetime) -> tuple[list[_Listed], list[str]]:
+def check(session: Session, order: CourtOrder, path: Path, now: datetime, *,
+          encoding: str = "auto", sheet: str | None = None) -> tuple[list[_Listed], list[str]]:
     """Read and validate the whole list, writing nothing: the lines, and the notes worth
     showing. Raises ValidationError naming every bad line. Cheap, so the CLI runs it before
     a flow starts."""
-    table = tables.read(path, COLUMNS, ("a_number",))
+    table = tables.read(path, COLUMNS, ("a_number",), encoding=encoding, sheet=sheet)
     if not table.problems and not table.present & set(FACILITY_COLUMNS):
         for name in FACILITY_COLUMNS:
             table.problem(table.header_line, name, "required column is missing")

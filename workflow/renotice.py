@@ -24,7 +24,8 @@ from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.letters import Progress
 from workflow.models import CourtOrder, Detainee, Event, Notice
-from workflow.notices import Letter, LetterBatch, enqueue_email, person_context, write_letters
+from workflow.composing import Letter, LetterBatch, person_context, write_letters
+from workflow.outbox import enqueue_email
 from workflow.orders import resolve_order
 from workflow.outbox import FAILED, LETTER, PRINTED, TO_PRINT, enqueue_letter
 

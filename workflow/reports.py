@@ -15,14 +15,9 @@ from sqlalchemy.orm import Session
 from workflow import clock
 from workflow.config import Settings
 from workflow.identity import format_a_number
-from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
+from workflow.models import Bond, CourtOrder, Detainee, Event, Facility, FieldOffice
 from workflow.orders import effective_seconds_left, list_orders
 from workflow.stages import OUTSTANDING, RESOLVED, Stage
-
-
-def iso(instant: datetime | None, tz: str) -> str | None:
-    """ISO 8601 with the court's offset, e.g. ``2025-11-21T12:00:00-06:00``."""
-    return clock.local(instant, tz).isoformat() if instant is not None else None
 
 
 def order_summary(order: CourtOrder) -> dict[str, Any]:
@@ -31,10 +26,10 @@ def order_summary(order: CourtOrder) -> dict[str, Any]:
         "court": order.court,
         "judge": order.judge,
         "title": order.title,
-        "deadline": iso(order.deadline, order.time_zone),
+        "deadline": clock.iso(order.deadline, order.time_zone),
         "time_zone": order.time_zone,
         "order_date": order.order_date.isoformat() if order.order_date else None,
-        "stayed_since": iso(order.stayed_since, order.time_zone) if order.stayed_since else None,
+        "stayed_since": clock.iso(order.stayed_since, order.time_zone) if order.stayed_since else None,
     }
 
 
@@ -57,7 +52,7 @@ def status(session: Session, order: CourtOrder, now: datetime) -> dict[str, Any]
     resolved = sum(by_stage[s.value] for s in RESOLVED)
     return {
         "order": order_summary(order),
-        "now": iso(now, order.time_zone),
+        "now": clock.iso(now, order.time_zone),
         "seconds_left": effective_seconds_left(order, now),  # stopped while stayed
         "total": total,
         "by_stage": by_stage,
@@ -95,7 +90,7 @@ def list_people(
             "given_name": d.given_name,
             "stage": d.stage,
             "facility": code,
-            "stage_since": iso(d.stage_since, order.time_zone),
+            "stage_since": clock.iso(d.stage_since, order.time_zone),
             "hours_in_stage": round((now - d.stage_since).total_seconds() / 3600, 1),
             "language": d.language,
         }
@@ -121,7 +116,7 @@ def person_record(session: Session, detainee: Detainee) -> dict[str, Any]:
         "country_of_birth": detainee.country_of_birth,
         "language": detainee.language,
         "stage": detainee.stage,
-        "stage_since": iso(detainee.stage_since, tz),
+        "stage_since": clock.iso(detainee.stage_since, tz),
         "exclusion_reason": detainee.exclusion_reason,
         "facility": (
             {"code": facility.code, "name": facility.name, "field_office": facility.field_office}
@@ -157,17 +152,17 @@ def _bond(bond: Bond, tz: str) -> dict[str, Any]:
         "obligor_email": bond.obligor_email,
         "payment_method": bond.payment_method,
         "receipt_number": bond.receipt_number,
-        "set_at": iso(bond.set_at, tz),
-        "posted_at": iso(bond.posted_at, tz),
-        "cancelled_at": iso(bond.cancelled_at, tz),
+        "set_at": clock.iso(bond.set_at, tz),
+        "posted_at": clock.iso(bond.posted_at, tz),
+        "cancelled_at": clock.iso(bond.cancelled_at, tz),
     }
 
 
 def _event(event: Event, tz: str) -> dict[str, Any]:
     return {
         "id": event.id,
-        "at": iso(event.at, tz),
-        "recorded_at": iso(event.recorded_at, tz),
+        "at": clock.iso(event.at, tz),
+        "recorded_at": clock.iso(event.recorded_at, tz),
         "kind": event.kind,
         "from_stage": event.from_stage,
         "to_stage": event.to_stage,
@@ -227,11 +222,12 @@ def by_place(session: Session, order: CourtOrder, now: datetime,
     if by not in PLACES:
         raise ValueError(f"by must be one of {PLACES}")
     columns = (Facility.code, Facility.name, Facility.field_office) if by == "facility" else (
-        Facility.field_office,)
+        Facility.field_office, FieldOffice.office)
     open_stages = [stage.value for stage in Stage if stage in OUTSTANDING]
     rows = session.execute(
         select(*columns, Detainee.stage, func.count(), func.min(Detainee.stage_since))
         .outerjoin(Facility, Detainee.facility_id == Facility.id)
+        .outerjoin(FieldOffice, Facility.field_office == FieldOffice.name)
         .where(Detainee.order_id == order.id, Detainee.stage.in_(open_stages))
         .group_by(*columns, Detainee.stage)
     ).all()
@@ -248,13 +244,14 @@ def by_place(session: Session, order: CourtOrder, now: datetime,
 
 def place_columns(by: str) -> list[str]:
     """The keys of a ``by_place`` row, in order."""
-    names = ["name", "field_office"] if by == "facility" else []
+    names = ["name", "field_office"] if by == "facility" else ["office"]
     stages = [stage.value.lower() for stage in Stage if stage in OUTSTANDING]
     return ["place", *names, "outstanding", *stages, "oldest_in_stage_hours"]
 
 
 def _place_row(key: list[Any], by: str) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(place_columns(by), 0)
-    row.update(zip(("place", "name", "field_office") if by == "facility" else ("place",), key))
+    row.update(zip(("place", "name", "field_office") if by == "facility" else ("place", "office"),
+                   key))
     row["oldest_in_stage_hours"] = 0.0
     return row

@@ -98,7 +98,7 @@ def import_class_list(
     rejects: Path | None = None,
     progress: Progress | None = None,
     default_bond_cents: int | None = None,
-    encoding: str = "utf-8",
+    encoding: str = "auto",
     sheet: str | None = None,
 ) -> ImportResult:
     """Import ``path`` into ``order``; with problems and no ``rejects`` file, write nothing.

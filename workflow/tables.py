@@ -97,11 +97,12 @@ def _key(header: str) -> str:
 
 
 def read(path: Path, columns: Mapping[str, tuple[str, ...]], required: tuple[str, ...], *,
-         encoding: str = "utf-8", sheet: str | None = None) -> Table:
+         encoding: str = "auto", sheet: str | None = None) -> Table:
     """Read ``path``; a file that cannot be read at all raises, cell problems are collected.
 
-    ``encoding`` is for CSV: "utf-8", "cp1252", or "auto" (UTF-8, else Windows-1252 with a
-    note). ``sheet`` names the XLSX sheet; without it the sheet whose header fits best."""
+    ``encoding`` is for CSV: "auto" (UTF-8, else Windows-1252 with a note: what Excel writes
+    as plain "CSV" on Windows), "utf-8" or "cp1252". ``sheet`` names the XLSX sheet; without it
+    the sheet whose header fits best."""
     aliases = {_key(alias): name for name, names in columns.items() for alias in (name, *names)}
     table = Table(path=path, rows=[])
     header_line, header, raw_rows = _header(path, aliases, encoding, sheet, table.notes)
@@ -229,7 +230,7 @@ def _check_size(path: Path) -> None:
         raise ValidationError(f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MB")
 
 
-def _csv_rows(path: Path, encoding: str = "utf-8",
+def _csv_rows(path: Path, encoding: str = "auto",
               notes: list[str] | None = None) -> Iterator[tuple[int, list[str]]]:
     data = _gunzipped(path) if path.suffix.lower() == ".gz" else path.read_bytes()
     if b"\x00" in data:

@@ -25,7 +25,7 @@ from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import ValidationError
 from workflow.models import Bond, CourtOrder, Detainee, Event
-from workflow.tracking import parse_amount
+from workflow.money import dollars, parse_amount
 
 NO_CONDITIONS = "none"
 _NO_BOND = ("none", "no bond", "no-bond", "without bond", "recognizance")
@@ -72,7 +72,7 @@ def money(cents: int | None) -> str:
     """``$1,500.00``, or ``no bond`` for 0."""
     if cents is None:
         return "not recorded"
-    return "no bond" if cents == 0 else f"${cents / 100:,.2f}"
+    return "no bond" if cents == 0 else dollars(cents)
 
 
 @dataclass(frozen=True)

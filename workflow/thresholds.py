@@ -124,3 +124,14 @@ def decide_digest(now: datetime, time_zone: str, hour: int, recorded: Collection
     """Today's digest if its hour has passed, it was not sent, and anyone is outstanding."""
     latest = digest_due(now, time_zone, hour)
     return latest if outstanding > 0 and latest.name not in recorded else None
+
+
+def how_close(name: str) -> str:
+    """How near a threshold stands to its deadline, as an alert's title says it."""
+    threshold = name.rsplit(":", 1)[-1]  # an obligation's thresholds carry its prefix
+    if threshold == DEADLINE:
+        return "The deadline has passed"
+    if threshold.startswith(OVERDUE):
+        return f"Deadline passed (reminder {threshold.removeprefix(OVERDUE)})"
+    hours = int(threshold.removeprefix("T-").removesuffix("h"))
+    return f"{hours} hour{'' if hours == 1 else 's'} to the deadline"

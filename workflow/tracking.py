@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from workflow import audit, clock, crashpoints, facilities, headers, orders, sta
 from workflow.audit import Actor
 from workflow.errors import BondtrackError, TransitionError, ValidationError
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
+from workflow.money import parse_amount
 from workflow.stages import Action, Stage
 
 PAYMENT_METHODS = ("cebonds", "money-order", "cashier-check", "surety", "other")
@@ -283,23 +283,6 @@ def add_note(session: Session, detainee: Detainee, text: str, *, actor: Actor,
                         actor=actor, at=now, now=now)
 
 
-def parse_amount(text: str) -> int:
-    """Dollars as staff write them (``1500``, ``$1,500.00``) → integer cents."""
-    cleaned = text.strip().removeprefix("$").replace(",", "").strip()
-    try:
-        dollars = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError("not an amount of dollars") from None
-    if not dollars.is_finite() or dollars < 0:
-        raise ValueError("not an amount of dollars")
-    # Before quantize: quantizing 1e30 to cents overflows the context and raises InvalidOperation.
-    if dollars > 10_000_000:
-        raise ValueError("is implausibly large")
-    if dollars != dollars.quantize(Decimal("0.01")):
-        raise ValueError("not an amount of dollars")
-    return int(dollars * 100)
-
-
 APPLY_COLUMNS = headers.columns(
     "a_number", "action", "facility_code", "facility_name", "facility_city", "facility_state",
     "amount", "receipt", "method", "at", "reason", "notes", "conditions", "obligor_name",
@@ -313,7 +296,7 @@ ACTIONS = (*(action.value for action in Action), NOTE_ACTION, TERMS_ACTION)
 
 
 def apply_file(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
-               now: datetime, default_bond_cents: int, encoding: str = "utf-8",
+               now: datetime, default_bond_cents: int, encoding: str = "auto",
                sheet: str | None = None) -> int:
     """Apply every move in a CSV/XLSX, in file order, all or nothing; returns how many."""
     table = tables.read(path, APPLY_COLUMNS, ("a_number", "action"), encoding=encoding,

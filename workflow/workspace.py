@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from workflow import clock, orders, stages, tables, terms, tracking
+from workflow import clock, money, orders, stages, tables, terms, tracking
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.db import ensure_private_dir, private_file
@@ -172,7 +172,7 @@ def perform(session: Session, detainee: Detainee, move: str, form: Mapping[str, 
         return verb(session, detainee, place, at=at, **common)
     if action is Action.BOND:
         try:
-            cents = (tracking.parse_amount(value["amount"]) if value["amount"]
+            cents = (money.parse_amount(value["amount"]) if value["amount"]
                      else terms.default_bond_cents(settings))
         except ValueError as exc:
             raise ValidationError(f"amount: {exc}") from None

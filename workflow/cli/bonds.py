@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from workflow import clock
+from workflow.bonds import EVENTS, OUTCOMES, State
 from workflow.cli.common import (
     App,
     human_time,
@@ -16,8 +17,8 @@ from workflow.cli.common import (
     print_json,
     print_rows,
 )
+from workflow.money import dollars
 
-from workflow.bonds import EVENTS, OUTCOMES, State
 LIST_COLUMNS = ("bond", "person", "a_number", "name", "obligor", "amount_cents", "state",
                 "since", "next_deadline", "due", "next_hearing", "refunded_cents")
 TABLE_COLUMNS = ("bond", "person", "name", "amount", "state", "next_deadline", "due",
@@ -41,18 +42,18 @@ def bonds(ctx: click.Context, case: str | None, fmt: str) -> None:
         print_json(data)
         return
     rows = [{"state": key, "bonds": data[key]["count"], "amount_cents": data[key]["amount_cents"],
-             "amount": _dollars(data[key]["amount_cents"])} for key in LEDGER_KEYS]
+             "amount": dollars(data[key]["amount_cents"])} for key in LEDGER_KEYS]
     if fmt == "csv":
         print_rows(rows, ["state", "bonds", "amount_cents"], "csv")
         return
     print_rows(rows, ["state", "bonds", "amount"], "table", title=f"Bonds, order {data['order']}")
-    click.echo(f"interest received: {_dollars(data['interest_cents'])}")
+    click.echo(f"interest received: {dollars(data['interest_cents'])}")
     click.echo(f"refunds pending over {data['refund_overdue_days']} days:"
                f" {len(data['refunds_overdue'])}")
     for item in data["refunds_overdue"]:
         click.echo(f"  bond #{item['bond']} (person #{item['person']}): {item['state']},"
                    f" cancelled {item['days']} days ago")
-    obligors = [{**o, **{k.removesuffix("_cents"): _dollars(o[k])
+    obligors = [{**o, **{k.removesuffix("_cents"): dollars(o[k])
                          for k in ("posted_cents", "held_cents", "refunded_cents")}}
                 for o in data["by_obligor"]]
     print_rows(obligors, ["obligor", "bonds", "posted", "held", "refunded"], "table",
@@ -100,7 +101,7 @@ def record(app: App, a_number: str, event: str, when: str | None, due: str | Non
     from workflow import bonds as rules
     from workflow import orders
     from workflow.casework import bond_event_line
-    from workflow.tracking import parse_amount
+    from workflow.money import parse_amount
 
     try:
         cents = parse_amount(amount) if amount else None
@@ -133,6 +134,3 @@ def export(app: App, out: Path, case: str | None) -> None:
                             now=clock.now(), settings=app.settings)
     click.echo(f"wrote the bond ledger ({written.rows} bonds) to {written.path}")
 
-
-def _dollars(cents: int) -> str:
-    return f"-${-cents / 100:,.2f}" if cents < 0 else f"${cents / 100:,.2f}"

@@ -62,6 +62,15 @@ def order_option(f: Callable) -> Callable:
     )(f)
 
 
+def intake_options(f: Callable) -> Callable:
+    """--encoding and --sheet: how every spreadsheet command reads its file."""
+    f = click.option("--sheet", metavar="NAME",
+                     help="XLSX sheet to read (default: the one whose header fits best).")(f)
+    return click.option("--encoding", type=click.Choice(["auto", "utf-8", "cp1252"]),
+                        default="auto", show_default=True,
+                        help="CSV text encoding; auto reads Windows-1252 when not UTF-8.")(f)
+
+
 def output_options(f: Callable) -> Callable:
     """--table (default), --json, --csv: the same choice on every command that prints data."""
     for flag, text in (

@@ -8,7 +8,9 @@ from typing import Any
 import click
 
 from workflow import clock, facilities
-from workflow.cli.common import App, output_options, pass_app, print_json, print_rows
+from workflow.cli.common import (
+    App, intake_options, output_options, pass_app, print_json, print_rows,
+)
 
 LIST_COLUMNS = ["code", "name", "city", "state", "field_office", "time_zone", "origin"]
 OFFICE_COLUMNS = ["name", "aor", "office", "address", "city", "state", "zip", "phone", "email"]
@@ -112,9 +114,7 @@ def edit(app: App, code: str, **values: str | None) -> None:
 
 @facility.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--sheet", metavar="NAME", help="XLSX sheet (default: the one with the columns).")
-@click.option("--encoding", type=click.Choice(["utf-8", "cp1252", "auto"]), default="auto",
-              show_default=True, help="CSV text encoding.")
+@intake_options
 @click.option("--dry-run", is_flag=True, help="Match and count, change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_app

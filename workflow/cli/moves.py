@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 from sqlalchemy.orm import Session
 
-from workflow import clock, facilities, orders, terms, tracking
+from workflow import clock, facilities, money, orders, terms, tracking
 from workflow.cli.common import App, order_option, pass_app
 from workflow.models import CourtOrder, Detainee, Event
 
@@ -80,7 +80,7 @@ def bond(app: App, a_number: str, case: str | None, at: str | None, amount: str 
          obligor: str | None, obligor_phone: str | None, obligor_email: str | None,
          relationship: str | None, conditions: str | None) -> None:
     try:
-        cents = (tracking.parse_amount(amount) if amount
+        cents = (money.parse_amount(amount) if amount
                  else terms.default_bond_cents(app.settings))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--amount") from None

@@ -56,7 +56,8 @@ def render(app: App, kind: str | None, queued: bool, stage: str | None, facility
            a_number: str | None, language: str | None, fmt: str, one_file: bool, out: Path,
            as_json: bool, case: str | None) -> None:
     """Render letters into --out; file names carry internal ids, never names."""
-    from workflow.notices import Filters, render_letters
+    from workflow.composing import Filters
+    from workflow.notices import render_letters
     from workflow.renotice import render_queued
 
     chosen = [f"--{name.replace('_', '-')}" for name, value in zip(

@@ -209,7 +209,7 @@ def obligation_add(app: App, case: str | None, kind: str, due: str, owed_by: str
         added = obligations.add_obligation(session, court_order, kind=kind, due=due,
                                            owed_by=owed_by, note=note, actor=app.actor(),
                                            now=clock.now())
-        due_text = reports.iso(added.due_at, court_order.time_zone)
+        due_text = clock.iso(added.due_at, court_order.time_zone)
     click.echo(f"added {added.key}: {kind} due {human_time(due_text)}")
 
 
@@ -300,7 +300,7 @@ def stay(app: App, case: str | None, docket: str, at: str | None, note: str | No
         when = clock.parse_instant(at, court_order.time_zone) if at else None
         event = amendments.stay(session, court_order, docket=docket, at=when, note=note,
                                 actor=app.actor(), now=clock.now())
-        since = reports.iso(event.at, court_order.time_zone)
+        since = clock.iso(event.at, court_order.time_zone)
     click.echo(f"order {court_order.case_number} stayed since {human_time(since)} ({docket})")
 
 
@@ -321,7 +321,7 @@ def lift_stay(app: App, case: str | None, docket: str, at: str | None, new_deadl
         event = amendments.lift_stay(session, court_order, docket=docket, at=when,
                                      new_deadline=new_deadline, note=note, actor=app.actor(),
                                      now=clock.now())
-        deadline = reports.iso(court_order.deadline, court_order.time_zone)
+        deadline = clock.iso(court_order.deadline, court_order.time_zone)
         letters = queue_updated_letters(app, session, event)
     click.echo(f"stay lifted after {clock.describe_duration(event.payload['stayed_seconds'])};"
                f" deadline {human_time(deadline)}")

@@ -11,6 +11,7 @@ import click
 from workflow import clock, orders, reports
 from workflow.cli.common import (
     App,
+    intake_options,
     order_option,
     output_options,
     pass_app,
@@ -22,15 +23,6 @@ from workflow.cli.common import (
 from workflow.stages import Stage
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def intake_options(f):  # type: ignore[no-untyped-def]
-    """--encoding and --sheet: how every spreadsheet command reads its file."""
-    f = click.option("--sheet", metavar="NAME",
-                     help="XLSX sheet to read (default: the one whose header fits best).")(f)
-    return click.option("--encoding", type=click.Choice(["utf-8", "cp1252", "auto"]),
-                        default="utf-8", show_default=True,
-                        help="CSV text encoding; auto reads Windows-1252 when not UTF-8.")(f)
 
 
 @click.command("import")

@@ -28,7 +28,7 @@ _out = click.Path(dir_okay=False, writable=True, path_type=Path)
 def report(app: App, case: str | None, as_of: str | None, fmt: str | None, out: Path) -> None:
     """The compliance report for the court: who is out, who is not, and why not."""
     from workflow import compliance
-    from workflow.export import format_for
+    from workflow.files import format_for
 
     fmt = format_for(out, fmt, compliance.FORMATS)
     now = clock.now()
@@ -51,7 +51,8 @@ def report(app: App, case: str | None, as_of: str | None, fmt: str | None, out: 
 @pass_app
 def export(app: App, case: str | None, fmt: str | None, stages: tuple[str, ...], out: Path) -> None:
     """Everyone's record for offline work (CSV, XLSX, JSON); formula-safe and audited."""
-    from workflow.export import FORMATS, export_people, format_for
+    from workflow.export import export_people
+    from workflow.files import FORMATS, format_for
 
     fmt = format_for(out, fmt, FORMATS)
     with app.order_session(case) as (_, court_order):

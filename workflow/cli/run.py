@@ -13,7 +13,9 @@ from types import ModuleType
 import click
 
 from workflow import clock, prefect_server, reports
-from workflow.cli.common import App, order_option, pass_app, print_json, print_table
+from workflow.cli.common import (
+    App, intake_options, order_option, pass_app, print_json, print_table,
+)
 
 
 TOP = 50
@@ -87,11 +89,12 @@ def sweep_command(app: App, case: str | None, at: str | None, top: int, as_json:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @order_option
 @click.option("--dry-run", is_flag=True, help="Match and report, change nothing.")
+@intake_options
 @_now_option
 @_json_option
 @pass_app
-def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, at: str | None,
-                      as_json: bool) -> None:
+def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, encoding: str,
+                      sheet: str | None, at: str | None, as_json: bool) -> None:
     """Match a government custody list (CSV/XLSX: a_number, facility_code or facility_name,
     book_in_date, status; or ICE's own column names) against the order: locate, transfer,
     flag the missing. The list is checked whole before any flow starts."""
@@ -99,11 +102,13 @@ def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, at:
 
     case_number, now = _instant(app, case, at)
     with app.order_session(case_number) as (session, court_order):
-        reconcile.check(session, court_order, file, now or clock.now())
+        reconcile.check(session, court_order, file, now or clock.now(), encoding=encoding,
+                        sheet=sheet)
     from workflow import flows  # Prefect starts only for a list that is fit to run
 
     say_where_runs_go(flows)
-    report = flows.run_reconcile(app.settings, file, case_number, dry_run=dry_run, now=now)
+    report = flows.run_reconcile(app.settings, file, case_number, dry_run=dry_run, now=now,
+                                 encoding=encoding, sheet=sheet)
     with app.order_session(case_number) as (session, _):
         people = reconcile.people(session, report)
     if as_json:

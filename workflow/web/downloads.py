@@ -87,7 +87,8 @@ def letters() -> Response:
     """One printable file: the letters chosen (a POST: a person's A-number stays out of URLs),
     or every queued letter to print; audited as `bondtrack notices render` is."""
     from workflow.letters import LETTER_KINDS
-    from workflow.notices import Filters, render_letters
+    from workflow.composing import Filters
+    from workflow.notices import render_letters
     from workflow.renotice import render_queued
 
     form = request.form
