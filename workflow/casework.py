@@ -82,6 +82,16 @@ def assign_people(session: Session, sub_order: CourtOrder, a_numbers: Sequence[s
     return _renotice(session, event, settings, now)
 
 
+def bond_cents(text: str | None, what: str) -> int | None:
+    """A bond typed in a form: dollars, ``none``/``0`` for no bond, empty for not given."""
+    if not (text or "").strip():
+        return None
+    try:
+        return terms.parse_bond(text or "")
+    except ValueError as exc:
+        raise ValidationError(f"{what}: {exc}") from None
+
+
 def _text(form: Mapping[str, str], name: str) -> str | None:
     return (form.get(name) or "").strip() or None
 
@@ -89,8 +99,6 @@ def _text(form: Mapping[str, str], name: str) -> str | None:
 def terms_from_form(session: Session, detainee: Detainee, form: Mapping[str, str], *,
                     actor: Actor, now: datetime, settings: Settings) -> str:
     """`bondtrack terms A# --bond-amount --conditions --reset --note` from a form; one line."""
-    from workflow.workspace import bond_cents
-
     change = change_terms(session, detainee, actor=actor, now=now, settings=settings,
                           bond_cents=bond_cents(form.get("bond_amount"), "bond amount"),
                           conditions=_text(form, "conditions"),

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from workflow import clock, money, orders, stages, tables, terms, tracking
 from workflow.audit import Actor
+from workflow.casework import bond_cents
 from workflow.config import Settings
 from workflow.db import ensure_private_dir, private_file
 from workflow.errors import ConflictError, NotFoundError, ValidationError
@@ -195,16 +196,6 @@ def perform(session: Session, detainee: Detainee, move: str, form: Mapping[str, 
                                 note=value["note"] or None, **common)
     return tracking.move(session, detainee, action, at=at, reason=value.get("reason") or None,
                          **common)
-
-
-def bond_cents(text: str | None, what: str) -> int | None:
-    """A bond typed in a form: dollars, ``none``/``0`` for no bond, empty for not given."""
-    if not (text or "").strip():
-        return None
-    try:
-        return terms.parse_bond(text or "")
-    except ValueError as exc:
-        raise ValidationError(f"{what}: {exc}") from None
 
 
 # ---------------------------------------------------------------- uploads
