@@ -1,7 +1,7 @@
 """A person's day in a real headless Chromium against a real `bondtrack web`: sign in, find
 a person, locate → bond → post → release (with what ICE imposed), a bond event and a
-hearing, upload an apply file, preview, confirm. No
-console error, no request leaves 127.0.0.1, and no URL holds a name or an A-number."""
+hearing, upload an apply file, preview, confirm. No console error, no request leaves
+127.0.0.1, and no URL holds a name or an A-number."""
 
 from __future__ import annotations
 
