@@ -261,6 +261,17 @@ def test_the_browser_story_names_nobody_in_logs_or_urls(demo: Demo, tmp_path: Pa
             version = VERSION.search(client.get(f"/people/{person}").text).group(1)  # type: ignore[union-attr]
             post(f"/people/{person}/{move}", version=version, **fields)
         assert "RELEASED" in client.get(f"/people/{person}").text
+        # The person's casework, with their name typed where it does not belong.
+        for path, fields in (("bonds/demand", {"due": family}),
+                             ("bonds/designee", {"name": family, "note": family}),
+                             ("hearing", {"at": "2031-12-10 09:00", "court": family}),
+                             ("hearing", {"at": "2031-12-10 09:00", "court": "chicago",
+                                          "note": family}),
+                             ("terms", {"bond_amount": family}),
+                             ("terms", {"conditions": "atd", "note": family})):
+            version = VERSION.search(client.get(f"/people/{person}").text).group(1)  # type: ignore[union-attr]
+            post(f"/people/{person}/{path}", version=version, **fields)
+        assert "Chicago Immigration Court" in client.get(f"/people/{person}").text
         bad = f"a_number,action,note\n{a_number},fly,{family}\n".encode()
         upload = client.post("/bulk/apply/preview", data={"csrf": token},
                              files={"file": ("moves.csv", bad, "text/csv")})

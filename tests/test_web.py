@@ -27,6 +27,14 @@ ROUTES = [
     ("GET", "/people/{person}", None, PEOPLE_ROLES),
     ("POST", "/people/{person}/note", {"note": "called the family"}, PEOPLE_ROLES),
     ("POST", "/people/{person}/search", {}, PEOPLE_ROLES),
+    ("POST", "/people/{person}/terms", {"bond_amount": "none", "note": "ECF 240"},
+     frozenset({"attorney"})),
+    ("POST", "/people/{person}/assign", {"order": "no-such-sub-order"}, frozenset({"attorney"})),
+    ("POST", "/people/{person}/bonds/demand", {"due": "2025-12-01 09:00"}, PEOPLE_ROLES),
+    ("POST", "/people/{person}/hearing", {"at": "2025-12-10 09:00", "court": "chicago"},
+     PEOPLE_ROLES),
+    ("POST", "/people/{person}/hearings/999/move", {"at": "2025-12-11 09:00"}, PEOPLE_ROLES),
+    ("POST", "/people/{person}/hearings/999/done", {}, PEOPLE_ROLES),
     ("GET", "/bulk/apply", None, PEOPLE_ROLES),
     ("GET", "/bulk/reconcile", None, PEOPLE_ROLES),
     ("POST", "/bulk/apply/preview", "upload", PEOPLE_ROLES),
@@ -54,7 +62,10 @@ ROUTES = [
 ]
 # What an allowed request answers: a page, a redirect after a change, or (the bulk
 # confirmations of an upload this session never made, a notice that is not there) a refusal.
+# A person with no posted bond, a sub-order or hearing that is not there: refused the same way.
 ALLOWED = {"/": 302, "/people": 200, "/bulk/apply/preview": 200, "/bulk/reconcile/preview": 200,
+           "/people/{person}/assign": 400, "/people/{person}/bonds/demand": 400,
+           "/people/{person}/hearings/999/move": 400, "/people/{person}/hearings/999/done": 400,
            "/bulk/apply/confirm": 404, "/bulk/reconcile/confirm": 404,
            "/outbox/999/resolve": 400, "/downloads/letters": 200, "/users/totp": 200}  # no notice 999: refused after the role check
 

@@ -1,6 +1,7 @@
 """A person's day in a real headless Chromium against a real `bondtrack web`: sign in, find
-a person, locate → bond → post → release, upload an apply file, preview, confirm. No
-console error, no request leaves 127.0.0.1, and no URL holds a name or an A-number."""
+a person, locate → bond → post → release (with what ICE imposed), a bond event and a
+hearing, upload an apply file, preview, confirm. No console error, no request leaves
+127.0.0.1, and no URL holds a name or an A-number."""
 
 from __future__ import annotations
 
@@ -39,11 +40,20 @@ def test_sign_in_find_a_person_move_them_and_apply_a_file(web: Web, servers: lis
         for move, fields in (("locate", {"#locate-facility": "EAZ"}),
                              ("bond", {"#bond-amount": "1500", "#bond-obligor": "Erik"}),
                              ("post", {"#post-receipt": "I305-1"}),
-                             ("release", {})):
+                             ("release", {"#release-imposed_bond": "2000",
+                                          "#release-imposed_conditions": "atd"})):
             tab.fill(fields)
             tab.click(f"#move-{move} button")
             assert tab.url == f"{url}/people/{web.ids[2]}", move
         assert "RELEASED" in tab.text and "BOND_POSTED → RELEASED" in tab.text
+        assert "bond-higher-than-ordered" in tab.text
+        # After release: the bond's next event and a hearing, from the same page.
+        tab.fill({"#bond-designee-name": "Erik"})
+        tab.click("#bond-designee button")
+        assert "designee recorded, now active" in tab.text
+        tab.fill({"#hearing-at": "2031-01-14 09:00"})
+        tab.click("#hearing-add button")
+        assert "Chicago Immigration Court" in tab.text and "2031-01-14T09:00:00-06:00" in tab.text
         moves = tmp_path / "moves.csv"
         moves.write_text("a_number,action,facility\nA200000001,locate,KRO\n"
                          "A200000002,search,\n", encoding="utf-8")

@@ -82,6 +82,39 @@ def test_the_server_serves_signs_in_and_logs_no_person(web: Web, servers: list[S
     assert "Lindqvist" not in log and "200000003" not in log and "A200-000-003" not in log
 
 
+def _threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def test_threads_sets_how_many_threads_one_server_process_serves_with(
+        web: Web, servers: list[Server], tmp_path: Path) -> None:
+    """--threads N: waitress's N request threads besides the main one (the default: [web])."""
+    for threads in (3, 11):
+        servers.append(start_server(dict(os.environ), tmp_path / f"web-{threads}.log", None,
+                                    "--threads", str(threads)))
+    default = start_server(dict(os.environ), tmp_path / "web-default.log")
+    servers.append(default)
+    for server, threads in zip(servers, (3, 11, web.settings.section("web")["threads"]),
+                               strict=True):
+        assert httpx.get(server.url + "/login").status_code == 200
+        assert _threads(server.process.pid) == threads + 1
+        assert f"with {threads} threads" in server.log.read_text()
+
+
+def test_threads_must_be_at_least_one(web: Web, cli) -> None:  # type: ignore[no-untyped-def]
+    refused = cli("web", "--threads", "0", ok=False)
+    assert refused.exit_code == 2 and "0 is not in the range x>=1" in refused.output
+
+
+def test_the_systemd_template_starts_one_server_per_port() -> None:
+    root = Path(__file__).parent.parent
+    unit = (root / "deploy/systemd/bondtrack-web@.service").read_text()
+    [start] = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    assert start.endswith("/bondtrack web --host 127.0.0.1 --port %i")
+    assert "systemctl enable --now bondtrack-web@8001 bondtrack-web@8002" in (
+        root / "docs/deploy.md").read_text()
+
+
 @pytest.mark.slow
 def test_twenty_clients_fifty_conflicting_moves_lose_no_update(web: Web, servers: list[Server],
                                                               backend: str,

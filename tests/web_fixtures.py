@@ -146,12 +146,13 @@ class Server:
             self.process.wait()
 
 
-def start_server(env: dict[str, str], log: Path, port: int | None = None) -> Server:
+def start_server(env: dict[str, str], log: Path, port: int | None = None,
+                 *options: str) -> Server:
     """`bondtrack web` as a user runs it, on a free loopback port; waits until it answers."""
     port = port or free_port()
     bondtrack = Path(sys.executable).parent / "bondtrack"
     out = log.open("ab")
-    process = subprocess.Popen([str(bondtrack), "web", "--port", str(port)], env=env,
+    process = subprocess.Popen([str(bondtrack), "web", "--port", str(port), *options], env=env,
                                stdout=out, stderr=out)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

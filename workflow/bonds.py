@@ -124,6 +124,13 @@ def allowed(kind: Kind, source: State) -> list[Transition]:
     return [t for t in TRANSITIONS if t.kind == kind and t.source == source]
 
 
+def options_for(kind: Kind) -> tuple[str, ...]:
+    """The options an event of ``kind`` takes besides its date and note: what the table
+    requires for it, then what it may take (a breach: ``by_mail``)."""
+    required = dict.fromkeys(need for t in TRANSITIONS if t.kind == kind for need in t.requires)
+    return (*required, *sorted(_OPTIONAL.get(kind, set()) - set(required)))
+
+
 def describe_allowed(source: State) -> str:
     """The events the table allows from ``source``, e.g. ``demand (needs due), breached``."""
     seen: dict[str, None] = {}

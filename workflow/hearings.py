@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from workflow import audit, clock, courts
 from workflow.audit import Actor
@@ -108,6 +109,8 @@ def person_of(session: Session, hearing: Hearing) -> Detainee:
 
 def _audit(session: Session, detainee: Detainee, kind: str, hearing: Hearing, actor: Actor,
            now: datetime, extra: dict[str, Any] | None = None) -> None:
+    detainee.updated_at = now  # a new version: hearing changes race like any other change
+    flag_modified(detainee, "updated_at")
     audit.record(session, kind=kind, detainee=detainee, actor=actor, at=now, now=now,
                  payload={"hearing": hearing.id, "at": hearing.at.isoformat(),
                           "court": hearing.court, "kind": hearing.kind, **(extra or {})})

@@ -261,7 +261,8 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "manage-orders": ("admin",),  # add an order
     "dashboard": ROLES,  # an order's overview: counts and internal ids, no names
     "people": ("attorney", "staff"),  # names, A-numbers, a person's record
-    "moves": ("attorney", "staff"),
+    "moves": ("attorney", "staff"),  # stage moves, bond events, hearings
+    "terms": ("attorney",),  # the terms ordered for a person, their sub-order
     "notes": ("attorney", "staff"),
     "bulk": ("attorney", "staff"),
     "exports": ("attorney",),

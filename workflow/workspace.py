@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from workflow import clock, money, orders, stages, tables, terms, tracking
 from workflow.audit import Actor
+from workflow.casework import bond_cents
 from workflow.config import Settings
 from workflow.db import ensure_private_dir, private_file
 from workflow.errors import ConflictError, NotFoundError, ValidationError
@@ -40,7 +41,7 @@ MOVE_FIELDS: dict[str, tuple[str, ...]] = {
     Action.BOND.value: ("amount", "obligor", "obligor_phone", "obligor_email", "relationship",
                         "conditions", "at"),
     Action.POST.value: ("receipt", "method", "at"),
-    Action.RELEASE.value: ("reason", "at"),
+    Action.RELEASE.value: ("reason", "imposed_bond", "imposed_conditions", "at"),
     Action.EXCLUDE.value: ("reason", "note", "at"),
     Action.DEPART.value: ("reason", "at"),
     Action.NOT_IN_CUSTODY.value: ("reason", "at"),
@@ -186,8 +187,10 @@ def perform(session: Session, detainee: Detainee, move: str, form: Mapping[str, 
         return tracking.post_bond(session, detainee, at=at, receipt=value["receipt"] or None,
                                   method=value["method"] or None, **common)
     if action is Action.RELEASE:
-        return tracking.release(session, detainee, at=at, reason=value["reason"] or None,
-                                **common)
+        return tracking.release(
+            session, detainee, at=at, reason=value["reason"] or None,
+            imposed_bond_cents=bond_cents(value["imposed_bond"], "imposed bond"),
+            imposed_conditions=value["imposed_conditions"] or None, **common)
     if action is Action.EXCLUDE:
         return tracking.exclude(session, detainee, reason=value["reason"], at=at,
                                 note=value["note"] or None, **common)
@@ -262,3 +265,58 @@ def confirm_apply(session: Session, order: CourtOrder, path: Path, *, actor: Act
     """Apply the file for real (all or nothing), as `bondtrack apply` does."""
     return tracking.apply_file(session, order, path, actor=actor, now=now,
                                default_bond_cents=terms.default_bond_cents(settings))
+
+
+@dataclass
+class ReconcilePreview:
+    """What a custody list would do: its counts, one row per person it changes or flags
+    (by internal id and name, for the signed-in page only), and its notes by FILE:LINE."""
+
+    counts: dict[str, int]
+    changes: list[dict[str, Any]]
+    notes: list[str]
+
+
+# What each outcome of a reconcile means for the person, in the page's words.
+_RECONCILE_CHANGE = {"found": "located", "moved": "transferred and located",
+                     "missing": "flagged: not on the custody list",
+                     "listed_out": "flagged: the list says they are out",
+                     "held_but_resolved": "flagged: the list says they are held"}
+
+
+def preview_reconcile(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
+                      now: datetime) -> ReconcilePreview:
+    """Reconcile the custody list as a dry run (as `bondtrack run reconcile --dry-run`) and
+    say, line by line, what it would do; every bad line raises as in the real run."""
+    from workflow import reconcile
+
+    report = reconcile.reconcile(session, order, path, actor=actor, now=now, dry_run=True)
+    listed, _ = reconcile.check(session, order, path, now)
+    by_number = {entry.a_number: entry for entry in listed}
+    outcome_of = {i: outcome for outcome in _RECONCILE_CHANGE for i in getattr(report, outcome)}
+    rows = session.execute(
+        select(Detainee.id, Detainee.a_number, Detainee.family_name, Detainee.given_name,
+               Detainee.stage, Facility.code)
+        .outerjoin(Facility, Facility.id == Detainee.facility_id)
+        .where(Detainee.id.in_(outcome_of))).all() if outcome_of else []
+    changes = []
+    for person, a_number, family, given, stage, code in rows:
+        entry = by_number.get(a_number)
+        outcome = outcome_of[person]
+        change = _RECONCILE_CHANGE[outcome]
+        if outcome in ("found", "moved") and entry is not None:
+            moved_from = f" (was {code})" if outcome == "moved" and code else ""
+            change += f" at {entry.facility_code}{moved_from}"
+        changes.append({"line": f"{path.name}:{entry.line}" if entry else None,
+                        "person": person, "name": f"{family}, {given}", "stage": stage,
+                        "outcome": outcome.replace("_", " "), "change": change})
+    changes.sort(key=lambda row: (row["line"] is None, _line_number(row["line"]), row["person"]))
+    notes = [*report.notes, *(f"{path.name}:{line}: a_number: not in order {order.case_number}"
+                              for line in report.strangers)]
+    return ReconcilePreview(report.counts(), changes, sorted(notes, key=_line_number))
+
+
+def _line_number(where: str | None) -> int:
+    """The line of ``FILE:LINE[: ...]`` (0 when there is none), to sort by."""
+    parts = (where or "").split(":")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0

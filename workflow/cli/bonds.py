@@ -100,6 +100,7 @@ def record(app: App, a_number: str, event: str, when: str | None, due: str | Non
     """Record an event of a person's posted bond; the state table says which may come next."""
     from workflow import bonds as rules
     from workflow import orders
+    from workflow.casework import bond_event_line
     from workflow.money import parse_amount
 
     try:
@@ -114,12 +115,7 @@ def record(app: App, a_number: str, event: str, when: str | None, due: str | Non
             at=clock.parse_instant(when, tz) if when else None, note=note,
             due=clock.parse_instant(due, tz) if due else None, amount=cents, reason=reason,
             outcome=outcome, name=name, by_mail=False if in_person else None)
-        line = f"bond #{row.bond_id}: {event} recorded, now {row.state}"
-        if row.due_at is not None:
-            local = clock.local(row.due_at, tz)
-            what, name = (("surrender due", "demand") if event == "demand"
-                          else ("appeal (I-290B) due by", "appeal"))
-            line += f"; {what} {local:%a %d %b %Y %H:%M %Z} ({name}-{row.id})"
+        line = bond_event_line(row, event, tz)
     click.echo(line)
 
 

@@ -255,11 +255,9 @@ _at = click.option("--at", metavar="TIME", help="When it took effect, court time
 def queue_updated_letters(app: App, session, event) -> str:  # type: ignore[no-untyped-def]
     """Queue the updated letters a change calls for; one line saying what was queued."""
     from workflow import renotice
+    from workflow.casework import letters_line
 
-    result = renotice.queue_updates(session, event, app.settings, clock.now())
-    printed = sum(len(ids) for ids in result.without_email.values())
-    return (f"updated letters: {result.queued} e-mails queued"
-            + (f", {printed} to print (no e-mail on file)" if printed else ""))
+    return letters_line(renotice.queue_updates(session, event, app.settings, clock.now()))
 
 
 @order.command("amend")

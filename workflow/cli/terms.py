@@ -6,7 +6,7 @@ import click
 
 from workflow import clock, orders
 from workflow.cli.common import App, order_option, pass_app, print_json
-from workflow.cli.order import bond_amount_value, conditions_value, queue_updated_letters
+from workflow.cli.order import bond_amount_value, conditions_value
 
 
 @click.command()
@@ -22,6 +22,7 @@ from workflow.cli.order import bond_amount_value, conditions_value, queue_update
 def terms(app: App, a_number: str, case: str | None, bond_amount: str | None,
           conditions: str | None, reset: bool, note: str | None, as_json: bool) -> None:
     """Show or set the terms ordered for a person, what ICE imposed, and any mismatch."""
+    from workflow import casework
     from workflow import terms as ordered
 
     changing = reset or bond_amount is not None or conditions is not None
@@ -29,11 +30,11 @@ def terms(app: App, a_number: str, case: str | None, bond_amount: str | None,
         detainee = orders.find_detainee(session, court_order, a_number)
         letters = None
         if changing:
-            event = ordered.set_person_terms(
+            change = casework.change_terms(
                 session, detainee, bond_cents=bond_amount_value(bond_amount),
-                conditions=conditions_value(conditions),
-                reset=reset, note=note, actor=app.actor(), now=clock.now())
-            letters = queue_updated_letters(app, session, event) if event else "no change"
+                conditions=conditions_value(conditions), reset=reset, note=note,
+                actor=app.actor(), now=clock.now(), settings=app.settings)
+            letters = casework.letters_line(change.letters) if change.event else "no change"
         data = ordered.person_terms(detainee, app.settings)
     if as_json:
         print_json(data)
@@ -57,11 +58,13 @@ def terms(app: App, a_number: str, case: str | None, bond_amount: str | None,
 def assign(app: App, a_numbers: tuple[str, ...], case: str, docket: str | None,
            note: str | None) -> None:
     """Move people (A-numbers) from an order to its sub-order, whose deadline and terms govern."""
-    from workflow import amendments
+    from workflow import casework
 
     with app.order_session(case, write=True) as (session, sub_order):
-        event = amendments.assign(session, sub_order, a_numbers, docket=docket, note=note,
-                                  actor=app.actor(), now=clock.now())
-        letters = queue_updated_letters(app, session, event)
-    click.echo(f"{event.payload['people']} people assigned to order {case}")
-    click.echo(letters)
+        change = casework.assign_people(session, sub_order, a_numbers, docket=docket,
+                                        note=note, actor=app.actor(), now=clock.now(),
+                                        settings=app.settings)
+        assert change.event is not None, "an assignment always records its event"
+        people = change.event.payload["people"]
+    click.echo(f"{people} people assigned to order {case}")
+    click.echo(casework.letters_line(change.letters))

@@ -26,7 +26,7 @@ def _page(kind: str, status: int = 200, **context: Any) -> tuple[str, int]:
         order = _order(db_session, request.values.get("order"))
         case, order_id = order.case_number, order.id
     context = {"preview": None, "problems": [], "report": None, "token": None, "error": None,
-               **context}
+               "custody": None, "notes": [], **context}
     return render_template("bulk.html.j2", kind=kind, case=case, order_id=order_id,
                            **context), status
 
@@ -62,9 +62,10 @@ def preview(kind: str) -> tuple[str, int]:
                                                 now=clock.now(), settings=settings())
                 result: dict[str, Any] = {"preview": shown.changes, "problems": shown.problems}
             else:
-                report = reconcile.reconcile(db_session, order, path, actor=actor(),
-                                             now=clock.now(), dry_run=True)
-                result = {"report": report.counts()}
+                custody = workspace.preview_reconcile(db_session, order, path, actor=actor(),
+                                                      now=clock.now())
+                result = {"report": custody.counts, "custody": custody.changes,
+                          "notes": custody.notes}
             db_session.rollback()
     except ValidationError as exc:
         result = {"problems": exc.problems or [str(exc)]}

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
-from workflow import clock, dashboard, reports, terms, workspace
+from workflow import (bonds, casework, clock, dashboard, hearings, reports, terms, watch,
+                      workspace)
 from workflow.errors import BondtrackError, ConflictError, NotFoundError
-from workflow.models import CourtOrder
+from workflow.models import CourtOrder, Detainee
 from workflow.orders import resolve_order
 from workflow.stages import Stage
 from workflow.tracking import EXCLUSION_REASONS, PAYMENT_METHODS
@@ -28,11 +31,14 @@ def home() -> Response:
 @blueprint.route("/orders")
 @requires("orders")
 def orders() -> str:
+    now = clock.now()
     with read() as session:
-        rows = reports.orders_overview(session, clock.now())
+        rows = reports.orders_overview(session, now)
         ids = dict(session.execute(select(CourtOrder.case_number, CourtOrder.id)).all())
+        # The sentence `status` and the dashboard say when nobody is sending the alerts.
+        unwatched = watch.watch(session, settings(), now).warning(settings().time_zone)
     rows = [{**row, "id": ids[row["case_number"]]} for row in rows]
-    return render_template("orders.html.j2", orders=rows)
+    return render_template("orders.html.j2", orders=rows, unwatched=unwatched)
 
 
 @blueprint.route("/orders", methods=["POST"])
@@ -121,7 +127,9 @@ def people() -> Any:
 
 
 def _person_page(detainee_id: int, error: str | None = None, status: int = 200,
-                 form: dict[str, str] | None = None) -> tuple[str, int]:
+                 form: dict[str, str] | None = None, failed: str | None = None
+                 ) -> tuple[str, int]:
+    """The person's page; after a refused change, its reason and the form ``failed`` as sent."""
     with read() as session:
         try:
             detainee = workspace.find_person(session, detainee_id)
@@ -132,17 +140,47 @@ def _person_page(detainee_id: int, error: str | None = None, status: int = 200,
             "record": record,
             "terms": terms.person_terms(detainee, settings()),
             "moves": workspace.allowed_moves(detainee),
+            "bond_moves": casework.bond_moves(session, detainee),
+            "hearings": casework.person_hearings(session, detainee),
+            "sub_orders": casework.sub_orders(session, detainee),
             "order_id": detainee.order_id,
         }
     return render_template("person.html.j2", **page, fields=workspace.MOVE_FIELDS,
                            methods=PAYMENT_METHODS, reasons=EXCLUSION_REASONS, error=error,
-                           form=form or {}), status
+                           form=form or {}, failed=failed, courts=casework.court_choices(),
+                           hearing_kinds=hearings.KINDS, cancel_reasons=bonds.CANCEL_REASONS,
+                           outcomes=bonds.OUTCOMES), status
 
 
 @blueprint.route("/people/<int:detainee_id>")
 @requires("people")
 def person(detainee_id: int) -> tuple[str, int]:
     return _person_page(detainee_id)
+
+
+Change = Callable[[Session, Detainee], str]
+
+
+def change_person(detainee_id: int, what: str, change: Change) -> Any:
+    """Make ``change`` to the person in one transaction, unless the form is stale; back to
+    their page with its one line, or the page again with the reason it was refused."""
+    form = {key: value for key, value in request.form.items() if key != "csrf"}
+    try:
+        with write() as session:
+            detainee = workspace.find_person(session, detainee_id)
+            workspace.check_version(detainee, request.form.get("version"))
+            line = change(session, detainee)
+    except NotFoundError as exc:
+        if f"no person #{detainee_id}" in str(exc):
+            abort(404)
+        return _refused(detainee_id, what, exc, 400, form)
+    except ConflictError as exc:
+        return _refused(detainee_id, what, exc, 409, form)
+    except BondtrackError as exc:
+        return _refused(detainee_id, what, exc, 400, form)
+    _log.debug("%s by user#%d (%s)", line, g.user.id, what)
+    flash(line)
+    return redirect(url_for("pages.person", detainee_id=detainee_id), code=303)
 
 
 @blueprint.route("/people/<int:detainee_id>/<move>", methods=["POST"])
@@ -153,30 +191,21 @@ def move(detainee_id: int, move: str) -> Any:
         abort(404)
     if move == workspace.NOTE and not g.user.can("notes"):
         abort(403)
-    form = {key: value for key, value in request.form.items() if key != "csrf"}
-    try:
-        with write() as session:
-            detainee = workspace.find_person(session, detainee_id)
-            workspace.check_version(detainee, request.form.get("version"))
-            event = workspace.perform(session, detainee, move, request.form, actor=actor(),
-                                      now=clock.now(), settings=settings())
-            line = (f"person #{detainee.id}: {event.from_stage} → {event.to_stage}"
-                    if event.to_stage else f"person #{detainee.id}: {event.kind} recorded")
-    except NotFoundError as exc:
-        if "person" in str(exc):
-            abort(404)
-        return _refused(detainee_id, move, exc, 400, form)
-    except ConflictError as exc:
-        return _refused(detainee_id, move, exc, 409, form)
-    except BondtrackError as exc:
-        return _refused(detainee_id, move, exc, 400, form)
-    _log.debug("%s by user#%d (%s)", line, g.user.id, move)
-    flash(line)
-    return redirect(url_for("pages.person", detainee_id=detainee_id), code=303)
+
+    def change(session: Session, detainee: Detainee) -> str:
+        event = workspace.perform(session, detainee, move, request.form, actor=actor(),
+                                  now=clock.now(), settings=settings())
+        return (f"person #{detainee.id}: {event.from_stage} → {event.to_stage}"
+                if event.to_stage else f"person #{detainee.id}: {event.kind} recorded")
+
+    return change_person(detainee_id, move, change)
 
 
-def _refused(detainee_id: int, move: str, error: BondtrackError, status: int,
+def _refused(detainee_id: int, what: str, error: BondtrackError, status: int,
              form: dict[str, str]) -> tuple[str, int]:
     # Our messages name people by internal id only, so the reason may be logged.
-    _log.debug("%s on person #%d refused (%d): %s", move, detainee_id, status, error)
-    return _person_page(detainee_id, str(error), status, form)
+    problems = getattr(error, "problems", None)
+    reason = f"{error}: {'; '.join(problems)}" if problems else str(error)
+    # The reason is for the page only: some quote what was typed (a court, a time).
+    _log.debug("%s on person #%d refused (%d)", what, detainee_id, status)
+    return _person_page(detainee_id, reason, status, form, what)
