@@ -9,19 +9,14 @@ view decides a rule: roles are ``workflow.users.can``, moves are
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
 from jinja2 import StrictUndefined
 
 from workflow import config, db, resource
-
-access_log = logging.getLogger("bondtrack.web.access")
-
 
 class WebApp(Flask):
     """Flask with every template autoescaped (ours end in .j2, which Flask would not escape)."""
@@ -83,6 +78,3 @@ def secret_key(home: Path) -> str:
         raise config.ConfigError(f"{path} does not hold a signing key: delete it")
     return key
 
-
-def state(app: Flask) -> dict[str, Any]:
-    return app.extensions["bondtrack"]

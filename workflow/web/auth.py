@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from workflow import clock, users
 from workflow.audit import Actor
-from workflow.web import access_log, state
+from workflow.web.base import access_log, state
 
 blueprint = Blueprint("auth", __name__)
 OPEN_ENDPOINTS = frozenset({"auth.login", "auth.favicon", "static"})

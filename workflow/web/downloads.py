@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, current_app, request, send_file
 
 from workflow import clock
 from workflow.db import ensure_private_dir
-from workflow.web import state
+from workflow.web.base import state
 from workflow.web.auth import actor, read, requires, settings
 from workflow.web.pages import _order
 
