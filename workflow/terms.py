@@ -25,7 +25,6 @@ from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import ValidationError
 from workflow.models import Bond, CourtOrder, Detainee, Event
-from workflow.tracking import parse_amount
 
 NO_CONDITIONS = "none"
 _NO_BOND = ("none", "no bond", "no-bond", "without bond", "recognizance")
@@ -38,6 +37,10 @@ CONDITIONS_NOT_ORDERED = "conditions-not-ordered"
 
 def parse_bond(text: str) -> int:
     """A bond as staff write it: ``1500``, ``$1,500`` → cents; ``none``/``0`` → 0 (no bond)."""
+    # Here, not at the top: status imports this module, and tracking brings the spreadsheet
+    # readers (workflow.tables, zip and XML) that status never uses.
+    from workflow.tracking import parse_amount
+
     if text.strip().lower() in _NO_BOND:
         return 0
     return parse_amount(text)
