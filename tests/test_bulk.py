@@ -27,7 +27,8 @@ def _order(session) -> CourtOrder:  # type: ignore[no-untyped-def]
 def _raw(session, kind: str) -> tuple:  # type: ignore[no-untyped-def]
     """The stored cells, as the database holds them (SQLite: text)."""
     return tuple(session.execute(text(
-        "SELECT payload, at, recorded_at, actor FROM events WHERE kind = :kind"), {"kind": kind}
+        "SELECT CAST(payload AS TEXT), CAST(at AS TEXT), recorded_at, actor FROM events"
+        " WHERE kind = :kind"), {"kind": kind}
     ).one())
 
 

@@ -8,10 +8,11 @@ included), once per distinct value.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import JSON, Table, func, select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
@@ -69,6 +70,9 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str],
 def _converter(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
     """The column type's bind conversion for ``dialect``, remembered per distinct value."""
     process = type_.dialect_impl(dialect).bind_processor(dialect)
+    if isinstance(type_, JSON) and dialect.name == "postgresql":
+        # psycopg would serialize its JSON wrapper anew on every row; COPY takes the text.
+        process = getattr(dialect, "_json_serializer", None) or json.dumps
     if process is None:
         return None
     done: dict[Any, Any] = {}
