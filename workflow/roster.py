@@ -154,12 +154,10 @@ def _validate(
     people: list[_Person] = []
     rows = table.good_rows()
     new_facility_names: dict[str, str] = {}
-    memo: dict[tuple[str, str], tuple[Any, str | None]] = {}
     for done, row in enumerate(rows, start=1):
         errors: list[tuple[str, str]] = []
         unknown: list[str] = []
-        a_number, person = _parse_row(row, today, directory, new_facility_names, errors, unknown,
-                                       memo)
+        a_number, person = _parse_row(row, today, directory, new_facility_names, errors, unknown)
         notes.extend(f"{table.path.name}:{row.line}: facility: {text}" for text in unknown)
         for column, message in errors:
             table.problem(row.line, column, message)
@@ -186,10 +184,8 @@ def _parse_row(
     new_facility_names: dict[str, str],
     errors: list[tuple[str, str]],
     unknown: list[str],
-    memo: dict[tuple[str, str], tuple[Any, str | None]],
 ) -> tuple[str | None, _Person | None]:
-    """The row's A-number (if readable) and the person (if the whole row is valid); ``memo``
-    holds the outcome of each distinct cell parsed so far."""
+    """The row's A-number (if readable) and the person (if the whole row is valid)."""
 
     def parsed(column: str, parse: Callable[[str], Any], required: bool = False) -> Any:
         text = row.get(column)
@@ -197,14 +193,15 @@ def _parse_row(
             if required:
                 errors.append((column, "is required"))
             return None
-        # A class list repeats its languages, countries, names and dates: each distinct cell
-        # is parsed once per import (the parsers are pure; ``today`` is the import's).
-        outcome = memo.get((column, text))
-        if outcome is None:
-            memo[(column, text)] = outcome = _parse_cell(column, parse, text)
-        value, message = outcome
-        if message is not None:
-            errors.append((column, message))
+        try:
+            value = parse(text)
+        except ValueError as exc:
+            errors.append((column, str(exc)))
+            return None
+        width = _WIDTHS.get(column)
+        if width and isinstance(value, str) and len(value) > width:
+            errors.append((column, f"longer than {width} characters"))
+            return None
         return value
 
     a_number = parsed("a_number", normalize_a_number, required=True)
@@ -222,18 +219,6 @@ def _parse_row(
     if errors:
         return a_number, None
     return a_number, _Person(row.line, a_number, values, code)
-
-
-def _parse_cell(column: str, parse: Callable[[str], Any], text: str) -> tuple[Any, str | None]:
-    """``parse`` of a non-empty cell as (value, None), or (None, what is wrong)."""
-    try:
-        value = parse(text)
-    except ValueError as exc:
-        return None, str(exc)
-    width = _WIDTHS.get(column)
-    if width and isinstance(value, str) and len(value) > width:
-        return None, f"longer than {width} characters"
-    return value, None
 
 
 def _facility_code(row: tables.Row, parsed: Callable[..., Any], directory: facilities.Index,
