@@ -17,8 +17,8 @@ COLUMNS = ("order_id", "kind", "payload", "actor", "source", "at", "recorded_at"
 
 def _order(session) -> CourtOrder:  # type: ignore[no-untyped-def]
     order = CourtOrder(case_number="BULK-1", court="c", judge="j", time_zone="America/Chicago",
-                       deadline=datetime(2025, 11, 21, 18, tzinfo=UTC), order_date=date(2025, 11, 12),
-                       created_at=AT)
+                       deadline=datetime(2025, 11, 21, 18, tzinfo=UTC),
+                       order_date=date(2025, 11, 12), created_at=AT)
     session.add(order)
     session.flush()
     return order

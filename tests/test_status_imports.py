@@ -11,7 +11,8 @@ NOT_FOR_STATUS = ("workflow.tables", "workflow.tracking", "workflow.facilities",
                   "xml.etree.ElementTree")
 
 
-def test_status_imports_no_spreadsheet_reader(cli, court_order) -> None:  # type: ignore[no-untyped-def]
+def test_status_imports_no_spreadsheet_reader(  # type: ignore[no-untyped-def]
+        cli, court_order) -> None:
     for args in (["status"], ["status", "--json"]):
         code = (
             "import sys\n"
