@@ -14,10 +14,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, insert, literal, null, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import clock, crashpoints, facilities, headers, history, tables
+from workflow import bulk, clock, crashpoints, facilities, headers, history, tables
 from workflow.audit import Actor, record
 from workflow.errors import BondtrackError, ValidationError
 from workflow.identity import normalize_a_number, normalize_language, normalize_name, parse_date
@@ -295,45 +295,34 @@ def _apply(
 
 
 def _new_row(order: CourtOrder, person: _Person, facility: Facility | None, now: datetime,
-             entered: datetime | None) -> dict:
-    """A new person in INTAKE since now, or since they came under the order (history)."""
-    return {
-        "order_id": order.id,
-        "a_number": person.a_number,
-        **person.values,
-        "facility_id": facility.id if facility else None,
-        "stage": Stage.INTAKE.value,
-        "stage_since": entered or now,
-        "version": 1,
-        "created_at": now,
-        "updated_at": now,
-    }
+             entered: datetime | None) -> tuple:
+    """A new person in INTAKE since now, or since they came under the order (history), as
+    values in ``_NEW_PERSON`` order."""
+    return (order.id, person.a_number, *(person.values[name] for name in PERSON_FIELDS),
+            facility.id if facility else None, Stage.INTAKE.value, entered or now, 1, now, now)
 
 
-def _insert_new(session: Session, order: CourtOrder, rows: list[dict], *, actor: Actor,
+_NEW_PERSON = ("order_id", "a_number", *PERSON_FIELDS, "facility_id", "stage", "stage_since",
+               "version", "created_at", "updated_at")
+_IMPORTED = ("order_id", "detainee_id", "kind", "from_stage", "to_stage", "payload", "actor",
+             "source", "at", "recorded_at")
+
+
+def _insert_new(session: Session, order: CourtOrder, rows: list[tuple], *, actor: Actor,
                 now: datetime) -> None:
-    """The new people in one executemany, then their ``imported`` events in one INSERT ...
-    SELECT: the people of the order with no event yet are exactly the ones just inserted,
-    each at their ``stage_since`` (now, or when their history says they came under the order).
-
-    On the tables, not the classes: the ORM's bulk path costs more than the database
-    here. No RETURNING: psycopg re-parses one huge statement per page of rows for it,
-    and events made in SQL need no ids back in Python.
-    """
-    session.execute(insert(Detainee.__table__), rows)
+    """The new people, then one ``imported`` event each at their ``stage_since`` (now, or
+    when their history says they came under the order), straight through the DBAPI
+    (workflow/bulk.py: COPY on PostgreSQL). One payload object for all: it is serialized once."""
     people = Detainee.__table__
-    fresh = (
-        select(people.c.order_id, people.c.id, literal("imported"), null(),
-               literal(Stage.INTAKE.value), literal({}, Event.__table__.c.payload.type),
-               literal(actor.operator), literal(actor.source),
-               people.c.stage_since, literal(now, Event.__table__.c.at.type))
-        .where(people.c.order_id == order.id,
-               ~exists().where(Event.__table__.c.detainee_id == people.c.id))
-        .order_by(people.c.id)
-    )
-    session.execute(insert(Event.__table__).from_select(
-        ["order_id", "detainee_id", "kind", "from_stage", "to_stage", "payload", "actor",
-         "source", "at", "recorded_at"], fresh))
+    ids = bulk.new_ids(session, people, len(rows))
+    bulk.insert_rows(session, people, ("id", *_NEW_PERSON),
+                     ((id_, *row) for id_, row in zip(ids, rows, strict=True)))
+    since = _NEW_PERSON.index("stage_since")
+    payload: dict = {}
+    bulk.insert_rows(session, Event.__table__, _IMPORTED, (
+        (order.id, id_, "imported", None, Stage.INTAKE.value, payload, actor.operator,
+         actor.source, row[since], now)
+        for id_, row in zip(ids, rows, strict=True)))
 
 
 def _update(
