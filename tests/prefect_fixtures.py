@@ -17,9 +17,17 @@ from uuid import UUID
 import pytest
 
 
+def _starts(factory: pytest.TempPathFactory) -> Path:
+    """Where each harness start is counted: beside every xdist worker's temp root."""
+    base = factory.getbasetemp()
+    return (base.parent if base.name.startswith("popen-") else base) / "prefect-harness-starts"
+
+
 @pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Flows in this session run against a throwaway Prefect server and database."""
+    with _starts(tmp_path_factory).open("a") as starts:
+        starts.write(f"{os.getpid()}\n")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
         env.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -63,3 +71,15 @@ def artifacts(run_id: UUID) -> list[Any]:
 
 def files_under(folder: Path) -> list[Path]:
     return [Path(root) / name for root, _, names in os.walk(folder) for name in names]
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say how often the harness started: once per process that ran a flow test."""
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is None or getattr(config, "workerinput", None) is not None:
+        return  # an xdist worker: the controller says it for all of them
+    path = _starts(factory)
+    if path.exists():
+        count = len(path.read_text().split())
+        terminalreporter.write_line(f"prefect harness started {count} time(s) in this run")
+
