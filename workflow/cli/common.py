@@ -31,6 +31,11 @@ class App:
     def database(self) -> db.Database:
         return db.connect(self.settings)
 
+    def ready(self) -> db.Database:
+        """The database, once it is known to be set up (else: run `bondtrack init`)."""
+        self.database.check_schema()
+        return self.database
+
     def actor(self, source: str = "cli") -> Actor:
         return Actor(operator=self.settings.operator, source=source)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from workflow import clock, orders, reports
+from workflow import clock, reports
 from workflow.cli.common import (
     App,
     human_time,
@@ -75,7 +75,7 @@ def add(app: App, case_number: str, court: str | None, judge: str | None, deadli
         parent: str | None, docket: str | None, bond_amount: str | None,
         conditions: str | None) -> None:
     """Record a court order (or a sub-order) and its release deadline."""
-    from workflow import amendments
+    from workflow import commands
 
     if not parent and not (court and judge):
         raise click.UsageError("--court and --judge are required (unless --parent)")
@@ -88,14 +88,7 @@ def add(app: App, case_number: str, court: str | None, judge: str | None, deadli
         **{key: value for key, value in (("court", court), ("judge", judge),
                                          ("time_zone", time_zone)) if value},
     }
-    with app.write() as session:
-        if parent:
-            parent_order = orders.resolve_order(session, parent)
-            added = amendments.add_sub_order(session, parent_order, **fields)
-        else:
-            fields.setdefault("time_zone", app.settings.time_zone)
-            added = orders.add_order(session, **fields)
-        summary = reports.order_summary(added)
+    summary = commands.add_order(app.ready(), app.settings, parent=parent, **fields)
     click.echo(f"added order {summary['case_number']}, deadline {summary['deadline']}"
                f" ({summary['time_zone']})" + (f", sub-order of {parent}" if parent else ""))
 

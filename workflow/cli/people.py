@@ -117,16 +117,9 @@ def status(app: App, case: str | None, by: str | None, fmt: str) -> None:
             rows = reports.by_place(session, court_order, now, by)
         print_rows(rows, reports.place_columns(by), fmt, title=f"outstanding by {by}")
         return
-    from workflow import amendments, watch
+    from workflow import commands
 
-    with app.order_session(case) as (session, court_order):
-        data = reports.status(session, court_order, now)
-        data.update(amendments.status_block(session, court_order, now, app.settings))
-        if not data["stayed"]:  # a stayed order has no deadline to be at risk of missing
-            data["projection"] = reports.projection(session, court_order, now, app.settings)
-        data["scheduler"] = watch.watch(session, app.settings, now, [court_order]).as_dict(
-            court_order.time_zone)
-    print_status(data, fmt)
+    print_status(commands.status(app.ready(), app.settings, case, now), fmt)
 
 
 def print_status(data: dict, fmt: str) -> None:

@@ -1,0 +1,46 @@
+"""The use cases the edges share, one function each, in the manner of ``alembic.command``.
+
+Each takes the database, the settings, the actor and its arguments and returns data; none
+prints or parses. The CLI, the web, the flows and the demo call these rather than
+combining library calls themselves, so a rule such as "a stayed order has no projection"
+is written once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from workflow import amendments, orders, reports, watch
+from workflow.config import Settings
+from workflow.db import Database
+from workflow.models import CourtOrder
+
+
+def status(database: Database, settings: Settings, case: str | None,
+           now: datetime) -> dict[str, Any]:
+    """The order's numbers as `bondtrack status` shows them: counts, time left, the order's
+    changes and obligations, the projection, and whether a scheduler is watching."""
+    with database.read() as session:
+        order = orders.resolve_order(session, case)
+        data = reports.status(session, order, now)
+        data.update(amendments.status_block(session, order, now, settings))
+        if not data["stayed"]:  # a stayed order has no deadline to be at risk of missing
+            data["projection"] = reports.projection(session, order, now, settings)
+        data["scheduler"] = watch.watch(session, settings, now, [order]).as_dict(
+            order.time_zone)
+    return data
+
+
+def add_order(database: Database, settings: Settings, *, parent: str | None = None,
+              **fields: Any) -> dict[str, Any]:
+    """Record an order, or with ``parent`` (a case number) a sub-order of it, which takes
+    the parent's court, judge and zone unless given; the new order's summary."""
+    with database.write() as session:
+        added: CourtOrder
+        if parent:
+            added = amendments.add_sub_order(session, orders.resolve_order(session, parent),
+                                             **fields)
+        else:
+            added = orders.add_order(session, **{"time_zone": settings.time_zone, **fields})
+        return reports.order_summary(added)
