@@ -87,8 +87,11 @@ def test_json_export_keeps_names_exactly_and_says_what_was_asked(cli, caseload: 
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["stages"] == ["INTAKE", "BOND_SET"]
     assert data["order"]["case_number"] == caseload.case
-    assert [p["a_number"] for p in data["people"]] == caseload.a_numbers("INTAKE", "BOND_SET")
-    family = {p["a_number"]: p["family_name"] for p in data["people"]}
+    assert [p["a_number_display"] for p in data["people"]] == caseload.a_numbers(
+        "INTAKE", "BOND_SET")
+    assert all(p["a_number"] == p["a_number_display"][1:].replace("-", "")
+               for p in data["people"])  # canonical, what a program joins on
+    family = {p["a_number_display"]: p["family_name"] for p in data["people"]}
     assert family["A200-000-002"] == HOSTILE_NAMES[1], "JSON is data, not a spreadsheet"
     assert data["people"][0]["stage_since"] == "2025-11-20T13:00:00-06:00"
 

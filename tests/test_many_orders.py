@@ -58,7 +58,7 @@ def test_the_same_a_number_in_two_orders_moves_only_in_the_one_named(three_order
     assert shown["stage"] == "INTAKE" and shown["order"] == chicago
     listed = json.loads(three_orders("list", "--order", los_angeles, "--stage", "LOCATED",
                                      "--json").output)
-    assert [row["a_number"] for row in listed] == ["A100-000-001"]
+    assert [row["a_number_display"] for row in listed] == ["A100-000-001"]
 
 
 def test_order_list_shows_all_with_time_left_and_outstanding(three_orders) -> None:  # type: ignore[no-untyped-def]

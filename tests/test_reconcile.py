@@ -217,7 +217,7 @@ def test_people_names_who_the_report_is_about(
     assert [(r["outcome"], r["id"]) for r in rows] == [
         ("found", ids[0]), ("found", ids[1]), ("moved", ids[3]), ("missing", ids[4]),
         ("listed out", ids[7]), ("held but resolved", ids[5])]
-    assert rows[2]["facility"] == "DODGEWI" and rows[0]["a_number"] == "A100-000-000"
+    assert rows[2]["facility"] == "DODGEWI" and rows[0]["a_number_display"] == "A100-000-000"
 
 
 def test_markdown_is_counts_only(

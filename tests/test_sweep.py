@@ -202,7 +202,7 @@ def test_new_findings_lists_this_sweeps_people_once(
         rows = sweep.new_findings(session, order_in(session, order_id), summary.last_event_id)
     by_id = {row["id"]: row for row in rows}
     assert by_id[ids[0]]["checks"].startswith("stale, no-facility")
-    assert by_id[ids[0]]["a_number"] == "A100-000-000"
+    assert by_id[ids[0]]["a_number_display"] == "A100-000-000"
     assert by_id[ids[2]]["facility"] == "BROADIL"
     second = run_sweep(database, settings, order_id)
     with database.read() as session:

@@ -33,7 +33,7 @@ from workflow.clock import iso
 from workflow.config import Settings
 from workflow.errors import NotFoundError, TransitionError, ValidationError
 from workflow.files import Sheet, Written, private_output, write_xlsx
-from workflow.identity import format_a_number
+from workflow.identity import a_number_fields
 from workflow.models import Bond, BondEvent, CourtOrder, Detainee
 from workflow.money import dollars
 
@@ -425,7 +425,7 @@ def bond_rows(session: Session, order: CourtOrder, now: datetime,
         refund = item.last(Kind.REFUNDED)
         rows.append({
             "bond": item.bond.id, "person": item.detainee.id,
-            "a_number": format_a_number(item.detainee.a_number),
+            **a_number_fields(item.detainee.a_number),
             "name": f"{item.detainee.given_name} {item.detainee.family_name}",
             "obligor": item.bond.obligor_name, "amount_cents": item.bond.amount_cents,
             "amount": _dollars(item.bond.amount_cents), "state": item.state.value,

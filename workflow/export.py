@@ -27,7 +27,7 @@ from workflow.files import (
     write_json,
     write_xlsx,
 )
-from workflow.identity import format_a_number
+from workflow.identity import a_number_fields
 from workflow.models import Bond, CourtOrder, Detainee, Facility
 from workflow.reports import order_summary
 from workflow.stages import Stage
@@ -122,7 +122,7 @@ def check_stages(stages: Sequence[str]) -> list[str]:
 def _person_row(queried: dict[str, Any], now: datetime, tz: str) -> dict[str, Any]:
     hours = round((now - queried["stage_since"]).total_seconds() / 3600, 1)
     row = {name: queried.get(name, hours) for name in COLUMNS if name not in HEARING_COLUMNS}
-    row["a_number"] = format_a_number(row["a_number"])
+    row.update(a_number_fields(row["a_number"]))
     cents = row["bond_amount_usd"]
     row["bond_amount_usd"] = cents / 100 if cents is not None else None
     for name, value in row.items():

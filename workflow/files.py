@@ -23,6 +23,7 @@ from typing import Any
 
 from workflow import db
 from workflow.errors import BondtrackError
+from workflow.identity import shown
 from workflow.tables import inert
 
 FORMATS = ("csv", "xlsx", "json")
@@ -52,7 +53,7 @@ def write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]
         writer = csv.writer(fh)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if row.get(c) is None else inert(row.get(c)) for c in columns])
+            writer.writerow(["" if shown(row, c) is None else inert(shown(row, c)) for c in columns])
 
 
 def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> None:
@@ -75,7 +76,7 @@ def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> None:
             header.append(cell)
         tab.append(header)
         for row in sheet.rows:
-            tab.append([_xlsx_cell(tab, row.get(c), WriteOnlyCell) for c in sheet.columns])
+            tab.append([_xlsx_cell(tab, shown(row, c), WriteOnlyCell) for c in sheet.columns])
         if sheet.columns:
             last = get_column_letter(len(sheet.columns))
             tab.auto_filter.ref = f"A1:{last}{len(sheet.rows) + 1}"

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 # ASCII digits only: \d would let Arabic-Indic or full-width digits through as a different A-number.
 _A_NUMBER = re.compile(r"^[Aa]?[\s.-]*((?:[0-9][\s.-]*){8,9})$")
@@ -26,6 +28,18 @@ def normalize_a_number(text: str) -> str:
 def format_a_number(a_number: str) -> str:
     """How A-numbers are printed on letters and screens: ``A012-345-678``."""
     return f"A{a_number[:3]}-{a_number[3:6]}-{a_number[6:]}"
+
+
+def a_number_fields(a_number: str) -> dict[str, str]:
+    """A row's A-number: canonical (nine digits, what programs join on) and as printed."""
+    return {"a_number": a_number, "a_number_display": format_a_number(a_number)}
+
+
+def shown(row: Mapping[str, Any], column: str) -> Any:
+    """A row's cell as people read it in a table or a spreadsheet: the A-number as printed."""
+    if column == "a_number" and "a_number_display" in row:
+        return row["a_number_display"]
+    return row.get(column)
 
 
 # Line breaks and tabs in a spreadsheet cell are layout, not part of the name.

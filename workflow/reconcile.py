@@ -35,7 +35,7 @@ from workflow import audit, clock, facilities, headers, orders, tables, tracking
 from workflow.audit import Actor
 from workflow.db import ensure_private_dir, private_file
 from workflow.errors import NotFoundError, ValidationError
-from workflow.identity import format_a_number, normalize_a_number, normalize_name, parse_date
+from workflow.identity import a_number_fields, normalize_a_number, normalize_name, parse_date
 from workflow.models import CourtOrder, Detainee, Facility
 from workflow.stages import RESOLVED, Stage
 from workflow.sweep import batches, record_findings
@@ -298,7 +298,7 @@ def people(session: Session, report: ReconcileReport) -> list[dict[str, Any]]:
             .outerjoin(Facility, Facility.id == Detainee.facility_id)
             .where(Detainee.id.in_(chunk))
         )
-        found += [{"outcome": ids[i].replace("_", " "), "id": i, "a_number": format_a_number(a),
+        found += [{"outcome": ids[i].replace("_", " "), "id": i, **a_number_fields(a),
                    "stage": stage, "facility": code} for i, a, stage, code in rows]
     return sorted(found, key=lambda row: (_OUTCOMES.index(row["outcome"].replace(" ", "_")),
                                           row["id"]))

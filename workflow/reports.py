@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from workflow import clock
 from workflow.config import Settings
-from workflow.identity import format_a_number
+from workflow.identity import a_number_fields
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility, FieldOffice
 from workflow.orders import effective_seconds_left, list_orders
 from workflow.stages import OUTSTANDING, RESOLVED, Stage
@@ -85,7 +85,7 @@ def list_people(
     return [
         {
             "id": d.id,
-            "a_number": format_a_number(d.a_number),
+            **a_number_fields(d.a_number),
             "family_name": d.family_name,
             "given_name": d.given_name,
             "stage": d.stage,
@@ -109,7 +109,7 @@ def person_record(session: Session, detainee: Detainee) -> dict[str, Any]:
     return {
         "id": detainee.id,
         "order": detainee.court_order.case_number,
-        "a_number": format_a_number(detainee.a_number),
+        **a_number_fields(detainee.a_number),
         "family_name": detainee.family_name,
         "given_name": detainee.given_name,
         "date_of_birth": detainee.date_of_birth.isoformat() if detainee.date_of_birth else None,

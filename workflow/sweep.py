@@ -38,7 +38,7 @@ from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.deadlines import Projection
 from workflow.errors import ConfigError
-from workflow.identity import format_a_number
+from workflow.identity import a_number_fields
 from workflow.models import CourtOrder, Detainee, Event, Facility
 from workflow.stages import OUTSTANDING, Stage
 
@@ -293,7 +293,7 @@ def new_findings(session: Session, order: CourtOrder, after_event_id: int) -> li
     people: dict[int, dict[str, Any]] = {}
     for detainee_id, payload, a_number, stage, code in rows:
         row = people.setdefault(detainee_id, {
-            "id": detainee_id, "a_number": format_a_number(a_number), "stage": stage,
+            "id": detainee_id, **a_number_fields(a_number), "stage": stage,
             "facility": code, "hours_in_stage": payload.get("hours_in_stage"), "checks": [],
         })
         row["checks"].append(payload.get("check"))

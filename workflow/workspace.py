@@ -26,7 +26,7 @@ from workflow.casework import bond_cents
 from workflow.config import Settings
 from workflow.db import ensure_private_dir, private_file
 from workflow.errors import ConflictError, NotFoundError, ValidationError
-from workflow.identity import format_a_number, normalize_a_number
+from workflow.identity import a_number_fields, normalize_a_number
 from workflow.models import CourtOrder, Detainee, Event, Facility
 from workflow.stages import Action, Stage
 
@@ -77,7 +77,7 @@ def allowed_moves(detainee: Detainee) -> list[str]:
 def _row(d: Detainee, code: str | None, office: str | None, now: datetime,
          tz: str) -> dict[str, Any]:
     return {
-        "id": d.id, "a_number": format_a_number(d.a_number), "family_name": d.family_name,
+        "id": d.id, **a_number_fields(d.a_number), "family_name": d.family_name,
         "given_name": d.given_name, "stage": d.stage, "facility": code, "field_office": office,
         "hours_in_stage": round((now - d.stage_since).total_seconds() / 3600, 1),
         "stage_since": clock.local(d.stage_since, tz).isoformat(),

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from workflow import config, db
 from workflow.audit import Actor
+from workflow.identity import shown
 from workflow.models import CourtOrder
 from workflow.orders import resolve_order
 
@@ -105,14 +106,14 @@ def print_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([inert(_plain(row.get(c))) for c in columns])
+        writer.writerow([inert(_plain(shown(row, c))) for c in columns])
 
 
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    cells = [[_plain(row.get(c)) for c in columns] for row in rows]
+    cells = [[_plain(shown(row, c)) for c in columns] for row in rows]
     table = Table(title=title, header_style="bold")
     for index, column in enumerate(columns):
         # No word (a case number, an A-number, "data-production") is ever cut in two:

@@ -20,6 +20,8 @@ from workflow.cli.common import (
     print_table,
     human_time,
 )
+from workflow.identity import shown
+from workflow.money import dollars
 from workflow.stages import Stage
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -180,12 +182,12 @@ def show(app: App, a_number: str, case: str | None, as_json: bool) -> None:
         return
     for key in ("id", "a_number", "family_name", "given_name", "date_of_birth", "country_of_birth",
                 "language", "stage", "stage_since", "exclusion_reason"):
-        value = human_time(record[key]) if key == "stage_since" else record[key]
+        value = human_time(record[key]) if key == "stage_since" else shown(record, key)
         click.echo(f"{key.replace('_', ' '):>16}: {value or ''}")
     facility = record["facility"]
     click.echo(f"{'facility':>16}: {facility['code'] + ' ' + facility['name'] if facility else ''}")
     for bond in record["bonds"]:
-        amount = f"${bond['amount_cents'] / 100:,.2f}" if bond["amount_cents"] is not None else "?"
+        amount = dollars(bond["amount_cents"]) if bond["amount_cents"] is not None else "?"
         posted = human_time(bond["posted_at"]) if bond["posted_at"] else "not posted"
         click.echo(f"{'bond':>16}: {amount} set {human_time(bond['set_at'])}, {posted}")
     if record["bond_events"]:
