@@ -123,7 +123,7 @@ def table_rows(database: db.Database) -> dict[str, list[tuple]]:
 
     with database.read() as session:
         return {
-            table.name: sorted((tuple(map(repr, row)) for row in session.execute(select(table))))
+            table.name: sorted(tuple(map(repr, row)) for row in session.execute(select(table)))
             for table in Base.metadata.sorted_tables
         }
 

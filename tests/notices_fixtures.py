@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import dataclasses
+import re
 import socket
 import subprocess
 import threading
@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
-
 from babel.dates import get_day_names, get_month_names
+from sqlalchemy import select
 
 from tests.conftest import CASE
 from workflow import config, db, orders, resource, tracking

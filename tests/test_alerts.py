@@ -28,11 +28,11 @@ from tests.flows_fixtures import (
 )
 from tests.notices_fixtures import free_port, with_smtp
 from workflow import alerts, clock, config, db, letters, reports, thresholds
-from workflow.demo import alerts as demo_alerts
-from workflow.thresholds import Rules, Threshold
 from workflow.audit import Actor
+from workflow.demo import alerts as demo_alerts
 from workflow.errors import ConfigError
 from workflow.models import Alert, Event, Notice
+from workflow.thresholds import Rules, Threshold
 
 STAFF = ["attorney@legalaid.example", "paralegal@legalaid.example"]
 RULES = Rules(hours_before=(72, 48, 24, 12, 6, 2, 1), overdue_every_hours=24, digest_hour=7)

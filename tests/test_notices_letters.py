@@ -9,13 +9,13 @@ from jinja2.exceptions import SecurityError
 from sqlalchemy import select
 
 from tests.notices_fixtures import (
+    ENGLISH_DEADLINE,
     HOSTILE_FAMILY,
     HOSTILE_GIVEN,
     HOSTILE_OBLIGOR,
     NOW,
-    STAFF,
-    ENGLISH_DEADLINE,
     SPANISH_DEADLINE,
+    STAFF,
     Letters,
     a_numbers_in,
     english_in,
@@ -25,9 +25,10 @@ from tests.notices_fixtures import (
     pdf_text,
 )
 from workflow import letters
-from workflow.models import Detainee, Event
 from workflow.composing import Filters
+from workflow.models import Detainee, Event
 from workflow.notices import prepare_letters, render_letters
+
 
 def render(case: Letters, tmp_path: Path, kind: str, **options) -> tuple[object, Path]:  # type: ignore[no-untyped-def]
     out = tmp_path / f"out-{kind}"

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import CASE
 from tests.notices_fixtures import (
     NOW,
     OBLIGOR_EMAILS,
@@ -24,10 +25,9 @@ from tests.notices_fixtures import (
     order_of,
     with_smtp,
 )
-from tests.conftest import CASE
 from workflow import config
-from workflow.models import Notice
 from workflow.letters import render_staff_email
+from workflow.models import Notice
 from workflow.notices import queue_obligor_emails
 from workflow.outbox import deliver, enqueue_email
 

@@ -24,7 +24,7 @@ from tests.order_changes_fixtures import (
 )
 from workflow import amendments, db, obligations, orders, renotice, tracking
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
-from workflow.models import CourtOrder, Detainee, Event
+from workflow.models import Detainee, Event
 
 SUB = "1:18-cv-03757 (ECF 331)"
 LATER = NOW + timedelta(hours=2)

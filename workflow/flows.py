@@ -33,7 +33,6 @@ from typing import Any, TypeVar
 from workflow import config, db, prefect_server
 from workflow.errors import BondtrackError, ConflictError, debugging, public
 
-
 SERVER, LOCAL, TEMPORARY = "server", "local", "temporary"
 
 
@@ -327,7 +326,8 @@ def serve(settings: config.Settings, case: str | None, pool: str | None = None) 
         raise BondtrackError("bondtrack serve needs a Prefect server: start a local one with"
                              " `bondtrack prefect start`, or set PREFECT_API_URL"
                              " (see the README, 'Flows (Prefect)')")
-    from prefect import deploy, serve as serve_here
+    from prefect import deploy
+    from prefect import serve as serve_here
     from prefect.types.entrypoint import EntrypointType
 
     with _database(settings).read() as session:

@@ -86,7 +86,7 @@ class LazyGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except Exception as exc:  # noqa: BLE001 - the edge: no traceback, no personal data
+        except Exception as exc:  # the edge: no traceback, no personal data
             if debugging():
                 raise
             raise click.ClickException(

@@ -9,8 +9,8 @@ or a changed role takes effect at once. Who may sign in is decided by
 
 from __future__ import annotations
 
-import hashlib
 import base64
+import hashlib
 import hmac
 import re
 import secrets
@@ -21,8 +21,19 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import (Blueprint, Flask, Response, abort, current_app, g, redirect, render_template,
-                   request, session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 

@@ -11,8 +11,8 @@ from flask import Blueprint, Response, abort, current_app, request, send_file
 
 from workflow import clock
 from workflow.db import ensure_private_dir
-from workflow.web.base import state
 from workflow.web.auth import actor, read, requires, settings
+from workflow.web.base import state
 from workflow.web.pages import _order
 
 blueprint = Blueprint("downloads", __name__, url_prefix="/downloads")
@@ -86,8 +86,8 @@ def letters_form() -> str:
 def letters() -> Response:
     """One printable file: the letters chosen (a POST: a person's A-number stays out of URLs),
     or every queued letter to print; audited as `bondtrack notices render` is."""
-    from workflow.letters import LETTER_KINDS
     from workflow.composing import Filters
+    from workflow.letters import LETTER_KINDS
     from workflow.notices import render_letters
     from workflow.renotice import render_queued
 

@@ -6,12 +6,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
-from workflow import (bonds, casework, clock, dashboard, hearings, reports, terms, watch,
-                      workspace)
+from workflow import bonds, casework, clock, dashboard, hearings, reports, terms, watch, workspace
 from workflow.errors import BondtrackError, ConflictError, NotFoundError
 from workflow.models import CourtOrder, Detainee
 from workflow.orders import resolve_order
