@@ -168,12 +168,12 @@ def test_report_xlsx_reads_back_with_a_tab_per_annex(cli, caseload: Caseload,
     assert workbook.sheetnames == ["Summary", "Released", "Outstanding", "Excluded", "Departed",
                                    "Terms findings"]
     terms = list(workbook["Terms findings"].iter_rows(values_only=True))
-    assert [dict(zip(terms[0], r))["a_number"] for r in terms[1:]] == ["A200-000-002"]
+    assert [dict(zip(terms[0], r, strict=True))["a_number"] for r in terms[1:]] == ["A200-000-002"]
     summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(min_row=2, values_only=True)}
     assert summary["Case"] == "1:18-cv-03757" and summary["Outstanding"] == 6
     outstanding = list(workbook["Outstanding"].iter_rows(values_only=True))
     header = outstanding[0]
-    assert [dict(zip(header, r))["a_number"] for r in outstanding[1:]] == \
+    assert [dict(zip(header, r, strict=True))["a_number"] for r in outstanding[1:]] == \
         caseload.a_numbers(*OUTSTANDING_STAGES)
     cells = [c for tab in workbook for row in tab.iter_rows() for c in row]
     assert all(c.data_type != "f" for c in cells), "no cell is a formula"

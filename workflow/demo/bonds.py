@@ -75,7 +75,7 @@ def _after_life(session: Session, people: list[Detainee], now: datetime,
         at = now + timedelta(weeks=weeks, hours=rng.randrange(1, 8))
         bonds.record(session, person, kind, actor=ACTOR, now=now + AFTER, at=at, **options)
 
-    for index, (person, fate) in enumerate(zip(people, _FATES)):
+    for index, (person, fate) in enumerate(zip(people, _FATES, strict=False)):
         if fate in ("refunded", "refund-requested", "cancelled"):
             event(person, "cancelled", 1 + index / 6,
                   reason=rng.choice(["case-closed", "status-granted", "case-closed"]))
