@@ -108,7 +108,8 @@ def compose(session: Session, order: CourtOrder, settings: Settings, *, kind: st
     return batch
 
 
-def select_people(session: Session, order: CourtOrder, kind: str, filters: Filters) -> list[Detainee]:
+def select_people(session: Session, order: CourtOrder, kind: str,
+                  filters: Filters) -> list[Detainee]:
     """The people a ``kind`` letter goes to, oldest record first.
 
     Client letters: everyone on the order. Obligor letters: people with a bond

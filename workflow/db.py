@@ -154,7 +154,8 @@ def _translated(settings: Settings) -> Iterator[None]:
         ) from None
     except OperationalError as exc:
         if "locked" in str(exc.orig) or "deadlock" in str(exc.orig):
-            raise ConflictError("the database is busy with another writer: re-run the command") from None
+            raise ConflictError(
+                "the database is busy with another writer: re-run the command") from None
         if exc.statement is None and not settings.is_sqlite:  # no statement: connecting failed
             raise BondtrackError(connection_problem(settings.database_url, exc.orig)) from None
         raise BondtrackError(f"database error: {type(exc.orig).__name__}") from None

@@ -213,7 +213,8 @@ def _claim(run: _Run, kinds: tuple[str, ...] | None) -> list[_Claimed]:
     """Take up to a batch of due notices, each by compare-and-set so no two workers share one."""
     now = run.now()
     due = or_(
-        (Notice.status == PENDING) & or_(Notice.claimed_until.is_(None), Notice.claimed_until <= now),
+        (Notice.status == PENDING)
+        & or_(Notice.claimed_until.is_(None), Notice.claimed_until <= now),
         (Notice.status == CLAIMED) & (Notice.claimed_until < now),
     )
     claimed = []

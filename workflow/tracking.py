@@ -243,7 +243,10 @@ def release(session: Session, detainee: Detainee, *, actor: Actor, now: datetime
 
 def exclude(session: Session, detainee: Detainee, *, reason: str, actor: Actor, now: datetime,
             at: datetime | None = None, note: str | None = None) -> Event:
-    """Take the person out of the order's cover: mandatory detention, security threat (→ EXCLUDED)."""
+    """Take the person out of the order's cover.
+
+    For mandatory detention or a security threat (→ EXCLUDED).
+    """
     if reason not in EXCLUSION_REASONS:
         raise ValidationError(f"exclusion reason must be one of: {', '.join(EXCLUSION_REASONS)}")
     return move(

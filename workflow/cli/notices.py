@@ -90,7 +90,8 @@ def _say_what_was_made(summary: dict, out: Path, one_file: bool) -> None:  # typ
     where = summary["files"][0] if one_file and summary["files"] else str(out)
     click.echo(f"{summary['letters']} {summary['kind']} letter(s) in {where}")
     if summary["languages"]:
-        click.echo("languages: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["languages"].items())))
+        languages = sorted(summary["languages"].items())
+        click.echo("languages: " + ", ".join(f"{k} {v}" for k, v in languages))
     for code, people in sorted(summary["needs_translation"].items()):
         click.echo(f"needs a translation into '{code}' (sent in English): "
                    + ", ".join(f"person #{pid}" for pid in people))

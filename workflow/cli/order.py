@@ -59,7 +59,8 @@ _conditions_option = click.option(
 @click.option("--case", "case_number", required=True, help='Case number, e.g. "1:18-cv-03757".')
 @click.option("--court", help='Court, e.g. "N.D. Ill." (required unless --parent).')
 @click.option("--judge", help="Judge who entered the order (required unless --parent).")
-@click.option("--deadline", required=True, help='Release deadline in court time, e.g. "2025-11-21 12:00".')
+@click.option("--deadline", required=True,
+              help='Release deadline in court time, e.g. "2025-11-21 12:00".')
 @click.option("--tz", "time_zone", help="The court's IANA time zone (default from config).")
 @click.option("--title", help="Short title of the order.")
 @click.option("--order-date", type=click.DateTime(["%Y-%m-%d"]), help="Date the order was entered.")
@@ -140,7 +141,8 @@ def list_(app: App, fmt: str) -> None:
 
     with app.read() as session:
         rows = reports.orders_overview(session, clock.now())
-    columns = ["case_number", "court", "deadline", "time_zone", "time_left", "people", "outstanding"]
+    columns = ["case_number", "court", "deadline", "time_zone", "time_left", "people",
+               "outstanding"]
     for row in rows:
         label, duration = clock.describe_time_left(row["seconds_left"])
         row["time_left"] = duration if label == "time left" else f"{label} {duration}"

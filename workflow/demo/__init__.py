@@ -75,7 +75,8 @@ def prepare_home(home: Path) -> Path:
     """An empty private home; refuses to wipe a folder that is not a demo home."""
     if home.exists():
         if not (home / MARKER).exists():
-            raise BondtrackError(f"{home} exists and is not a bondtrack demo home; choose another --home")
+            raise BondtrackError(
+                f"{home} exists and is not a bondtrack demo home; choose another --home")
         shutil.rmtree(home)
     db.ensure_private_dir(home)
     (home / MARKER).write_text("built by `bondtrack demo`; rebuilt on every run\n")
@@ -96,7 +97,8 @@ def build(database: db.Database, home: Path, *, people: int, seed: int, now: dat
             title="Castañon Nava v. DHS: release on bond of people arrested without warrants",
             actor=ACTOR, now=IMPORTED_AT,
         )
-        import_class_list(session, order, class_list, actor=Actor("demo", "import"), now=IMPORTED_AT)
+        import_class_list(session, order, class_list, actor=Actor("demo", "import"),
+                          now=IMPORTED_AT)
         facilities = {f.code: f for f in session.scalars(select(Facility))}
         detainees = session.scalars(
             select(Detainee).where(Detainee.order_id == order.id).order_by(Detainee.id)
@@ -153,10 +155,12 @@ def _walk(session: Session, rng: random.Random, detainee: Detainee,
         return
     if fate == "excluded":
         reason = rng.choice(["mandatory-detention", "security-threat"])
-        tracking.exclude(session, detainee, reason=reason, at=t, note="decided by counsel", **common)
+        tracking.exclude(session, detainee, reason=reason, at=t, note="decided by counsel",
+                         **common)
         return
     if fate == "not-in-custody":
-        tracking.not_in_custody(session, detainee, at=t, reason="released before the order", **common)
+        tracking.not_in_custody(session, detainee, at=t, reason="released before the order",
+                                **common)
         return
     tracking.search(session, detainee, at=t, **common)
     if fate == "locating":

@@ -25,4 +25,5 @@ def step(database: db.Database, settings: Settings, order_id: int, now: datetime
                             actor=actor, one_file=True, limit=25)
     say(f"{len(demand.letters)} field-office demand letters in {out}/demand-*.pdf")
     for path in sample.files:
-        say(f"{len(sample.letters)} client letters (a sample, each in its reader's language) in {path}")
+        say(f"{len(sample.letters)} client letters (a sample, each in its reader's language)"
+            f" in {path}")
