@@ -39,7 +39,8 @@ FACILITIES = (
     ("BROADIL", "Broadview Processing Center", "Broadview", "IL", "Chicago", "America/Chicago"),
     ("BOONEKY", "Boone County Jail", "Burlington", "KY", "Chicago", "America/New_York"),
     ("NLAKEMI", "North Lake Processing Center", "Baldwin", "MI", "Detroit", "America/Detroit"),
-    ("KROMEFL", "Krome North Service Processing Center", "Miami", "FL", "Miami", "America/New_York"),
+    ("KROMEFL", "Krome North Service Processing Center", "Miami", "FL", "Miami",
+     "America/New_York"),
     ("NOWHERE", "Unlisted County Jail", "Somewhere", "IL", None, None),
 )
 
@@ -58,7 +59,8 @@ PEOPLE = (
 )
 OBLIGOR_EMAILS = {"012345678": "ana.nunez@example.org", "034567890": "evil@example.org"}
 
-SPANISH_DEADLINE = "viernes, 21 de noviembre de 2025, a las 12:00 p.m. (hora estándar central, hora del tribunal)"
+SPANISH_DEADLINE = ("viernes, 21 de noviembre de 2025, a las 12:00 p.m."
+                    " (hora estándar central, hora del tribunal)")
 ENGLISH_DEADLINE = "Friday, November 21, 2025, 12:00 PM (Central Standard Time, the court's time)"
 _WORD = re.compile(r"[^\W\d_]{2,}(?:'[^\W\d_]+)?")
 # Words both languages' letters rightly use: agencies, programs, and a few true cognates.

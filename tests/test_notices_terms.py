@@ -1,4 +1,7 @@
-"""Client and obligor letters state the terms the court ordered for the person, in their language."""
+"""Client and obligor letters state the terms the court ordered for the person.
+
+In the person's language.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ WARNING_EN = "ICE set a higher bond than the court ordered."
 WARNING_ES = "ICE fijó una fianza más alta que la que ordenó el tribunal."
 
 
-def letter(case: Letters, tmp_path: Path, kind: str, a_number: str, order: str | None = None) -> str:
+def letter(case: Letters, tmp_path: Path, kind: str, a_number: str,
+           order: str | None = None) -> str:
     out = tmp_path / f"{kind}-{a_number}-{order or 'first'}"
     batch = render_letters(case.database, case.settings, case=order, kind=kind, out=out, now=NOW,
                            actor=STAFF, filters=Filters(a_number=a_number))

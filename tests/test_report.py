@@ -276,4 +276,5 @@ def test_the_readme_commands_run_as_shown(cli, caseload: Caseload, frozen, tmp_p
                  "dashboard.html"):
         assert ((tmp_path / name).stat().st_mode & 0o777) == 0o600, name
     assert "exported 1 person to bond-team.xlsx" in outputs[2]
-    assert "outstanding by facility" in outputs[5] and outputs[6].startswith("place,office,outstanding")
+    assert "outstanding by facility" in outputs[5]
+    assert outputs[6].startswith("place,office,outstanding")
