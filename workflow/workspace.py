@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from workflow import clock, money, orders, stages, tables, terms, tracking
@@ -84,7 +84,7 @@ def _row(d: Detainee, code: str | None, office: str | None, now: datetime,
     }
 
 
-def _people_query(order: CourtOrder):  # type: ignore[no-untyped-def]
+def _people_query(order: CourtOrder) -> Select[Detainee, str, str | None]:
     return (
         select(Detainee, Facility.code, Facility.field_office)
         .outerjoin(Facility, Detainee.facility_id == Facility.id)

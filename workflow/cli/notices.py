@@ -7,6 +7,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -83,7 +84,7 @@ def render(app: App, kind: str | None, queued: bool, stage: str | None, facility
         _say_what_was_made(summary, out, one_file)
 
 
-def _say_what_was_made(summary: dict, out: Path, one_file: bool) -> None:  # type: ignore[type-arg]
+def _say_what_was_made(summary: dict[str, Any], out: Path, one_file: bool) -> None:
     """The render's summary in lines; people by internal id only."""
     from workflow.languages import interpreter_reason
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +18,11 @@ from workflow.cli.common import (
     print_rows,
     print_table,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from workflow.models import Event
 
 
 @click.group()
@@ -72,7 +78,7 @@ _conditions_option = click.option(
 @_conditions_option
 @pass_app
 def add(app: App, case_number: str, court: str | None, judge: str | None, deadline: str,
-        time_zone: str | None, title: str | None, order_date, notes: str | None,  # type: ignore[no-untyped-def]
+        time_zone: str | None, title: str | None, order_date: datetime | None, notes: str | None,
         parent: str | None, docket: str | None, bond_amount: str | None,
         conditions: str | None) -> None:
     """Record a court order (or a sub-order) and its release deadline."""
@@ -254,7 +260,7 @@ _note = click.option("--note", help="What the court said, in a sentence.")
 _at = click.option("--at", metavar="TIME", help="When it took effect, court time (default: now).")
 
 
-def queue_updated_letters(app: App, session, event) -> str:  # type: ignore[no-untyped-def]
+def queue_updated_letters(app: App, session: Session, event: Event) -> str:
     """Queue the updated letters a change calls for; one line saying what was queued."""
     from workflow import renotice
     from workflow.casework import letters_line
@@ -272,7 +278,7 @@ def queue_updated_letters(app: App, session, event) -> str:  # type: ignore[no-u
 @_conditions_option
 @_note
 @pass_app
-def amend(app: App, case: str | None, docket: str, docket_date, deadline: str | None,  # type: ignore[no-untyped-def]
+def amend(app: App, case: str | None, docket: str, docket_date: datetime, deadline: str | None,
           bond_amount: str | None, conditions: str | None, note: str | None) -> None:
     """Record an amending order: new deadline and/or terms; affected people get updated letters."""
     from workflow import amendments

@@ -39,6 +39,7 @@ from werkzeug.exceptions import HTTPException
 
 from workflow import clock, users
 from workflow.audit import Actor
+from workflow.config import Settings
 from workflow.web.base import access_log, state
 
 blueprint = Blueprint("auth", __name__)
@@ -76,7 +77,7 @@ def actor() -> Actor:
     return Actor(g.user.email, "web")
 
 
-def settings():  # type: ignore[no-untyped-def]
+def settings() -> Settings:
     return state(current_app)["settings"]
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 
 from workflow import clock
-from workflow.db import ensure_private_dir
+from workflow.db import Database, ensure_private_dir
 from workflow.web.auth import actor, read, requires, settings
 from workflow.web.base import state
 from workflow.web.pages import _order
@@ -20,7 +21,7 @@ EXPORT_FORMATS = ("csv", "xlsx", "json")
 REPORT_FORMATS = ("pdf", "html", "csv")
 
 
-def _send(make, name: str) -> Response:  # type: ignore[no-untyped-def]
+def _send(make: Callable[[Path], object], name: str) -> Response:
     """Write the file in a private temporary folder, send it, and remove it."""
     folder = Path(tempfile.mkdtemp(dir=ensure_private_dir(settings().home / "web-downloads")))
     path = folder / name
@@ -62,7 +63,7 @@ def report(fmt: str) -> Response:
         settings=settings()), f"compliance-report.{fmt}")
 
 
-def _database():  # type: ignore[no-untyped-def]
+def _database() -> Database:
     return state(current_app)["database"]
 
 
