@@ -239,8 +239,8 @@ def _failed(session: Session, user: User, actor: Actor, now: datetime) -> SignIn
     session.add(SignInFailure(user_id=user.id, at=now))
     session.flush()
     _record(session, "sign-in-failed", user, actor, now)
-    recent = session.scalar(select(func.count()).select_from(SignInFailure).where(
-        SignInFailure.user_id == user.id, SignInFailure.at > now - LOCKOUT_WINDOW))
+    recent = session.execute(select(func.count()).select_from(SignInFailure).where(
+        SignInFailure.user_id == user.id, SignInFailure.at > now - LOCKOUT_WINDOW)).scalar_one()
     if recent >= LOCKOUT_FAILURES:
         user.locked_until = now + LOCKOUT_FOR
         session.execute(delete(SignInFailure).where(SignInFailure.user_id == user.id))

@@ -36,6 +36,7 @@ from flask import (
 )
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from workflow import clock, users
 from workflow.audit import Actor
@@ -117,7 +118,7 @@ def _idle_seconds() -> float:
     return float(settings().section("web")["idle_minutes"]) * 60
 
 
-def _before() -> Response | None:
+def _before() -> BaseResponse | None:
     g.started = time.monotonic()
     g.user = None
     now = clock.now().timestamp()
