@@ -161,7 +161,8 @@ def _translated(settings: Settings) -> Iterator[None]:
             raise ConflictError(
                 "the database is busy with another writer: re-run the command") from None
         if exc.statement is None and not settings.is_sqlite:  # no statement: connecting failed
-            raise BondtrackError(connection_problem(settings.database_url, exc.orig)) from None
+            raise BondtrackError(
+                connection_problem(settings.database_url, exc.orig or exc)) from None
         raise BondtrackError(f"database error: {type(exc.orig).__name__}") from None
     except DBAPIError as exc:
         # The message of a DBAPI error quotes SQL parameters: name the kind only.

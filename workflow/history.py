@@ -273,7 +273,7 @@ def _details(row: tables.Row, errors: list[tuple[str, str]]) -> dict[str, Any]:
     bonds = cast(Table, Bond.__table__)
     for name, width in (("obligor_name", cast(String, bonds.c.obligor_name.type).length),
                         ("receipt", cast(String, bonds.c.receipt_number.type).length)):
-        if isinstance(found.get(name), str) and len(found[name]) > width:
+        if width is not None and isinstance(found.get(name), str) and len(found[name]) > width:
             column = "obligor" if name == "obligor_name" else name
             errors.append((column, f"longer than {width} characters"))
     return found

@@ -68,12 +68,13 @@ def render(app: App, kind: str | None, queued: bool, stage: str | None, facility
     if not queued and not kind:
         raise click.UsageError("say which letters: --kind client|obligor|demand, or --queued")
     app.database.check_schema()
-    common = {"case": case, "out": out, "now": clock.now(), "actor": app.actor(), "fmt": fmt,
-              "one_file": one_file}
+    common: dict[str, Any] = {"case": case, "out": out, "now": clock.now(),
+                              "actor": app.actor(), "fmt": fmt, "one_file": one_file}
     with _progress_bar() as progress:
         if queued:
             batch = render_queued(app.database, app.settings, progress=progress, **common)
         else:
+            assert kind is not None  # refused above when neither --kind nor --queued
             batch = render_letters(
                 app.database, app.settings, kind=kind, language=language, progress=progress,
                 filters=Filters(stage=stage, facility=facility, a_number=a_number), **common)

@@ -65,7 +65,7 @@ def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
         for step in _steps():
             step(database, settings, order_id, NOW, say)
         with database.read() as session:
-            status = reports.status(session, session.get(CourtOrder, order_id), NOW)
+            status = reports.status(session, session.get_one(CourtOrder, order_id), NOW)
     finally:
         database.dispose()
     return DemoResult(home=home, status=status)
@@ -87,7 +87,7 @@ def build(database: db.Database, home: Path, *, people: int, seed: int, now: dat
     """Add the order and facilities, import a class list, and move everyone up to ``now``."""
     rng = random.Random(seed)
     persons = [synthetic_person(rng, index) for index in range(people)]
-    reported = {p["a_number"]: pick_facility(rng) for p in persons if rng.random() < 0.7}
+    reported = {str(p["a_number"]): pick_facility(rng) for p in persons if rng.random() < 0.7}
     class_list = write_class_list(home / "class-list.csv", persons, reported)
     with database.write() as session:
         _add_facilities(session)
@@ -148,7 +148,7 @@ def _walk(session: Session, rng: random.Random, detainee: Detainee,
           facilities: Mapping[str, Facility], where: FacilityInfo, now: datetime) -> None:
     """Move one person toward their fate at plausible times; every step happens before ``now``."""
     fate = rng.choices(list(_FATES), weights=list(_FATES.values()))[0]
-    common = {"actor": ACTOR, "now": now}
+    common: dict[str, Any] = {"actor": ACTOR, "now": now}
     steps = iter(_schedule(rng, now))
     t = next(steps)
     if fate == "intake":

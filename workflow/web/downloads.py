@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 
@@ -101,8 +102,9 @@ def letters() -> Response:
         case = _order(session, form.get("order")).case_number
 
     def make(path: Path) -> None:
-        common = {"case": case, "out": path.parent / "letters", "now": clock.now(),
-                  "actor": actor(), "fmt": fmt, "one_file": True}
+        common: dict[str, Any] = {"case": case, "out": path.parent / "letters",
+                                  "now": clock.now(), "actor": actor(), "fmt": fmt,
+                                  "one_file": True}
         if kind == "queued":
             batch = render_queued(_database(), settings(), **common)
         else:
