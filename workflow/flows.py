@@ -68,7 +68,6 @@ TARGET = configure_prefect(config.load())
 from prefect import flow, get_run_logger, task  # noqa: E402  (configured just above)
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.deployments.runner import RunnerDeployment  # noqa: E402
 from prefect.settings import temporary_settings  # noqa: E402
 from prefect.states import State  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
@@ -340,6 +339,7 @@ def serve(settings: config.Settings, case: str | None, pool: str | None = None) 
                              " (see the README, 'Flows (Prefect)')")
     from prefect import deploy
     from prefect import serve as serve_here
+    from prefect.deployments.runner import RunnerDeployment
     from prefect.types.entrypoint import EntrypointType
 
     with _database(settings).read() as session:
