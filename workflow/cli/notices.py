@@ -112,19 +112,19 @@ def _say_what_was_made(summary: dict[str, Any], out: Path, one_file: bool) -> No
 def _progress_bar() -> Iterator[Callable[[str, int, int], None] | None]:
     """A progress bar on a terminal's stderr, fed by the core's ``progress(phase, done, total)``."""
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     console = Console(stderr=True)
     if not console.is_terminal:  # a pipe or a log gets the summary only
         yield None
         return
     with Progress(console=console, transient=True) as bar:
-        tasks: dict[str, object] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
                 tasks[phase] = bar.add_task(phase, total=total)
-            bar.update(tasks[phase], completed=done, total=total)  # type: ignore[arg-type]
+            bar.update(tasks[phase], completed=done, total=total)
 
         yield update
 
