@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 # Test workers: one per core. Tests marked serial (they kill or time processes) run after, alone.
 JOBS   ?= auto
 
-.PHONY: demo test deps bench screenshot clean
+.PHONY: demo test lint deps bench screenshot clean
 
 demo: $(STAMP)
 	$(VENV)/bin/bondtrack demo
@@ -18,6 +18,11 @@ test: $(STAMP) deps
 	$(PY) -m pytest -n $(JOBS) -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
 	$(PY) -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
 	exit $$failed
+
+# Style (ruff, rule set in pyproject.toml) and types (mypy, files and flags in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check workflow tests bench
+	$(VENV)/bin/mypy
 
 bench: $(STAMP) deps
 	$(PY) bench/run

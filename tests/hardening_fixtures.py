@@ -85,7 +85,7 @@ def check_invariants(database: db.Database, now: datetime) -> dict[str, int]:
                 .where(Event.detainee_id.is_not(None), Event.to_stage.is_not(None))
                 .order_by(Event.detainee_id, Event.id)):
             chains[detainee_id].append((source, target, at))
-        for detainee_id, order_id, stage, since, version in people:
+        for detainee_id, _order_id, stage, since, version in people:
             _check_person(detainee_id, stage, since, version, chains.get(detainee_id, []))
         for order in session.scalars(select(CourtOrder)):
             rows = Counter(stage for _, order_id, stage, *_ in people if order_id == order.id)
@@ -123,7 +123,7 @@ def table_rows(database: db.Database) -> dict[str, list[tuple]]:
 
     with database.read() as session:
         return {
-            table.name: sorted((tuple(map(repr, row)) for row in session.execute(select(table))))
+            table.name: sorted(tuple(map(repr, row)) for row in session.execute(select(table)))
             for table in Base.metadata.sorted_tables
         }
 

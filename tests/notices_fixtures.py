@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import dataclasses
+import re
 import socket
 import subprocess
 import threading
@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
-
 from babel.dates import get_day_names, get_month_names
+from sqlalchemy import select
 
 from tests.conftest import CASE
 from workflow import config, db, orders, resource, tracking
@@ -40,7 +39,8 @@ FACILITIES = (
     ("BROADIL", "Broadview Processing Center", "Broadview", "IL", "Chicago", "America/Chicago"),
     ("BOONEKY", "Boone County Jail", "Burlington", "KY", "Chicago", "America/New_York"),
     ("NLAKEMI", "North Lake Processing Center", "Baldwin", "MI", "Detroit", "America/Detroit"),
-    ("KROMEFL", "Krome North Service Processing Center", "Miami", "FL", "Miami", "America/New_York"),
+    ("KROMEFL", "Krome North Service Processing Center", "Miami", "FL", "Miami",
+     "America/New_York"),
     ("NOWHERE", "Unlisted County Jail", "Somewhere", "IL", None, None),
 )
 
@@ -59,7 +59,8 @@ PEOPLE = (
 )
 OBLIGOR_EMAILS = {"012345678": "ana.nunez@example.org", "034567890": "evil@example.org"}
 
-SPANISH_DEADLINE = "viernes, 21 de noviembre de 2025, a las 12:00 p.m. (hora estándar central, hora del tribunal)"
+SPANISH_DEADLINE = ("viernes, 21 de noviembre de 2025, a las 12:00 p.m."
+                    " (hora estándar central, hora del tribunal)")
 ENGLISH_DEADLINE = "Friday, November 21, 2025, 12:00 PM (Central Standard Time, the court's time)"
 _WORD = re.compile(r"[^\W\d_]{2,}(?:'[^\W\d_]+)?")
 # Words both languages' letters rightly use: agencies, programs, and a few true cognates.

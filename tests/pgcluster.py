@@ -18,7 +18,8 @@ from pathlib import Path
 
 
 def _binary(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))), None)
+    installed = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    found = shutil.which(name) or next(iter(installed), None)
     if not found:
         raise RuntimeError(f"PostgreSQL's {name} is not installed (make test installs it)")
     return found
@@ -39,8 +40,8 @@ class Cluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
-        _run_as_postgres([_binary("pg_ctl"), "-D", str(self.base / "data"), "-m", "immediate", "stop"],
-                         check=False)
+        _run_as_postgres([_binary("pg_ctl"), "-D", str(self.base / "data"), "-m", "immediate",
+                          "stop"], check=False)
         shutil.rmtree(self.base, ignore_errors=True)
 
 
@@ -62,9 +63,11 @@ def start() -> Cluster:
     options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
                " -c full_page_writes=off -c synchronous_commit=off -c max_connections=200")
     result = _run_as_postgres([_binary("pg_ctl"), "-D", str(data), "-o", options,
-                               "-l", str(base / "server.log"), "-w", "-t", "60", "start"], check=False)
+                               "-l", str(base / "server.log"), "-w", "-t", "60", "start"],
+                              check=False)
     if result.returncode != 0:
-        log = (base / "server.log").read_text(errors="replace") if (base / "server.log").exists() else ""
+        server_log = base / "server.log"
+        log = server_log.read_text(errors="replace") if server_log.exists() else ""
         shutil.rmtree(base, ignore_errors=True)
         raise RuntimeError(f"PostgreSQL did not start: {result.stderr}\n{log}")
     return Cluster(base=base, port=port)

@@ -28,11 +28,11 @@ from tests.flows_fixtures import (
 )
 from tests.notices_fixtures import free_port, with_smtp
 from workflow import alerts, clock, config, db, letters, reports, thresholds
-from workflow.demo import alerts as demo_alerts
-from workflow.thresholds import Rules, Threshold
 from workflow.audit import Actor
+from workflow.demo import alerts as demo_alerts
 from workflow.errors import ConfigError
 from workflow.models import Alert, Event, Notice
+from workflow.thresholds import Rules, Threshold
 
 STAFF = ["attorney@legalaid.example", "paralegal@legalaid.example"]
 RULES = Rules(hours_before=(72, 48, 24, 12, 6, 2, 1), overdue_every_hours=24, digest_hour=7)
@@ -361,7 +361,8 @@ def test_the_digest_goes_once_a_day_with_yesterdays_moves(database, staffed, ord
     assert [k for k, *_ in notices_of(database)] == ["digest"] * 4
 
 
-def test_the_list_has_fired_skipped_and_pending_with_stable_keys(database, staffed, order_id) -> None:  # type: ignore[no-untyped-def]
+def test_the_list_has_fired_skipped_and_pending_with_stable_keys(  # type: ignore[no-untyped-def]
+        database, staffed, order_id) -> None:
     check_at(database, staffed, order_id, DEADLINE - timedelta(hours=24))
     with database.read() as session:
         rows = alerts.list_alerts(session, order_in(session, order_id),
@@ -439,7 +440,8 @@ def test_alerts_check_without_staff_is_one_clear_line(cli, court_order) -> None:
         " (or BONDTRACK_NOTICES_STAFF_EMAILS=a@x.org,b@x.org)"]
 
 
-def test_now_needs_an_offset_when_the_orders_keep_different_time(cli, court_order, staff_env) -> None:  # type: ignore[no-untyped-def]
+def test_now_needs_an_offset_when_the_orders_keep_different_time(  # type: ignore[no-untyped-def]
+        cli, court_order, staff_env) -> None:
     cli("order", "add", "--case", "2:25-cv-00001", "--court", "C.D. Cal.", "--judge", "J. Doe",
         "--deadline", "2025-11-21 12:00", "--tz", "America/Los_Angeles")
     refused = cli("alerts", "check", "--now", "2025-11-20 12:00", ok=False)

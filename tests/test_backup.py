@@ -269,7 +269,8 @@ def _watched_orders(database: db.Database, tmp_path: Path) -> None:
             order = orders.add_order(session, case_number=case, court="N.D. Ill.", judge="J",
                                      deadline=deadline.isoformat(sep=" "),
                                      time_zone="America/Chicago", actor=actor, now=now)
-            people = [(f"7{n}{i:07d}", f"Family{i}", f"Given{i}", "1/2/1980", "") for i in range(20)]
+            people = [(f"7{n}{i:07d}", f"Family{i}", f"Given{i}", "1/2/1980", "")
+                      for i in range(20)]
             import_class_list(session, order, _list(tmp_path / f"{n}.csv", people), actor=actor,
                               now=now)
 

@@ -11,7 +11,16 @@ import pytest
 from sqlalchemy import select
 
 from tests.bonds_fixtures import (
-    ANA, HOUR, JOSE, LUIS, NOW, options_for, post, record, walk_to, written,
+    ANA,
+    HOUR,
+    JOSE,
+    LUIS,
+    NOW,
+    options_for,
+    post,
+    record,
+    walk_to,
+    written,
 )
 from tests.foundation_fixtures import STAFF, write_csv
 from tests.order_changes_fixtures import read_order

@@ -52,7 +52,8 @@ def refused(cli, *args: str, code: int = 1) -> str:  # type: ignore[no-untyped-d
 def test_order_add_shows_the_deadline_in_court_time(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("order", "add", "--case", CASE, "--court", "N.D. Ill.", "--judge", "J. Cummings",
                  "--deadline", "2025-11-21 12:00", "--tz", "America/Chicago")
-    assert result.stdout == f"added order {CASE}, deadline 2025-11-21T12:00:00-06:00 (America/Chicago)\n"
+    assert result.stdout == (
+        f"added order {CASE}, deadline 2025-11-21T12:00:00-06:00 (America/Chicago)\n")
 
 
 def test_order_add_without_tz_uses_the_configured_zone(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -114,13 +115,15 @@ def test_a_deadline_in_a_dst_overlap_is_refused(cli) -> None:  # type: ignore[no
 def test_without_an_order_commands_say_how_to_add_one(cli) -> None:  # type: ignore[no-untyped-def]
     for command in (("status",), ("list",), ("order", "show"), ("show", JOSE)):
         assert refused(cli, *command) == (
-            "Error: no court order yet: add one with `bondtrack order add --case ... --deadline ...`\n")
+            "Error: no court order yet: add one with"
+            " `bondtrack order add --case ... --deadline ...`\n")
 
 
 def test_with_several_orders_commands_ask_which(people) -> None:  # type: ignore[no-untyped-def]
     people("order", "add", "--case", "1:25-cv-00001", "--court", "N.D. Ill.", "--judge", "X",
            "--deadline", "2026-03-05 12:00")
-    assert refused(people, "status") == "Error: several orders in this database: name one with --order CASE\n"
+    assert refused(people, "status") == (
+        "Error: several orders in this database: name one with --order CASE\n")
     assert json.loads(people("status", "--order", CASE, "--json").stdout)["total"] == 3
     assert json.loads(people("status", "--order", "1:25-cv-00001", "--json").stdout)["total"] == 0
 
@@ -149,8 +152,8 @@ def test_status_counts_follow_the_moves(people) -> None:  # type: ignore[no-unty
     data = status(people)
     assert {k: v for k, v in data["by_stage"].items() if v} == {
         "INTAKE": 1, "RELEASED": 1, "EXCLUDED": 1}
-    assert (data["total"], data["covered"], data["outstanding"], data["resolved"], data["excluded"]) == (
-        3, 2, 1, 1, 1)
+    assert (data["total"], data["covered"], data["outstanding"], data["resolved"],
+            data["excluded"]) == (3, 2, 1, 1, 1)
 
 
 def test_status_for_people_shows_court_time_and_time_left(people) -> None:  # type: ignore[no-untyped-def]
@@ -247,7 +250,8 @@ def test_every_move_command_works_and_lands_in_the_history(people, frozen) -> No
     steps = [
         ("search", JOSE),
         ("locate", JOSE, "--facility", "BROADIL"),
-        ("transfer", JOSE, "--facility", "KROME", "--facility-name", "Krome Service Processing Center"),
+        ("transfer", JOSE, "--facility", "KROME", "--facility-name",
+         "Krome Service Processing Center"),
         ("locate", JOSE, "--facility", "KROME"),
         ("bond", JOSE, "--amount", "$2,500", "--obligor", "Ana Núñez", "--relationship", "sister",
          "--obligor-phone", "+1 312 555 0199", "--conditions", "ATD"),
@@ -271,8 +275,8 @@ def test_every_move_command_works_and_lands_in_the_history(people, frozen) -> No
     ]
     assert all(e["actor"] == "tester" for e in record["events"])
     (bond,) = record["bonds"]
-    assert (bond["amount_cents"], bond["obligor_name"], bond["receipt_number"], bond["payment_method"]) == (
-        250000, "Ana Núñez", "I305-0001", "cashier-check")
+    assert (bond["amount_cents"], bond["obligor_name"], bond["receipt_number"],
+            bond["payment_method"]) == (250000, "Ana Núñez", "I305-0001", "cashier-check")
     assert show(people, "098765432")["exclusion_reason"] == "security-threat"
     assert show(people, "23456789")["stage"] == "DEPARTED"
 

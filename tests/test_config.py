@@ -47,7 +47,8 @@ def test_a_database_url_selects_postgresql(tmp_path: Path) -> None:
 
 
 def test_the_users_file_overrides_the_defaults(tmp_path: Path) -> None:
-    env = user_file(tmp_path, 'time_zone = "America/New_York"\n[smtp]\nport = 2525\nhost = "mail"\n')
+    env = user_file(tmp_path,
+                    'time_zone = "America/New_York"\n[smtp]\nport = 2525\nhost = "mail"\n')
     settings = config.load(env)
     assert settings.time_zone == "America/New_York"
     assert settings.section("smtp")["port"] == 2525
@@ -99,7 +100,8 @@ def test_an_unknown_key_in_the_users_file_is_an_error_naming_it(
 
 @pytest.mark.parametrize(
     ("text", "key"),
-    [("[smtp]\nport = '25'\n", "smtp.port"), ("busy_timeout_seconds = 1.5\n", "busy_timeout_seconds"),
+    [("[smtp]\nport = '25'\n", "smtp.port"),
+     ("busy_timeout_seconds = 1.5\n", "busy_timeout_seconds"),
      ("time_zone = 5\n", "time_zone"), ("smtp = 1\n", "smtp"),
      ("[alerts]\nthresholds_hours = 24\n", "alerts.thresholds_hours"),
      ("[alerts]\nthresholds_hours = ['24h']\n", "alerts.thresholds_hours"),
@@ -123,7 +125,8 @@ def test_a_users_file_that_is_not_toml_is_an_error(tmp_path: Path) -> None:
 
 
 def test_home_defaults_to_xdg_data_home(tmp_path: Path) -> None:
-    assert config.load({"XDG_DATA_HOME": str(tmp_path / "xdg")}).home == tmp_path / "xdg" / "bondtrack"
+    home = config.load({"XDG_DATA_HOME": str(tmp_path / "xdg")}).home
+    assert home == tmp_path / "xdg" / "bondtrack"
 
 
 def test_home_without_xdg_is_under_the_users_local_share(

@@ -255,7 +255,8 @@ def side_by_side(measure_on: Callable[[int, str], float]) -> dict[str, float]:
     as when the trials run; only the random kills use it, and nothing asserts where they land."""
     assert len(BACKENDS) <= WORKERS
     with ThreadPoolExecutor(len(BACKENDS)) as pool:
-        return dict(zip(BACKENDS, pool.map(measure_on, range(len(BACKENDS)), BACKENDS)))
+        measured = pool.map(measure_on, range(len(BACKENDS)), BACKENDS)
+        return dict(zip(BACKENDS, measured, strict=True))
 
 
 # (worker, backend, kill) → (killed, outcome); the worker picks its fork server.

@@ -68,7 +68,8 @@ def test_demo_command_prints_the_status_of_615_people(cli, tmp_path: Path) -> No
     counts = {
         cells[0]: int(cells[1])
         for line in out.splitlines()
-        if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 2 and cells[1].isdigit()
+        if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 2
+        and cells[1].isdigit()
     }
     assert sum(counts[stage.value] for stage in Stage) == 615
     assert counts["covered"] == 615 - counts["EXCLUDED"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections import Counter
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo

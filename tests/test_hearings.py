@@ -39,7 +39,8 @@ def reminders(database: db.Database) -> list[tuple[str, str, str | None]]:
 
 
 def queue(database: db.Database, now: datetime) -> int:
-    return on_order(database, lambda s, o: hearing_reminders.queue_reminders(s, o, now, settings_with()))
+    return on_order(database,
+                    lambda s, o: hearing_reminders.queue_reminders(s, o, now, settings_with()))
 
 
 # ---------------------------------------------------------------- hearings

@@ -254,13 +254,13 @@ def test_a_later_file_moves_people_on_with_its_dates(cli, court_order, database,
     cli("import", SAMPLE)
     first = [e.id for e in events_of(database, "200000004")]
     frozen(chicago("2025-11-21 09:00"))  # the next morning
-    later = csv_file(tmp_path, name="thursday.csv", *[
+    later = csv_file(tmp_path, *[
         person_row("200000003", "Bond Set", located="11/14/2025", amount="2500",
                    bond_set="2025-11-19 16:30"),
         person_row("200000004", "Bond Posted", located="2025-11-14", bond_set="2025-11-15 10:00",
                    receipt="I305-0004", method="cashier's check", posted="2025-11-19 09:15"),
         person_row("200000002", "Located", located="2025-11-21 08:00"),
-    ])
+    ], name="thursday.csv")
     out = cli("import", later).output
     assert "recorded from the file's history: LOCATED 1, BOND_SET 1, BOND_POSTED 1 (3 moves)" in out
     assert {a: s for a, s in stages_now(cli).items() if a in ("200000002", "200000003",
@@ -286,10 +286,10 @@ def test_a_file_that_contradicts_a_recorded_event_names_the_line_and_the_event(
     cli("import", SAMPLE)
     release = events_of(database, "200000006")[-1]
     before = rows_of(database)
-    contradicting = csv_file(tmp_path, name="friday.csv", *[
+    contradicting = csv_file(tmp_path, *[
         person_row("200000006", "Released", located="2025-11-13", bond_set="2025-11-14",
                    posted="2025-11-15 11:00", released="2025-11-17"),
-    ])
+    ], name="friday.csv")
     result = cli("import", contradicting, ok=False)
     assert (f"friday.csv:2: released_at: says 2025-11-17 00:00 CST, but 'release' is recorded"
             f" at 2025-11-16 15:00 CST (event #{release.id}): history is never rewritten"

@@ -104,8 +104,10 @@ def test_the_obligor_email_text_matches_its_letter(letters_order: Letters, smtp_
 
     cli("notices", "send", "--kind", "obligor")
     cli("notices", "render", "--kind", "obligor", "--a-number", "012345678", "--out", tmp_path)
-    email = message_from_bytes(mailbox.to("ana.nunez@example.org")[0].content, policy=policy.default)
-    letter = folded(pdf_text(tmp_path / f"obligor-person-{letters_order.person_id('012345678')}.pdf"))
+    email = message_from_bytes(mailbox.to("ana.nunez@example.org")[0].content,
+                               policy=policy.default)
+    person = letters_order.person_id("012345678")
+    letter = folded(pdf_text(tmp_path / f"obligor-person-{person}.pdf"))
     said = folded(email.get_body(("plain",)).get_content())
     for sentence in ("Guárdelo: lo necesita para recuperar el dinero cuando termine el caso.",
                      "ICE recibe fianzas los lunes, martes, miércoles, jueves y viernes"):

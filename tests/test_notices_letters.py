@@ -9,13 +9,13 @@ from jinja2.exceptions import SecurityError
 from sqlalchemy import select
 
 from tests.notices_fixtures import (
+    ENGLISH_DEADLINE,
     HOSTILE_FAMILY,
     HOSTILE_GIVEN,
     HOSTILE_OBLIGOR,
     NOW,
-    STAFF,
-    ENGLISH_DEADLINE,
     SPANISH_DEADLINE,
+    STAFF,
     Letters,
     a_numbers_in,
     english_in,
@@ -25,9 +25,10 @@ from tests.notices_fixtures import (
     pdf_text,
 )
 from workflow import letters
-from workflow.models import Detainee, Event
 from workflow.composing import Filters
+from workflow.models import Detainee, Event
 from workflow.notices import prepare_letters, render_letters
+
 
 def render(case: Letters, tmp_path: Path, kind: str, **options) -> tuple[object, Path]:  # type: ignore[no-untyped-def]
     out = tmp_path / f"out-{kind}"
@@ -39,7 +40,8 @@ def render(case: Letters, tmp_path: Path, kind: str, **options) -> tuple[object,
 def test_spanish_client_letter_is_all_spanish_with_deadline_in_court_time(
         letters_order: Letters, tmp_path: Path) -> None:
     render(letters_order, tmp_path, "client", filters=Filters(a_number="A-012-345-678"))
-    text = folded(pdf_text(tmp_path / "out-client" / f"client-person-{letters_order.person_id('012345678')}.pdf"))
+    person = letters_order.person_id("012345678")
+    text = folded(pdf_text(tmp_path / "out-client" / f"client-person-{person}.pdf"))
     assert "José Núñez" in text
     assert "A012-345-678" in text
     assert SPANISH_DEADLINE in text
@@ -53,7 +55,8 @@ def test_spanish_client_letter_is_all_spanish_with_deadline_in_court_time(
 def test_english_client_letter_states_the_deadline_in_english(letters_order: Letters,
                                                               tmp_path: Path) -> None:
     render(letters_order, tmp_path, "client", filters=Filters(a_number="045678901"))
-    text = folded(pdf_text(tmp_path / "out-client" / f"client-person-{letters_order.person_id('045678901')}.pdf"))
+    person = letters_order.person_id("045678901")
+    text = folded(pdf_text(tmp_path / "out-client" / f"client-person-{person}.pdf"))
     assert "Mary Smith" in text and "A045-678-901" in text
     assert ENGLISH_DEADLINE in text
     assert ("On November 12, 2025, the federal court (N.D. Ill., Judge Jeffrey I. Cummings, case"
@@ -70,13 +73,15 @@ def test_obligor_letter_has_amount_a_number_country_facility_and_posting_hours(
     text = folded(pdf_text(out / f"obligor-person-{letters_order.person_id('012345678')}.pdf"))
     for fact in ("José Núñez", "A012-345-678", "México", "Broadview Processing Center",
                  "$1,500.00", "Immigration and Customs Enforcement", "CeBONDS", "I-305", "I-333",
-                 "lunes, martes, miércoles, jueves y viernes, de 9:00 a.m. a 3:00 p.m., hora central",
+                 ("lunes, martes, miércoles, jueves y viernes, de 9:00 a.m. a 3:00 p.m.,"
+                  " hora central"),
                  SPANISH_DEADLINE):
         assert fact in text, fact
     assert english_in(text) is None
 
 
-def test_posting_hours_are_in_the_facility_time_zone(letters_order: Letters, tmp_path: Path) -> None:
+def test_posting_hours_are_in_the_facility_time_zone(letters_order: Letters,
+                                                     tmp_path: Path) -> None:
     _, out = render(letters_order, tmp_path, "obligor", filters=Filters(facility="BOONEKY"))
     text = folded(pdf_text(out / f"obligor-person-{letters_order.person_id('034567890')}.pdf"))
     assert ("Monday, Tuesday, Wednesday, Thursday, and Friday, from 9:00 AM to 3:00 PM,"
@@ -120,7 +125,8 @@ def test_language_without_templates_gets_english_and_is_listed(letters_order: Le
 
 def test_hostile_names_print_literally(letters_order: Letters, tmp_path: Path) -> None:
     hostile = letters_order.person_id("034567890")
-    _, out = render(letters_order, tmp_path, "obligor", fmt="html", filters=Filters(a_number="034567890"))
+    _, out = render(letters_order, tmp_path, "obligor", fmt="html",
+                    filters=Filters(a_number="034567890"))
     page = (out / f"obligor-person-{hostile}.html").read_text()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
     assert "{{ 7*7 }}" in page and "49" not in page
@@ -147,7 +153,8 @@ def test_one_file_puts_each_letter_on_new_pages(letters_order: Letters, tmp_path
     batch, out = render(letters_order, tmp_path, "client", one_file=True)
     assert [p.name for p in batch.files] == ["client-letters.pdf"]
     pages = pdf_text(out / "client-letters.pdf").split("\f")
-    starts = [page for page in pages if page.lstrip().startswith(letters_order.settings.section("notices")["organization"])]
+    organization = letters_order.settings.section("notices")["organization"]
+    starts = [page for page in pages if page.lstrip().startswith(organization)]
     assert len(starts) == len(batch.letters) == 10
 
 
@@ -184,7 +191,8 @@ def test_every_letter_template_renders_in_every_language(
 def test_unknown_language_for_all_letters_is_refused(letters_order: Letters) -> None:
     from workflow.errors import ValidationError
 
-    with letters_order.database.read() as session, pytest.raises(ValidationError, match="no client letter in 'xx'"):
+    with letters_order.database.read() as session, \
+            pytest.raises(ValidationError, match="no client letter in 'xx'"):
         prepare_letters(session, order_of(session, letters_order.order_id), letters_order.settings,
                         kind="client", now=NOW, language="xx")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import CASE
 from tests.notices_fixtures import (
     NOW,
     OBLIGOR_EMAILS,
@@ -24,10 +25,9 @@ from tests.notices_fixtures import (
     order_of,
     with_smtp,
 )
-from tests.conftest import CASE
 from workflow import config
-from workflow.models import Notice
 from workflow.letters import render_staff_email
+from workflow.models import Notice
 from workflow.notices import queue_obligor_emails
 from workflow.outbox import deliver, enqueue_email
 
@@ -97,15 +97,18 @@ def test_the_notices_flow_sends_what_send_sends_once(
     for engine in flows._DATABASES.values():
         engine.dispose()
     assert (first["queued"], first["sent"], second["queued"], second["sent"]) == (2, 2, 0, 0)
-    assert sorted(a for m in mailbox.messages for a in m.rcpt_tos) == sorted(OBLIGOR_EMAILS.values())
+    assert sorted(a for m in mailbox.messages for a in m.rcpt_tos) == \
+        sorted(OBLIGOR_EMAILS.values())
 
 
 def test_send_queues_obligor_emails_itself_once(letters_order: Letters, smtp_server: SmtpServer,
                                                 mailbox: Mailbox, cli) -> None:  # type: ignore[no-untyped-def]
     assert json.loads(cli("notices", "send", "--json").output)["queued"] == 2
     assert json.loads(cli("notices", "send", "--json").output)["queued"] == 0
-    assert sorted(a for m in mailbox.messages for a in m.rcpt_tos) == sorted(OBLIGOR_EMAILS.values())
-    message = message_from_bytes(mailbox.to("ana.nunez@example.org")[0].content, policy=policy.default)
+    assert sorted(a for m in mailbox.messages for a in m.rcpt_tos) == \
+        sorted(OBLIGOR_EMAILS.values())
+    message = message_from_bytes(mailbox.to("ana.nunez@example.org")[0].content,
+                                 policy=policy.default)
     assert message["Subject"] == "Fianza de José Núñez: cómo pagarla"
     assert message["From"] == "bondtrack@localhost"
     text = message.get_body(("plain",)).get_content()
@@ -169,8 +172,9 @@ def test_a_temporary_refusal_is_retried_with_backoff(letters_order: Letters, mai
     assert retry.error == "451 4.3.0 mailbox busy for <address>"
     # Not before retry_seconds (60) from the run's clock, which moves on with real time.
     assert timedelta(seconds=60) <= retry.claimed_until - NOW < timedelta(seconds=70)  # type: ignore[operator]
-    assert deliver(letters_order.database, settings, now=NOW + timedelta(seconds=59), worker="w1")["sent"] == 0
-    assert deliver(letters_order.database, settings, now=NOW + timedelta(seconds=70), worker="w1")["sent"] == 1
+    database = letters_order.database
+    assert deliver(database, settings, now=NOW + timedelta(seconds=59), worker="w1")["sent"] == 0
+    assert deliver(database, settings, now=NOW + timedelta(seconds=70), worker="w1")["sent"] == 1
     assert len(mailbox.to("duty@example.org")) == 1
 
 
@@ -232,7 +236,8 @@ def after_the_subprocess_lease(settings: config.Settings) -> datetime:
 
 
 def _send_in_a_subprocess() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "workflow", "notices", "send", "--kind", "alert"],
+    return subprocess.Popen([sys.executable, "-m", "workflow", "notices", "send", "--kind",
+                             "alert"],
                             env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -292,8 +297,10 @@ def test_needs_review_is_resolved_by_a_human(letters_order: Letters, mailbox: Ma
     deliver(letters_order.database, settings, now=NOW + timedelta(seconds=1), worker="w")
     duty, counsel = (notice_of(letters_order, a) for a in STAFF_ADDRESSES)
     assert duty.status == counsel.status == "needs-review"
-    assert cli("notices", "resolve", duty.id, "--delivered").output.strip() == f"notice #{duty.id}: sent"
-    assert cli("notices", "resolve", counsel.id, "--resend").output.strip() == f"notice #{counsel.id}: pending"
+    assert cli("notices", "resolve", duty.id, "--delivered").output.strip() == \
+        f"notice #{duty.id}: sent"
+    assert cli("notices", "resolve", counsel.id, "--resend").output.strip() == \
+        f"notice #{counsel.id}: pending"
     refused = cli("notices", "resolve", duty.id, "--resend", ok=False)
     assert refused.exit_code == 1 and "only needs-review or failed" in refused.output
     cli("notices", "send", "--kind", "alert")

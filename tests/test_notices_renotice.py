@@ -59,7 +59,8 @@ def last_change(case: Letters) -> int:
 
 def test_a_change_queues_letters_to_print_for_those_without_e_mail(letters_order: Letters,
                                                                    cli) -> None:  # type: ignore[no-untyped-def]
-    assert "updated letters: 2 e-mails queued, 8 to print (no e-mail on file)" in amend_deadline(cli)
+    assert ("updated letters: 2 e-mails queued, 8 to print (no e-mail on file)"
+            in amend_deadline(cli))
     event = last_change(letters_order)
     printed = notices(letters_order, channel="letter")
     assert sorted((n.kind, n.detainee_id) for n in printed) == sorted(

@@ -1,4 +1,7 @@
-"""Client and obligor letters state the terms the court ordered for the person, in their language."""
+"""Client and obligor letters state the terms the court ordered for the person.
+
+In the person's language.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from pathlib import Path
 
 from tests.notices_fixtures import NOW, STAFF, Letters, english_in, folded, order_of, pdf_text
 from workflow import amendments, terms
-from workflow.models import Detainee
 from workflow.composing import Filters
+from workflow.models import Detainee
 from workflow.notices import render_letters
 
 JOSE, MARY, HOSTILE = "012345678", "045678901", "034567890"  # Spanish, English, English
@@ -17,7 +20,8 @@ WARNING_EN = "ICE set a higher bond than the court ordered."
 WARNING_ES = "ICE fijó una fianza más alta que la que ordenó el tribunal."
 
 
-def letter(case: Letters, tmp_path: Path, kind: str, a_number: str, order: str | None = None) -> str:
+def letter(case: Letters, tmp_path: Path, kind: str, a_number: str,
+           order: str | None = None) -> str:
     out = tmp_path / f"{kind}-{a_number}-{order or 'first'}"
     batch = render_letters(case.database, case.settings, case=order, kind=kind, out=out, now=NOW,
                            actor=STAFF, filters=Filters(a_number=a_number))

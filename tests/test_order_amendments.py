@@ -24,7 +24,7 @@ from tests.order_changes_fixtures import (
 )
 from workflow import amendments, db, obligations, orders, renotice, tracking
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
-from workflow.models import CourtOrder, Detainee, Event
+from workflow.models import Detainee, Event
 
 SUB = "1:18-cv-03757 (ECF 331)"
 LATER = NOW + timedelta(hours=2)
@@ -161,7 +161,8 @@ def test_an_amendment_names_the_outstanding_people_it_affects(imported: db.Datab
     ({"bond_amount_cents": -1}, "negative"),
     ({"deadline": "2025-03-09 02:30"}, "DST"),
 ])
-def test_a_bad_amendment_changes_nothing(imported: db.Database, changes: dict, message: str) -> None:
+def test_a_bad_amendment_changes_nothing(imported: db.Database, changes: dict,
+                                         message: str) -> None:
     before = len(order_events(imported))
     with pytest.raises(BondtrackError, match=message):
         amend(imported, **changes)
@@ -219,7 +220,8 @@ def test_stays_add_up(imported: db.Database) -> None:
 
 def test_a_stay_cannot_be_doubled_nor_lifted_when_there_is_none(imported: db.Database) -> None:
     with pytest.raises(BondtrackError, match="is not stayed"):
-        on_order(imported, lambda s, o: amendments.lift_stay(s, o, docket="X", actor=STAFF, now=NOW))
+        on_order(imported,
+                 lambda s, o: amendments.lift_stay(s, o, docket="X", actor=STAFF, now=NOW))
     on_order(imported, lambda s, o: amendments.stay(s, o, docket="X", actor=STAFF, now=NOW))
     with pytest.raises(BondtrackError, match="already stayed"):
         on_order(imported, lambda s, o: amendments.stay(s, o, docket="Y", actor=STAFF, now=NOW))

@@ -38,8 +38,20 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tests.order_changes_fixtures import chicago, settings_with
-from workflow import alerts, amendments, compliance, config, db, demo, obligations, orders
-from workflow import renotice, sweep, terms, tracking
+from workflow import (
+    alerts,
+    amendments,
+    compliance,
+    config,
+    db,
+    demo,
+    obligations,
+    orders,
+    renotice,
+    sweep,
+    terms,
+    tracking,
+)
 from workflow.audit import Actor
 from workflow.models import Alert, CourtOrder, Detainee, Event, Notice
 from workflow.stages import OUTSTANDING, Stage

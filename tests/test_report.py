@@ -168,12 +168,12 @@ def test_report_xlsx_reads_back_with_a_tab_per_annex(cli, caseload: Caseload,
     assert workbook.sheetnames == ["Summary", "Released", "Outstanding", "Excluded", "Departed",
                                    "Terms findings"]
     terms = list(workbook["Terms findings"].iter_rows(values_only=True))
-    assert [dict(zip(terms[0], r))["a_number"] for r in terms[1:]] == ["A200-000-002"]
+    assert [dict(zip(terms[0], r, strict=True))["a_number"] for r in terms[1:]] == ["A200-000-002"]
     summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(min_row=2, values_only=True)}
     assert summary["Case"] == "1:18-cv-03757" and summary["Outstanding"] == 6
     outstanding = list(workbook["Outstanding"].iter_rows(values_only=True))
     header = outstanding[0]
-    assert [dict(zip(header, r))["a_number"] for r in outstanding[1:]] == \
+    assert [dict(zip(header, r, strict=True))["a_number"] for r in outstanding[1:]] == \
         caseload.a_numbers(*OUTSTANDING_STAGES)
     cells = [c for tab in workbook for row in tab.iter_rows() for c in row]
     assert all(c.data_type != "f" for c in cells), "no cell is a formula"
@@ -276,4 +276,5 @@ def test_the_readme_commands_run_as_shown(cli, caseload: Caseload, frozen, tmp_p
                  "dashboard.html"):
         assert ((tmp_path / name).stat().st_mode & 0o777) == 0o600, name
     assert "exported 1 person to bond-team.xlsx" in outputs[2]
-    assert "outstanding by facility" in outputs[5] and outputs[6].startswith("place,office,outstanding")
+    assert "outstanding by facility" in outputs[5]
+    assert outputs[6].startswith("place,office,outstanding")

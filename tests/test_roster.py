@@ -28,7 +28,8 @@ from workflow.errors import ValidationError
 from workflow.models import Detainee, Facility
 
 BAD_ROWS = [
-    "A-012-345-678,Nu\u0301n\u0303ez,José,3/7/1985,Mexico,Spanish,BROADIL,Broadview Processing Center",
+    "A-012-345-678,Nu\u0301n\u0303ez,José,3/7/1985,Mexico,Spanish,BROADIL,"
+    "Broadview Processing Center",
     "A-12-345,Ortiz,Rosa,1988-04-04,Mexico,es,BROADIL,",          # 3: too few digits
     "a098765432,,Ana María,1990-01-15,Guatemala,K'iche',BROADIL,",  # 4: no family name
     "098765433,Pérez,Luis,2/30/1990,Honduras,español,,",           # 5: impossible date
@@ -128,7 +129,8 @@ def test_each_new_person_gets_one_imported_event(with_order: db.Database, fixed_
     ]
 
 
-def test_importing_the_same_list_again_changes_nothing(with_order: db.Database, fixed_list: Path) -> None:
+def test_importing_the_same_list_again_changes_nothing(with_order: db.Database,
+                                                       fixed_list: Path) -> None:
     import_list(with_order, fixed_list)
     before = counts(with_order)
     version = person(with_order, "012345678").version
@@ -194,7 +196,8 @@ def test_an_xlsx_class_list_imports_with_date_and_number_cells(
     result = import_list(with_order, path)
     assert result.created == 3
     first = person(with_order, "012345678")
-    assert (first.date_of_birth, first.phone, first.language) == (date(1985, 3, 7), "3125550100", "es")
+    assert (first.date_of_birth, first.phone, first.language) == \
+        (date(1985, 3, 7), "3125550100", "es")
     assert person(with_order, "098765432").date_of_birth == date(1990, 1, 15)
     assert person(with_order, "098765433").date_of_birth == date(1979, 12, 31)
 
@@ -389,7 +392,8 @@ def test_an_unreadable_file_is_one_clear_error(
     assert refused(with_order, path) == [message]
 
 
-def test_a_row_with_more_cells_than_columns_is_refused(with_order: db.Database, tmp_path: Path) -> None:
+def test_a_row_with_more_cells_than_columns_is_refused(with_order: db.Database,
+                                                       tmp_path: Path) -> None:
     path = write_csv(tmp_path / "list.csv", ["A#,Last Name,First Name,Language",
                                              "A-012-345-678,Núñez,José,es,extra"])
     assert refused(with_order, path) == ["list.csv:2: (row): more cells than there are columns"]
@@ -411,7 +415,8 @@ def test_the_cli_refuses_a_bad_list_with_every_problem_on_stderr(
     result = cli("import", bad_list, ok=False)
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert lines[-1] == f"Error: {len(BAD_LINES)} problem(s) in class-list.csv; nothing was imported"
+    assert lines[-1] == \
+        f"Error: {len(BAD_LINES)} problem(s) in class-list.csv; nothing was imported"
     assert {int(PROBLEM.match(line)["line"]) for line in lines[:-1]} == set(BAD_LINES)  # type: ignore[index]
     assert "Traceback" not in result.output and result.stdout == ""
     assert counts(database) == before

@@ -178,7 +178,7 @@ def test_killed_and_restarted_again_and_again_every_alert_arrives_once(
     assert len(alerts_sent) >= 4 and len(box.messages) >= 8
     assert max(received.values()) == 1, "an e-mail arrived twice"
     assert set(received) <= {mid for *_, mid in emails}
-    for key, status, mid in emails:
+    for _key, status, mid in emails:
         # needs-review: killed while handing the message over; never sent again, a human decides.
         assert (status, received[mid]) in (("sent", 1), ("needs-review", 0), ("needs-review", 1))
     for name, status in recorded(database).items():

@@ -1,4 +1,7 @@
-"""The verbs: each allowed move changes the stage and writes exactly one event; others change nothing."""
+"""The verbs: each allowed move changes the stage and writes exactly one event.
+
+Moves that are not allowed change nothing.
+"""
 
 from __future__ import annotations
 
@@ -92,11 +95,13 @@ def test_each_verb_moves_the_stage_and_writes_one_event(
     assert (after.stage, after.stage_since, after.version) == (target, LATER, before.version + 1)
     assert counts(imported) == (people, events + 1)
     assert (event.from_stage, event.to_stage, event.detainee_id) == (start, target, after.id)
-    assert (event.actor, event.source, event.at, event.recorded_at) == ("tester", "cli", LATER, LATER)
+    assert (event.actor, event.source, event.at, event.recorded_at) == \
+        ("tester", "cli", LATER, LATER)
     assert events_of(imported, JOSE)[-1] == event
 
 
-def test_a_stated_time_is_when_it_happened_and_now_when_it_was_recorded(imported: db.Database) -> None:
+def test_a_stated_time_is_when_it_happened_and_now_when_it_was_recorded(
+        imported: db.Database) -> None:
     happened = NOW + timedelta(minutes=20)
     event = act(imported, JOSE, "locate", facility="BROADIL", now=LATER, at=happened)
     assert (event.at, event.recorded_at) == (happened, LATER)
@@ -107,15 +112,18 @@ def test_the_actor_and_source_are_whoever_made_the_change(imported: db.Database)
     with imported.write() as session:
         detainee = orders.find_detainee(session, orders.resolve_order(session, None), JOSE)
         tracking.search(session, detainee, actor=Actor("maria", "flow"), now=LATER)
-    assert (events_of(imported, JOSE)[-1].actor, events_of(imported, JOSE)[-1].source) == ("maria", "flow")
+    last = events_of(imported, JOSE)[-1]
+    assert (last.actor, last.source) == ("maria", "flow")
 
 
 @pytest.mark.parametrize(
     ("stage", "verb", "options"),
     [(Stage.INTAKE, "post_bond", {}), (Stage.INTAKE, "release", {"reason": "x"}),
-     (Stage.INTAKE, "transfer", {"facility": "BROADIL"}), (Stage.LOCATING, "set_bond", {"amount_cents": 1}),
+     (Stage.INTAKE, "transfer", {"facility": "BROADIL"}),
+     (Stage.LOCATING, "set_bond", {"amount_cents": 1}),
      (Stage.LOCATED, "post_bond", {}), (Stage.BOND_SET, "release", {}),
-     (Stage.BOND_POSTED, "set_bond", {"amount_cents": 1}), (Stage.RELEASED, "locate", {"facility": "BROADIL"}),
+     (Stage.BOND_POSTED, "set_bond", {"amount_cents": 1}),
+     (Stage.RELEASED, "locate", {"facility": "BROADIL"}),
      (Stage.RELEASED, "exclude", {"reason": "other"}), (Stage.EXCLUDED, "search", {}),
      (Stage.DEPARTED, "redetain", {}), (Stage.NOT_IN_CUSTODY, "depart", {}),
      (Stage.LOCATED, "redetain", {})],
@@ -163,7 +171,8 @@ def test_setting_a_bond_records_its_terms(imported: db.Database) -> None:
 
 def test_amending_a_bond_keeps_one_active_bond(imported: db.Database) -> None:
     walk(imported, JOSE, Stage.BOND_SET)
-    event = act(imported, JOSE, "set_bond", now=LATER, amount_cents=250000, obligor_name="Ana Núñez")
+    event = act(imported, JOSE, "set_bond", now=LATER, amount_cents=250000,
+                obligor_name="Ana Núñez")
     someone = person(imported, JOSE)
     assert someone.stage == Stage.BOND_SET
     assert [(b.amount_cents, b.obligor_name, b.cancelled_at) for b in someone.bonds] == [
@@ -176,11 +185,13 @@ def test_posting_records_receipt_method_and_time(imported: db.Database) -> None:
     walk(imported, JOSE, Stage.BOND_SET)
     event = act(imported, JOSE, "post_bond", now=LATER, receipt="I305-0001", method="money-order")
     (bond,) = person(imported, JOSE).bonds
-    assert (bond.receipt_number, bond.payment_method, bond.posted_at) == ("I305-0001", "money-order", LATER)
+    assert (bond.receipt_number, bond.payment_method, bond.posted_at) == \
+        ("I305-0001", "money-order", LATER)
     assert event.payload == {"method": "money-order", "receipt": True}
 
 
-def test_a_transfer_sends_the_person_to_be_located_at_the_new_facility(imported: db.Database) -> None:
+def test_a_transfer_sends_the_person_to_be_located_at_the_new_facility(
+        imported: db.Database) -> None:
     walk(imported, JOSE, Stage.BOND_SET)
     event = act(imported, JOSE, "transfer", now=LATER, facility=KROME)
     someone = person(imported, JOSE)
@@ -204,7 +215,8 @@ def test_a_time_before_the_last_change_is_refused(imported: db.Database) -> None
     act(imported, JOSE, "search", now=LATER)
     before = snapshot(imported, JOSE)
     with pytest.raises(ValidationError) as refused:
-        act(imported, JOSE, "locate", facility="BROADIL", now=LATER, at=LATER - timedelta(seconds=1))
+        act(imported, JOSE, "locate", facility="BROADIL", now=LATER,
+            at=LATER - timedelta(seconds=1))
     assert snapshot(imported, JOSE) == before
     said = str(refused.value)
     assert re.fullmatch(r"the time given, 2025-11-\d\d \d\d:\d\d CST, is before person #\d+'s"
@@ -313,7 +325,8 @@ def apply(database: db.Database, path: Path) -> int:
                                    default_bond_cents=150000)
 
 
-def test_a_good_moves_file_applies_every_row_in_order(imported: db.Database, tmp_path: Path) -> None:
+def test_a_good_moves_file_applies_every_row_in_order(imported: db.Database,
+                                                      tmp_path: Path) -> None:
     path = write_csv(tmp_path / "moves.csv", [
         APPLY_HEADER,
         "A-012-345-678,locate,broadil,,,,,2025-11-20 12:30,,",
@@ -385,7 +398,8 @@ def test_every_bad_line_of_a_moves_file_is_named_with_its_column(
     assert "teleport" not in caught.value.problems[3]
 
 
-def test_a_moves_file_without_an_action_column_is_refused(imported: db.Database, tmp_path: Path) -> None:
+def test_a_moves_file_without_an_action_column_is_refused(imported: db.Database,
+                                                          tmp_path: Path) -> None:
     path = write_csv(tmp_path / "moves.csv", ["a_number,facility_code", "012345678,BROADIL"])
     with pytest.raises(ValidationError) as caught:
         apply(imported, path)

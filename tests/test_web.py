@@ -63,11 +63,12 @@ ROUTES = [
 # What an allowed request answers: a page, a redirect after a change, or (the bulk
 # confirmations of an upload this session never made, a notice that is not there) a refusal.
 # A person with no posted bond, a sub-order or hearing that is not there: refused the same way.
+# No notice 999: its resolve is refused after the role check.
 ALLOWED = {"/": 302, "/people": 200, "/bulk/apply/preview": 200, "/bulk/reconcile/preview": 200,
            "/people/{person}/assign": 400, "/people/{person}/bonds/demand": 400,
            "/people/{person}/hearings/999/move": 400, "/people/{person}/hearings/999/done": 400,
            "/bulk/apply/confirm": 404, "/bulk/reconcile/confirm": 404,
-           "/outbox/999/resolve": 400, "/downloads/letters": 200, "/users/totp": 200}  # no notice 999: refused after the role check
+           "/outbox/999/resolve": 400, "/downloads/letters": 200, "/users/totp": 200}
 
 
 def _request(web: Web, browser, method: str, path: str, form, role: str):  # type: ignore[no-untyped-def]

@@ -151,7 +151,7 @@ def test_the_bond_after_posting_moves_by_its_table_and_shows_its_history(web: We
     assert "is <strong>active</strong>" in page
     for event in ("demand", "breached", "cancelled", "address-change", "designee"):
         assert f'action="/people/{person}/bonds/{event}"' in page, event
-    assert f"/bonds/refunded" not in page and f"/bonds/produced" not in page
+    assert "/bonds/refunded" not in page and "/bonds/produced" not in page
     demand = _post(browser, person, "bonds/demand", {"due": "2025-11-27 09:00",
                                                      "note": "I-340 by mail"})
     assert demand.status_code == 303, demand.text[:500]

@@ -66,7 +66,7 @@ def test_sign_in_find_a_person_move_them_and_apply_a_file(web: Web, servers: lis
         tab.close()
         assert tab.errors == [], "no console errors"
         assert [r for r in tab.requests if not r.startswith(url + "/")] == []
-        for a_number, family, given, _, _ in PEOPLE:
+        for a_number, family, _given, _, _ in PEOPLE:
             for r in tab.requests:
                 assert a_number.replace("-", "")[1:] not in r and family[:5] not in r
     finally:

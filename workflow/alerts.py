@@ -416,7 +416,8 @@ def list_alerts(session: Session, order: CourtOrder, now: datetime,
     listed = [(row.due_at, row.threshold, row.fired_at, FIRED if row.status == SENT else row.status)
               for row in rows]
     listed += [(t.due_at, t.name, None, PENDING) for t in {t.name: t for t in upcoming}.values()]
-    found = [(due_at, name, fired_at, status, emails.get((int(due_at.timestamp()), name), {}))
+    found: list[tuple[datetime, str, datetime | None, str, Counter[str] | dict[str, int]]] = [
+        (due_at, name, fired_at, status, emails.get((int(due_at.timestamp()), name), {}))
              for due_at, name, fired_at, status in sorted(listed, key=lambda r: (r[0], r[1]))]
     return [{"threshold": name, "due_at": clock.iso(due_at, order.time_zone),
              "fired_at": clock.iso(fired_at, order.time_zone), "status": status,

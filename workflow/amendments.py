@@ -160,9 +160,10 @@ def stay_status(session: Session, order: CourtOrder, now: datetime) -> dict[str,
     """The stay block of status and `order show`: whether stayed, since when, by what, how long."""
     docket = None
     if order.stayed_since is not None:
-        docket = session.scalar(
+        payload = session.scalar(
             select(Event.payload).where(Event.order_id == order.id, Event.kind == STAYED)
-            .order_by(Event.id.desc()).limit(1))["docket"]
+            .order_by(Event.id.desc()).limit(1))
+        docket = payload["docket"] if payload is not None else None
     return {
         "stayed": order.stayed_since is not None,
         "stayed_since": clock.local(order.stayed_since, order.time_zone).isoformat()

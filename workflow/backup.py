@@ -264,13 +264,12 @@ def _pg_restore(database: db.Database, source: Path) -> str:
     data = subprocess.run([pg_tool("pg_restore"), "--data-only", "--table=alembic_version",
                            "--file=-", str(source)], env=env, capture_output=True, text=True,
                           check=False)
-    revision = _copy_value(data.stdout)
-    _check_revision(revision, source.name)
+    revision = _check_revision(_copy_value(data.stdout), source.name)
     # --single-transaction: a failure half-way rolls back to the database as it was.
     _pg_run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
              "--single-transaction", "--exit-on-error", f"--dbname={uri}", str(source)],
             env, f"restoring {source.name} (nothing was changed)")
-    return revision  # type: ignore[return-value]
+    return revision
 
 
 def _copy_value(sql: str) -> str | None:

@@ -41,7 +41,8 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise BondtrackError(f"unknown time zone '{name}' (use an IANA name such as America/Chicago)") from None
+        raise BondtrackError(f"unknown time zone '{name}'"
+                             " (use an IANA name such as America/Chicago)") from None
 
 
 def parse_instant(text: str, tz: str) -> datetime:

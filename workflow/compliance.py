@@ -112,8 +112,8 @@ def report_data(session: Session, order: CourtOrder, now: datetime, settings: Se
                 "facility_name": facilities.get(code, (None, None))[0]}
         annex, details = _annex_row(state, person, as_of, tz, person["id"] in risky)
         rows[annex].append({**base, **details})
-    for annex in rows.values():
-        for line, row in enumerate(annex, start=1):
+    for annex_rows in rows.values():
+        for line, row in enumerate(annex_rows, start=1):
             row["line"] = line
     counts = stage_totals(states.values())
     identities = {person["id"]: _identity(person) for person in people}

@@ -83,8 +83,8 @@ class LetterBatch:
         and one who needs an interpreter (see ``workflow.languages``)."""
         if language and chosen and language != chosen:
             self.needs_translation.setdefault(language, []).append(person_id)
-        if languages.interpreter_reason(language):
-            self.interpreter_needed.setdefault(language, []).append(person_id)  # type: ignore[arg-type]
+        if language and languages.interpreter_reason(language):
+            self.interpreter_needed.setdefault(language, []).append(person_id)
 
 
 def compose(session: Session, order: CourtOrder, settings: Settings, *, kind: str,
@@ -108,7 +108,8 @@ def compose(session: Session, order: CourtOrder, settings: Settings, *, kind: st
     return batch
 
 
-def select_people(session: Session, order: CourtOrder, kind: str, filters: Filters) -> list[Detainee]:
+def select_people(session: Session, order: CourtOrder, kind: str,
+                  filters: Filters) -> list[Detainee]:
     """The people a ``kind`` letter goes to, oldest record first.
 
     Client letters: everyone on the order. Obligor letters: people with a bond

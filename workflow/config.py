@@ -87,7 +87,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any], source: str, prefix: str = "") -> None:
+def _merge(base: dict[str, Any], override: Mapping[str, Any], source: str,
+           prefix: str = "") -> None:
     for key, value in override.items():
         name = prefix + key
         if key not in base:

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,6 +23,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from workflow import resource
 from workflow.config import Settings
 from workflow.errors import BondtrackError, ConflictError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _WRITE = "bondtrack_write"
 
@@ -126,7 +130,7 @@ def _sqlite_engine(settings: Settings) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -137,7 +141,7 @@ def _sqlite_engine(settings: Settings) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(_WRITE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
@@ -154,9 +158,11 @@ def _translated(settings: Settings) -> Iterator[None]:
         ) from None
     except OperationalError as exc:
         if "locked" in str(exc.orig) or "deadlock" in str(exc.orig):
-            raise ConflictError("the database is busy with another writer: re-run the command") from None
+            raise ConflictError(
+                "the database is busy with another writer: re-run the command") from None
         if exc.statement is None and not settings.is_sqlite:  # no statement: connecting failed
-            raise BondtrackError(connection_problem(settings.database_url, exc.orig)) from None
+            raise BondtrackError(
+                connection_problem(settings.database_url, exc.orig or exc)) from None
         raise BondtrackError(f"database error: {type(exc.orig).__name__}") from None
     except DBAPIError as exc:
         # The message of a DBAPI error quotes SQL parameters: name the kind only.
@@ -195,7 +201,7 @@ def head_revision() -> str:
     return max(p.name.split("_", 1)[0] for p in versions.glob("[0-9]*_*.py"))
 
 
-def alembic_config():  # type: ignore[no-untyped-def]
+def alembic_config() -> Config:
     from alembic.config import Config
 
     cfg = Config(str(resource("alembic.ini")))

@@ -263,7 +263,7 @@ def posting_closes(session: Session, order: CourtOrder, settings: Settings,
     """When the last posting window before the deadline closes, per facility (None: the
     court's zone, for people not yet located). A facility with no window is left out."""
     wanted = set(facility_ids)
-    facilities = {f.id: f for f in session.scalars(
+    facilities: dict[int | None, Facility] = {f.id: f for f in session.scalars(
         select(Facility).where(Facility.id.in_([i for i in wanted if i is not None])))}
     closes = {}
     for facility_id in wanted:

@@ -28,11 +28,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from workflow import config, db, prefect_server
 from workflow.errors import BondtrackError, ConflictError, debugging, public
-
 
 SERVER, LOCAL, TEMPORARY = "server", "local", "temporary"
 
@@ -70,6 +69,7 @@ from prefect import flow, get_run_logger, task  # noqa: E402  (configured just a
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.settings import temporary_settings  # noqa: E402
+from prefect.states import State  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
 from workflow import clock, orders  # noqa: E402
@@ -78,6 +78,7 @@ from workflow import sweep as sweeping  # noqa: E402
 from workflow.audit import Actor  # noqa: E402
 
 Result = TypeVar("Result")
+Params = ParamSpec("Params")
 _DATABASES: dict[str, db.Database] = {}
 
 
@@ -113,7 +114,13 @@ def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-def _private(fn: Callable[..., Result]) -> Callable[..., Result]:
+def _ending(state: State[Any]) -> Any:
+    """A failed state for a flow to return: Prefect makes it the run's final state and raises
+    its error to the caller, so the flow still gives its declared type or raises."""
+    return state
+
+
+def _private(fn: Callable[Params, Result]) -> Callable[Params, Result]:
     """Let only BondtrackErrors (one line, no person) reach Prefect's logs and database.
 
     Any other exception's message or chained cause may quote a value; Prefect
@@ -121,7 +128,7 @@ def _private(fn: Callable[..., Result]) -> Callable[..., Result]:
     """
 
     @wraps(fn)
-    def guarded(*args: Any, **kwargs: Any) -> Result:
+    def guarded(*args: Params.args, **kwargs: Params.kwargs) -> Result:
         try:
             return fn(*args, **kwargs)
         except BondtrackError:
@@ -194,16 +201,19 @@ def sweep(case: str | None = None, now: int | None = None) -> sweeping.SweepSumm
     stamp = _stamp(now)
     planned = plan_sweep(case, stamp, return_state=True)
     if planned.is_failed():
-        return planned  # as in reconcile: the error, without Prefect's traceback
+        return _ending(planned)  # as in reconcile: the error, without Prefect's traceback
     plan = planned.result()
     count = len(sweeping.batches(plan.detainee_ids, sweeping.batch_size(_settings())))
-    futures = [check_batch.submit(quote(plan), batch=n, now=stamp) for n in range(count)]
-    terms_future = check_terms.submit(quote(plan), now=stamp)
+    # quote: Prefect hands the plan over as it is, without walking or hashing it.
+    quoted = cast(sweeping.Plan, quote(plan))
+    futures = [check_batch.submit(quoted, batch=n, now=stamp) for n in range(count)]
+    terms_future = check_terms.submit(quoted, now=stamp)
     for future in (*futures, terms_future):
         future.wait()
     failed = [f.state for f in (*futures, terms_future) if f.state.is_failed()]
     if failed:
-        return failed[0]  # the batches that finished are recorded; the next sweep does the rest
+        # The batches that finished are recorded; the next sweep does the rest.
+        return _ending(failed[0])
     summary = sweeping.summarize(plan, [f.result() for f in futures], terms_future.result())
     create_markdown_artifact(sweeping.markdown(summary),
                              key=artifact_key("sweep", plan.case_number),
@@ -244,7 +254,7 @@ def reconcile(custody_list: int, case: str | None = None, dry_run: bool = False,
     if state.is_failed():
         # The run ends with the task's error (one line, no person); raised here instead,
         # Prefect would print its traceback to the user.
-        return state
+        return _ending(state)
     report = state.result()
     create_markdown_artifact(reconciling.markdown(report),
                              key=artifact_key("reconcile", report.case_number),
@@ -272,7 +282,7 @@ def notices(case: str | None = None, now: int | None = None) -> dict[str, int]:
     """The outbox on a worker: what `bondtrack notices send` does, on the sweep's interval."""
     state = send_pending(case, _stamp(now), return_state=True)
     if state.is_failed():
-        return state
+        return _ending(state)
     counts = state.result()
     get_run_logger().info("notices: %s", counts)
     return counts
@@ -327,19 +337,23 @@ def serve(settings: config.Settings, case: str | None, pool: str | None = None) 
         raise BondtrackError("bondtrack serve needs a Prefect server: start a local one with"
                              " `bondtrack prefect start`, or set PREFECT_API_URL"
                              " (see the README, 'Flows (Prefect)')")
-    from prefect import deploy, serve as serve_here
+    from prefect import deploy
+    from prefect import serve as serve_here
+    from prefect.deployments.runner import RunnerDeployment
     from prefect.types.entrypoint import EntrypointType
 
     with _database(settings).read() as session:
         case_number = orders.resolve_order(session, case).case_number
     name = deployment_name(case_number)
-    common = {"name": name, "parameters": {"case": case_number},
-              # Workers import the installed package, not a file in this checkout.
-              "entrypoint_type": EntrypointType.MODULE_PATH}
+    common: dict[str, Any] = {"name": name, "parameters": {"case": case_number},
+                              # Workers import the installed package, not a file in this checkout.
+                              "entrypoint_type": EntrypointType.MODULE_PATH}
     interval = timedelta(minutes=settings.section("sweep")["interval_minutes"])
-    deployments = (sweep.to_deployment(interval=interval, **common),
-                   notices.to_deployment(interval=interval, **common),
-                   reconcile.to_deployment(**common))
+    # Called outside an event loop, to_deployment returns the deployment, not a coroutine.
+    deployments = [cast(RunnerDeployment, made) for made in (
+        sweep.to_deployment(interval=interval, **common),
+        notices.to_deployment(interval=interval, **common),
+        reconcile.to_deployment(**common))]
     if pool is None:
         serve_here(*deployments, pause_on_shutdown=False)
     else:

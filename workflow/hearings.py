@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -145,7 +145,7 @@ def next_hearings(session: Session, order: CourtOrder, now: datetime) -> dict[in
     return found
 
 
-def open_hearings(order: CourtOrder, now: datetime):  # type: ignore[no-untyped-def]
+def open_hearings(order: CourtOrder, now: datetime) -> Select[Hearing]:
     return (select(Hearing).join(Detainee, Hearing.detainee_id == Detainee.id)
             .where(Detainee.order_id == order.id, Hearing.done_at.is_(None), Hearing.at > now)
             .order_by(Hearing.at, Hearing.id))

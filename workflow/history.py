@@ -30,9 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import CursorResult, String, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from workflow import clock, stages, tables
@@ -270,9 +270,10 @@ def _details(row: tables.Row, errors: list[tuple[str, str]]) -> dict[str, Any]:
     if found["reason"]:
         reason = "-".join(found["reason"].lower().replace("_", " ").split())
         found["exclusion"] = reason if reason in EXCLUSION_REASONS else None
-    for name, width in (("obligor_name", Bond.__table__.c.obligor_name.type.length),
-                        ("receipt", Bond.__table__.c.receipt_number.type.length)):
-        if isinstance(found.get(name), str) and len(found[name]) > width:
+    bonds = cast(Table, Bond.__table__)
+    for name, width in (("obligor_name", cast(String, bonds.c.obligor_name.type).length),
+                        ("receipt", cast(String, bonds.c.receipt_number.type).length)):
+        if width is not None and isinstance(found.get(name), str) and len(found[name]) > width:
             column = "obligor" if name == "obligor_name" else name
             errors.append((column, f"longer than {width} characters"))
     return found
@@ -589,24 +590,24 @@ def _write(session: Session, events: list[dict], new_bonds: list[dict], posts: l
            updates: list[dict]) -> None:
     """One executemany per table, on the tables (not the classes): the ORM's bulk path costs
     more than the database here, as for the class list itself."""
-    people = Detainee.__table__
-    changed = session.execute(
+    people = cast(Table, Detainee.__table__)
+    changed = cast(CursorResult[Any], session.execute(
         update(people)
         .where(people.c.id == bindparam("b_id"), people.c.version == bindparam("b_version"))
         .values(stage=bindparam("stage"), stage_since=bindparam("stage_since"),
                 facility_id=bindparam("facility_id"),
                 exclusion_reason=bindparam("exclusion_reason"),
                 version=bindparam("version"), updated_at=bindparam("updated_at")),
-        updates)
+        updates))
     dialect = session.get_bind().dialect
     if dialect.supports_sane_multi_rowcount and changed.rowcount != len(updates):
         raise ConflictError(
             "the record was changed by someone else while you worked on it: re-run the command")
-    session.execute(insert(Event.__table__), events)
+    session.execute(insert(cast(Table, Event.__table__)), events)
     if new_bonds:
-        session.execute(insert(Bond.__table__), new_bonds)
+        session.execute(insert(cast(Table, Bond.__table__)), new_bonds)
     if posts:
-        bonds = Bond.__table__
+        bonds = cast(Table, Bond.__table__)
         session.execute(
             update(bonds).where(bonds.c.id == bindparam("b_id"))
             .values(posted_at=bindparam("posted_at"), receipt_number=bindparam("receipt_number"),

@@ -17,7 +17,10 @@ _NOT_DIGIT = re.compile(r"[^0-9]")
 
 
 def normalize_a_number(text: str) -> str:
-    """The 9-digit form of an A-number: ``A-012-345-678``, ``a012345678``, ``12345678`` → ``012345678``."""
+    """The 9-digit form of an A-number.
+
+    ``A-012-345-678``, ``a012345678``, ``12345678`` → ``012345678``.
+    """
     match = _A_NUMBER.match(text.strip())
     if not match:
         raise ValueError("not an A-number (8 or 9 digits, optionally after 'A')")

@@ -53,7 +53,7 @@ def interpreter_needed(session: Session, order: CourtOrder,
     written = written_languages()
     found: dict[str, list[int]] = defaultdict(list)
     for person_id, language in _languages(session, order, outstanding_only):
-        if interpreter_reason(language, written):
+        if language and interpreter_reason(language, written):
             found[language].append(person_id)
     return dict(sorted(found.items()))
 

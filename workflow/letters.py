@@ -183,7 +183,8 @@ def _full_date(ctx: Context, value: date | datetime, tz: str | None = None) -> s
 
 @pass_context
 def _clock_time(ctx: Context, value: datetime | str, tz: str | None = None) -> str:
-    moment = time.fromisoformat(value) if isinstance(value, str) else _in_zone(value, tz)
+    moment = time.fromisoformat(value) if isinstance(value, str) else (
+        clock.local(value, tz) if tz else value)
     return format_time(moment, "short", locale=ctx["locale"])
 
 

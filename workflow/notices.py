@@ -151,7 +151,8 @@ def _check_kinds(session: Session, kinds: tuple[str, ...] | None) -> None:
                               f" kinds: {', '.join(sorted(known))}")
 
 
-def list_notices(session: Session, order: CourtOrder, *, status: str | None = None) -> list[dict[str, Any]]:
+def list_notices(session: Session, order: CourtOrder, *,
+                 status: str | None = None) -> list[dict[str, Any]]:
     """The outbox of ``order``, newest first, with times in the court's zone."""
     if status and status not in STATUSES:
         raise ValidationError(f"status must be one of: {', '.join(STATUSES)}")

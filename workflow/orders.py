@@ -22,7 +22,8 @@ def check_widths(model: type[Base], values: Mapping[str, Any], what: str = "") -
     for name, value in values.items():
         width = getattr(model.__table__.c[name].type, "length", None)
         if width and isinstance(value, str) and len(value) > width:
-            raise ValidationError(f"{what}{name.replace('_', ' ')} is longer than {width} characters")
+            raise ValidationError(
+                f"{what}{name.replace('_', ' ')} is longer than {width} characters")
 
 
 def add_order(
@@ -116,7 +117,8 @@ def list_orders(session: Session) -> list[tuple[CourtOrder, int, int]]:
         .subquery()
     )
     rows = session.execute(
-        select(CourtOrder, func.coalesce(counts.c.people, 0), func.coalesce(counts.c.outstanding, 0))
+        select(CourtOrder, func.coalesce(counts.c.people, 0),
+               func.coalesce(counts.c.outstanding, 0))
         .outerjoin(counts, counts.c.order_id == CourtOrder.id)
         .order_by(CourtOrder.deadline)
     ).all()

@@ -25,9 +25,9 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -72,7 +72,7 @@ def remove_unqueued_files(session: Session, settings: Settings) -> int:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sql_text("LOCK TABLE notices IN SHARE ROW EXCLUSIVE MODE"))
     named = {Path(p).name for p in session.scalars(
-        select(Notice.file_path).where(Notice.file_path.is_not(None)))}
+        select(Notice.file_path).where(Notice.file_path.is_not(None))) if p is not None}
     removed = 0
     for path in folder.iterdir():
         if _QUEUED_FILE.fullmatch(path.name) and path.name not in named:
@@ -201,11 +201,11 @@ def _kind_filter(kinds: tuple[str, ...] | None) -> list[Any]:
 
 def _flag_interrupted(session: Session, now: datetime, kinds: tuple[str, ...] | None) -> int:
     """Notices whose sender died during DATA: never re-sent, left for a human."""
-    result = session.execute(
+    result = cast(CursorResult[Any], session.execute(
         update(Notice)
         .where(Notice.status == SENDING, Notice.claimed_until < now, *_kind_filter(kinds))
         .values(status=NEEDS_REVIEW, error=_INTERRUPTED, claimed_by=None, claimed_until=None)
-    )
+    ))
     return result.rowcount
 
 
@@ -213,7 +213,8 @@ def _claim(run: _Run, kinds: tuple[str, ...] | None) -> list[_Claimed]:
     """Take up to a batch of due notices, each by compare-and-set so no two workers share one."""
     now = run.now()
     due = or_(
-        (Notice.status == PENDING) & or_(Notice.claimed_until.is_(None), Notice.claimed_until <= now),
+        (Notice.status == PENDING)
+        & or_(Notice.claimed_until.is_(None), Notice.claimed_until <= now),
         (Notice.status == CLAIMED) & (Notice.claimed_until < now),
     )
     claimed = []
@@ -225,12 +226,12 @@ def _claim(run: _Run, kinds: tuple[str, ...] | None) -> list[_Claimed]:
             .order_by(Notice.id).limit(run.smtp["batch_size"])
         ).all()
         for row in candidates:
-            won = session.execute(
+            won = cast(CursorResult[Any], session.execute(
                 update(Notice)
                 .where(Notice.id == row.id, Notice.status == row.status,
                        _same(Notice.claimed_by, row.claimed_by))
                 .values(status=CLAIMED, claimed_by=run.worker, claimed_until=now + run.lease)
-            ).rowcount
+            )).rowcount
             if won:
                 claimed.append(_Claimed(row.id, row.recipient, row.file_path, row.attempts))
     return claimed
@@ -370,11 +371,11 @@ def _retry(run: _Run, notice: _Claimed, reason: str) -> str:
 def _advance(run: _Run, notice_id: int, source: str, target: str) -> bool:
     """Compare-and-set this worker's notice from ``source`` to ``target``, renewing the lease."""
     with run.database.write() as session:
-        return bool(session.execute(
+        return bool(cast(CursorResult[Any], session.execute(
             update(Notice).where(Notice.id == notice_id, Notice.claimed_by == run.worker,
                                  Notice.status == source)
             .values(status=target, claimed_until=run.now() + run.lease)
-        ).rowcount)
+        )).rowcount)
 
 
 def _finish(run: _Run, notice_id: int, status: str, error: str | None,

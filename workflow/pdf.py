@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from weasyprint import Document
 
 Progress = Callable[[str, int, int], None]
 
@@ -42,7 +46,7 @@ def split_pdf(html_text: str, targets: Sequence[Path], progress: Progress | None
             progress("writing", done, len(targets))
 
 
-def _layout(html_text: str, progress: Progress | None):  # type: ignore[no-untyped-def]
+def _layout(html_text: str, progress: Progress | None) -> Document:
     """WeasyPrint's layout of the whole document: the slow step, reported as one."""
     import weasyprint
 

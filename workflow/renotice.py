@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import func, select, update
@@ -217,8 +218,9 @@ def _enqueue(session: Session, person: Detainee, kind: str, address: str | None,
     language = letters.template_language(person.language, letter)
     context = person_context(order, settings, person, language, now)
     subject, body = letters.render_body(letter, language, {**context, "recipient": address})
-    common = {"order": order, "kind": kind, "key": key(kind, person.id, event.id), "now": now,
-              "detainee": person, "language": language, "settings": settings}
+    common: dict[str, Any] = {"order": order, "kind": kind, "key": key(kind, person.id, event.id),
+                              "now": now, "detainee": person, "language": language,
+                              "settings": settings}
     if not address:
         return enqueue_letter(session, subject=subject, body=body, **common) is not None
     page = letters.document([(language, body)], subject)

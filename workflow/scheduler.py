@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -53,7 +53,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -137,9 +137,9 @@ def acquire(session: Session, me: Holder, now: datetime, stale_after: timedelta)
 
 def renew(session: Session, me: Holder, now: datetime) -> bool:
     """Renew ``me``'s heartbeat; False when the lock is no longer ours."""
-    result = session.execute(
+    result = cast(CursorResult[Any], session.execute(
         update(Lock).where(Lock.name == LOCK, Lock.holder == str(me)).values(heartbeat_at=now)
-    )
+    ))
     return result.rowcount == 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,7 +46,8 @@ class Transition:
     requires: tuple[str, ...] = ()
 
 
-def _rows(action: Action, sources, target: Stage, requires: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+def _rows(action: Action, sources: Iterable[Stage], target: Stage,
+          requires: tuple[str, ...] = ()) -> list[Transition]:
     return [Transition(action, source, target, requires) for source in sources]
 
 

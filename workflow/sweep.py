@@ -297,5 +297,5 @@ def new_findings(session: Session, order: CourtOrder, after_event_id: int) -> li
             "facility": code, "hours_in_stage": payload.get("hours_in_stage"), "checks": [],
         })
         row["checks"].append(payload.get("check"))
-    rows = [{**row, "checks": ", ".join(row["checks"])} for row in people.values()]
-    return sorted(rows, key=lambda row: (-(row["hours_in_stage"] or 0), row["id"]))
+    found = [{**row, "checks": ", ".join(row["checks"])} for row in people.values()]
+    return sorted(found, key=lambda row: (-(row["hours_in_stage"] or 0), row["id"]))

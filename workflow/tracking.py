@@ -243,7 +243,10 @@ def release(session: Session, detainee: Detainee, *, actor: Actor, now: datetime
 
 def exclude(session: Session, detainee: Detainee, *, reason: str, actor: Actor, now: datetime,
             at: datetime | None = None, note: str | None = None) -> Event:
-    """Take the person out of the order's cover: mandatory detention, security threat (→ EXCLUDED)."""
+    """Take the person out of the order's cover.
+
+    For mandatory detention or a security threat (→ EXCLUDED).
+    """
     if reason not in EXCLUSION_REASONS:
         raise ValidationError(f"exclusion reason must be one of: {', '.join(EXCLUSION_REASONS)}")
     return move(
@@ -374,12 +377,11 @@ def _apply_row(session: Session, order: CourtOrder, row: tables.Row, *, actor: A
 def _dispatch(session: Session, detainee: Detainee, name: str, row: tables.Row, *,
               facility: Facility | None, at: datetime | None, amount: int,
               actor: Actor, now: datetime) -> Event:
-    common = {"actor": actor, "now": now}
     reason = row.get("reason") or None
     if name == NOTE_ACTION:
-        return add_note(session, detainee, row.get("notes"), **common)
+        return add_note(session, detainee, row.get("notes"), actor=actor, now=now)
     if name == TERMS_ACTION:
-        return _set_terms(session, detainee, row, amount, **common)
+        return _set_terms(session, detainee, row, amount, actor=actor, now=now)
     action = Action(name)
     if action is Action.BOND:
         return set_bond(
@@ -388,15 +390,16 @@ def _dispatch(session: Session, detainee: Detainee, name: str, row: tables.Row, 
             obligor_name=row.get("obligor_name") or None,
             obligor_relationship=row.get("relationship") or None,
             obligor_phone=row.get("obligor_phone") or None,
-            obligor_email=row.get("obligor_email") or None, **common,
+            obligor_email=row.get("obligor_email") or None, actor=actor, now=now,
         )
     if action is Action.POST:
         return post_bond(session, detainee, at=at, receipt=row.get("receipt") or None,
-                         method=row.get("method") or None, **common)
+                         method=row.get("method") or None, actor=actor, now=now)
     if action is Action.EXCLUDE:
         return exclude(session, detainee, reason=reason or "", at=at,
-                       note=row.get("notes") or None, **common)
-    return move(session, detainee, action, at=at, facility=facility, reason=reason, **common)
+                       note=row.get("notes") or None, actor=actor, now=now)
+    return move(session, detainee, action, at=at, facility=facility, reason=reason, actor=actor,
+                now=now)
 
 
 def _bond_events() -> tuple[str, ...]:

@@ -22,7 +22,7 @@ from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.models import RolePolicy, SignInFailure, User
 
 if TYPE_CHECKING:
-    pass
+    from argon2 import PasswordHasher
 
 ROLES = ("admin", "attorney", "staff", "viewer")
 MIN_PASSWORD = 10
@@ -33,7 +33,7 @@ WRONG = "wrong e-mail, password or code"
 LOCKED = "this account is locked for 15 minutes after 5 failed sign-ins: try again later"
 
 
-def _hasher():  # type: ignore[no-untyped-def]
+def _hasher() -> PasswordHasher:
     from argon2 import PasswordHasher  # argon2-cffi: its defaults are argon2id, RFC 9106
 
     return PasswordHasher()
@@ -239,8 +239,8 @@ def _failed(session: Session, user: User, actor: Actor, now: datetime) -> SignIn
     session.add(SignInFailure(user_id=user.id, at=now))
     session.flush()
     _record(session, "sign-in-failed", user, actor, now)
-    recent = session.scalar(select(func.count()).select_from(SignInFailure).where(
-        SignInFailure.user_id == user.id, SignInFailure.at > now - LOCKOUT_WINDOW))
+    recent = session.execute(select(func.count()).select_from(SignInFailure).where(
+        SignInFailure.user_id == user.id, SignInFailure.at > now - LOCKOUT_WINDOW)).scalar_one()
     if recent >= LOCKOUT_FAILURES:
         user.locked_until = now + LOCKOUT_FOR
         session.execute(delete(SignInFailure).where(SignInFailure.user_id == user.id))

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from workflow import clock, money, orders, stages, tables, terms, tracking
@@ -84,7 +84,7 @@ def _row(d: Detainee, code: str | None, office: str | None, now: datetime,
     }
 
 
-def _people_query(order: CourtOrder):  # type: ignore[no-untyped-def]
+def _people_query(order: CourtOrder) -> Select[Detainee, str, str | None]:
     return (
         select(Detainee, Facility.code, Facility.field_office)
         .outerjoin(Facility, Detainee.facility_id == Facility.id)
@@ -150,7 +150,8 @@ def places(session: Session) -> dict[str, list[str]]:
     codes = session.scalars(select(Facility.code).order_by(Facility.code)).all()
     offices = session.scalars(select(Facility.field_office).where(
         Facility.field_office.is_not(None)).distinct().order_by(Facility.field_office)).all()
-    return {"facilities": list(codes), "field_offices": list(offices)}
+    return {"facilities": list(codes),
+            "field_offices": [office for office in offices if office is not None]}
 
 
 def perform(session: Session, detainee: Detainee, move: str, form: Mapping[str, str], *,
@@ -299,7 +300,7 @@ def preview_reconcile(session: Session, order: CourtOrder, path: Path, *, actor:
                Detainee.stage, Facility.code)
         .outerjoin(Facility, Facility.id == Detainee.facility_id)
         .where(Detainee.id.in_(outcome_of))).all() if outcome_of else []
-    changes = []
+    changes: list[dict[str, Any]] = []
     for person, a_number, family, given, stage, code in rows:
         entry = by_number.get(a_number)
         outcome = outcome_of[person]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -62,7 +63,7 @@ COMMANDS = {
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use, and whose errors are one line."""
 
-    def __init__(self, *args, lazy: dict[str, str], **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy
 
@@ -76,7 +77,7 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"{__name__}.{module_name}")
         return getattr(module, attribute)
 
-    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except BondtrackError as exc:
@@ -86,7 +87,7 @@ class LazyGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except Exception as exc:  # noqa: BLE001 - the edge: no traceback, no personal data
+        except Exception as exc:  # the edge: no traceback, no personal data
             if debugging():
                 raise
             raise click.ClickException(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import click
 
@@ -27,17 +29,17 @@ def alerts() -> None:
     """Deadline alerts (T-72h ... T-1h, deadline, overdue) and the daily digest, each sent once."""
 
 
-def _now_option(f):  # type: ignore[no-untyped-def]
+def _now_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--now", "at", metavar="TIME",
                         help="Act as of this time, court time or ISO with offset (rehearsal).")(f)
 
 
-def _watch_option(f):  # type: ignore[no-untyped-def]
+def _watch_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--order", "case", metavar="CASE",
                         help="Case number of the order (default: every order).")(f)
 
 
-def _json_option(f):  # type: ignore[no-untyped-def]
+def _json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
 
 

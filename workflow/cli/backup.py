@@ -29,7 +29,8 @@ def backup(app: App, out: Path) -> None:
 @pass_app
 def restore(app: App, file: Path, yes: bool) -> None:
     """Replace everything in the database with a backup made by `bondtrack backup`."""
-    from workflow.backup import holds_data, restore as restore_backup
+    from workflow.backup import holds_data
+    from workflow.backup import restore as restore_backup
 
     replacing = holds_data(app.database)
     if replacing and not yes:

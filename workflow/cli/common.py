@@ -53,7 +53,8 @@ class App:
             yield session
 
     @contextmanager
-    def order_session(self, case: str | None, write: bool = False) -> Iterator[tuple[Session, CourtOrder]]:
+    def order_session(self, case: str | None,
+                      write: bool = False) -> Iterator[tuple[Session, CourtOrder]]:
         """A session and the order named by --order (or the only one)."""
         with (self.write() if write else self.read()) as session:
             yield session, resolve_order(session, case)
@@ -109,7 +110,8 @@ def print_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
         writer.writerow([inert(_plain(shown(row, c))) for c in columns])
 
 
-def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str],
+                title: str | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ def search_command(app: App, text: str, fmt: str) -> None:
     _print_facilities(rows, fmt, f"{len(rows)} facilities match")
 
 
-def _fields(f):  # type: ignore[no-untyped-def]
+def _fields(f: Callable[..., Any]) -> Callable[..., Any]:
     for name, text in reversed((
         ("name", "Name."), ("aliases", "Other names, separated by ';'."),
         ("address", "Street address."), ("city", "City."), ("county", "County."),

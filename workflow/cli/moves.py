@@ -56,7 +56,8 @@ def search(app: App, a_number: str, case: str | None, at: str | None) -> None:
 def locate(app: App, a_number: str, case: str | None, at: str | None, facility: str,
            facility_name: str | None) -> None:
     _run(app, case, a_number, at, lambda s, o, d, when: tracking.locate(
-        s, d, facilities.facility_for(s, facility, facility_name), actor=app.actor(), now=clock.now(), at=when))
+        s, d, facilities.facility_for(s, facility, facility_name), actor=app.actor(),
+        now=clock.now(), at=when))
 
 
 @_move_command("transfer", "Record a transfer; the person must be located again (→ LOCATING).",
@@ -64,7 +65,8 @@ def locate(app: App, a_number: str, case: str | None, at: str | None, facility: 
 def transfer(app: App, a_number: str, case: str | None, at: str | None, facility: str,
              facility_name: str | None) -> None:
     _run(app, case, a_number, at, lambda s, o, d, when: tracking.transfer(
-        s, d, facilities.facility_for(s, facility, facility_name), actor=app.actor(), now=clock.now(), at=when))
+        s, d, facilities.facility_for(s, facility, facility_name), actor=app.actor(),
+        now=clock.now(), at=when))
 
 
 @_move_command(
@@ -119,7 +121,8 @@ def release(app: App, a_number: str, case: str | None, at: str | None, reason: s
 
 
 @_move_command(
-    "exclude", "Exclude a person from the order: mandatory detention, security threat (→ EXCLUDED).",
+    "exclude",
+    "Exclude a person from the order: mandatory detention, security threat (→ EXCLUDED).",
     click.option("--reason", required=True, type=click.Choice(tracking.EXCLUSION_REASONS),
                  help="Why the order does not cover them."),
     click.option("--note", help="Who decided, and on what basis."),

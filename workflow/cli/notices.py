@@ -7,6 +7,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -67,12 +68,13 @@ def render(app: App, kind: str | None, queued: bool, stage: str | None, facility
     if not queued and not kind:
         raise click.UsageError("say which letters: --kind client|obligor|demand, or --queued")
     app.database.check_schema()
-    common = {"case": case, "out": out, "now": clock.now(), "actor": app.actor(), "fmt": fmt,
-              "one_file": one_file}
+    common: dict[str, Any] = {"case": case, "out": out, "now": clock.now(),
+                              "actor": app.actor(), "fmt": fmt, "one_file": one_file}
     with _progress_bar() as progress:
         if queued:
             batch = render_queued(app.database, app.settings, progress=progress, **common)
         else:
+            assert kind is not None  # refused above when neither --kind nor --queued
             batch = render_letters(
                 app.database, app.settings, kind=kind, language=language, progress=progress,
                 filters=Filters(stage=stage, facility=facility, a_number=a_number), **common)
@@ -83,14 +85,15 @@ def render(app: App, kind: str | None, queued: bool, stage: str | None, facility
         _say_what_was_made(summary, out, one_file)
 
 
-def _say_what_was_made(summary: dict, out: Path, one_file: bool) -> None:  # type: ignore[type-arg]
+def _say_what_was_made(summary: dict[str, Any], out: Path, one_file: bool) -> None:
     """The render's summary in lines; people by internal id only."""
     from workflow.languages import interpreter_reason
 
     where = summary["files"][0] if one_file and summary["files"] else str(out)
     click.echo(f"{summary['letters']} {summary['kind']} letter(s) in {where}")
     if summary["languages"]:
-        click.echo("languages: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["languages"].items())))
+        languages = sorted(summary["languages"].items())
+        click.echo("languages: " + ", ".join(f"{k} {v}" for k, v in languages))
     for code, people in sorted(summary["needs_translation"].items()):
         click.echo(f"needs a translation into '{code}' (sent in English): "
                    + ", ".join(f"person #{pid}" for pid in people))
@@ -109,19 +112,19 @@ def _say_what_was_made(summary: dict, out: Path, one_file: bool) -> None:  # typ
 def _progress_bar() -> Iterator[Callable[[str, int, int], None] | None]:
     """A progress bar on a terminal's stderr, fed by the core's ``progress(phase, done, total)``."""
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     console = Console(stderr=True)
     if not console.is_terminal:  # a pipe or a log gets the summary only
         yield None
         return
     with Progress(console=console, transient=True) as bar:
-        tasks: dict[str, object] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
                 tasks[phase] = bar.add_task(phase, total=total)
-            bar.update(tasks[phase], completed=done, total=total)  # type: ignore[arg-type]
+            bar.update(tasks[phase], completed=done, total=total)
 
         yield update
 

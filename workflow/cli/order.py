@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +18,11 @@ from workflow.cli.common import (
     print_rows,
     print_table,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from workflow.models import Event
 
 
 @click.group()
@@ -59,7 +65,8 @@ _conditions_option = click.option(
 @click.option("--case", "case_number", required=True, help='Case number, e.g. "1:18-cv-03757".')
 @click.option("--court", help='Court, e.g. "N.D. Ill." (required unless --parent).')
 @click.option("--judge", help="Judge who entered the order (required unless --parent).")
-@click.option("--deadline", required=True, help='Release deadline in court time, e.g. "2025-11-21 12:00".')
+@click.option("--deadline", required=True,
+              help='Release deadline in court time, e.g. "2025-11-21 12:00".')
 @click.option("--tz", "time_zone", help="The court's IANA time zone (default from config).")
 @click.option("--title", help="Short title of the order.")
 @click.option("--order-date", type=click.DateTime(["%Y-%m-%d"]), help="Date the order was entered.")
@@ -71,7 +78,7 @@ _conditions_option = click.option(
 @_conditions_option
 @pass_app
 def add(app: App, case_number: str, court: str | None, judge: str | None, deadline: str,
-        time_zone: str | None, title: str | None, order_date, notes: str | None,  # type: ignore[no-untyped-def]
+        time_zone: str | None, title: str | None, order_date: datetime | None, notes: str | None,
         parent: str | None, docket: str | None, bond_amount: str | None,
         conditions: str | None) -> None:
     """Record a court order (or a sub-order) and its release deadline."""
@@ -133,7 +140,8 @@ def list_(app: App, fmt: str) -> None:
 
     with app.read() as session:
         rows = reports.orders_overview(session, clock.now())
-    columns = ["case_number", "court", "deadline", "time_zone", "time_left", "people", "outstanding"]
+    columns = ["case_number", "court", "deadline", "time_zone", "time_left", "people",
+               "outstanding"]
     for row in rows:
         label, duration = clock.describe_time_left(row["seconds_left"])
         row["time_left"] = duration if label == "time left" else f"{label} {duration}"
@@ -245,7 +253,7 @@ _note = click.option("--note", help="What the court said, in a sentence.")
 _at = click.option("--at", metavar="TIME", help="When it took effect, court time (default: now).")
 
 
-def queue_updated_letters(app: App, session, event) -> str:  # type: ignore[no-untyped-def]
+def queue_updated_letters(app: App, session: Session, event: Event) -> str:
     """Queue the updated letters a change calls for; one line saying what was queued."""
     from workflow import renotice
     from workflow.casework import letters_line
@@ -263,7 +271,7 @@ def queue_updated_letters(app: App, session, event) -> str:  # type: ignore[no-u
 @_conditions_option
 @_note
 @pass_app
-def amend(app: App, case: str | None, docket: str, docket_date, deadline: str | None,  # type: ignore[no-untyped-def]
+def amend(app: App, case: str | None, docket: str, docket_date: datetime, deadline: str | None,
           bond_amount: str | None, conditions: str | None, note: str | None) -> None:
     """Record an amending order: new deadline and/or terms; affected people get updated letters."""
     from workflow import amendments

@@ -6,9 +6,11 @@ after the order is checked, so a typo fails at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import click
 
@@ -30,12 +32,12 @@ def run() -> None:
     """Run a Prefect flow now: the sweep, or a custody-list reconciliation."""
 
 
-def _now_option(f):  # type: ignore[no-untyped-def]
+def _now_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--now", "at", metavar="TIME",
                         help="Act as of this time, court time (default: now).")(f)
 
 
-def _json_option(f):  # type: ignore[no-untyped-def]
+def _json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
 
 

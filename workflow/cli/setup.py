@@ -15,9 +15,7 @@ from workflow.cli.common import App, pass_app
 @pass_app
 def init(app: App) -> None:
     """Create or upgrade the database (safe to run again)."""
-    from workflow import db
-
-    from workflow import clock, facilities
+    from workflow import clock, db, facilities
 
     db.upgrade(app.database)
     with app.database.write() as session:

@@ -65,7 +65,7 @@ def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
         for step in _steps():
             step(database, settings, order_id, NOW, say)
         with database.read() as session:
-            status = reports.status(session, session.get(CourtOrder, order_id), NOW)
+            status = reports.status(session, session.get_one(CourtOrder, order_id), NOW)
     finally:
         database.dispose()
     return DemoResult(home=home, status=status)
@@ -75,7 +75,8 @@ def prepare_home(home: Path) -> Path:
     """An empty private home; refuses to wipe a folder that is not a demo home."""
     if home.exists():
         if not (home / MARKER).exists():
-            raise BondtrackError(f"{home} exists and is not a bondtrack demo home; choose another --home")
+            raise BondtrackError(
+                f"{home} exists and is not a bondtrack demo home; choose another --home")
         shutil.rmtree(home)
     db.ensure_private_dir(home)
     (home / MARKER).write_text("built by `bondtrack demo`; rebuilt on every run\n")
@@ -86,7 +87,7 @@ def build(database: db.Database, home: Path, *, people: int, seed: int, now: dat
     """Add the order and facilities, import a class list, and move everyone up to ``now``."""
     rng = random.Random(seed)
     persons = [synthetic_person(rng, index) for index in range(people)]
-    reported = {p["a_number"]: pick_facility(rng) for p in persons if rng.random() < 0.7}
+    reported = {str(p["a_number"]): pick_facility(rng) for p in persons if rng.random() < 0.7}
     class_list = write_class_list(home / "class-list.csv", persons, reported)
     with database.write() as session:
         _add_facilities(session)
@@ -96,7 +97,8 @@ def build(database: db.Database, home: Path, *, people: int, seed: int, now: dat
             title="Castañon Nava v. DHS: release on bond of people arrested without warrants",
             actor=ACTOR, now=IMPORTED_AT,
         )
-        import_class_list(session, order, class_list, actor=Actor("demo", "import"), now=IMPORTED_AT)
+        import_class_list(session, order, class_list, actor=Actor("demo", "import"),
+                          now=IMPORTED_AT)
         facilities = {f.code: f for f in session.scalars(select(Facility))}
         detainees = session.scalars(
             select(Detainee).where(Detainee.order_id == order.id).order_by(Detainee.id)
@@ -146,17 +148,19 @@ def _walk(session: Session, rng: random.Random, detainee: Detainee,
           facilities: Mapping[str, Facility], where: FacilityInfo, now: datetime) -> None:
     """Move one person toward their fate at plausible times; every step happens before ``now``."""
     fate = rng.choices(list(_FATES), weights=list(_FATES.values()))[0]
-    common = {"actor": ACTOR, "now": now}
+    common: dict[str, Any] = {"actor": ACTOR, "now": now}
     steps = iter(_schedule(rng, now))
     t = next(steps)
     if fate == "intake":
         return
     if fate == "excluded":
         reason = rng.choice(["mandatory-detention", "security-threat"])
-        tracking.exclude(session, detainee, reason=reason, at=t, note="decided by counsel", **common)
+        tracking.exclude(session, detainee, reason=reason, at=t, note="decided by counsel",
+                         **common)
         return
     if fate == "not-in-custody":
-        tracking.not_in_custody(session, detainee, at=t, reason="released before the order", **common)
+        tracking.not_in_custody(session, detainee, at=t, reason="released before the order",
+                                **common)
         return
     tracking.search(session, detainee, at=t, **common)
     if fate == "locating":

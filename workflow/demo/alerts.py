@@ -22,7 +22,7 @@ def step(database: db.Database, settings: Settings, order_id: int, now: datetime
     staffed = alerts.with_staff(settings, [STAFF])
     actor = Actor(operator="demo", source="demo")
     with database.read() as session:
-        deadline = session.get(CourtOrder, order_id).deadline  # type: ignore[union-attr]
+        deadline = session.get_one(CourtOrder, order_id).deadline
     instants = [now, now, now + timedelta(hours=3), deadline - timedelta(minutes=30),
                 deadline + timedelta(seconds=1), deadline + timedelta(days=1, seconds=1)]
     for at in instants:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -71,11 +72,11 @@ _FATES = (*["refunded"] * 5, *["refund-requested"] * 3, *["cancelled"] * 4, "dem
 def _after_life(session: Session, people: list[Detainee], now: datetime,
                 rng: random.Random) -> None:
     """Cancellations and refunds for twelve, a demand, a breach under appeal, two moves."""
-    def event(person: Detainee, kind: str, weeks: float, **options: object) -> None:
+    def event(person: Detainee, kind: str, weeks: float, **options: Any) -> None:
         at = now + timedelta(weeks=weeks, hours=rng.randrange(1, 8))
         bonds.record(session, person, kind, actor=ACTOR, now=now + AFTER, at=at, **options)
 
-    for index, (person, fate) in enumerate(zip(people, _FATES)):
+    for index, (person, fate) in enumerate(zip(people, _FATES, strict=False)):
         if fate in ("refunded", "refund-requested", "cancelled"):
             event(person, "cancelled", 1 + index / 6,
                   reason=rng.choice(["case-closed", "status-granted", "case-closed"]))

@@ -16,7 +16,7 @@ def step(database: db.Database, settings: Settings, order_id: int, now: datetime
                  say: Callable[[str], None]) -> None:
     """The demand letters and a sample of client letters, as PDFs in the demo home."""
     with database.read() as session:
-        case = session.get(CourtOrder, order_id).case_number  # type: ignore[union-attr]
+        case = session.get_one(CourtOrder, order_id).case_number
     out = settings.home / "letters"
     actor = Actor(operator="demo", source="demo")
     demand = render_letters(database, settings, case=case, kind="demand", out=out, now=now,
@@ -25,4 +25,5 @@ def step(database: db.Database, settings: Settings, order_id: int, now: datetime
                             actor=actor, one_file=True, limit=25)
     say(f"{len(demand.letters)} field-office demand letters in {out}/demand-*.pdf")
     for path in sample.files:
-        say(f"{len(sample.letters)} client letters (a sample, each in its reader's language) in {path}")
+        say(f"{len(sample.letters)} client letters (a sample, each in its reader's language)"
+            f" in {path}")

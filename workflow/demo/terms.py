@@ -16,7 +16,7 @@ def step(database: db.Database, settings: Settings, order_id: int, now: datetime
     """The order's terms (ECF 195) and its four obligations, the data ones done."""
     actor = Actor(operator="demo", source="demo")
     with database.write() as session:
-        order = session.get(CourtOrder, order_id)
+        order = session.get_one(CourtOrder, order_id)
         amendments.amend(session, order, docket="ECF 195", docket_date=date(2025, 11, 12),
               conditions="check-in", note="release on $1,500 bond with check-ins", actor=actor,
               now=now)

@@ -18,6 +18,7 @@ from jinja2 import StrictUndefined
 
 from workflow import config, db, resource
 
+
 class WebApp(Flask):
     """Flask with every template autoescaped (ours end in .j2, which Flask would not escape)."""
 

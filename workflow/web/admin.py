@@ -42,9 +42,13 @@ def _change(action: Any) -> Any:
 @requires("users")
 def add() -> Any:
     form = request.form
-    return _change(lambda s: "added user #%d" % users.add_user(
-        s, form.get("email", ""), form.get("role", ""), form.get("password", ""),
-        actor=actor(), now=clock.now()).id)
+
+    def change(session: Any) -> str:
+        user = users.add_user(session, form.get("email", ""), form.get("role", ""),
+                              form.get("password", ""), actor=actor(), now=clock.now())
+        return f"added user #{user.id}"
+
+    return _change(change)
 
 
 @blueprint.route("/role", methods=["POST"])
@@ -63,16 +67,25 @@ def set_role() -> Any:
 @blueprint.route("/disable", methods=["POST"])
 @requires("users")
 def disable() -> Any:
-    return _change(lambda s: "user #%d is disabled" % users.disable_user(
-        s, request.form.get("email", ""), actor=actor(), now=clock.now()).id)
+    def change(session: Any) -> str:
+        user = users.disable_user(session, request.form.get("email", ""), actor=actor(),
+                                  now=clock.now())
+        return f"user #{user.id} is disabled"
+
+    return _change(change)
 
 
 @blueprint.route("/password", methods=["POST"])
 @requires("users")
 def reset_password() -> Any:
     form = request.form
-    return _change(lambda s: "user #%d has a new password" % users.reset_password(
-        s, form.get("email", ""), form.get("password", ""), actor=actor(), now=clock.now()).id)
+
+    def change(session: Any) -> str:
+        user = users.reset_password(session, form.get("email", ""), form.get("password", ""),
+                                    actor=actor(), now=clock.now())
+        return f"user #{user.id} has a new password"
+
+    return _change(change)
 
 
 @blueprint.route("/totp-policy", methods=["POST"])

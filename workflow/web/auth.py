@@ -9,8 +9,8 @@ or a changed role takes effect at once. Who may sign in is decided by
 
 from __future__ import annotations
 
-import hashlib
 import base64
+import hashlib
 import hmac
 import re
 import secrets
@@ -21,13 +21,26 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import (Blueprint, Flask, Response, abort, current_app, g, redirect, render_template,
-                   request, session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from workflow import clock, users
 from workflow.audit import Actor
+from workflow.config import Settings
 from workflow.web.base import access_log, state
 
 blueprint = Blueprint("auth", __name__)
@@ -65,7 +78,7 @@ def actor() -> Actor:
     return Actor(g.user.email, "web")
 
 
-def settings():  # type: ignore[no-untyped-def]
+def settings() -> Settings:
     return state(current_app)["settings"]
 
 
@@ -105,7 +118,7 @@ def _idle_seconds() -> float:
     return float(settings().section("web")["idle_minutes"]) * 60
 
 
-def _before() -> Response | None:
+def _before() -> BaseResponse | None:
     g.started = time.monotonic()
     g.user = None
     now = clock.now().timestamp()

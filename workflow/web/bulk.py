@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from workflow import clock, reconcile, workspace
 from workflow.errors import BondtrackError, ValidationError

@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 
 from workflow import clock
-from workflow.db import ensure_private_dir
-from workflow.web.base import state
+from workflow.db import Database, ensure_private_dir
 from workflow.web.auth import actor, read, requires, settings
+from workflow.web.base import state
 from workflow.web.pages import _order
 
 blueprint = Blueprint("downloads", __name__, url_prefix="/downloads")
@@ -20,7 +22,7 @@ EXPORT_FORMATS = ("csv", "xlsx", "json")
 REPORT_FORMATS = ("pdf", "html", "csv")
 
 
-def _send(make, name: str) -> Response:  # type: ignore[no-untyped-def]
+def _send(make: Callable[[Path], object], name: str) -> Response:
     """Write the file in a private temporary folder, send it, and remove it."""
     folder = Path(tempfile.mkdtemp(dir=ensure_private_dir(settings().home / "web-downloads")))
     path = folder / name
@@ -62,7 +64,7 @@ def report(fmt: str) -> Response:
         settings=settings()), f"compliance-report.{fmt}")
 
 
-def _database():  # type: ignore[no-untyped-def]
+def _database() -> Database:
     return state(current_app)["database"]
 
 
@@ -86,8 +88,8 @@ def letters_form() -> str:
 def letters() -> Response:
     """One printable file: the letters chosen (a POST: a person's A-number stays out of URLs),
     or every queued letter to print; audited as `bondtrack notices render` is."""
-    from workflow.letters import LETTER_KINDS
     from workflow.composing import Filters
+    from workflow.letters import LETTER_KINDS
     from workflow.notices import render_letters
     from workflow.renotice import render_queued
 
@@ -100,8 +102,9 @@ def letters() -> Response:
         case = _order(session, form.get("order")).case_number
 
     def make(path: Path) -> None:
-        common = {"case": case, "out": path.parent / "letters", "now": clock.now(),
-                  "actor": actor(), "fmt": fmt, "one_file": True}
+        common: dict[str, Any] = {"case": case, "out": path.parent / "letters",
+                                  "now": clock.now(), "actor": actor(), "fmt": fmt,
+                                  "one_file": True}
         if kind == "queued":
             batch = render_queued(_database(), settings(), **common)
         else:

@@ -6,12 +6,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
-from workflow import (bonds, casework, clock, dashboard, hearings, reports, terms, watch,
-                      workspace)
+from workflow import bonds, casework, clock, dashboard, hearings, reports, terms, watch, workspace
 from workflow.errors import BondtrackError, ConflictError, NotFoundError
 from workflow.models import CourtOrder, Detainee
 from workflow.orders import resolve_order
@@ -24,7 +24,7 @@ _log = logging.getLogger(__name__)
 
 
 @blueprint.route("/")
-def home() -> Response:
+def home() -> BaseResponse:
     return redirect(url_for("pages.orders"))
 
 
