@@ -11,9 +11,10 @@ JOBS   ?= auto
 demo: $(STAMP)
 	$(VENV)/bin/bondtrack demo
 
-# Both passes always run, so one failure hides nothing of the other; pytest exits 5 when
-# PYTEST_ARGS leave a pass no test to run: that pass is simply empty.
-test: $(STAMP) deps
+# Lint first (seconds), then both test passes. Both passes always run, so one failure hides
+# nothing of the other; pytest exits 5 when PYTEST_ARGS leave a pass no test to run: that
+# pass is simply empty.
+test: $(STAMP) deps lint
 	@failed=0; \
 	$(PY) -m pytest -n $(JOBS) -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
 	$(PY) -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \

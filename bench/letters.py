@@ -73,7 +73,8 @@ def main() -> int:
                                    **common)
             ours.append(time.perf_counter() - start)
             start = time.perf_counter()
-            weasyprint.HTML(string=document, url_fetcher=fetcher).write_pdf(workdir / f"hand-{run}.pdf")
+            page = weasyprint.HTML(string=document, url_fetcher=fetcher)
+            page.write_pdf(workdir / f"hand-{run}.pdf")
             hand.append(time.perf_counter() - start)
         database.dispose()
     assert len(batch.letters) == PEOPLE

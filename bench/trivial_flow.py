@@ -2,8 +2,9 @@
 """The floor of `flow_overhead`: one trivial task in one flow, run the way `bondtrack run sweep`
 runs its flow (the same Prefect configuration and server, no heartbeat), and nothing else."""
 
-from workflow import flows
 from prefect import flow, task
+
+from workflow import flows
 
 
 @task(name="nothing", persist_result=False)

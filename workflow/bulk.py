@@ -56,7 +56,7 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str],
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(name) for name in columns)
     target = dialect.identifier_preparer.format_table(table)
-    raw = connection.connection.driver_connection
+    raw: Any = connection.connection.driver_connection  # psycopg's or sqlite3's own
     if dialect.name == "postgresql":
         with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
             for row in rows:
@@ -69,7 +69,7 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str],
 
 def _converter(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
     """The column type's bind conversion for ``dialect``, remembered per distinct value."""
-    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    process: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
     if isinstance(type_, JSON) and dialect.name == "postgresql":
         # psycopg would serialize its JSON wrapper anew on every row; COPY takes the text.
         process = getattr(dialect, "_json_serializer", None) or json.dumps

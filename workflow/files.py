@@ -53,7 +53,8 @@ def write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]
         writer = csv.writer(fh)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if shown(row, c) is None else inert(shown(row, c)) for c in columns])
+            cells = (shown(row, c) for c in columns)
+            writer.writerow(["" if cell is None else inert(cell) for cell in cells])
 
 
 def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> None:

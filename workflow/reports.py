@@ -29,7 +29,7 @@ def order_summary(order: CourtOrder) -> dict[str, Any]:
         "deadline": clock.iso(order.deadline, order.time_zone),
         "time_zone": order.time_zone,
         "order_date": order.order_date.isoformat() if order.order_date else None,
-        "stayed_since": clock.iso(order.stayed_since, order.time_zone) if order.stayed_since else None,
+        "stayed_since": clock.iso(order.stayed_since, order.time_zone),
     }
 
 
@@ -251,7 +251,7 @@ def place_columns(by: str) -> list[str]:
 
 def _place_row(key: list[Any], by: str) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(place_columns(by), 0)
-    row.update(zip(("place", "name", "field_office") if by == "facility" else ("place", "office"),
-                   key))
+    names = ("place", "name", "field_office") if by == "facility" else ("place", "office")
+    row.update(zip(names, key, strict=True))
     row["oldest_in_stage_hours"] = 0.0
     return row

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import String, Table, select
 from sqlalchemy.orm import Session
 
 from workflow import bulk, clock, crashpoints, facilities, headers, history, tables
@@ -43,8 +43,9 @@ PERSON_FIELDS = (
 )
 # What the database holds per column: a longer value is a line's problem, not a failed INSERT.
 _WIDTHS = {
-    **{c.name: c.type.length for c in Detainee.__table__.columns if getattr(c.type, "length", None)},
-    "facility_name": Facility.__table__.c.name.type.length,
+    **{c.name: c.type.length for c in cast(Table, Detainee.__table__).columns
+       if isinstance(c.type, String) and c.type.length},
+    "facility_name": cast(int, cast(String, cast(Table, Facility.__table__).c.name.type).length),
 }
 # The list's facility is a report, not a confirmation: it only fills in people not yet located.
 _UNCONFIRMED = (Stage.INTAKE.value, Stage.LOCATING.value)
@@ -271,9 +272,10 @@ def _apply(
 ) -> None:
     for person in people:
         if person.facility_code and person.facility_code not in facilities:
-            facility = Facility(code=person.facility_code, name=new_facilities[person.facility_code])
-            session.add(facility)
-            facilities[person.facility_code] = facility
+            added = Facility(code=person.facility_code,
+                             name=new_facilities[person.facility_code])
+            session.add(added)
+            facilities[person.facility_code] = added
     session.flush()
     existing = {
         d.a_number: d
@@ -313,13 +315,13 @@ def _insert_new(session: Session, order: CourtOrder, rows: list[tuple], *, actor
     """The new people, then one ``imported`` event each at their ``stage_since`` (now, or
     when their history says they came under the order), straight through the DBAPI
     (workflow/bulk.py: COPY on PostgreSQL). One payload object for all: it is serialized once."""
-    people = Detainee.__table__
+    people = cast(Table, Detainee.__table__)
     ids = bulk.new_ids(session, people, len(rows))
     bulk.insert_rows(session, people, ("id", *_NEW_PERSON),
                      ((id_, *row) for id_, row in zip(ids, rows, strict=True)))
     since = _NEW_PERSON.index("stage_since")
     payload: dict = {}
-    bulk.insert_rows(session, Event.__table__, _IMPORTED, (
+    bulk.insert_rows(session, cast(Table, Event.__table__), _IMPORTED, (
         (order.id, id_, "imported", None, Stage.INTAKE.value, payload, actor.operator,
          actor.source, row[since], now)
         for id_, row in zip(ids, rows, strict=True)))
@@ -340,8 +342,10 @@ def _update(
         for name, value in person.values.items()
         if value is not None and getattr(detainee, name) != value
     ]
-    if facility is not None and detainee.facility_id != facility.id and detainee.stage in _UNCONFIRMED:
-        changes.append(("facility", detainee.facility.code if detainee.facility else None, facility.code))
+    if (facility is not None and detainee.facility_id != facility.id
+            and detainee.stage in _UNCONFIRMED):
+        was = detainee.facility.code if detainee.facility else None
+        changes.append(("facility", was, facility.code))
         detainee.facility = facility
     if not changes:
         return False

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, Table, and_, or_, select
 from sqlalchemy.orm import Session
 
 from workflow import audit, config
@@ -29,7 +29,8 @@ from workflow.money import dollars, parse_amount
 
 NO_CONDITIONS = "none"
 _NO_BOND = ("none", "no bond", "no-bond", "without bond", "recognizance")
-_CONDITIONS_WIDTH = Detainee.__table__.c.ordered_conditions.type.length
+_CONDITIONS_WIDTH = cast(
+    int, cast(String, cast(Table, Detainee.__table__).c.ordered_conditions.type).length)
 # Findings, in the words counsel uses.
 BOND_HIGHER = "bond-higher-than-ordered"
 BOND_NOT_ORDERED = "bond-not-ordered"

@@ -11,6 +11,7 @@ import click
 from workflow import clock, orders, reports
 from workflow.cli.common import (
     App,
+    human_time,
     intake_options,
     order_option,
     output_options,
@@ -18,7 +19,6 @@ from workflow.cli.common import (
     print_json,
     print_rows,
     print_table,
-    human_time,
 )
 from workflow.identity import shown
 from workflow.money import dollars
@@ -32,7 +32,8 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 @order_option
 @click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
 @click.option("--skip-invalid", "rejects", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="REJECTS.csv", help="Import the valid rows; write the others here with reasons.")
+              metavar="REJECTS.csv",
+              help="Import the valid rows; write the others here with reasons.")
 @intake_options
 @pass_app
 def import_command(app: App, file: Path, case: str | None, dry_run: bool, rejects: Path | None,
@@ -139,7 +140,8 @@ def print_status(data: dict, fmt: str) -> None:
     click.echo(f"{order_data['case_number']}  {order_data['court']}  {order_data['judge']}")
     click.echo(f"deadline {human_time(order_data['deadline'])} ({order_data['time_zone']})")
     if not data.get("stayed"):
-        click.echo(("time left " if left >= 0 else "OVERDUE by ") + clock.describe_duration(abs(left)))
+        click.echo(("time left " if left >= 0 else "OVERDUE by ")
+                   + clock.describe_duration(abs(left)))
     warning = data.get("scheduler", {}).get("warning")
     if warning:
         click.echo(warning)
@@ -159,7 +161,8 @@ def print_status(data: dict, fmt: str) -> None:
 @click.option("--facility", metavar="CODE", help="Only people at this facility.")
 @output_options
 @pass_app
-def list_command(app: App, case: str | None, stage: str | None, facility: str | None, fmt: str) -> None:
+def list_command(app: App, case: str | None, stage: str | None, facility: str | None,
+                 fmt: str) -> None:
     """List the people in an order, by A-number."""
     with app.order_session(case) as (session, court_order):
         rows = reports.list_people(session, court_order, clock.now(),
@@ -176,7 +179,8 @@ def list_command(app: App, case: str | None, stage: str | None, facility: str | 
 def show(app: App, a_number: str, case: str | None, as_json: bool) -> None:
     """One person's record and full history (any A-number spelling)."""
     with app.order_session(case) as (session, court_order):
-        record = reports.person_record(session, orders.find_detainee(session, court_order, a_number))
+        person = orders.find_detainee(session, court_order, a_number)
+        record = reports.person_record(session, person)
     if as_json:
         print_json(record)
         return
@@ -214,10 +218,10 @@ def show(app: App, a_number: str, case: str | None, as_json: bool) -> None:
 @intake_options
 @pass_app
 def apply(app: App, file: Path, case: str | None, encoding: str, sheet: str | None) -> None:
-    """Apply many moves from a CSV/XLSX (a_number, action, facility_code, amount, receipt, at, reason, note)."""
-    from workflow.tracking import apply_file
-
+    """Apply many moves from a CSV/XLSX (a_number, action, facility_code, amount, receipt, at,
+    reason, note)."""
     from workflow.terms import default_bond_cents
+    from workflow.tracking import apply_file
 
     default_cents = default_bond_cents(app.settings)
     with app.order_session(case, write=True) as (session, court_order):
