@@ -51,7 +51,8 @@ def test_lazy_registry_matches_modules() -> None:
     assert set(COMMANDS) == {path[0] for path, _ in all_commands() if len(path) == 1}
 
 
-def _modules_after(args: list[str], env: dict[str, str]) -> tuple[int, list[str]]:
+def _modules_after(args: list[str], env: dict[str, str],
+                   watched: tuple[str, ...] = HEAVY) -> tuple[int, list[str]]:
     code = (
         "import sys\n"
         "from workflow.cli import main\n"
@@ -59,7 +60,8 @@ def _modules_after(args: list[str], env: dict[str, str]) -> tuple[int, list[str]
         f"    main({args!r}, prog_name='bondtrack')\n"
         "except SystemExit as exc:\n"
         "    code = exc.code\n"
-        f"print('LOADED=' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+        f"print('LOADED=' + ','.join(m for m in {watched!r} if m in sys.modules),"
+        " file=sys.stderr)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           timeout=60)
@@ -71,6 +73,18 @@ def test_help_and_status_import_nothing_heavy(cli, court_order) -> None:  # type
     env = dict(os.environ)
     for args in (["--help"], ["status"], ["status", "--json"], ["list", "--csv"]):
         code, loaded = _modules_after(args, env)
+        assert code == 0, args
+        assert loaded == [], f"bondtrack {' '.join(args)} imported {loaded}"
+
+
+# Readers and verbs status never calls: a spreadsheet reader (zip, XML), the stage verbs.
+NOT_FOR_STATUS = ("workflow.tables", "workflow.tracking", "workflow.facilities", "openpyxl",
+                  "xml.etree.ElementTree")
+
+
+def test_status_loads_only_what_it_shows(cli, court_order) -> None:  # type: ignore[no-untyped-def]
+    for args in (["status"], ["status", "--json"]):
+        code, loaded = _modules_after(args, dict(os.environ), NOT_FOR_STATUS)
         assert code == 0, args
         assert loaded == [], f"bondtrack {' '.join(args)} imported {loaded}"
 
