@@ -40,6 +40,26 @@ def test_every_command_and_option_has_help() -> None:
                 assert param.help, f"{' '.join(path)} {param.opts[0]} has no help"
 
 
+# Every command that prints data (a listing, a record, a run's report) rather than one line
+# of confirmation.
+DATA_COMMANDS = {
+    "status", "list", "show", "terms", "import", "order show", "order list", "order history",
+    "order obligation list", "alerts check", "alerts digest", "alerts list", "bonds list",
+    "hearing list", "facility list", "facility show", "facility search", "facility import",
+    "field-office list", "field-office show", "notices list", "notices render", "notices send",
+    "prefect status", "purge", "run sweep", "run reconcile", "user list",
+}
+
+
+def test_every_data_command_prints_a_table_json_or_csv() -> None:
+    options = {" ".join(path): {opt for p in command.params for opt in getattr(p, "opts", [])}
+               for path, command in all_commands()}
+    assert DATA_COMMANDS <= set(options)
+    for name, opts in options.items():
+        if name in DATA_COMMANDS or "--json" in opts:
+            assert {"--json", "--csv", "--table"} <= opts, name
+
+
 def test_every_command_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [" ".join(path) for path, _ in all_commands()

@@ -18,7 +18,7 @@ from workflow.cli.common import (
     order_option,
     output_options,
     pass_app,
-    print_json,
+    print_record,
     print_rows,
 )
 from workflow.errors import BondtrackError
@@ -39,10 +39,6 @@ def _watch_option(f: Callable[..., Any]) -> Callable[..., Any]:
                         help="Case number of the order (default: every order).")(f)
 
 
-def _json_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
-
-
 def instant(app: App, case: str | None, at: str | None) -> datetime:
     """--now as an instant: court time of the watched orders, which must agree on a zone."""
     if at is None:
@@ -56,13 +52,12 @@ def instant(app: App, case: str | None, at: str | None) -> datetime:
     return instants.pop()
 
 
-def _run(app: App, case: str | None, at: str | None, as_json: bool, daily_digest: bool) -> None:
+def _run(app: App, case: str | None, at: str | None, fmt: str, daily_digest: bool) -> None:
     app.database.check_schema()
     report = alerting.run(app.database, app.settings, case=case, now=instant(app, case, at),
                         actor=app.actor("cli"), worker=f"{socket.gethostname()}:{os.getpid()}",
                         daily_digest=daily_digest)
-    if as_json:
-        print_json(report.as_dict())
+    if print_record(report.as_dict(), fmt):
         return
     for outcome in report.outcomes:
         click.echo(alerting.describe(outcome))
@@ -74,21 +69,21 @@ def _run(app: App, case: str | None, at: str | None, as_json: bool, daily_digest
 @alerts.command("check")
 @_watch_option
 @_now_option
-@_json_option
+@output_options
 @pass_app
-def check(app: App, case: str | None, at: str | None, as_json: bool) -> None:
+def check(app: App, case: str | None, at: str | None, fmt: str) -> None:
     """Send the deadline alert that is due, once; then deliver pending staff e-mails."""
-    _run(app, case, at, as_json, daily_digest=False)
+    _run(app, case, at, fmt, daily_digest=False)
 
 
 @alerts.command("digest")
 @_watch_option
 @_now_option
-@_json_option
+@output_options
 @pass_app
-def digest(app: App, case: str | None, at: str | None, as_json: bool) -> None:
+def digest(app: App, case: str | None, at: str | None, fmt: str) -> None:
     """Send today's digest if its hour has passed and it was not sent yet."""
-    _run(app, case, at, as_json, daily_digest=True)
+    _run(app, case, at, fmt, daily_digest=True)
 
 
 @alerts.command("list")

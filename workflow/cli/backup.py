@@ -7,7 +7,12 @@ from pathlib import Path
 import click
 
 from workflow import clock
-from workflow.cli.common import App, pass_app, print_json
+from workflow.cli.common import (
+    App,
+    output_options,
+    pass_app,
+    print_record,
+)
 
 
 @click.command()
@@ -46,9 +51,9 @@ def restore(app: App, file: Path, yes: bool) -> None:
               help="Case number of the closed case whose people are deleted.")
 @click.option("--confirm", is_flag=True,
               help="Delete for good; without it, only show what would be deleted.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options
 @pass_app
-def purge(app: App, case: str, confirm: bool, as_json: bool) -> None:
+def purge(app: App, case: str, confirm: bool, fmt: str) -> None:
     """Delete every person of a closed case and all about them; the purge itself stays on record."""
     from workflow import backup as backups
 
@@ -60,8 +65,7 @@ def purge(app: App, case: str, confirm: bool, as_json: bool) -> None:
             result = backups.plan_purge(session, court_order)
     if confirm:
         backups.wipe_free_space(app.database)
-    if as_json:
-        print_json(result.as_dict())
+    if print_record(result.as_dict(), fmt):
         return
     verb = "deleted" if confirm else "would delete"
     rows = ", ".join(f"{n} {table}" for table, n in sorted(result.rows.items()) if n)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
@@ -126,6 +126,30 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str],
         table.add_row(*line)
     # Piped or redirected, the table takes the width it needs, so grep finds what is there.
     Console(width=None if sys.stdout.isatty() else 100_000).print(table)
+
+
+def flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested record as one CSV row: dotted keys; a list is its JSON text."""
+    row: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            row.update(flat(value, f"{name}."))
+        elif isinstance(value, list | tuple):
+            row[name] = json.dumps(value, ensure_ascii=False, default=str)
+        else:
+            row[name] = value
+    return row
+
+
+def print_record(data: Mapping[str, Any], fmt: str) -> bool:
+    """--json or --csv (one row) of what a command reports; False: print the human form."""
+    if fmt == "json":
+        print_json(data)
+    elif fmt == "csv":
+        row = flat(data)
+        print_csv([row], list(row))
+    return fmt in ("json", "csv")
 
 
 def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,

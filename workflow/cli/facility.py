@@ -15,6 +15,7 @@ from workflow.cli.common import (
     output_options,
     pass_app,
     print_json,
+    print_record,
     print_rows,
 )
 
@@ -122,10 +123,10 @@ def edit(app: App, code: str, **values: str | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @intake_options
 @click.option("--dry-run", is_flag=True, help="Match and count, change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options
 @pass_app
 def import_command(app: App, file: Path, sheet: str | None, encoding: str, dry_run: bool,
-                   as_json: bool) -> None:
+                   fmt: str) -> None:
     """Merge a facility list: ICE's detention-statistics workbook (matched by name, city and
     state; new ones get provisional codes), a DETLOC list (pipe- or comma-delimited), or a
     CSV/XLSX with the directory's columns."""
@@ -134,8 +135,7 @@ def import_command(app: App, file: Path, sheet: str | None, encoding: str, dry_r
     with app.write() as session:
         report = import_facilities(session, file, actor=app.actor("import"), now=clock.now(),
                                    sheet=sheet, encoding=encoding, dry_run=dry_run)
-    if as_json:
-        print_json(report.as_dict())
+    if print_record(report.as_dict(), fmt):
         return
     for note in report.notes:
         click.echo(note, err=True)

@@ -8,7 +8,12 @@ from __future__ import annotations
 import click
 
 from workflow import prefect_server
-from workflow.cli.common import App, pass_app, print_json
+from workflow.cli.common import (
+    App,
+    output_options,
+    pass_app,
+    print_record,
+)
 
 
 @click.group()
@@ -37,15 +42,15 @@ def stop(app: App) -> None:
 
 
 @prefect.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options
 @pass_app
-def status(app: App, as_json: bool) -> None:
+def status(app: App, fmt: str) -> None:
     """Whether the local Prefect server runs and answers; exit 1 when it does not."""
     server = prefect_server.status(app.settings)
-    if as_json:
-        print_json({"running": server is not None, "healthy": bool(server and server.healthy),
-                    "pid": server.pid if server else None,
-                    "api_url": server.api_url if server else None})
+    if print_record({"running": server is not None, "healthy": bool(server and server.healthy),
+                     "pid": server.pid if server else None,
+                     "api_url": server.api_url if server else None}, fmt):
+        pass
     elif server is None:
         click.echo("no local Prefect server is running; `bondtrack prefect start` starts one")
     else:

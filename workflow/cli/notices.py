@@ -12,7 +12,14 @@ from typing import Any
 import click
 
 from workflow import clock
-from workflow.cli.common import App, order_option, output_options, pass_app, print_json, print_rows
+from workflow.cli.common import (
+    App,
+    order_option,
+    output_options,
+    pass_app,
+    print_record,
+    print_rows,
+)
 from workflow.stages import Stage
 
 # workflow.letters.LETTER_KINDS, spelled out so `--help` loads no Babel or Jinja2
@@ -45,17 +52,17 @@ def notices() -> None:
 @click.option("--a-number", metavar="A#", help="Only this person.")
 @click.option("--language", metavar="CODE",
               help="Write every letter in this language (default: each reader's own).")
-@click.option("--format", "fmt", type=click.Choice(("pdf", "html")), default="pdf",
+@click.option("--format", "file_format", type=click.Choice(("pdf", "html")), default="pdf",
               show_default=True, help="PDF to print, or HTML.")
 @click.option("--one-file", is_flag=True, help="One printable file, each letter on a new page.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the letters (created private to you).")
-@click.option("--json", "as_json", is_flag=True, help="Print what was made as JSON.")
+@output_options
 @order_option
 @pass_app
 def render(app: App, kind: str | None, queued: bool, stage: str | None, facility: str | None,
-           a_number: str | None, language: str | None, fmt: str, one_file: bool, out: Path,
-           as_json: bool, case: str | None) -> None:
+           a_number: str | None, language: str | None, file_format: str, one_file: bool,
+           out: Path, fmt: str, case: str | None) -> None:
     """Render letters into --out; file names carry internal ids, never names."""
     from workflow.composing import Filters
     from workflow.notices import render_letters
@@ -69,7 +76,7 @@ def render(app: App, kind: str | None, queued: bool, stage: str | None, facility
         raise click.UsageError("say which letters: --kind client|obligor|demand, or --queued")
     app.database.check_schema()
     common: dict[str, Any] = {"case": case, "out": out, "now": clock.now(),
-                              "actor": app.actor(), "fmt": fmt, "one_file": one_file}
+                              "actor": app.actor(), "fmt": file_format, "one_file": one_file}
     with _progress_bar() as progress:
         if queued:
             batch = render_queued(app.database, app.settings, progress=progress, **common)
@@ -79,9 +86,7 @@ def render(app: App, kind: str | None, queued: bool, stage: str | None, facility
                 app.database, app.settings, kind=kind, language=language, progress=progress,
                 filters=Filters(stage=stage, facility=facility, a_number=a_number), **common)
     summary = batch.summary()
-    if as_json:
-        print_json(summary)
-    else:
+    if not print_record(summary, fmt):
         _say_what_was_made(summary, out, one_file)
 
 
@@ -134,10 +139,10 @@ def _progress_bar() -> Iterator[Callable[[str, int, int], None] | None]:
               help="Only this kind: obligor, alert, digest, or any kind in the outbox"
                    " (repeatable; default: every pending e-mail).")
 @click.option("--dry-run", is_flag=True, help="Say what would be queued and sent; send nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@output_options
 @order_option
 @pass_app
-def send(app: App, kinds: tuple[str, ...], dry_run: bool, as_json: bool, case: str | None) -> None:
+def send(app: App, kinds: tuple[str, ...], dry_run: bool, fmt: str, case: str | None) -> None:
     """Queue obligor e-mails and owed updated letters, then send pending e-mails over SMTP,
     each exactly once."""
     from workflow.notices import send_notices
@@ -145,8 +150,7 @@ def send(app: App, kinds: tuple[str, ...], dry_run: bool, as_json: bool, case: s
     app.database.check_schema()
     counts = send_notices(app.database, app.settings, case=case, kinds=kinds, now=clock.now(),
                           worker=f"{socket.gethostname()}:{os.getpid()}", dry_run=dry_run)
-    if as_json:
-        print_json(counts)
+    if print_record(counts, fmt):
         return
     to_print = counts.pop("to-print")
     click.echo(", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counts.items()))

@@ -15,6 +15,7 @@ from workflow.cli.common import (
     output_options,
     pass_app,
     print_json,
+    print_record,
     print_rows,
     print_table,
 )
@@ -102,17 +103,16 @@ def add(app: App, case_number: str, court: str | None, judge: str | None, deadli
 
 @order.command("show")
 @order_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options
 @pass_app
-def show(app: App, case: str | None, as_json: bool) -> None:
+def show(app: App, case: str | None, fmt: str) -> None:
     """Show an order: deadline in court time, time left, terms, stay, obligations, sub-orders."""
     from workflow import amendments
 
     now = clock.now()
     with app.order_session(case) as (session, court_order):
         data = amendments.order_details(session, court_order, now, app.settings)
-    if as_json:
-        print_json(data)
+    if print_record(data, fmt):
         return
     for key in ("case_number", "court", "judge", "title", "deadline", "time_zone", "order_date",
                 "seconds_left", "parent"):

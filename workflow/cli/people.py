@@ -17,6 +17,7 @@ from workflow.cli.common import (
     output_options,
     pass_app,
     print_json,
+    print_record,
     print_rows,
     print_table,
 )
@@ -35,9 +36,10 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
               metavar="REJECTS.csv",
               help="Import the valid rows; write the others here with reasons.")
 @intake_options
+@output_options
 @pass_app
 def import_command(app: App, file: Path, case: str | None, dry_run: bool, rejects: Path | None,
-                   encoding: str, sheet: str | None) -> None:
+                   encoding: str, sheet: str | None, fmt: str) -> None:
     """Import the class list (CSV or XLSX); all rows or, with problems, none.
 
     A facility may be given by code, by name, or by name with its city and state
@@ -46,15 +48,18 @@ def import_command(app: App, file: Path, case: str | None, dry_run: bool, reject
     history too, with the file's dates: see "Starting from your spreadsheet" in the README.
     """
     from workflow.roster import import_class_list
+    from workflow.terms import default_bond_cents
 
     with app.order_session(case, write=True) as (session, court_order), _progress() as progress:
         result = import_class_list(
             session, court_order, file, actor=app.actor("import"), now=clock.now(),
             dry_run=dry_run, rejects=rejects, progress=progress, encoding=encoding, sheet=sheet,
-            default_bond_cents=app.settings.section("bond")["default_amount"] * 100,
+            default_bond_cents=default_bond_cents(app.settings),
         )
     for line in (*result.notes, *result.problems):
         click.echo(line, err=True)
+    if print_record(result.summary(), fmt):
+        return
     verb = "would import" if dry_run else "imported"
     click.echo(
         f"{verb}: {result.created} new, {result.updated} updated ({result.field_changes} fields),"
@@ -174,15 +179,14 @@ def list_command(app: App, case: str | None, stage: str | None, facility: str | 
 @click.command()
 @click.argument("a_number")
 @order_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options
 @pass_app
-def show(app: App, a_number: str, case: str | None, as_json: bool) -> None:
+def show(app: App, a_number: str, case: str | None, fmt: str) -> None:
     """One person's record and full history (any A-number spelling)."""
     with app.order_session(case) as (session, court_order):
         person = orders.find_detainee(session, court_order, a_number)
         record = reports.person_record(session, person)
-    if as_json:
-        print_json(record)
+    if print_record(record, fmt):
         return
     for key in ("id", "a_number", "family_name", "given_name", "date_of_birth", "country_of_birth",
                 "language", "stage", "stage_since", "exclusion_reason"):

@@ -19,12 +19,16 @@ from workflow.cli.common import (
     App,
     intake_options,
     order_option,
+    output_options,
     pass_app,
     print_json,
+    print_rows,
     print_table,
 )
 
 TOP = 50
+PEOPLE_COLUMNS = ["id", "a_number", "stage", "facility", "hours_in_stage", "checks"]
+OUTCOME_COLUMNS = ["outcome", "id", "a_number", "stage", "facility"]
 
 
 @click.group()
@@ -35,10 +39,6 @@ def run() -> None:
 def _now_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--now", "at", metavar="TIME",
                         help="Act as of this time, court time (default: now).")(f)
-
-
-def _json_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
 
 
 def say_where_runs_go(flows: ModuleType) -> None:
@@ -58,10 +58,10 @@ def _instant(app: App, case: str | None, at: str | None) -> tuple[str, datetime 
 @order_option
 @_now_option
 @click.option("--top", type=click.IntRange(min=1), default=TOP, show_default=True, metavar="N",
-              help="Show the N people longest in their stage (--json lists everyone).")
-@_json_option
+              help="Show the N people longest in their stage (--json and --csv list everyone).")
+@output_options
 @pass_app
-def sweep_command(app: App, case: str | None, at: str | None, top: int, as_json: bool) -> None:
+def sweep_command(app: App, case: str | None, at: str | None, top: int, fmt: str) -> None:
     """Check every outstanding person; record and print the new findings and the projection."""
     from workflow import flows, sweep
 
@@ -70,8 +70,11 @@ def sweep_command(app: App, case: str | None, at: str | None, top: int, as_json:
     summary = flows.run_sweep(case_number, now)
     with app.order_session(case_number) as (session, court_order):
         people = sweep.new_findings(session, court_order, summary.last_event_id)
-    if as_json:
+    if fmt == "json":
         print_json({**summary.as_dict(), "new": people})
+        return
+    if fmt == "csv":  # one row per person with new findings, as the table shows them
+        print_rows(people, PEOPLE_COLUMNS, "csv")
         return
     data = summary.as_dict()
     click.echo(f"sweep of {case_number}: {summary.checked} outstanding people checked"
@@ -87,8 +90,7 @@ def sweep_command(app: App, case: str | None, at: str | None, top: int, as_json:
     title = f"{len(people)} people with new findings, longest in their stage first"
     if len(shown) < len(people):
         title = f"{len(shown)} of {title}"
-    print_table(shown, ["id", "a_number", "stage", "facility", "hours_in_stage", "checks"],
-                title=title)
+    print_table(shown, PEOPLE_COLUMNS, title=title)
 
 
 @run.command("reconcile")
@@ -97,10 +99,10 @@ def sweep_command(app: App, case: str | None, at: str | None, top: int, as_json:
 @click.option("--dry-run", is_flag=True, help="Match and report, change nothing.")
 @intake_options
 @_now_option
-@_json_option
+@output_options
 @pass_app
 def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, encoding: str,
-                      sheet: str | None, at: str | None, as_json: bool) -> None:
+                      sheet: str | None, at: str | None, fmt: str) -> None:
     """Match a government custody list (CSV/XLSX: a_number, facility_code or facility_name,
     book_in_date, status; or ICE's own column names) against the order: locate, transfer,
     flag the missing. The list is checked whole before any flow starts."""
@@ -117,8 +119,11 @@ def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, enc
                                  encoding=encoding, sheet=sheet)
     with app.order_session(case_number) as (session, _):
         people = reconcile.people(session, report)
-    if as_json:
+    if fmt == "json":
         print_json({**report.as_dict(), "people": people})
+        return
+    if fmt == "csv":  # one row per person the list changed or flagged
+        print_rows(people, OUTCOME_COLUMNS, "csv")
         return
     for note in report.notes:
         click.echo(note, err=True)
@@ -127,7 +132,7 @@ def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, enc
     print_table([{"outcome": k.replace("_", " "), "count": v} for k, v in report.counts().items()],
                 ["outcome", "count"])
     if people:
-        print_table(people, ["outcome", "id", "a_number", "stage", "facility"], title="people")
+        print_table(people, OUTCOME_COLUMNS, title="people")
     if report.strangers:
         lines = ", ".join(str(n) for n in report.strangers)
         click.echo(f"{len(report.strangers)} A-number(s) not in the order, on line(s) {lines}:"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from workflow import clock, orders
-from workflow.cli.common import App, order_option, pass_app, print_json
+from workflow.cli.common import App, order_option, output_options, pass_app, print_record
 from workflow.cli.order import bond_amount_value, conditions_value
 
 
@@ -17,10 +17,10 @@ from workflow.cli.order import bond_amount_value, conditions_value
 @click.option("--conditions", help='Conditions ordered for this person ("atd"), or none.')
 @click.option("--reset", is_flag=True, help="Back to the order's terms.")
 @click.option("--note", help="Why (e.g. the docket entry of an individual determination).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_options
 @pass_app
 def terms(app: App, a_number: str, case: str | None, bond_amount: str | None,
-          conditions: str | None, reset: bool, note: str | None, as_json: bool) -> None:
+          conditions: str | None, reset: bool, note: str | None, fmt: str) -> None:
     """Show or set the terms ordered for a person, what ICE imposed, and any mismatch."""
     from workflow import casework
     from workflow import terms as ordered
@@ -36,8 +36,7 @@ def terms(app: App, a_number: str, case: str | None, bond_amount: str | None,
                 actor=app.actor(), now=clock.now(), settings=app.settings)
             letters = casework.letters_line(change.letters) if change.event else "no change"
         data = ordered.person_terms(detainee, app.settings)
-    if as_json:
-        print_json(data)
+    if print_record(data, fmt):
         return
     for label, part in (("ordered", data["ordered"]), ("imposed", data["imposed"])):
         source = f" (from the {part['source']})" if "source" in part else ""
