@@ -57,7 +57,7 @@ def main() -> int:
 
     from workflow import demo
     from workflow.audit import Actor
-    from workflow.notices import render_letters
+    from workflow.notices.sending import render_letters
 
     with tempfile.TemporaryDirectory(prefix="bondtrack-bench-letters-") as tmp:
         workdir = Path(tmp)

@@ -41,8 +41,8 @@ def build(people: int, home: Path):  # type: ignore[no-untyped-def]
     from workflow import clock, config, db, orders
     from workflow.audit import Actor
     from workflow.demo.data import synthetic_person
+    from workflow.intake.roster import import_class_list
     from workflow.models import Detainee, Facility
-    from workflow.roster import import_class_list
 
     settings = config.load({**os.environ, "BONDTRACK_HOME": str(home),
                             "BONDTRACK_DATABASE_URL": ""})

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from tests.conftest import CASE
 from workflow import db, orders, tracking
 from workflow.audit import Actor
+from workflow.intake.roster import import_class_list
 from workflow.models import CourtOrder, Detainee, Event
-from workflow.roster import import_class_list
 
 STARTED = datetime(2025, 11, 13, 15, 0, tzinfo=UTC)  # order added and list imported
 DEADLINE = datetime(2025, 11, 21, 18, 0, tzinfo=UTC)  # noon in Chicago

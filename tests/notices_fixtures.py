@@ -24,8 +24,8 @@ from tests.conftest import CASE
 from workflow import config, db, orders, resource, tracking
 from workflow.audit import Actor
 from workflow.demo.data import FACILITIES as DEMO_FACILITIES
+from workflow.intake.roster import import_class_list
 from workflow.models import CourtOrder, Detainee, Facility
-from workflow.roster import import_class_list
 from workflow.stages import Stage
 
 NOW = datetime(2025, 11, 20, 18, 0, tzinfo=UTC)  # where the `frozen` fixture stands

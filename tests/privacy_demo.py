@@ -40,7 +40,7 @@ def after_the_demo(home: Path, result) -> None:  # type: ignore[no-untyped-def]
     from workflow import backup, config, db, export, scheduler
     from workflow.audit import Actor
     from workflow.demo import NOW
-    from workflow.notices import send_notices
+    from workflow.notices.sending import send_notices
 
     settings = config.load()
     database = db.connect(settings)

@@ -27,11 +27,12 @@ from tests.flows_fixtures import (
     walk,
 )
 from tests.notices_fixtures import free_port, with_smtp
-from workflow import alerts, clock, config, db, letters, reports, thresholds
+from workflow import alerts, clock, config, db, reports, thresholds
 from workflow.audit import Actor
 from workflow.demo import alerts as demo_alerts
 from workflow.errors import ConfigError
 from workflow.models import Alert, Event, Notice
+from workflow.notices import letters
 from workflow.thresholds import Rules, Threshold
 
 STAFF = ["attorney@legalaid.example", "paralegal@legalaid.example"]

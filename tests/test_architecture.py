@@ -116,7 +116,7 @@ def layers() -> dict[str, int]:
     text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     found: dict[str, int] = {}
     for number, cells in re.findall(r"^\| (\d)\. [^|]+\| (.+) \|$", text, re.M):
-        for name in re.findall(r"`([a-z_]+)`", cells):
+        for name in re.findall(r"`([a-z_.]+)`", cells):
             dotted = "workflow" if name == "workflow" else f"workflow.{name}"
             assert dotted not in found, f"{name} is in two layers"
             found[dotted] = int(number)

@@ -34,8 +34,8 @@ from tests.notices_fixtures import Mailbox, SmtpServer, free_port
 from workflow import backup, clock, config, db, orders, scheduler, tracking
 from workflow.audit import Actor
 from workflow.identity import format_a_number
+from workflow.intake.roster import import_class_list
 from workflow.models import Alert, Detainee, Event, Notice
-from workflow.roster import import_class_list
 
 OTHER = "1:25-cv-00001"
 # Distinctive values, so a hit in the database's bytes can only be these people.
@@ -75,7 +75,7 @@ def two_orders(cli: Cli, tmp_path: Path) -> Cli:
 
 def _queue_obligor_emails(database: db.Database) -> list[Path]:
     """The obligor e-mails of both orders, as `bondtrack notices send` queues them."""
-    from workflow.notices import queue_obligor_emails
+    from workflow.notices.sending import queue_obligor_emails
 
     with database.write() as session:
         for case in (CASE, OTHER):

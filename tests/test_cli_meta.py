@@ -98,7 +98,7 @@ def test_help_and_status_import_nothing_heavy(cli, court_order) -> None:  # type
 
 
 # Readers and verbs status never calls: a spreadsheet reader (zip, XML), the stage verbs.
-NOT_FOR_STATUS = ("workflow.tables", "workflow.tracking", "workflow.facilities", "openpyxl",
+NOT_FOR_STATUS = ("workflow.intake.tables", "workflow.tracking", "workflow.facilities", "openpyxl",
                   "xml.etree.ElementTree")
 
 

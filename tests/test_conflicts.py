@@ -33,8 +33,8 @@ from tests.hardening_fixtures import check_invariants
 from workflow import clock, config, db, orders, tracking
 from workflow.audit import Actor
 from workflow.errors import ConflictError, ValidationError
+from workflow.intake.roster import import_class_list
 from workflow.models import Detainee, Event, Facility
-from workflow.roster import import_class_list
 from workflow.stages import Stage
 
 ROUNDS = 500

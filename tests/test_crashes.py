@@ -55,8 +55,8 @@ from tests.notices_fixtures import Mailbox, SmtpServer, free_port
 from workflow import alerts, clock, db, orders, scheduler, sweep, tracking
 from workflow import crashpoints as steps
 from workflow.audit import Actor
+from workflow.intake.roster import import_class_list
 from workflow.models import Alert, Detainee, Event, Notice
-from workflow.roster import import_class_list
 
 RANDOM_TRIALS = 4  # kills at random instants, of each kind of command on each backend
 BACKENDS = ("sqlite", "postgresql")
@@ -69,8 +69,9 @@ REHEARSAL = "2030-11-21 02:00"  # ten hours before the deadline: the T-12h alert
 SWEEP_AT = "2030-11-20 12:00"  # days after the import: everyone is stale
 # What the commands import, loaded once by the fork servers.
 COMMAND_MODULES = ("workflow.cli.people", "workflow.cli.notices", "workflow.cli.scheduler",
-                   "workflow.cli.backup", "workflow.roster", "workflow.tracking",
-                   "workflow.notices", "workflow.scheduler", "workflow.alerts", "workflow.backup")
+                   "workflow.cli.backup", "workflow.intake.roster", "workflow.tracking",
+                   "workflow.notices.sending", "workflow.scheduler", "workflow.alerts",
+                   "workflow.backup")
 SWEEP_MODULES = ("workflow.cli.run", "workflow.flows", "tests.sweep_tasks")
 
 pytestmark = pytest.mark.serial  # kills processes, two trials side by side of its own
@@ -435,7 +436,7 @@ SEND = ["notices", "send", "--kind", "obligor"]
 def test_a_killed_send_never_delivers_an_email_twice_unmarked(
         with_obligors: Templates, servers: list[ForkServer],
         mailboxes: list[SmtpServer]) -> None:
-    from workflow.notices import send_notices
+    from workflow.notices.sending import send_notices
 
     def check(database: db.Database) -> str:
         left = _left_by_the_send(database)

@@ -19,9 +19,9 @@ from tests.report_fixtures import (
     Caseload,
 )
 from workflow import export
+from workflow.intake.tables import inert
 from workflow.models import Event
 from workflow.orders import resolve_order
-from workflow.tables import inert
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from tests.bonds_fixtures import HOUR, JOSE, LUIS, NOW, post, record
 from tests.foundation_fixtures import STAFF
 from tests.order_changes_fixtures import on_order, on_person, read_order, settings_with
-from workflow import alerts, courts, db, hearing_reminders, hearings, outbox
+from workflow import alerts, courts, db, hearings
 from workflow.audit import Actor
 from workflow.errors import ValidationError
 from workflow.models import Alert, Notice
+from workflow.notices import hearing_reminders, outbox
 
 DAY = timedelta(days=1)
 STAFF_EMAILS = "attorney@legalaid.example,paralegal@legalaid.example"

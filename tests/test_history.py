@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import CASE
-from workflow import clock, dashboard, db, history, orders
+from workflow import clock, dashboard, db, orders
+from workflow.intake import history
 from workflow.models import Bond, Detainee, Event
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -370,7 +370,7 @@ def test_workbooks_that_lie_or_explode_are_read_whole_or_refused(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 
-    from workflow import tables
+    from workflow.intake import tables
 
     header = ["A#", "Last Name", "First Name", "Language"]
     rows = [[f"{n:09d}", f"Family{n}", "Given", "es"] for n in range(1, 6)]
@@ -522,7 +522,7 @@ def custody_lists(draw: st.DrawFn) -> list[list[str]]:
 
 
 def _reconcile(database: db.Database, path: Path) -> bool:
-    from workflow.reconcile import reconcile
+    from workflow.intake.reconcile import reconcile
 
     try:
         with database.write() as session:

@@ -15,10 +15,12 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from tests.conftest import CASE
-from workflow import config, db, headers, notices, orders, posting, tables
+from workflow import config, db, orders, posting
 from workflow.audit import Actor
+from workflow.intake import headers, tables
+from workflow.intake.reconcile import reconcile
 from workflow.models import Detainee, Facility
-from workflow.reconcile import reconcile
+from workflow.notices import sending
 
 NOW = datetime(2025, 11, 20, 18, 0, tzinfo=UTC)
 
@@ -261,7 +263,7 @@ def test_demand_letters_go_to_the_field_offices_street_address(
     ready("import", listing)
     with database.read() as session:
         order = orders.resolve_order(session, CASE)
-        batch = notices.prepare_letters(session, order, config.load(), kind="demand", now=NOW)
+        batch = sending.prepare_letters(session, order, config.load(), kind="demand", now=NOW)
     bodies = {letter.stem: letter.body for letter in batch.letters}
     assert set(bodies) == {"demand-chicago", "demand-miami"}
     assert "Chicago Field Office<br>" in bodies["demand-chicago"]

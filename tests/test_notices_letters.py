@@ -24,10 +24,10 @@ from tests.notices_fixtures import (
     order_of,
     pdf_text,
 )
-from workflow import letters
-from workflow.composing import Filters
 from workflow.models import Detainee, Event
-from workflow.notices import prepare_letters, render_letters
+from workflow.notices import letters
+from workflow.notices.composing import Filters
+from workflow.notices.sending import prepare_letters, render_letters
 
 
 def render(case: Letters, tmp_path: Path, kind: str, **options) -> tuple[object, Path]:  # type: ignore[no-untyped-def]

@@ -26,10 +26,10 @@ from tests.notices_fixtures import (
     with_smtp,
 )
 from workflow import config
-from workflow.letters import render_staff_email
 from workflow.models import Notice
-from workflow.notices import queue_obligor_emails
-from workflow.outbox import deliver, enqueue_email
+from workflow.notices.letters import render_staff_email
+from workflow.notices.outbox import deliver, enqueue_email
+from workflow.notices.sending import queue_obligor_emails
 
 STAFF_ADDRESSES = ("duty@example.org", "counsel@example.org")
 ALERT_CONTEXT = {

@@ -15,9 +15,9 @@ from tests.notices_fixtures import NOW, SPANISH_DEADLINE, STAFF, english_in, fol
 from workflow import db, orders, tracking
 from workflow.audit import Actor
 from workflow.demo.data import FACILITIES, synthetic_person
+from workflow.intake.roster import import_class_list
 from workflow.models import Detainee, Facility
-from workflow.notices import render_letters
-from workflow.roster import import_class_list
+from workflow.notices.sending import render_letters
 
 PEOPLE = 615
 

@@ -22,9 +22,10 @@ from tests.order_changes_fixtures import (
     person_id,
     read_order,
 )
-from workflow import amendments, db, obligations, orders, renotice, tracking
+from workflow import amendments, db, obligations, orders, tracking
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.models import Detainee, Event
+from workflow.notices import renotice
 
 SUB = "1:18-cv-03757 (ECF 331)"
 LATER = NOW + timedelta(hours=2)

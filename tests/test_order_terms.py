@@ -22,9 +22,10 @@ from tests.order_changes_fixtures import (
     read_order,
     settings_with,
 )
-from workflow import amendments, config, db, languages, orders, posting, terms, tracking
+from workflow import amendments, config, db, orders, posting, terms, tracking
 from workflow.errors import ConfigError, ValidationError
 from workflow.models import Facility
+from workflow.notices import languages
 
 SECRETS = ("Núñez", "José", "García", "Pérez", "012345678", "098765432", "023456789")
 

@@ -47,13 +47,13 @@ from workflow import (
     demo,
     obligations,
     orders,
-    renotice,
     sweep,
     terms,
     tracking,
 )
 from workflow.audit import Actor
 from workflow.models import Alert, CourtOrder, Detainee, Event, Notice
+from workflow.notices import renotice
 from workflow.stages import OUTSTANDING, Stage
 
 COUNSEL = Actor("counsel-ana", "cli")

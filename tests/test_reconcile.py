@@ -19,9 +19,10 @@ from tests.flows_fixtures import (
     seed_order,
     walk,
 )
-from workflow import db, reconcile
+from workflow import db
 from workflow.audit import Actor
 from workflow.errors import NotFoundError, ValidationError
+from workflow.intake import reconcile
 from workflow.models import Detainee, Event, Facility
 
 NOW = DEADLINE - timedelta(hours=24)

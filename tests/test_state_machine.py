@@ -39,9 +39,10 @@ from tests.hardening_fixtures import (
     fresh_home,
     table_rows,
 )
-from workflow import clock, config, db, orders, roster, stages, tracking
+from workflow import clock, config, db, orders, stages, tracking
 from workflow.audit import Actor
 from workflow.errors import BondtrackError
+from workflow.intake import roster
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
 from workflow.stages import Action, Stage
 

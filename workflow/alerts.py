@@ -44,17 +44,15 @@ from workflow import (
     crashpoints,
     db,
     deadlines,
-    hearing_reminders,
-    letters,
     obligations,
     orders,
-    outbox,
     reports,
 )
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import ConfigError
 from workflow.models import Alert, CourtOrder, Event, Notice
+from workflow.notices import hearing_reminders, letters, outbox
 from workflow.stages import OUTSTANDING, Stage
 from workflow.thresholds import (
     DIGEST,

@@ -6,7 +6,7 @@ subset gets its own order and deadline. Each change here is one order-level
 event carrying the docket entry, the actor and what changed (from → to), so
 ``history`` can show every version of the order. A change to a deadline or
 to terms names the people it affects in the event (``renotice``), so each of
-them gets an updated letter once (``workflow.renotice``).
+them gets an updated letter once (``workflow.notices.renotice``).
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workflow import audit, clock, languages, obligations, orders, reports, terms
+from workflow import audit, clock, obligations, orders, reports, terms
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.identity import normalize_a_number
 from workflow.models import CourtOrder, Detainee, Event
+from workflow.notices import languages
 from workflow.stages import OUTSTANDING
 
 AMENDED, STAYED, STAY_LIFTED = "order-amended", "order-stayed", "stay-lifted"

@@ -37,7 +37,7 @@ from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import BondtrackError
 from workflow.models import Base, CourtOrder, Detainee, Event, Notice
-from workflow.outbox import remove_unqueued_files
+from workflow.notices.outbox import remove_unqueued_files
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _HOST = socket.gethostname().replace("/", "_")[:64]  # scratch files name their machine

@@ -7,7 +7,7 @@ reminders), named after it: ``demand-<id>:T-24h``, ``appeal-<id>:deadline``
 rows of ``alerts`` like every other, so each fires once and a restarted
 scheduler repeats nothing; they stop when the bond leaves the state (the person
 was produced, the appeal was filed). The alert check that fires them also queues
-the hearing reminders that are due (``workflow.hearing_reminders``).
+the hearing reminders that are due (``workflow.notices.hearing_reminders``).
 """
 
 from __future__ import annotations

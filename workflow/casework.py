@@ -42,7 +42,7 @@ class Change:
     what was queued."""
 
     event: Event | None
-    letters: Any  # workflow.renotice.Renotice, or None when nothing changed
+    letters: Any  # workflow.notices.renotice.Renotice, or None when nothing changed
 
 
 def letters_line(result: Any) -> str:
@@ -54,7 +54,7 @@ def letters_line(result: Any) -> str:
 
 def _renotice(session: Session, event: Event | None, settings: Settings,
               now: datetime) -> Change:
-    from workflow import renotice  # letters build on far more than casework needs
+    from workflow.notices import renotice  # letters build on far more than casework needs
 
     return Change(event, renotice.queue_updates(session, event, settings, now) if event
                   else None)

@@ -24,7 +24,7 @@ from typing import Any
 from workflow import db
 from workflow.errors import BondtrackError
 from workflow.identity import shown
-from workflow.tables import inert
+from workflow.intake.tables import inert
 
 FORMATS = ("csv", "xlsx", "json")
 

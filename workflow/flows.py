@@ -1,7 +1,7 @@
 """Prefect flows: the sweep and the custody-list reconciliation, as thin orchestration.
 
 Flows call tasks; tasks call the plain functions in workflow/sweep.py and
-workflow/reconcile.py. What Prefect stores about a run is safe to keep in
+workflow/intake/reconcile.py. What Prefect stores about a run is safe to keep in
 its database: parameters are the order's case number and integers (``now``
 as Unix seconds, the custody list's number in the private inbox), task run
 names carry batch numbers, results are never persisted, and logs and
@@ -73,9 +73,9 @@ from prefect.states import State  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
 from workflow import clock, orders  # noqa: E402
-from workflow import reconcile as reconciling  # noqa: E402
 from workflow import sweep as sweeping  # noqa: E402
 from workflow.audit import Actor  # noqa: E402
+from workflow.intake import reconcile as reconciling  # noqa: E402
 
 Result = TypeVar("Result")
 Params = ParamSpec("Params")
@@ -270,7 +270,7 @@ def reconcile(custody_list: int, case: str | None = None, dry_run: bool = False,
 @_private
 def send_pending(case: str | None, now: int) -> dict[str, int]:
     """Queue what is owed, then send every pending e-mail exactly once (counts only)."""
-    from workflow.notices import send_notices
+    from workflow.notices.sending import send_notices
 
     settings = _settings()
     return send_notices(_database(settings), settings, case=case, now=_instant(now),

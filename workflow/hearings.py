@@ -1,7 +1,7 @@
 """Immigration-court hearings: recorded, moved, done, and the next one per person.
 
 A missed hearing is what breaches come from, so each open hearing reminds the
-client and the obligor before it (``workflow.hearing_reminders``).
+client and the obligor before it (``workflow.notices.hearing_reminders``).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def withdraw_reminders(session: Session, hearing: Hearing) -> int:
     left to the next delivery, which deletes every file no notice names: deleting it here
     would lose it if this transaction rolled back.
     """
-    from workflow.outbox import PENDING, TO_PRINT
+    from workflow.notices.outbox import PENDING, TO_PRINT
 
     result = session.execute(
         delete(Notice).where(Notice.kind == REMINDER,

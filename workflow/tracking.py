@@ -17,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import flag_modified
 
-from workflow import audit, clock, crashpoints, facilities, headers, orders, stages, tables
+from workflow import audit, clock, crashpoints, facilities, orders, stages
 from workflow.audit import Actor
 from workflow.errors import BondtrackError, TransitionError, ValidationError
+from workflow.intake import headers, tables
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
 from workflow.money import parse_amount
 from workflow.stages import Action, Stage

@@ -20,13 +20,14 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from workflow import clock, money, orders, stages, tables, terms, tracking
+from workflow import clock, money, orders, stages, terms, tracking
 from workflow.audit import Actor
 from workflow.casework import bond_cents
 from workflow.config import Settings
 from workflow.db import ensure_private_dir, private_file
 from workflow.errors import ConflictError, NotFoundError, ValidationError
 from workflow.identity import a_number_fields, normalize_a_number
+from workflow.intake import tables
 from workflow.models import CourtOrder, Detainee, Event, Facility
 from workflow.stages import Action, Stage
 
@@ -289,7 +290,7 @@ def preview_reconcile(session: Session, order: CourtOrder, path: Path, *, actor:
                       now: datetime) -> ReconcilePreview:
     """Reconcile the custody list as a dry run (as `bondtrack run reconcile --dry-run`) and
     say, line by line, what it would do; every bad line raises as in the real run."""
-    from workflow import reconcile
+    from workflow.intake import reconcile
 
     report = reconcile.reconcile(session, order, path, actor=actor, now=now, dry_run=True)
     listed, _ = reconcile.check(session, order, path, now)

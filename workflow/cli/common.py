@@ -102,7 +102,7 @@ def print_json(data: Any) -> None:
 
 
 def print_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    from workflow.tables import inert
+    from workflow.intake.tables import inert
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(columns)

@@ -130,7 +130,7 @@ def import_command(app: App, file: Path, sheet: str | None, encoding: str, dry_r
     """Merge a facility list: ICE's detention-statistics workbook (matched by name, city and
     state; new ones get provisional codes), a DETLOC list (pipe- or comma-delimited), or a
     CSV/XLSX with the directory's columns."""
-    from workflow.facility_import import import_facilities
+    from workflow.intake.facility_import import import_facilities
 
     with app.write() as session:
         report = import_facilities(session, file, actor=app.actor("import"), now=clock.now(),

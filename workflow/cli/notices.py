@@ -22,7 +22,7 @@ from workflow.cli.common import (
 )
 from workflow.stages import Stage
 
-# workflow.letters.LETTER_KINDS, spelled out so `--help` loads no Babel or Jinja2
+# workflow.notices.letters.LETTER_KINDS, spelled out so `--help` loads no Babel or Jinja2
 # (tests/test_notices_cli.py checks that the two agree).
 LETTER_KINDS = ("client", "obligor", "demand", "hearing", "demand-notice", "refund-packet")
 STATUSES = ("pending", "claimed", "sending", "sent", "failed", "needs-review", "to-print",
@@ -64,9 +64,9 @@ def render(app: App, kind: str | None, queued: bool, stage: str | None, facility
            a_number: str | None, language: str | None, file_format: str, one_file: bool,
            out: Path, fmt: str, case: str | None) -> None:
     """Render letters into --out; file names carry internal ids, never names."""
-    from workflow.composing import Filters
-    from workflow.notices import render_letters
-    from workflow.renotice import render_queued
+    from workflow.notices.composing import Filters
+    from workflow.notices.renotice import render_queued
+    from workflow.notices.sending import render_letters
 
     chosen = [f"--{name.replace('_', '-')}" for name, value in zip(
         _SELECTION, (kind, stage, facility, a_number, language), strict=True) if value]
@@ -92,7 +92,7 @@ def render(app: App, kind: str | None, queued: bool, stage: str | None, facility
 
 def _say_what_was_made(summary: dict[str, Any], out: Path, one_file: bool) -> None:
     """The render's summary in lines; people by internal id only."""
-    from workflow.languages import interpreter_reason
+    from workflow.notices.languages import interpreter_reason
 
     where = summary["files"][0] if one_file and summary["files"] else str(out)
     click.echo(f"{summary['letters']} {summary['kind']} letter(s) in {where}")
@@ -145,7 +145,7 @@ def _progress_bar() -> Iterator[Callable[[str, int, int], None] | None]:
 def send(app: App, kinds: tuple[str, ...], dry_run: bool, fmt: str, case: str | None) -> None:
     """Queue obligor e-mails and owed updated letters, then send pending e-mails over SMTP,
     each exactly once."""
-    from workflow.notices import send_notices
+    from workflow.notices.sending import send_notices
 
     app.database.check_schema()
     counts = send_notices(app.database, app.settings, case=case, kinds=kinds, now=clock.now(),
@@ -166,7 +166,7 @@ def send(app: App, kinds: tuple[str, ...], dry_run: bool, fmt: str, case: str | 
 @pass_app
 def list_command(app: App, status: str | None, fmt: str, case: str | None) -> None:
     """The outbox: every queued e-mail and letter to print, and what became of it."""
-    from workflow.notices import list_notices
+    from workflow.notices.sending import list_notices
 
     with app.order_session(case) as (session, court_order):
         rows = list_notices(session, court_order, status=status)
@@ -184,7 +184,7 @@ def list_command(app: App, status: str | None, fmt: str, case: str | None) -> No
 @pass_app
 def resolve(app: App, notice_id: int, verdict: str | None, case: str | None) -> None:
     """Settle a needs-review (or failed) e-mail or letter after checking whether it arrived."""
-    from workflow.notices import resolve_notice
+    from workflow.notices.sending import resolve_notice
 
     if verdict is None:
         raise click.UsageError("say --delivered or --resend")

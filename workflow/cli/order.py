@@ -255,8 +255,8 @@ _at = click.option("--at", metavar="TIME", help="When it took effect, court time
 
 def queue_updated_letters(app: App, session: Session, event: Event) -> str:
     """Queue the updated letters a change calls for; one line saying what was queued."""
-    from workflow import renotice
     from workflow.casework import letters_line
+    from workflow.notices import renotice
 
     return letters_line(renotice.queue_updates(session, event, app.settings, clock.now()))
 

@@ -47,7 +47,7 @@ def import_command(app: App, file: Path, case: str | None, dry_run: bool, reject
     and date columns (located at, bond set at, posted at, released at, ...), each person's
     history too, with the file's dates: see "Starting from your spreadsheet" in the README.
     """
-    from workflow.roster import import_class_list
+    from workflow.intake.roster import import_class_list
     from workflow.terms import default_bond_cents
 
     with app.order_session(case, write=True) as (session, court_order), _progress() as progress:

@@ -106,7 +106,7 @@ def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, enc
     """Match a government custody list (CSV/XLSX: a_number, facility_code or facility_name,
     book_in_date, status; or ICE's own column names) against the order: locate, transfer,
     flag the missing. The list is checked whole before any flow starts."""
-    from workflow import reconcile
+    from workflow.intake import reconcile
 
     case_number, now = _instant(app, case, at)
     with app.order_session(case_number) as (session, court_order):

@@ -25,9 +25,9 @@ from workflow import config, db, facilities, reports, tracking
 from workflow.audit import Actor
 from workflow.demo.data import FACILITIES, FacilityInfo, pick_facility, synthetic_person
 from workflow.errors import BondtrackError
+from workflow.intake.roster import import_class_list
 from workflow.models import CourtOrder, Detainee, Facility
 from workflow.orders import add_order
-from workflow.roster import import_class_list
 
 CASE = "1:18-cv-03757"
 TIME_ZONE = "America/Chicago"

@@ -15,10 +15,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import clock, reconcile
+from workflow import clock
 from workflow.config import Settings
 from workflow.db import Database, private_file
 from workflow.errors import BondtrackError
+from workflow.intake import reconcile
 from workflow.models import CourtOrder, Detainee, Facility
 from workflow.stages import Stage
 

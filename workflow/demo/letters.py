@@ -9,7 +9,7 @@ from workflow import db
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.models import CourtOrder
-from workflow.notices import render_letters
+from workflow.notices.sending import render_letters
 
 
 def step(database: db.Database, settings: Settings, order_id: int, now: datetime,

@@ -11,8 +11,9 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from workflow import clock, reconcile, workspace
+from workflow import clock, workspace
 from workflow.errors import BondtrackError, ValidationError
+from workflow.intake import reconcile
 from workflow.web.auth import actor, read, requires, settings, write
 from workflow.web.pages import _order
 

@@ -73,7 +73,7 @@ def _database() -> Database:
 def letters_form() -> str:
     from flask import render_template
 
-    from workflow.letters import LETTER_KINDS
+    from workflow.notices.letters import LETTER_KINDS
     from workflow.stages import Stage
 
     with read() as session:
@@ -88,10 +88,10 @@ def letters_form() -> str:
 def letters() -> Response:
     """One printable file: the letters chosen (a POST: a person's A-number stays out of URLs),
     or every queued letter to print; audited as `bondtrack notices render` is."""
-    from workflow.composing import Filters
-    from workflow.letters import LETTER_KINDS
-    from workflow.notices import render_letters
-    from workflow.renotice import render_queued
+    from workflow.notices.composing import Filters
+    from workflow.notices.letters import LETTER_KINDS
+    from workflow.notices.renotice import render_queued
+    from workflow.notices.sending import render_letters
 
     form = request.form
     fmt = form.get("format", "pdf")

@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from workflow import alerts, clock, notices
+from workflow import alerts, clock
 from workflow.errors import BondtrackError
-from workflow.outbox import STATUSES
+from workflow.notices import sending
+from workflow.notices.outbox import STATUSES
 from workflow.web.auth import actor, read, requires, settings, write
 from workflow.web.pages import _order
 
@@ -29,7 +30,7 @@ def _outbox(status: str | None, error: str | None = None, code: int = 200) -> tu
     with read() as session:
         order = _order(session, request.values.get("order"))
         try:
-            rows = notices.list_notices(session, order, status=status or None)
+            rows = sending.list_notices(session, order, status=status or None)
         except BondtrackError as exc:
             rows, error, code = [], str(exc), 400
         case, order_id = order.case_number, order.id
@@ -53,7 +54,7 @@ def resolve(notice_id: int) -> Any:
     try:
         with write() as session:
             order = _order(session, request.form.get("order"))
-            notice = notices.resolve_notice(session, order, notice_id,
+            notice = sending.resolve_notice(session, order, notice_id,
                                             delivered=verdict == "delivered", actor=actor(),
                                             now=clock.now())
             status = notice.status

@@ -1,7 +1,7 @@
 """Reading the spreadsheets staff are sent: CSV (UTF-8, BOM or not, CRLF or LF; Windows-1252
 when asked or detected) or XLSX (the sheet named, else the one whose header fits best).
 
-A reader maps headers to canonical column names through aliases (workflow/headers.py)
+A reader maps headers to canonical column names through aliases (workflow/intake/headers.py)
 and hands back raw text cells with their line numbers; callers validate the values.
 The header may sit below a preamble (a title, a data source, a group-header row), as in
 the government's own workbooks: the row among the first few that names the most known

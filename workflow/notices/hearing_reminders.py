@@ -29,13 +29,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import clock, courts, letters
-from workflow.composing import person_context
+from workflow import clock, courts
 from workflow.config import Settings
 from workflow.errors import ValidationError
 from workflow.hearings import LETTER, REMINDER, letter_facts, open_hearings, person_of
 from workflow.models import CourtOrder, Detainee, Hearing, Notice
-from workflow.outbox import enqueue_email, enqueue_letter
+from workflow.notices import letters
+from workflow.notices.composing import person_context
+from workflow.notices.outbox import enqueue_email, enqueue_letter
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ from typing import Any, cast
 from sqlalchemy import String, Table, select
 from sqlalchemy.orm import Session
 
-from workflow import bulk, clock, crashpoints, facilities, headers, history, tables
+from workflow import bulk, clock, crashpoints, facilities
 from workflow.audit import Actor, record
 from workflow.errors import BondtrackError, ValidationError
 from workflow.identity import normalize_a_number, normalize_language, normalize_name, parse_date
+from workflow.intake import headers, history, tables
 from workflow.models import CourtOrder, Detainee, Event, Facility
 from workflow.stages import Stage
 
@@ -30,7 +31,7 @@ COLUMNS = {
         "facility_code", "facility_name", "facility_city", "facility_state", "phone", "email",
         "notes",
     ),
-    # Each person's stage and the dates that led there (workflow/history.py).
+    # Each person's stage and the dates that led there (workflow/intake/history.py).
     **history.COLUMNS,
 }
 # The language is required so every letter and call can be in it; "unknown" is accepted and
@@ -105,7 +106,7 @@ def import_class_list(
     """Import ``path`` into ``order``; with problems and no ``rejects`` file, write nothing.
 
     A list with history columns (stage, dates) also records each person's moves, with the
-    file's dates (``workflow.history``); ``default_bond_cents`` is a set bond with no amount.
+    file's dates (``workflow.intake.history``); ``default_bond_cents`` is a set bond with no amount.
     """
     table = tables.read(path, COLUMNS, REQUIRED, encoding=encoding, sheet=sheet)
     result = ImportResult(dry_run=dry_run, ignored_columns=table.ignored_columns,

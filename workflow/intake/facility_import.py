@@ -21,9 +21,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import facilities, headers, tables, zones
+from workflow import facilities, zones
 from workflow.audit import Actor
 from workflow.errors import ValidationError
+from workflow.intake import headers, tables
 from workflow.models import Facility, FieldOffice
 from workflow.orders import check_widths, normalize_facility_code
 

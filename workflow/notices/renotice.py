@@ -20,13 +20,14 @@ from markupsafe import Markup
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from workflow import audit, db, letters
+from workflow import audit, db
 from workflow.audit import Actor
-from workflow.composing import Letter, LetterBatch, person_context, write_letters
 from workflow.config import Settings
 from workflow.models import CourtOrder, Detainee, Event, Notice
+from workflow.notices import letters
+from workflow.notices.composing import Letter, LetterBatch, person_context, write_letters
+from workflow.notices.outbox import FAILED, LETTER, PRINTED, TO_PRINT, enqueue_email, enqueue_letter
 from workflow.orders import resolve_order
-from workflow.outbox import FAILED, LETTER, PRINTED, TO_PRINT, enqueue_email, enqueue_letter
 from workflow.pdf import Progress
 
 # The change events that can move a deadline or terms (see workflow/amendments.py).

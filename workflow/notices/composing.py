@@ -21,11 +21,12 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from workflow import db, languages, letters, pdf, terms
+from workflow import db, pdf, terms
 from workflow.config import Settings
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.identity import format_a_number
 from workflow.models import Bond, CourtOrder, Detainee, Facility, FieldOffice
+from workflow.notices import languages, letters
 from workflow.orders import find_detainee, normalize_facility_code
 from workflow.pdf import Progress
 from workflow.stages import OUTSTANDING, Stage
@@ -80,7 +81,7 @@ class LetterBatch:
 
     def flag_language(self, person_id: int, language: str | None, chosen: str | None) -> None:
         """Note a reader whose language has no letter (``chosen`` is what they got instead),
-        and one who needs an interpreter (see ``workflow.languages``)."""
+        and one who needs an interpreter (see ``workflow.notices.languages``)."""
         if language and chosen and language != chosen:
             self.needs_translation.setdefault(language, []).append(person_id)
         if language and languages.interpreter_reason(language):

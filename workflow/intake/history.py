@@ -7,7 +7,7 @@ file's dates, marked as brought in from the file (source ``import``, file and
 line), so the burndown, the pace and every ``report --as-of`` start from the
 true history.
 
-It works on rows the reader already read (``workflow.tables``), in two steps:
+It works on rows the reader already read (``workflow.intake.tables``), in two steps:
 
 - ``plan`` checks every row before anything is written: the dates (any of the
   import's formats; court time unless an offset is given; not in the future,
@@ -35,10 +35,11 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, String, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from workflow import clock, stages, tables
+from workflow import clock, stages
 from workflow.audit import Actor
 from workflow.errors import BondtrackError, ConflictError
 from workflow.identity import normalize_a_number, normalize_name
+from workflow.intake import tables
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
 from workflow.money import parse_amount
 from workflow.orders import normalize_facility_code

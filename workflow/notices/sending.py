@@ -14,10 +14,14 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from workflow import audit, bond_letters, db, letters, renotice
+from workflow import audit, db
 from workflow.audit import Actor
 from workflow.clock import iso
-from workflow.composing import (
+from workflow.config import Settings
+from workflow.errors import NotFoundError, ValidationError
+from workflow.models import CourtOrder, Notice
+from workflow.notices import bond_letters, letters, renotice
+from workflow.notices.composing import (
     Filters,
     LetterBatch,
     compose,
@@ -25,12 +29,9 @@ from workflow.composing import (
     select_people,
     write_letters,
 )
-from workflow.config import Settings
-from workflow.errors import NotFoundError, ValidationError
-from workflow.letters import LETTER_KINDS
-from workflow.models import CourtOrder, Notice
+from workflow.notices.letters import LETTER_KINDS
+from workflow.notices.outbox import EMAIL, PENDING, STATUSES, TO_PRINT, deliver, enqueue_email
 from workflow.orders import resolve_order
-from workflow.outbox import EMAIL, PENDING, STATUSES, TO_PRINT, deliver, enqueue_email
 from workflow.pdf import Progress
 
 SEND_KINDS = ("obligor", "alert", "digest")
@@ -170,7 +171,7 @@ def list_notices(session: Session, order: CourtOrder, *,
 def resolve_notice(session: Session, order: CourtOrder, notice_id: int, *, delivered: bool,
                    actor: Actor, now: datetime) -> Notice:
     """Record a human's verdict on a notice that needs review: delivered, or send it again."""
-    from workflow.outbox import resolve
+    from workflow.notices.outbox import resolve
 
     notice = session.get(Notice, notice_id)
     if notice is None or notice.order_id != order.id:

@@ -16,12 +16,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow import bonds, hearings, letters
+from workflow import bonds, hearings
 from workflow.bonds import Kind, State
-from workflow.composing import Filters, Letter, LetterBatch, person_context, select_people
 from workflow.config import Settings
 from workflow.errors import ValidationError
 from workflow.models import CourtOrder, Detainee, Hearing
+from workflow.notices import letters
+from workflow.notices.composing import Filters, Letter, LetterBatch, person_context, select_people
 
 KINDS = ("hearing", "demand-notice", "refund-packet")
 # ICE's Debt Management Center, where the I-391 tells obligors to send refund requests.

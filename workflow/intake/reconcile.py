@@ -31,11 +31,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import audit, clock, facilities, headers, orders, tables, tracking
+from workflow import audit, clock, facilities, orders, tracking
 from workflow.audit import Actor
 from workflow.db import ensure_private_dir, private_file
 from workflow.errors import NotFoundError, ValidationError
 from workflow.identity import a_number_fields, normalize_a_number, normalize_name, parse_date
+from workflow.intake import headers, tables
 from workflow.models import CourtOrder, Detainee, Facility
 from workflow.stages import RESOLVED, Stage
 from workflow.sweep import batches, record_findings
