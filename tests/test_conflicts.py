@@ -33,6 +33,7 @@ from tests.hardening_fixtures import check_invariants
 from workflow import clock, config, db, orders, tracking
 from workflow.audit import Actor
 from workflow.errors import ConflictError, ValidationError
+from workflow.intake import apply as applying
 from workflow.intake.roster import import_class_list
 from workflow.models import Detainee, Event, Facility
 from workflow.stages import Stage
@@ -114,7 +115,7 @@ def _apply_round(database: db.Database, folder: Path, people: list[int], rng: ra
                     encoding="utf-8")
     with database.write() as session:
         order = orders.resolve_order(session, CASE)
-        tracking.apply_file(session, order, path, actor=actor, now=clock.now(),
+        applying.apply_file(session, order, path, actor=actor, now=clock.now(),
                             default_bond_cents=150_000)
     path.unlink()
     return len(rows)

@@ -69,7 +69,8 @@ REHEARSAL = "2030-11-21 02:00"  # ten hours before the deadline: the T-12h alert
 SWEEP_AT = "2030-11-20 12:00"  # days after the import: everyone is stale
 # What the commands import, loaded once by the fork servers.
 COMMAND_MODULES = ("workflow.cli.people", "workflow.cli.notices", "workflow.cli.scheduler",
-                   "workflow.cli.backup", "workflow.intake.roster", "workflow.tracking",
+                   "workflow.cli.backup", "workflow.intake.roster", "workflow.intake.apply",
+                   "workflow.tracking",
                    "workflow.notices.sending", "workflow.scheduler", "workflow.alerts",
                    "workflow.backup")
 SWEEP_MODULES = ("workflow.cli.run", "workflow.flows", "tests.sweep_tasks")

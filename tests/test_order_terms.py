@@ -24,6 +24,7 @@ from tests.order_changes_fixtures import (
 )
 from workflow import amendments, config, db, orders, posting, terms, tracking
 from workflow.errors import ConfigError, ValidationError
+from workflow.intake import apply as applying
 from workflow.models import Facility
 from workflow.notices import languages
 
@@ -111,7 +112,7 @@ def test_a_terms_file_sets_terms_for_many(imported: db.Database, tmp_path: Path,
         f"{ANA},terms,,ATD,",
     ])
     with imported.write() as session:
-        applied = tracking.apply_file(session, orders.resolve_order(session, None), path,
+        applied = applying.apply_file(session, orders.resolve_order(session, None), path,
                                       actor=STAFF, now=NOW, default_bond_cents=150000)
     assert applied == 2
     assert ordered(imported, JOSE, settings)["ordered"]["bond"] == "no bond"
@@ -123,7 +124,7 @@ def test_a_terms_row_without_terms_is_a_problem_of_its_line(imported: db.Databas
                                                             tmp_path: Path) -> None:
     path = write_csv(tmp_path / "terms.csv", ["a_number,action,note", f"{JOSE},terms,x"])
     with pytest.raises(ValidationError) as refused, imported.write() as session:
-        tracking.apply_file(session, orders.resolve_order(session, None), path, actor=STAFF,
+        applying.apply_file(session, orders.resolve_order(session, None), path, actor=STAFF,
                             now=NOW, default_bond_cents=150000)
     assert refused.value.problems == [
         "terms.csv:2: action: a terms row needs an amount (0 for no bond) or conditions (or none)"]

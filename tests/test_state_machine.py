@@ -42,6 +42,7 @@ from tests.hardening_fixtures import (
 from workflow import clock, config, db, orders, stages, tracking
 from workflow.audit import Actor
 from workflow.errors import BondtrackError
+from workflow.intake import apply as applying
 from workflow.intake import roster
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
 from workflow.stages import Action, Stage
@@ -363,7 +364,7 @@ class TrackingMachine(RuleBasedStateMachine):
         if via == "cli":
             run = lambda: self.cli("apply", str(path)) == 0  # noqa: E731
         else:
-            run = lambda: self.core(lambda s, o: tracking.apply_file(  # noqa: E731
+            run = lambda: self.core(lambda s, o: applying.apply_file(  # noqa: E731
                 s, o, path, actor=Actor("tester", "apply"), now=now,
                 default_bond_cents=150_000))
         self.attempt(f"apply of {len(rows)} via {via}", run, ok)

@@ -18,6 +18,7 @@ from tests.foundation_fixtures import NOW, STAFF, _columns, counts, events_of, p
 from workflow import clock, db, money, orders, stages, tracking
 from workflow.audit import Actor
 from workflow.errors import TransitionError, ValidationError
+from workflow.intake import apply as applying
 from workflow.stages import Stage
 
 JOSE, ANA, LUIS = "012345678", "098765432", "023456789"
@@ -320,7 +321,7 @@ APPLY_NOW = NOW + timedelta(hours=3)  # 15:00 in Chicago
 
 def apply(database: db.Database, path: Path) -> int:
     with database.write() as session:
-        return tracking.apply_file(session, orders.resolve_order(session, None), path,
+        return applying.apply_file(session, orders.resolve_order(session, None), path,
                                    actor=Actor("tester", "apply"), now=APPLY_NOW,
                                    default_bond_cents=150000)
 

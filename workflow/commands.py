@@ -9,12 +9,17 @@ is written once.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from workflow import amendments, orders, reports, watch
+from workflow import amendments, orders, reports, terms, watch
+from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.db import Database
 from workflow.models import CourtOrder
+
+if TYPE_CHECKING:
+    from workflow.intake.roster import ImportResult
 
 
 def status(database: Database, settings: Settings, case: str | None,
@@ -44,3 +49,28 @@ def add_order(database: Database, settings: Settings, *, parent: str | None = No
         else:
             added = orders.add_order(session, **{"time_zone": settings.time_zone, **fields})
         return reports.order_summary(added)
+
+
+def import_class_list(database: Database, settings: Settings, case: str | None, path: Path, *,
+                      actor: Actor, now: datetime, **options: Any) -> ImportResult:
+    """Import a class list into the order, all rows or none (``options``: dry_run, rejects,
+    progress, encoding, sheet); a set bond without an amount is the configured default."""
+    from workflow.intake import roster  # the spreadsheet readers: not for status
+
+    with database.write() as session:
+        return roster.import_class_list(
+            session, orders.resolve_order(session, case), path, actor=actor, now=now,
+            default_bond_cents=terms.default_bond_cents(settings), **options)
+
+
+def apply_file(database: Database, settings: Settings, case: str | None, path: Path, *,
+               actor: Actor, now: datetime, encoding: str = "auto",
+               sheet: str | None = None) -> int:
+    """Apply every move of a bulk file to the order, in file order, all or none."""
+    from workflow.intake import apply
+
+    with database.write() as session:
+        return apply.apply_file(session, orders.resolve_order(session, case), path, actor=actor,
+                                now=now, default_bond_cents=terms.default_bond_cents(settings),
+                                encoding=encoding, sheet=sheet)
+

@@ -7,22 +7,17 @@ command, one per bulk file), so a verb that raises leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import flag_modified
 
-from workflow import audit, clock, crashpoints, facilities, orders, stages
+from workflow import audit, clock, orders, stages
 from workflow.audit import Actor
-from workflow.errors import BondtrackError, TransitionError, ValidationError
-from workflow.intake import headers, tables
-from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
-from workflow.money import parse_amount
+from workflow.errors import TransitionError, ValidationError
+from workflow.models import Bond, Detainee, Event, Facility
 from workflow.stages import Action, Stage
 
 PAYMENT_METHODS = ("cebonds", "money-order", "cashier-check", "surety", "other")
@@ -285,161 +280,3 @@ def add_note(session: Session, detainee: Detainee, text: str, *, actor: Actor,
     session.flush()  # bumps the version, so a note races like any other change
     return audit.record(session, kind="note", detainee=detainee, payload={"text": text},
                         actor=actor, at=now, now=now)
-
-
-APPLY_COLUMNS = headers.columns(
-    "a_number", "action", "facility_code", "facility_name", "facility_city", "facility_state",
-    "amount", "receipt", "method", "at", "reason", "notes", "conditions", "obligor_name",
-    "obligor_phone", "obligor_email", "relationship",
-    # bond events (workflow.bonds): a demand's surrender time, an appeal's outcome, a designee
-    "due", "outcome", "designee",
-)
-NOTE_ACTION = "note"
-TERMS_ACTION = "terms"  # the terms the court ordered for the person: amount, conditions
-ACTIONS = (*(action.value for action in Action), NOTE_ACTION, TERMS_ACTION)
-
-
-def apply_file(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
-               now: datetime, default_bond_cents: int, encoding: str = "auto",
-               sheet: str | None = None) -> int:
-    """Apply every move in a CSV/XLSX, in file order, all or nothing; returns how many."""
-    table = tables.read(path, APPLY_COLUMNS, ("a_number", "action"), encoding=encoding,
-                        sheet=sheet)
-    applied = 0
-    if not table.problems:
-        for row in table.good_rows():
-            try:
-                _apply_row(session, order, row, actor=actor, now=now,
-                           default_bond_cents=default_bond_cents)
-                applied += 1
-                crashpoints.reached(crashpoints.APPLY_ROW)
-            except _RowError as exc:
-                table.problem(row.line, exc.column, exc.message)
-    if table.problems:
-        # The caller's transaction rolls back: not one row of a bad file lands.
-        raise ValidationError(
-            f"{len(table.problems)} problem(s) in {path.name}; nothing was applied",
-            table.problems,
-        )
-    audit.record(session, kind="bulk-applied", order_id=order.id, actor=actor, at=now, now=now,
-                 payload={"file": path.name, "rows": applied})
-    return applied
-
-
-class _RowError(Exception):
-    def __init__(self, column: str, message: str):
-        self.column, self.message = column, message
-
-
-@contextmanager
-def _column(name: str) -> Iterator[None]:
-    try:
-        yield
-    except facilities.AmbiguousFacility as exc:
-        raise _RowError(name, exc.listing()) from None
-    except (BondtrackError, ValueError) as exc:
-        raise _RowError(name, str(exc)) from None
-
-
-def _apply_row(session: Session, order: CourtOrder, row: tables.Row, *, actor: Actor,
-               now: datetime, default_bond_cents: int) -> None:
-    with _column("action"):
-        name = row.get("action").lower().replace("_", "-")
-        if name not in ACTIONS and name not in _bond_events():
-            raise ValueError(f"not an action (use one of: {', '.join(ACTIONS)};"
-                             f" for a posted bond: {', '.join(_bond_events())})")
-    with _column("a_number"):
-        detainee = orders.find_detainee(session, order, row.get("a_number"))
-    facility = None
-    if row.get("facility_code") or row.get("facility_name"):
-        with _column("facility_code"):
-            facility = facilities.facility_for(
-                session, row.get("facility_code"), row.get("facility_name") or None,
-                row.get("facility_city") or None, row.get("facility_state") or None)
-    at = None
-    if row.get("at"):
-        with _column("at"):
-            at = clock.parse_instant(row.get("at"), order.time_zone)
-    if name in _bond_events():
-        with _column("action"):
-            _record_bond_event(session, order, detainee, name, row, at=at, actor=actor, now=now)
-        return
-    amount = None
-    if row.get("amount"):
-        with _column("amount"):
-            amount = parse_amount(row.get("amount"))
-    if amount is None:
-        amount = default_bond_cents
-    with _column("action"):
-        _dispatch(session, detainee, name, row, facility=facility, at=at, amount=amount,
-                  actor=actor, now=now)
-
-
-def _dispatch(session: Session, detainee: Detainee, name: str, row: tables.Row, *,
-              facility: Facility | None, at: datetime | None, amount: int,
-              actor: Actor, now: datetime) -> Event:
-    reason = row.get("reason") or None
-    if name == NOTE_ACTION:
-        return add_note(session, detainee, row.get("notes"), actor=actor, now=now)
-    if name == TERMS_ACTION:
-        return _set_terms(session, detainee, row, amount, actor=actor, now=now)
-    action = Action(name)
-    if action is Action.BOND:
-        return set_bond(
-            session, detainee, amount_cents=amount,
-            at=at, conditions=row.get("conditions") or None,
-            obligor_name=row.get("obligor_name") or None,
-            obligor_relationship=row.get("relationship") or None,
-            obligor_phone=row.get("obligor_phone") or None,
-            obligor_email=row.get("obligor_email") or None, actor=actor, now=now,
-        )
-    if action is Action.POST:
-        return post_bond(session, detainee, at=at, receipt=row.get("receipt") or None,
-                         method=row.get("method") or None, actor=actor, now=now)
-    if action is Action.EXCLUDE:
-        return exclude(session, detainee, reason=reason or "", at=at,
-                       note=row.get("notes") or None, actor=actor, now=now)
-    return move(session, detainee, action, at=at, facility=facility, reason=reason, actor=actor,
-                now=now)
-
-
-def _bond_events() -> tuple[str, ...]:
-    from workflow.bonds import EVENTS  # bonds builds on this module
-
-    return EVENTS
-
-
-def _record_bond_event(session: Session, order: CourtOrder, detainee: Detainee, name: str,
-                       row: tables.Row, *, at: datetime | None, actor: Actor,
-                       now: datetime) -> None:
-    """An ``apply`` row for the bond fund's spreadsheet: one event of a posted bond."""
-    from workflow import bonds
-
-    options: dict[str, Any] = {}
-    if row.get("due"):
-        with _column("due"):
-            options["due"] = clock.parse_instant(row.get("due"), order.time_zone)
-    if row.get("amount"):
-        with _column("amount"):
-            options["amount"] = parse_amount(row.get("amount"))
-    for option, column in (("reason", "reason"), ("outcome", "outcome"), ("name", "designee")):
-        if row.get(column):
-            options[option] = row.get(column)
-    bonds.record(session, detainee, name, actor=actor, now=now, at=at,
-                 note=row.get("notes") or None, **options)
-
-
-def _set_terms(session: Session, detainee: Detainee, row: tables.Row, amount: int, *,
-               actor: Actor, now: datetime) -> Event:
-    """An ``apply`` row setting ordered terms: ``amount`` (0: no bond) and/or ``conditions``."""
-    from workflow.terms import set_person_terms  # terms builds on this module
-
-    if not row.get("amount") and not row.get("conditions"):
-        raise ValueError("a terms row needs an amount (0 for no bond) or conditions (or none)")
-    event = set_person_terms(
-        session, detainee, bond_cents=amount if row.get("amount") else None,
-        conditions=row.get("conditions") or None, note=row.get("notes") or None,
-        actor=actor, now=now)
-    if event is None:
-        raise ValueError("the person already has these terms")
-    return event

@@ -27,6 +27,7 @@ from workflow.config import Settings
 from workflow.db import ensure_private_dir, private_file
 from workflow.errors import ConflictError, NotFoundError, ValidationError
 from workflow.identity import a_number_fields, normalize_a_number
+from workflow.intake import apply as applying
 from workflow.intake import tables
 from workflow.models import CourtOrder, Detainee, Event, Facility
 from workflow.stages import Action, Stage
@@ -244,7 +245,7 @@ def preview_apply(session: Session, order: CourtOrder, path: Path, *, actor: Act
     before = session.scalar(select(func.max(Event.id))) or 0
     savepoint = session.begin_nested()
     try:
-        tracking.apply_file(session, order, path, actor=actor, now=now,
+        applying.apply_file(session, order, path, actor=actor, now=now,
                             default_bond_cents=terms.default_bond_cents(settings))
     except ValidationError as exc:
         savepoint.rollback()
@@ -253,7 +254,7 @@ def preview_apply(session: Session, order: CourtOrder, path: Path, *, actor: Act
     made = session.scalars(select(Event).where(
         Event.id > before, Event.detainee_id.is_not(None), Event.actor == actor.operator,
         Event.recorded_at == now).order_by(Event.id)).all()
-    lines = [row.line for row in tables.read(path, tracking.APPLY_COLUMNS,
+    lines = [row.line for row in tables.read(path, applying.APPLY_COLUMNS,
                                              ("a_number", "action")).good_rows()]
     changes = [{"line": line, "person": e.detainee_id, "kind": e.kind,
                 "from_stage": e.from_stage, "to_stage": e.to_stage}
@@ -265,7 +266,7 @@ def preview_apply(session: Session, order: CourtOrder, path: Path, *, actor: Act
 def confirm_apply(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
                   now: datetime, settings: Settings) -> int:
     """Apply the file for real (all or nothing), as `bondtrack apply` does."""
-    return tracking.apply_file(session, order, path, actor=actor, now=now,
+    return applying.apply_file(session, order, path, actor=actor, now=now,
                                default_bond_cents=terms.default_bond_cents(settings))
 
 

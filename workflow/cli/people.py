@@ -47,15 +47,12 @@ def import_command(app: App, file: Path, case: str | None, dry_run: bool, reject
     and date columns (located at, bond set at, posted at, released at, ...), each person's
     history too, with the file's dates: see "Starting from your spreadsheet" in the README.
     """
-    from workflow.intake.roster import import_class_list
-    from workflow.terms import default_bond_cents
+    from workflow import commands
 
-    with app.order_session(case, write=True) as (session, court_order), _progress() as progress:
-        result = import_class_list(
-            session, court_order, file, actor=app.actor("import"), now=clock.now(),
-            dry_run=dry_run, rejects=rejects, progress=progress, encoding=encoding, sheet=sheet,
-            default_bond_cents=default_bond_cents(app.settings),
-        )
+    with _progress() as progress:
+        result = commands.import_class_list(
+            app.ready(), app.settings, case, file, actor=app.actor("import"), now=clock.now(),
+            dry_run=dry_run, rejects=rejects, progress=progress, encoding=encoding, sheet=sheet)
     for line in (*result.notes, *result.problems):
         click.echo(line, err=True)
     if print_record(result.summary(), fmt):
@@ -224,12 +221,9 @@ def show(app: App, a_number: str, case: str | None, fmt: str) -> None:
 def apply(app: App, file: Path, case: str | None, encoding: str, sheet: str | None) -> None:
     """Apply many moves from a CSV/XLSX (a_number, action, facility_code, amount, receipt, at,
     reason, note)."""
-    from workflow.terms import default_bond_cents
-    from workflow.tracking import apply_file
+    from workflow import commands
 
-    default_cents = default_bond_cents(app.settings)
-    with app.order_session(case, write=True) as (session, court_order):
-        applied = apply_file(session, court_order, file, actor=app.actor("apply"),
-                             now=clock.now(), default_bond_cents=default_cents,
-                             encoding=encoding, sheet=sheet)
+    applied = commands.apply_file(app.ready(), app.settings, case, file,
+                                  actor=app.actor("apply"), now=clock.now(), encoding=encoding,
+                                  sheet=sheet)
     click.echo(f"applied {applied} moves from {file.name}")
