@@ -185,7 +185,7 @@ def window_setting(settings: Settings) -> float:
 def projection(session: Session, order: CourtOrder, now: datetime,
                settings: Settings) -> Projection:
     """Where the order is heading, as of ``now``: pace, medians and the people at risk."""
-    counts = stage_counts(session, order)
+    counts = orders.stage_counts(session, order)
     covered = sum(n for stage, n in counts.items() if stage != Stage.EXCLUDED.value)
     resolved = sum(counts.get(s, 0) for s in _RESOLVED)
     outstanding = covered - resolved
@@ -271,16 +271,6 @@ def posting_closes(session: Session, order: CourtOrder, settings: Settings,
         if window is not None:
             closes[facility_id] = window[1]
     return closes
-
-
-def stage_counts(session: Session, order: CourtOrder) -> dict[str, int]:
-    """People per stage (stages with nobody are left out)."""
-    rows = session.execute(
-        select(Detainee.stage, func.count())
-        .where(Detainee.order_id == order.id)
-        .group_by(Detainee.stage)
-    )
-    return {stage: count for stage, count in rows}
 
 
 def resolution_times(session: Session, order: CourtOrder, since: datetime,

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow import clock
+from workflow import clock, orders
 from workflow.config import Settings
 from workflow.identity import a_number_fields
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility, FieldOffice
@@ -35,12 +35,7 @@ def order_summary(order: CourtOrder) -> dict[str, Any]:
 
 def stage_counts(session: Session, order: CourtOrder) -> dict[str, int]:
     """People per stage, every stage present (zeros included), in stage order."""
-    rows = session.execute(
-        select(Detainee.stage, func.count())
-        .where(Detainee.order_id == order.id)
-        .group_by(Detainee.stage)
-    ).all()
-    found = dict(rows)
+    found = orders.stage_counts(session, order)
     return {stage.value: found.get(stage.value, 0) for stage in Stage}
 
 
