@@ -219,11 +219,12 @@ def by_place(session: Session, order: CourtOrder, now: datetime,
     columns = (Facility.code, Facility.name, Facility.field_office) if by == "facility" else (
         Facility.field_office, FieldOffice.office)
     open_stages = [stage.value for stage in Stage if stage in OUTSTANDING]
+    query = (select(*columns, Detainee.stage, func.count(), func.min(Detainee.stage_since))
+             .outerjoin(Facility, Detainee.facility_id == Facility.id))
+    if by == "field-office":  # the office's own name comes from the directory of offices
+        query = query.outerjoin(FieldOffice, Facility.field_office == FieldOffice.name)
     rows = session.execute(
-        select(*columns, Detainee.stage, func.count(), func.min(Detainee.stage_since))
-        .outerjoin(Facility, Detainee.facility_id == Facility.id)
-        .outerjoin(FieldOffice, Facility.field_office == FieldOffice.name)
-        .where(Detainee.order_id == order.id, Detainee.stage.in_(open_stages))
+        query.where(Detainee.order_id == order.id, Detainee.stage.in_(open_stages))
         .group_by(*columns, Detainee.stage)
     ).all()
     places: dict[tuple, dict[str, Any]] = {}
