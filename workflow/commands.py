@@ -8,6 +8,7 @@ is written once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,3 +75,17 @@ def apply_file(database: Database, settings: Settings, case: str | None, path: P
                                 now=now, default_bond_cents=terms.default_bond_cents(settings),
                                 encoding=encoding, sheet=sheet)
 
+
+
+def move(database: Database, settings: Settings, case: str | None, a_number: str, move: str,
+         fields: Mapping[str, str | None], *, actor: Actor, now: datetime) -> dict[str, Any]:
+    """Make one move (a stage verb or a note) for the person with ``a_number``, from the text
+    ``fields`` it reads; the event's person, kind and stages, and the line that says so."""
+    from workflow import moves
+
+    with database.write() as session:
+        detainee = orders.find_detainee(session, orders.resolve_order(session, case), a_number)
+        event = moves.make(session, detainee, move, fields, actor=actor, now=now,
+                           default_bond_cents=terms.default_bond_cents(settings))
+        return {"person": detainee.id, "kind": event.kind, "from_stage": event.from_stage,
+                "to_stage": event.to_stage, "line": moves.describe(detainee, event)}

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workflow import amendments, audit, clock, db, deadlines, orders, pdf, terms
+from workflow import amendments, audit, clock, db, deadlines, orders, pdf, stages, terms
 from workflow.audit import Actor
 from workflow.clock import iso
 from workflow.config import Settings
@@ -192,15 +192,7 @@ def _annotated(state: StateAt, kind: str, payload: Mapping[str, Any]) -> None:
 
 def stage_totals(states: Any) -> dict[str, Any]:
     """The same numbers, with the same keys, as `bondtrack status --json`."""
-    by_stage = {stage.value: 0 for stage in Stage}
-    for state in states:
-        by_stage[state.stage] += 1
-    total = sum(by_stage.values())
-    excluded = by_stage[Stage.EXCLUDED.value]
-    resolved = sum(by_stage[stage.value] for stage in RESOLVED)
-    return {"total": total, "by_stage": by_stage, "covered": total - excluded,
-            "resolved": resolved, "outstanding": total - excluded - resolved,
-            "excluded": excluded}
+    return stages.totals(Counter(state.stage for state in states))
 
 
 def summary_rows(counts: Mapping[str, Any], excluded: list[dict[str, Any]]) -> list[dict[str, Any]]:

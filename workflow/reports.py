@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow import clock, orders
+from workflow import clock, orders, stages
 from workflow.config import Settings
 from workflow.identity import a_number_fields
 from workflow.models import Bond, CourtOrder, Detainee, Event, Facility, FieldOffice
 from workflow.orders import effective_seconds_left, list_orders
-from workflow.stages import OUTSTANDING, RESOLVED, Stage
+from workflow.stages import OUTSTANDING, Stage
 
 
 def order_summary(order: CourtOrder) -> dict[str, Any]:
@@ -35,26 +35,17 @@ def order_summary(order: CourtOrder) -> dict[str, Any]:
 
 def stage_counts(session: Session, order: CourtOrder) -> dict[str, int]:
     """People per stage, every stage present (zeros included), in stage order."""
-    found = orders.stage_counts(session, order)
-    return {stage.value: found.get(stage.value, 0) for stage in Stage}
+    by_stage: dict[str, int] = stages.totals(orders.stage_counts(session, order))["by_stage"]
+    return by_stage
 
 
 def status(session: Session, order: CourtOrder, now: datetime) -> dict[str, Any]:
     """The numbers the supervising attorney watches, as of ``now``."""
-    by_stage = stage_counts(session, order)
-    total = sum(by_stage.values())
-    excluded = by_stage[Stage.EXCLUDED.value]
-    resolved = sum(by_stage[s.value] for s in RESOLVED)
     return {
         "order": order_summary(order),
         "now": clock.iso(now, order.time_zone),
         "seconds_left": effective_seconds_left(order, now),  # stopped while stayed
-        "total": total,
-        "by_stage": by_stage,
-        "covered": total - excluded,
-        "resolved": resolved,
-        "outstanding": total - excluded - resolved,
-        "excluded": excluded,
+        **stages.totals(orders.stage_counts(session, order)),
     }
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Stage(StrEnum):
@@ -36,6 +37,18 @@ RESOLVED = frozenset({Stage.RELEASED, Stage.DEPARTED, Stage.NOT_IN_CUSTODY})
 COVERED = frozenset(Stage) - {Stage.EXCLUDED}
 OUTSTANDING = COVERED - RESOLVED
 OPEN = tuple(stage for stage in Stage if stage in OUTSTANDING)  # OUTSTANDING, in pipeline order
+
+
+def totals(found: Mapping[str, int]) -> dict[str, Any]:
+    """People per stage (every stage, zeros included, in pipeline order) and the totals the
+    court asks about: `status --json` and the court report both read these keys."""
+    by_stage = {stage.value: found.get(stage.value, 0) for stage in Stage}
+    total = sum(by_stage.values())
+    excluded = by_stage[Stage.EXCLUDED.value]
+    resolved = sum(by_stage[stage.value] for stage in RESOLVED)
+    return {"total": total, "by_stage": by_stage, "covered": total - excluded,
+            "resolved": resolved, "outstanding": total - excluded - resolved,
+            "excluded": excluded}
 
 
 @dataclass(frozen=True)

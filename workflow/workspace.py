@@ -2,16 +2,15 @@
 
 A person by internal id, the version check that turns a stale form into
 "changed by someone else", a filtered page of people, search by A-number or
-name, a move given as the text fields a form (or the CLI's options) carry,
-and the dry run of an apply file. Plain functions over a session: the web
-parses and presents, the rules are here and in the modules they call.
+name (a move is ``moves.make``, as on the command line), and the dry run
+of an apply file. Plain functions over a session: the web parses and
+presents, the rules are here and in the modules they call.
 """
 
 from __future__ import annotations
 
 import secrets
 import shutil
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,9 +19,8 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from workflow import clock, money, orders, stages, terms, tracking
+from workflow import clock, moves, stages, terms
 from workflow.audit import Actor
-from workflow.casework import bond_cents
 from workflow.config import Settings
 from workflow.db import ensure_private_dir, private_file
 from workflow.errors import ConflictError, NotFoundError, ValidationError
@@ -30,26 +28,10 @@ from workflow.identity import a_number_fields, normalize_a_number
 from workflow.intake import apply as applying
 from workflow.intake import tables
 from workflow.models import CourtOrder, Detainee, Event, Facility
-from workflow.stages import Action, Stage
+from workflow.stages import Stage
 
 PER_PAGE = 50
 SEARCH_LIMIT = 50
-NOTE = "note"
-# Each move and the form fields it reads, named like the CLI's options.
-MOVE_FIELDS: dict[str, tuple[str, ...]] = {
-    Action.SEARCH.value: ("at",),
-    Action.LOCATE.value: ("facility", "at"),
-    Action.TRANSFER.value: ("facility", "at"),
-    Action.BOND.value: ("amount", "obligor", "obligor_phone", "obligor_email", "relationship",
-                        "conditions", "at"),
-    Action.POST.value: ("receipt", "method", "at"),
-    Action.RELEASE.value: ("reason", "imposed_bond", "imposed_conditions", "at"),
-    Action.EXCLUDE.value: ("reason", "note", "at"),
-    Action.DEPART.value: ("reason", "at"),
-    Action.NOT_IN_CUSTODY.value: ("reason", "at"),
-    Action.REDETAIN.value: ("reason", "at"),
-    NOTE: ("note",),
-}
 UPLOADS = "web-uploads"
 
 
@@ -73,7 +55,7 @@ def check_version(detainee: Detainee, seen: str | int | None) -> None:
 def allowed_moves(detainee: Detainee) -> list[str]:
     """The moves the stage table allows from the person's stage, then a note (always)."""
     found = [t.action.value for t in stages.allowed_from(Stage(detainee.stage))]
-    return [*dict.fromkeys(found), NOTE]
+    return [*dict.fromkeys(found), moves.NOTE]
 
 
 def _row(d: Detainee, code: str | None, office: str | None, now: datetime,
@@ -154,51 +136,6 @@ def places(session: Session) -> dict[str, list[str]]:
         Facility.field_office.is_not(None)).distinct().order_by(Facility.field_office)).all()
     return {"facilities": list(codes),
             "field_offices": [office for office in offices if office is not None]}
-
-
-def perform(session: Session, detainee: Detainee, move: str, form: Mapping[str, str], *,
-            actor: Actor, now: datetime, settings: Settings) -> Event:
-    """Make ``move`` with the text fields a form sends (named like the CLI's options)."""
-    if move not in MOVE_FIELDS:
-        raise NotFoundError("no such move")
-    value = {name: (form.get(name) or "").strip() for name in MOVE_FIELDS[move]}
-    tz = detainee.court_order.time_zone
-    at = clock.parse_instant(value["at"], tz) if value.get("at") else None
-    common: dict[str, Any] = {"actor": actor, "now": now}
-    if move == NOTE:
-        return tracking.add_note(session, detainee, value["note"], **common)
-    action = Action(move)
-    if action in (Action.LOCATE, Action.TRANSFER):
-        if not value["facility"]:
-            raise ValidationError("give the facility code")
-        place = orders.facility_for(session, value["facility"])
-        verb = tracking.locate if action is Action.LOCATE else tracking.transfer
-        return verb(session, detainee, place, at=at, **common)
-    if action is Action.BOND:
-        try:
-            cents = (money.parse_amount(value["amount"]) if value["amount"]
-                     else terms.default_bond_cents(settings))
-        except ValueError as exc:
-            raise ValidationError(f"amount: {exc}") from None
-        return tracking.set_bond(
-            session, detainee, amount_cents=cents, at=at, obligor_name=value["obligor"] or None,
-            obligor_phone=value["obligor_phone"] or None,
-            obligor_email=value["obligor_email"] or None,
-            obligor_relationship=value["relationship"] or None,
-            conditions=value["conditions"] or None, **common)
-    if action is Action.POST:
-        return tracking.post_bond(session, detainee, at=at, receipt=value["receipt"] or None,
-                                  method=value["method"] or None, **common)
-    if action is Action.RELEASE:
-        return tracking.release(
-            session, detainee, at=at, reason=value["reason"] or None,
-            imposed_bond_cents=bond_cents(value["imposed_bond"], "imposed bond"),
-            imposed_conditions=value["imposed_conditions"] or None, **common)
-    if action is Action.EXCLUDE:
-        return tracking.exclude(session, detainee, reason=value["reason"], at=at,
-                                note=value["note"] or None, **common)
-    return tracking.move(session, detainee, action, at=at, reason=value.get("reason") or None,
-                         **common)
 
 
 # ---------------------------------------------------------------- uploads

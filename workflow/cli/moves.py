@@ -1,28 +1,34 @@
-"""The moves: one command per verb, each one transaction and one audit event."""
+"""The moves: one command per verb, each one transaction and one audit event.
+
+Every verb hands its options to ``commands.move`` as the text fields ``moves.make`` reads,
+the same fields a browser form or an apply file's row carries.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 import click
-from sqlalchemy.orm import Session
 
-from workflow import clock, facilities, money, orders, terms, tracking
+from workflow import clock, tracking
 from workflow.cli.common import App, order_option, pass_app
-from workflow.models import CourtOrder, Detainee, Event
 
-Verb = Callable[[Session, CourtOrder, Detainee, datetime | None], Event]
+# Amounts typed wrong are usage errors, as click's own option checks are (exit 2).
+_USAGE_FIELDS = ("amount", "imposed_bond")
 
 
-def _run(app: App, case: str | None, a_number: str, at: str | None, verb: Verb) -> None:
-    with app.order_session(case, write=True) as (session, court_order):
-        detainee = orders.find_detainee(session, court_order, a_number)
-        when = clock.parse_instant(at, court_order.time_zone) if at else None
-        event = verb(session, court_order, detainee, when)
-        line = f"person #{detainee.id}: {event.from_stage} → {event.to_stage}" if event.to_stage \
-            else f"person #{detainee.id}: {event.kind} recorded"
-    click.echo(line)
+def _run(app: App, case: str | None, a_number: str, move: str, **fields: str | None) -> None:
+    from workflow import commands, moves
+
+    try:
+        made = commands.move(app.ready(), app.settings, case, a_number, move, fields,
+                             actor=app.actor(), now=clock.now())
+    except moves.FieldError as exc:
+        if exc.field not in _USAGE_FIELDS:
+            raise
+        option = f"--{exc.field.replace('_', '-')}"
+        raise click.BadParameter(exc.reason, param_hint=option) from None
+    click.echo(made["line"])
 
 
 def _move_command(name: str, help_text: str, *extra: Callable) -> Callable:
@@ -48,25 +54,20 @@ _facility_name = click.option("--facility-name", help="Facility name, to add a n
 
 @_move_command("search", "Start looking for a person (INTAKE → LOCATING).")
 def search(app: App, a_number: str, case: str | None, at: str | None) -> None:
-    _run(app, case, a_number, at, lambda s, o, d, when: tracking.search(
-        s, d, actor=app.actor(), now=clock.now(), at=when))
+    _run(app, case, a_number, "search", at=at)
 
 
 @_move_command("locate", "Record where a person is held (→ LOCATED).", _facility, _facility_name)
 def locate(app: App, a_number: str, case: str | None, at: str | None, facility: str,
            facility_name: str | None) -> None:
-    _run(app, case, a_number, at, lambda s, o, d, when: tracking.locate(
-        s, d, facilities.facility_for(s, facility, facility_name), actor=app.actor(),
-        now=clock.now(), at=when))
+    _run(app, case, a_number, "locate", at=at, facility=facility, facility_name=facility_name)
 
 
 @_move_command("transfer", "Record a transfer; the person must be located again (→ LOCATING).",
                _facility, _facility_name)
 def transfer(app: App, a_number: str, case: str | None, at: str | None, facility: str,
              facility_name: str | None) -> None:
-    _run(app, case, a_number, at, lambda s, o, d, when: tracking.transfer(
-        s, d, facilities.facility_for(s, facility, facility_name), actor=app.actor(),
-        now=clock.now(), at=when))
+    _run(app, case, a_number, "transfer", at=at, facility=facility, facility_name=facility_name)
 
 
 @_move_command(
@@ -81,15 +82,9 @@ def transfer(app: App, a_number: str, case: str | None, at: str | None, facility
 def bond(app: App, a_number: str, case: str | None, at: str | None, amount: str | None,
          obligor: str | None, obligor_phone: str | None, obligor_email: str | None,
          relationship: str | None, conditions: str | None) -> None:
-    try:
-        cents = (money.parse_amount(amount) if amount
-                 else terms.default_bond_cents(app.settings))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--amount") from None
-    _run(app, case, a_number, at, lambda s, o, d, when: tracking.set_bond(
-        s, d, amount_cents=cents, obligor_name=obligor, obligor_phone=obligor_phone,
-        obligor_email=obligor_email, obligor_relationship=relationship, conditions=conditions,
-        actor=app.actor(), now=clock.now(), at=when))
+    _run(app, case, a_number, "bond", at=at, amount=amount, obligor=obligor,
+         obligor_phone=obligor_phone, obligor_email=obligor_email, relationship=relationship,
+         conditions=conditions)
 
 
 @_move_command(
@@ -99,8 +94,7 @@ def bond(app: App, a_number: str, case: str | None, at: str | None, amount: str 
 )
 def post(app: App, a_number: str, case: str | None, at: str | None, receipt: str | None,
          method: str | None) -> None:
-    _run(app, case, a_number, at, lambda s, o, d, when: tracking.post_bond(
-        s, d, receipt=receipt, method=method, actor=app.actor(), now=clock.now(), at=when))
+    _run(app, case, a_number, "post", at=at, receipt=receipt, method=method)
 
 
 @_move_command(
@@ -112,12 +106,8 @@ def post(app: App, a_number: str, case: str | None, at: str | None, receipt: str
 )
 def release(app: App, a_number: str, case: str | None, at: str | None, reason: str | None,
             imposed_bond: str | None, imposed_conditions: str | None) -> None:
-    from workflow.cli.order import bond_amount_value
-
-    cents = bond_amount_value(imposed_bond, "--imposed-bond")
-    _run(app, case, a_number, at, lambda s, o, d, when: tracking.release(
-        s, d, reason=reason, imposed_bond_cents=cents, imposed_conditions=imposed_conditions,
-        actor=app.actor(), now=clock.now(), at=when))
+    _run(app, case, a_number, "release", at=at, reason=reason, imposed_bond=imposed_bond,
+         imposed_conditions=imposed_conditions)
 
 
 @_move_command(
@@ -129,28 +119,24 @@ def release(app: App, a_number: str, case: str | None, at: str | None, reason: s
 )
 def exclude(app: App, a_number: str, case: str | None, at: str | None, reason: str,
             note: str | None) -> None:
-    _run(app, case, a_number, at, lambda s, o, d, when: tracking.exclude(
-        s, d, reason=reason, note=note, actor=app.actor(), now=clock.now(), at=when))
+    _run(app, case, a_number, "exclude", at=at, reason=reason, note=note)
 
 
 @_move_command("depart", "The person left the country or was removed (→ DEPARTED).", _reason)
 def depart(app: App, a_number: str, case: str | None, at: str | None, reason: str | None) -> None:
-    _run(app, case, a_number, at, lambda s, o, d, when: tracking.depart(
-        s, d, reason=reason, actor=app.actor(), now=clock.now(), at=when))
+    _run(app, case, a_number, "depart", at=at, reason=reason)
 
 
 @_move_command("not-in-custody", "The person was already out before the order (→ NOT_IN_CUSTODY).",
                _reason)
 def not_in_custody(app: App, a_number: str, case: str | None, at: str | None,
                    reason: str | None) -> None:
-    _run(app, case, a_number, at, lambda s, o, d, when: tracking.not_in_custody(
-        s, d, reason=reason, actor=app.actor(), now=clock.now(), at=when))
+    _run(app, case, a_number, "not-in-custody", at=at, reason=reason)
 
 
 @_move_command("redetain", "A released person is held again (RELEASED → LOCATING).", _reason)
 def redetain(app: App, a_number: str, case: str | None, at: str | None, reason: str | None) -> None:
-    _run(app, case, a_number, at, lambda s, o, d, when: tracking.redetain(
-        s, d, reason=reason, actor=app.actor(), now=clock.now(), at=when))
+    _run(app, case, a_number, "redetain", at=at, reason=reason)
 
 
 @click.command()
@@ -160,5 +146,4 @@ def redetain(app: App, a_number: str, case: str | None, at: str | None, reason: 
 @pass_app
 def note(app: App, a_number: str, text: str, case: str | None) -> None:
     """Add a note to a person's history (changes no stage)."""
-    _run(app, case, a_number, None, lambda s, o, d, when: tracking.add_note(
-        s, d, text, actor=app.actor(), now=clock.now()))
+    _run(app, case, a_number, "note", note=text)

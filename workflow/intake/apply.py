@@ -15,24 +15,25 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow import audit, bonds, clock, crashpoints, facilities, orders, terms, tracking
+from workflow import audit, bonds, clock, crashpoints, facilities, moves, orders, terms
 from workflow.audit import Actor
 from workflow.errors import BondtrackError, ValidationError
 from workflow.intake import headers, tables
-from workflow.models import CourtOrder, Detainee, Event, Facility
+from workflow.models import CourtOrder, Detainee, Event
 from workflow.money import parse_amount
-from workflow.stages import Action
 
 APPLY_COLUMNS = headers.columns(
     "a_number", "action", "facility_code", "facility_name", "facility_city", "facility_state",
     "amount", "receipt", "method", "at", "reason", "notes", "conditions", "obligor_name",
-    "obligor_phone", "obligor_email", "relationship",
+    "obligor_phone", "obligor_email", "relationship", "imposed_bond", "imposed_conditions",
     # bond events (workflow.bonds): a demand's surrender time, an appeal's outcome, a designee
     "due", "outcome", "designee",
 )
-NOTE_ACTION = "note"
 TERMS_ACTION = "terms"  # the terms the court ordered for the person: amount, conditions
-ACTIONS = (*(action.value for action in Action), NOTE_ACTION, TERMS_ACTION)
+ACTIONS = (*moves.MOVES, TERMS_ACTION)
+_FIELDS = sorted({field for fields in moves.FIELDS.values() for field in fields})
+# An apply file's columns by the names ``moves.make`` reads (the CLI's option names).
+_MOVE_FIELDS = {"facility": "facility_code", "obligor": "obligor_name", "note": "notes"}
 
 
 def apply_file(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
@@ -69,12 +70,17 @@ class _RowError(Exception):
 
 @contextmanager
 def _column(name: str) -> Iterator[None]:
+    """Problems inside are this column's, or the column of the move's field that failed."""
     try:
         yield
-    except facilities.AmbiguousFacility as exc:
-        raise _RowError(name, exc.listing()) from None
+    except moves.FieldError as exc:
+        raise _RowError(_MOVE_FIELDS.get(exc.field, exc.field), _message(exc.error)) from None
     except (BondtrackError, ValueError) as exc:
-        raise _RowError(name, str(exc)) from None
+        raise _RowError(name, _message(exc)) from None
+
+
+def _message(error: BondtrackError | ValueError) -> str:
+    return error.listing() if isinstance(error, facilities.AmbiguousFacility) else str(error)
 
 
 def _apply_row(session: Session, order: CourtOrder, row: tables.Row, *, actor: Actor,
@@ -86,58 +92,31 @@ def _apply_row(session: Session, order: CourtOrder, row: tables.Row, *, actor: A
                              f" for a posted bond: {', '.join(_bond_events())})")
     with _column("a_number"):
         detainee = orders.find_detainee(session, order, row.get("a_number"))
+    fields = {field: row.get(_MOVE_FIELDS.get(field, field)) for field in _FIELDS}
     facility = None
-    if row.get("facility_code") or row.get("facility_name"):
+    if row.get("facility_code") or row.get("facility_name"):  # checked for any action
         with _column("facility_code"):
-            facility = facilities.facility_for(
-                session, row.get("facility_code"), row.get("facility_name") or None,
-                row.get("facility_city") or None, row.get("facility_state") or None)
-    at = None
+            facility = moves.resolve_facility(session, fields)
+    # A row is checked whole: a time or an amount its action does not read must still be one.
+    at = amount = None
     if row.get("at"):
         with _column("at"):
             at = clock.parse_instant(row.get("at"), order.time_zone)
-    if name in _bond_events():
-        with _column("action"):
-            _record_bond_event(session, order, detainee, name, row, at=at, actor=actor, now=now)
-        return
-    amount = None
     if row.get("amount"):
         with _column("amount"):
             amount = parse_amount(row.get("amount"))
-    if amount is None:
-        amount = default_bond_cents
-    with _column("action"):
-        _dispatch(session, detainee, name, row, facility=facility, at=at, amount=amount,
-                  actor=actor, now=now)
-
-
-def _dispatch(session: Session, detainee: Detainee, name: str, row: tables.Row, *,
-              facility: Facility | None, at: datetime | None, amount: int,
-              actor: Actor, now: datetime) -> Event:
-    reason = row.get("reason") or None
-    if name == NOTE_ACTION:
-        return tracking.add_note(session, detainee, row.get("notes"), actor=actor, now=now)
+    if name in _bond_events():
+        with _column("action"):
+            _record_bond_event(session, order, detainee, name, row, at=at, amount=amount,
+                               actor=actor, now=now)
+        return
     if name == TERMS_ACTION:
-        return _set_terms(session, detainee, row, amount, actor=actor, now=now)
-    action = Action(name)
-    if action is Action.BOND:
-        return tracking.set_bond(
-            session, detainee, amount_cents=amount,
-            at=at, conditions=row.get("conditions") or None,
-            obligor_name=row.get("obligor_name") or None,
-            obligor_relationship=row.get("relationship") or None,
-            obligor_phone=row.get("obligor_phone") or None,
-            obligor_email=row.get("obligor_email") or None, actor=actor, now=now,
-        )
-    if action is Action.POST:
-        return tracking.post_bond(session, detainee, at=at,
-                                  receipt=row.get("receipt") or None,
-                                  method=row.get("method") or None, actor=actor, now=now)
-    if action is Action.EXCLUDE:
-        return tracking.exclude(session, detainee, reason=reason or "", at=at,
-                                note=row.get("notes") or None, actor=actor, now=now)
-    return tracking.move(session, detainee, action, at=at, facility=facility, reason=reason,
-                         actor=actor, now=now)
+        with _column("action"):
+            _set_terms(session, detainee, row, amount, actor=actor, now=now)
+        return
+    with _column("action"):
+        moves.make(session, detainee, name, fields, actor=actor, now=now,
+                   default_bond_cents=default_bond_cents, facility=facility)
 
 
 def _bond_events() -> tuple[str, ...]:
@@ -145,16 +124,15 @@ def _bond_events() -> tuple[str, ...]:
 
 
 def _record_bond_event(session: Session, order: CourtOrder, detainee: Detainee, name: str,
-                       row: tables.Row, *, at: datetime | None, actor: Actor,
-                       now: datetime) -> None:
+                       row: tables.Row, *, at: datetime | None, amount: int | None,
+                       actor: Actor, now: datetime) -> None:
     """An ``apply`` row for the bond fund's spreadsheet: one event of a posted bond."""
     options: dict[str, Any] = {}
     if row.get("due"):
         with _column("due"):
             options["due"] = clock.parse_instant(row.get("due"), order.time_zone)
-    if row.get("amount"):
-        with _column("amount"):
-            options["amount"] = parse_amount(row.get("amount"))
+    if amount is not None:
+        options["amount"] = amount
     for option, column in (("reason", "reason"), ("outcome", "outcome"), ("name", "designee")):
         if row.get(column):
             options[option] = row.get(column)
@@ -162,13 +140,13 @@ def _record_bond_event(session: Session, order: CourtOrder, detainee: Detainee, 
                  note=row.get("notes") or None, **options)
 
 
-def _set_terms(session: Session, detainee: Detainee, row: tables.Row, amount: int, *,
+def _set_terms(session: Session, detainee: Detainee, row: tables.Row, amount: int | None, *,
                actor: Actor, now: datetime) -> Event:
     """An ``apply`` row setting ordered terms: ``amount`` (0: no bond) and/or ``conditions``."""
     if not row.get("amount") and not row.get("conditions"):
         raise ValueError("a terms row needs an amount (0 for no bond) or conditions (or none)")
     event = terms.set_person_terms(
-        session, detainee, bond_cents=amount if row.get("amount") else None,
+        session, detainee, bond_cents=amount,
         conditions=row.get("conditions") or None, note=row.get("notes") or None,
         actor=actor, now=now)
     if event is None:

@@ -52,6 +52,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "obligor_phone": (),
     "obligor_email": (),
     "relationship": ("obligor_relationship",),
+    "imposed_bond": ("bond_imposed",),  # what ICE imposed at release, checked against the order
+    "imposed_conditions": ("conditions_imposed",),
     # Bond events after posting (workflow.bonds), from the bond fund's spreadsheet.
     "due": ("due_at", "surrender_at", "surrender_date"),
     "outcome": (),

@@ -425,14 +425,14 @@ def plan_moves(plan: Plan, recorded: Recorded, context: Context,
 
 
 def _same(step: Step, recorded_at: datetime, context: Context) -> bool:
-    if step.day_only:
-        return context.day(recorded_at) == context.day(step.given)  # type: ignore[arg-type]
+    if step.day_only and step.given is not None:
+        return context.day(recorded_at) == context.day(step.given)
     return recorded_at == step.given
 
 
 def _refusal(step: Step, stage: Stage, since: datetime, seen: tuple[int, datetime] | None,
              recorded: Recorded, context: Context) -> str:
-    when = context.court(step.at) if step.given is not None else "no date"  # type: ignore[arg-type]
+    when = context.court(step.at) if step.given is not None and step.at is not None else "no date"
     if seen is not None:
         return (f"says {when}, but '{step.action.value}' is recorded at {context.court(seen[1])}"
                 f" (event #{seen[0]}): history is never rewritten")

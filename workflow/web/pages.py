@@ -11,7 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from workflow import bonds, casework, clock, dashboard, hearings, reports, terms, watch, workspace
+from workflow import (
+    bonds,
+    casework,
+    clock,
+    dashboard,
+    hearings,
+    moves,
+    reports,
+    terms,
+    watch,
+    workspace,
+)
 from workflow.errors import BondtrackError, ConflictError, NotFoundError
 from workflow.models import CourtOrder, Detainee
 from workflow.orders import resolve_order
@@ -145,7 +156,7 @@ def _person_page(detainee_id: int, error: str | None = None, status: int = 200,
             "sub_orders": casework.sub_orders(session, detainee),
             "order_id": detainee.order_id,
         }
-    return render_template("person.html.j2", **page, fields=workspace.MOVE_FIELDS,
+    return render_template("person.html.j2", **page, fields=moves.FIELDS,
                            methods=PAYMENT_METHODS, reasons=EXCLUSION_REASONS, error=error,
                            form=form or {}, failed=failed, courts=casework.court_choices(),
                            hearing_kinds=hearings.KINDS, cancel_reasons=bonds.CANCEL_REASONS,
@@ -187,16 +198,15 @@ def change_person(detainee_id: int, what: str, change: Change) -> Any:
 @requires("moves")
 def move(detainee_id: int, move: str) -> Any:
     """One move from the person's page; refused if the person changed since it was shown."""
-    if move not in workspace.MOVE_FIELDS:
+    if move not in moves.FIELDS:
         abort(404)
-    if move == workspace.NOTE and not g.user.can("notes"):
+    if move == moves.NOTE and not g.user.can("notes"):
         abort(403)
 
     def change(session: Session, detainee: Detainee) -> str:
-        event = workspace.perform(session, detainee, move, request.form, actor=actor(),
-                                  now=clock.now(), settings=settings())
-        return (f"person #{detainee.id}: {event.from_stage} → {event.to_stage}"
-                if event.to_stage else f"person #{detainee.id}: {event.kind} recorded")
+        event = moves.make(session, detainee, move, request.form, actor=actor(), now=clock.now(),
+                           default_bond_cents=terms.default_bond_cents(settings()))
+        return moves.describe(detainee, event)
 
     return change_person(detainee_id, move, change)
 
