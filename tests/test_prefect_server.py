@@ -142,6 +142,23 @@ def test_a_dead_servers_pid_file_is_not_reused(env: dict[str, str]) -> None:
     assert "no local Prefect server is running" in bondtrack(env, "prefect", "stop").stdout
 
 
+def test_a_server_that_cannot_start_is_tried_on_new_ports_then_refused_in_one_line(
+    env: dict[str, str],
+) -> None:
+    """A server that exits while starting (here: a setting it refuses) is spawned again, on a
+    new port each time (another process may take the port it was given), then given up."""
+    failing = {**env, "PREFECT_LOGGING_LEVEL": "NOT-A-LEVEL"}
+    done = bondtrack(failing, "prefect", "start", ok=False)
+    folder = Path(env["BONDTRACK_HOME"]) / "prefect"
+    assert done.returncode == 1
+    assert done.stderr == (f"Error: the local Prefect server exited while starting: see"
+                           f" {folder / 'server.log'}\n")
+    assert not (folder / "server.pid").exists()
+    ports = re.findall(r"bondtrack: starting the Prefect server on port (\d+)",
+                       (folder / "server.log").read_text())
+    assert len(ports) == len(set(ports)) == prefect_server.START_ATTEMPTS
+
+
 def test_the_scheduler_starts_the_local_server_and_sweeps_on_it(env: dict[str, str]) -> None:
     box = Mailbox()
     smtp = SmtpServer(box, free_port())

@@ -1,3 +1,3 @@
-from workflow.cli import main
+from workflow.cli import entry
 
-main(prog_name="bondtrack")
+entry()

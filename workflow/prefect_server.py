@@ -37,6 +37,7 @@ HINT = "start a local Prefect server with `bondtrack prefect start` to make this
 PID_FILE = "server.pid"
 LOG_FILE = "server.log"
 START_TIMEOUT = 180.0  # a first start on a busy laptop migrates a new database
+START_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,16 @@ def start(settings: Settings, *, ui: bool = False, timeout: float = START_TIMEOU
     if server is None:
         server = _spawn(settings, ui)
     deadline = time.monotonic() + timeout
+    attempts = 1
     while not server.healthy:
         if not _alive(server.pid, server.port):
             (settings.home / "prefect" / PID_FILE).unlink(missing_ok=True)
-            raise BondtrackError("the local Prefect server exited while starting: see"
-                                 f" {settings.home / 'prefect' / LOG_FILE}")
+            if attempts == START_ATTEMPTS:
+                raise BondtrackError("the local Prefect server exited while starting: see"
+                                     f" {settings.home / 'prefect' / LOG_FILE}")
+            # The free port it was given can be taken before it binds: a new port, once more.
+            attempts += 1
+            server = _spawn(settings, ui)
         if time.monotonic() > deadline:
             stop(settings)
             raise BondtrackError(f"the local Prefect server did not answer within {timeout:.0f} s:"
@@ -123,6 +129,8 @@ def _spawn(settings: Settings, ui: bool) -> Server:
     previous = os.umask(0o077)  # its database and files are for this user only
     try:
         with log.open("ab") as out:
+            out.write(f"bondtrack: starting the Prefect server on port {port}\n".encode())
+            out.flush()
             process = subprocess.Popen(
                 [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port),
                  "--analytics-off", "--ui" if ui else "--no-ui"],

@@ -107,5 +107,34 @@ def main() -> None:
     os.umask(0o077)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def entry() -> None:
+    """The installed `bondtrack` command: ``main``, then, once Prefect is loaded, a quick exit.
+
+    After a flow, tearing down the interpreter's thousands of Prefect and pydantic objects
+    takes a second or more while the user waits for the prompt. Everything that must
+    happen at exit happens first, in the order the interpreter would: Prefect's log and
+    event workers drain (threading's exit hooks), then the atexit hooks; only the
+    teardown itself is skipped.
+    """
+    try:
+        main(prog_name="bondtrack")
+        code: Any = 0
+    except SystemExit as done:
+        if "prefect" not in sys.modules:
+            raise
+        code = done.code
+    if "prefect" not in sys.modules:
+        return
+    import atexit
+    import threading
+
+    threading._shutdown()  # type: ignore[attr-defined]  # as the interpreter does first
+    atexit._run_exitfuncs()
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
