@@ -2,9 +2,13 @@
 """The floor of `flow_overhead`: one trivial task in one flow, run the way `bondtrack run sweep`
 runs its flow (the same Prefect configuration and server, no heartbeat), and nothing else."""
 
-from prefect import flow, task
-
 from workflow import flows
+
+# Prefect reads its settings when imported: workflow.flows must set them first, or this
+# flow would run on a temporary server instead of the one `run sweep` uses.
+if flows.TARGET is None:
+    raise SystemExit("trivial_flow: Prefect was imported before bondtrack configured it")
+from prefect import flow, task
 
 
 @task(name="nothing", persist_result=False)
@@ -18,5 +22,8 @@ def trivial() -> int:
 
 
 if __name__ == "__main__":
+    from workflow.cli import exit_now
+
     with flows._short_run():
         trivial()
+    exit_now(0)  # and end as `bondtrack run sweep` does

@@ -155,3 +155,20 @@ def test_usage_errors_exit_2_and_user_errors_exit_1(home: Path) -> None:
     result = runner.invoke(main, ["status"])
     assert result.exit_code == 1
     assert result.output.strip() == "Error: the database is not set up yet: run `bondtrack init`"
+
+
+def test_the_quick_exit_after_a_flow_runs_every_exit_hook_and_keeps_the_code() -> None:
+    """``exit_now`` skips only the interpreter's teardown: threading's exit hooks (where
+    Prefect's log and event workers drain), then atexit's, then the exit code as given."""
+    script = (
+        "import atexit, sys, threading\n"
+        "from workflow.cli import exit_now\n"
+        "threading._register_atexit(lambda: print('workers drained', flush=True))\n"
+        "atexit.register(lambda: print('atexit ran', flush=True))\n"
+        "print('said', end='')\n"
+        "exit_now(3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        3, "saidworkers drained\natexit ran\n", "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -108,14 +108,8 @@ def main() -> None:
 
 
 def entry() -> None:
-    """The installed `bondtrack` command: ``main``, then, once Prefect is loaded, a quick exit.
-
-    After a flow, tearing down the interpreter's thousands of Prefect and pydantic objects
-    takes a second or more while the user waits for the prompt. Everything that must
-    happen at exit happens first, in the order the interpreter would: Prefect's log and
-    event workers drain (threading's exit hooks), then the atexit hooks; only the
-    teardown itself is skipped.
-    """
+    """The installed `bondtrack` command: ``main``, then, once Prefect is loaded, a quick exit
+    (``exit_now``)."""
     try:
         main(prog_name="bondtrack")
         code: Any = 0
@@ -123,8 +117,18 @@ def entry() -> None:
         if "prefect" not in sys.modules:
             raise
         code = done.code
-    if "prefect" not in sys.modules:
-        return
+    if "prefect" in sys.modules:
+        exit_now(code)
+
+
+def exit_now(code: Any) -> NoReturn:
+    """End the process as ``sys.exit(code)`` would, without the interpreter's teardown.
+
+    After a flow, tearing down the thousands of Prefect and pydantic objects takes a second
+    or more while the user waits for the prompt. Everything that must happen at exit
+    happens first, in the interpreter's order: Prefect's log and event workers drain
+    (threading's exit hooks), then the atexit hooks; only the teardown is skipped.
+    """
     import atexit
     import threading
 
