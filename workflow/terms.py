@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import String, Table, and_, or_, select
+from sqlalchemy import String, and_, or_, select
 from sqlalchemy.orm import Session
 
-from workflow import audit, config
+from workflow import audit, config, schema
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import ValidationError
@@ -29,8 +29,7 @@ from workflow.money import dollars, parse_amount
 
 NO_CONDITIONS = "none"
 _NO_BOND = ("none", "no bond", "no-bond", "without bond", "recognizance")
-_CONDITIONS_WIDTH = cast(
-    int, cast(String, cast(Table, Detainee.__table__).c.ordered_conditions.type).length)
+_CONDITIONS_WIDTH = cast(int, cast(String, schema.detainees.c.ordered_conditions.type).length)
 # Findings, in the words counsel uses.
 BOND_HIGHER = "bond-higher-than-ordered"
 BOND_NOT_ORDERED = "bond-not-ordered"
