@@ -109,6 +109,17 @@ def test_status_loads_only_what_it_shows(cli, court_order) -> None:  # type: ign
         assert loaded == [], f"bondtrack {' '.join(args)} imported {loaded}"
 
 
+# The ORM: mapping the classes costs a cold `status` more than all its queries.
+ORM = ("sqlalchemy.orm", "workflow.models")
+
+
+def test_status_reads_through_core_without_the_orm(cli, court_order) -> None:  # type: ignore[no-untyped-def]
+    for args in (["status"], ["status", "--json"], ["status", "--csv"]):
+        code, loaded = _modules_after(args, dict(os.environ), ORM)
+        assert code == 0, args
+        assert loaded == [], f"bondtrack {' '.join(args)} imported {loaded}"
+
+
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([str(BONDTRACK), *args], env=env, capture_output=True, text=True,
                           timeout=120)

@@ -9,16 +9,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.orm import Session
 
 from workflow import config, db
 from workflow.audit import Actor
 from workflow.identity import shown
-from workflow.models import CourtOrder
 from workflow.orders import resolve_order
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from workflow.models import CourtOrder
 
 
 class App:
