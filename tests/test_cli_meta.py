@@ -97,9 +97,10 @@ def test_help_and_status_import_nothing_heavy(cli, court_order) -> None:  # type
         assert loaded == [], f"bondtrack {' '.join(args)} imported {loaded}"
 
 
-# Readers and verbs status never calls: a spreadsheet reader (zip, XML), the stage verbs.
+# Readers and verbs status never calls: a spreadsheet reader (zip, XML), the stage verbs, the
+# order commands.
 NOT_FOR_STATUS = ("workflow.intake.tables", "workflow.tracking", "workflow.facilities", "openpyxl",
-                  "xml.etree.ElementTree")
+                  "xml.etree.ElementTree", "workflow.cli.order")
 
 
 def test_status_loads_only_what_it_shows(cli, court_order) -> None:  # type: ignore[no-untyped-def]
