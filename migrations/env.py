@@ -2,9 +2,7 @@
 
 from alembic import context
 
-from workflow.models import Base
-
-target_metadata = Base.metadata
+from workflow.schema import metadata as target_metadata
 
 
 def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]

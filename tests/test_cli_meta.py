@@ -97,14 +97,26 @@ def test_help_and_status_import_nothing_heavy(cli, court_order) -> None:  # type
         assert loaded == [], f"bondtrack {' '.join(args)} imported {loaded}"
 
 
-# Readers and verbs status never calls: a spreadsheet reader (zip, XML), the stage verbs.
+# Readers and verbs status never calls: a spreadsheet reader (zip, XML), the stage verbs, the
+# order commands.
 NOT_FOR_STATUS = ("workflow.intake.tables", "workflow.tracking", "workflow.facilities", "openpyxl",
-                  "xml.etree.ElementTree")
+                  "xml.etree.ElementTree", "workflow.cli.order")
 
 
 def test_status_loads_only_what_it_shows(cli, court_order) -> None:  # type: ignore[no-untyped-def]
     for args in (["status"], ["status", "--json"]):
         code, loaded = _modules_after(args, dict(os.environ), NOT_FOR_STATUS)
+        assert code == 0, args
+        assert loaded == [], f"bondtrack {' '.join(args)} imported {loaded}"
+
+
+# The ORM: mapping the classes costs a cold `status` more than all its queries.
+ORM = ("sqlalchemy.orm", "workflow.models")
+
+
+def test_status_reads_through_core_without_the_orm(cli, court_order) -> None:  # type: ignore[no-untyped-def]
+    for args in (["status"], ["status", "--json"], ["status", "--csv"]):
+        code, loaded = _modules_after(args, dict(os.environ), ORM)
         assert code == 0, args
         assert loaded == [], f"bondtrack {' '.join(args)} imported {loaded}"
 

@@ -13,19 +13,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
-from workflow import audit, clock, obligations, orders, reports, terms
+from workflow import audit, clock, obligations, orders, reports, schema, terms
 from workflow.audit import Actor
 from workflow.config import Settings
+from workflow.db import flushed
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.identity import normalize_a_number
-from workflow.models import CourtOrder, Detainee, Event
 from workflow.notices import languages
+from workflow.schema import OrderRow, court_orders, detainees, events
 from workflow.stages import OUTSTANDING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from workflow.db import Reader
+    from workflow.models import CourtOrder, Detainee, Event
 
 AMENDED, STAYED, STAY_LIFTED = "order-amended", "order-stayed", "stay-lifted"
 ASSIGNED, PEOPLE_ASSIGNED = "assigned", "people-assigned"
@@ -60,7 +66,7 @@ def amend(session: Session, order: CourtOrder, *, docket: str, docket_date: date
             raise ValidationError("the bond amount is negative")
         wanted["bond_amount_cents"] = bond_amount_cents
     if conditions is not None:
-        orders.check_widths(CourtOrder, {"conditions": conditions})
+        orders.check_widths(schema.court_orders, {"conditions": conditions})
         wanted["conditions"] = conditions
     changes = {key: (getattr(order, key), value) for key, value in wanted.items()
                if getattr(order, key) != value}
@@ -81,13 +87,13 @@ def _affected(session: Session, order: CourtOrder, changes: dict[str, Any]) -> l
     """Outstanding people whose deadline or ordered terms a change moves, by id."""
     if not changes:
         return []
-    query = select(Detainee.id).where(Detainee.order_id == order.id,
-                                      Detainee.stage.in_(_OUTSTANDING))
+    people = detainees.c
+    query = select(people.id).where(people.order_id == order.id, people.stage.in_(_OUTSTANDING))
     if "deadline" not in changes:
         # Only those whose own terms do not override every part that changed.
-        inherits = [getattr(Detainee, _TERMS[key]).is_(None) for key in changes]
+        inherits = [people[_TERMS[key]].is_(None) for key in changes]
         query = query.where(or_(*inherits))
-    return list(session.scalars(query.order_by(Detainee.id)))
+    return list(flushed(session).scalars(query.order_by(people.id)))
 
 
 def _jsonable(changes: dict[str, tuple[Any, Any]]) -> dict[str, dict[str, Any]]:
@@ -146,31 +152,33 @@ def _checked(at: datetime, now: datetime) -> datetime:
     return at
 
 
-def seconds_stayed(session: Session, order: CourtOrder, now: datetime) -> int:
+def seconds_stayed(reader: Reader, order: OrderRow, now: datetime) -> int:
     """All the time the order has spent stayed, the current stay included."""
-    lifted = session.scalars(
-        select(Event.payload).where(Event.order_id == order.id, Event.detainee_id.is_(None),
-                                    Event.kind == STAY_LIFTED))
+    event = events.c
+    lifted = flushed(reader).scalars(
+        select(event.payload).where(event.order_id == order.id, event.detainee_id.is_(None),
+                                    event.kind == STAY_LIFTED))
     total = sum(int(payload.get("stayed_seconds", 0)) for payload in lifted)
     if order.stayed_since is not None:
         total += max(int((now - order.stayed_since).total_seconds()), 0)
     return total
 
 
-def stay_status(session: Session, order: CourtOrder, now: datetime) -> dict[str, Any]:
+def stay_status(reader: Reader, order: OrderRow, now: datetime) -> dict[str, Any]:
     """The stay block of status and `order show`: whether stayed, since when, by what, how long."""
     docket = None
     if order.stayed_since is not None:
-        payload = session.scalar(
-            select(Event.payload).where(Event.order_id == order.id, Event.kind == STAYED)
-            .order_by(Event.id.desc()).limit(1))
+        event = events.c
+        payload = flushed(reader).scalar(
+            select(event.payload).where(event.order_id == order.id, event.kind == STAYED)
+            .order_by(event.id.desc()).limit(1))
         docket = payload["docket"] if payload is not None else None
     return {
         "stayed": order.stayed_since is not None,
         "stayed_since": clock.local(order.stayed_since, order.time_zone).isoformat()
         if order.stayed_since else None,
         "stay_docket": docket,
-        "seconds_stayed": seconds_stayed(session, order, now),
+        "seconds_stayed": seconds_stayed(reader, order, now),
         "effective_seconds_left": orders.effective_seconds_left(order, now),
     }
 
@@ -206,6 +214,8 @@ def assign(session: Session, sub_order: CourtOrder, a_numbers: Sequence[str], *,
     if sub_order.parent_id is None:
         raise ValidationError(f"order {sub_order.case_number} is not a sub-order: add one with"
                               " `bondtrack order add --parent CASE`")
+    from workflow.models import CourtOrder  # the ORM: whoever writes has loaded it
+
     parent = session.get(CourtOrder, sub_order.parent_id)
     if parent is None:
         raise NotFoundError(f"the parent of order {sub_order.case_number} no longer exists")
@@ -233,6 +243,8 @@ def assign(session: Session, sub_order: CourtOrder, a_numbers: Sequence[str], *,
 def _people_to_assign(session: Session, parent: CourtOrder, sub_order: CourtOrder,
                       a_numbers: Sequence[str]) -> list[Detainee]:
     """Every listed person, found in the parent; every problem reported by position, no A#."""
+    from workflow.models import Detainee
+
     if not a_numbers:
         raise ValidationError("name at least one person (A-number)")
     problems, people, seen = [], [], set()
@@ -249,8 +261,8 @@ def _people_to_assign(session: Session, parent: CourtOrder, sub_order: CourtOrde
         person = session.scalar(select(Detainee).where(Detainee.order_id == parent.id,
                                                        Detainee.a_number == normalized))
         if person is None:
-            moved = session.scalar(select(Detainee.id).where(
-                Detainee.order_id == sub_order.id, Detainee.a_number == normalized))
+            moved = session.scalar(select(detainees.c.id).where(
+                detainees.c.order_id == sub_order.id, detainees.c.a_number == normalized))
             where = f"already in order {sub_order.case_number}" if moved \
                 else f"not in order {parent.case_number}"
             problems.append(f"A-number {position}: {where}")
@@ -261,16 +273,16 @@ def _people_to_assign(session: Session, parent: CourtOrder, sub_order: CourtOrde
     return people
 
 
-def history(session: Session, order: CourtOrder) -> list[dict[str, Any]]:
+def history(reader: Reader, order: OrderRow) -> list[dict[str, Any]]:
     """Every change to the order, oldest first, each with the version of the order it made:
     deadline, bond, conditions and whether stayed after the change."""
-    events = session.scalars(
-        select(Event).where(Event.order_id == order.id, Event.detainee_id.is_(None),
-                            Event.kind.in_(HISTORY_KINDS))
-        .order_by(Event.id))
+    changes = flushed(reader).execute(
+        select(events).where(events.c.order_id == order.id, events.c.detainee_id.is_(None),
+                             events.c.kind.in_(HISTORY_KINDS))
+        .order_by(events.c.id))
     state: dict[str, Any] = {}
     version, rows = 0, []
-    for event in events:
+    for event in changes:
         payload = event.payload or {}
         changed = _replay(state, event.kind, payload)
         version += changed
@@ -320,32 +332,34 @@ def _details(kind: str, payload: dict[str, Any]) -> str:
     return ""
 
 
-def order_details(session: Session, order: CourtOrder, now: datetime,
+def order_details(reader: Reader, order: OrderRow, now: datetime,
                   settings: Settings) -> dict[str, Any]:
     """`order show`: the order, its terms, stay, obligations, parent and sub-orders."""
-    parent = session.get(CourtOrder, order.parent_id) if order.parent_id else None
-    subs = session.scalars(select(CourtOrder).where(CourtOrder.parent_id == order.id)
-                           .order_by(CourtOrder.deadline, CourtOrder.id))
+    reader, row = flushed(reader), court_orders.c
+    parent = reader.scalar(select(row.case_number).where(row.id == order.parent_id)) \
+        if order.parent_id else None
+    subs = reader.execute(select(row.case_number, row.deadline, row.time_zone)
+                          .where(row.parent_id == order.id).order_by(row.deadline, row.id))
     order_terms = terms.order_terms(order, settings).as_dict()
     del order_terms["source"]
     return {
         **reports.order_summary(order),
         "seconds_left": int((order.deadline - now).total_seconds()),
-        "parent": parent.case_number if parent else None,
+        "parent": parent,
         "terms": order_terms,
-        **stay_status(session, order, now),
-        "obligations": obligations.listing(session, order, now),
+        **stay_status(reader, order, now),
+        "obligations": obligations.listing(reader, order, now),
         "sub_orders": [{"case_number": sub.case_number,
                         "deadline": clock.iso(sub.deadline, sub.time_zone)} for sub in subs],
     }
 
 
-def status_block(session: Session, order: CourtOrder, now: datetime,
+def status_block(reader: Reader, order: OrderRow, now: datetime,
                  settings: Settings) -> dict[str, Any]:
     """What status adds for an order that moves: stay, obligations, terms findings, languages."""
     return {
-        **stay_status(session, order, now),
-        "obligations": obligations.listing(session, order, now),
-        "terms_findings": terms.findings(session, order, settings),
-        **languages.status_block(session, order),
+        **stay_status(reader, order, now),
+        "obligations": obligations.listing(reader, order, now),
+        "terms_findings": terms.findings(reader, order, settings),
+        **languages.status_block(reader, order),
     }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-from workflow.models import Detainee, Event
+    from workflow.models import Detainee, Event
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ def record(
     payload: dict[str, Any] | None = None,
 ) -> Event:
     """Append one event; ``at`` is when it happened, ``now`` when it was recorded."""
+    from workflow.models import Event  # the ORM, loaded by whoever writes: not by `status`
+
     event = Event(
         order_id=detainee.order_id if detainee is not None else order_id,
         detainee_id=detainee.id if detainee is not None else None,

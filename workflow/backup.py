@@ -32,11 +32,11 @@ from sqlalchemy import Table, delete, func, inspect, literal, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from workflow import audit, db, processes
+from workflow import audit, db, processes, schema
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import BondtrackError
-from workflow.models import Base, CourtOrder, Detainee, Event, Notice
+from workflow.models import CourtOrder, Detainee, Event, Notice
 from workflow.notices.outbox import remove_unqueued_files
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -186,7 +186,7 @@ def holds_data(database: db.Database) -> bool:
         if not inspect(session.connection()).has_table("alembic_version"):
             return False
         return any(session.execute(select(literal(1)).select_from(table).limit(1)).first()
-                   for table in Base.metadata.sorted_tables)
+                   for table in schema.metadata.sorted_tables)
 
 
 def restore(database: db.Database, source: Path, *, actor: Actor, now: datetime) -> str:
@@ -303,12 +303,11 @@ class Purge:
 
 
 def _person_tables() -> list[tuple[Table, Any]]:
-    """Every table with a column pointing at a person, and that column (models are the truth)."""
-    detainees = Detainee.__table__
+    """Every table with a column pointing at a person, and that column (the schema is the truth)."""
     found = []
-    for table in Base.metadata.sorted_tables:
+    for table in schema.metadata.sorted_tables:
         for fk in table.foreign_keys:
-            if fk.column.table is detainees:
+            if fk.column.table is schema.detainees:
                 found.append((table, fk.parent))
     return found
 

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from workflow import audit, clock, db, orders
+from workflow import audit, clock, db, orders, schema
 from workflow.audit import Actor
 from workflow.clock import iso
 from workflow.config import Settings
@@ -214,7 +214,7 @@ def record(session: Session, detainee: Detainee, kind: str, *, actor: Actor, now
     row = BondEvent(bond_id=bond.id, kind=event_kind.value, state=transition.target.value, at=at,
                     note=(note or "").strip() or None, actor=actor.operator, recorded_at=now,
                     **_facts(detainee, event_kind, at, given))
-    orders.check_widths(BondEvent, {"detail": row.detail})
+    orders.check_widths(schema.bond_events, {"detail": row.detail})
     session.add(row)
     detainee.updated_at = now  # a new version: bond events race like any other change
     flag_modified(detainee, "updated_at")

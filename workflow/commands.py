@@ -17,24 +17,25 @@ from workflow import amendments, orders, reports, terms, watch
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.db import Database
-from workflow.models import CourtOrder
 
 if TYPE_CHECKING:
     from workflow.intake.roster import ImportResult
+    from workflow.models import CourtOrder
 
 
 def status(database: Database, settings: Settings, case: str | None,
            now: datetime) -> dict[str, Any]:
     """The order's numbers as `bondtrack status` shows them: counts, time left, the order's
-    changes and obligations, the projection, and whether a scheduler is watching."""
-    with database.read() as session:
-        order = orders.resolve_order(session, case)
-        data = reports.status(session, order, now)
-        data.update(amendments.status_block(session, order, now, settings))
+    changes and obligations, the projection, and whether a scheduler is watching.
+
+    Core selects on a plain connection: a cold `bondtrack status` never loads the ORM."""
+    with database.connection() as conn:
+        order = orders.find_order(conn, case)
+        data = reports.status(conn, order, now)
+        data.update(amendments.status_block(conn, order, now, settings))
         if not data["stayed"]:  # a stayed order has no deadline to be at risk of missing
-            data["projection"] = reports.projection(session, order, now, settings)
-        data["scheduler"] = watch.watch(session, settings, now, [order]).as_dict(
-            order.time_zone)
+            data["projection"] = reports.projection(conn, order, now, settings)
+        data["scheduler"] = watch.watch(conn, settings, now, [order]).as_dict(order.time_zone)
     return data
 
 

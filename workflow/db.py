@@ -2,8 +2,10 @@
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout, and write
 transactions start with ``BEGIN IMMEDIATE`` so two writers queue up instead of
-failing half-way. Database errors are turned into one-line BondtrackErrors here,
-never with their SQL parameters (which can hold personal data).
+failing half-way. The ORM is imported when a session is first asked for: a plain
+Core ``connection()`` (what `bondtrack status` reads through) never loads it.
+Database errors are turned into one-line BondtrackErrors here, never with their
+SQL parameters (which can hold personal data).
 """
 
 from __future__ import annotations
@@ -12,13 +14,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from workflow import resource
 from workflow.config import Settings
@@ -26,21 +27,31 @@ from workflow.errors import BondtrackError, ConflictError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.orm import Session, sessionmaker
+
+    # What a read takes: a Core connection, or an ORM session (it executes Core selects too).
+    Reader: TypeAlias = Connection | Session
 
 _WRITE = "bondtrack_write"
+_R = TypeVar("_R", bound="Reader")
 
 
 @dataclass(frozen=True)
 class Database:
     settings: Settings
     engine: Engine
-    _reader: sessionmaker[Session]
-    _writer: sessionmaker[Session]
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A Core connection for reading, without the ORM; nothing it does is committed."""
+        with _translated(self.settings), self.engine.connect() as conn:
+            yield conn  # closing it rolls the transaction back
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading; nothing it does is committed."""
-        with _translated(self.settings), self._reader() as session, session.begin():
+        reader, _ = self._sessions
+        with _translated(self.settings, self._conflicts), reader() as session, session.begin():
             yield session
             session.rollback()
 
@@ -59,8 +70,25 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction: committed if the block succeeds, rolled back otherwise."""
-        with _translated(self.settings), self._writer() as session, session.begin():
+        _, writer = self._sessions
+        with _translated(self.settings, self._conflicts), writer() as session, session.begin():
             yield session
+
+    @cached_property
+    def _sessions(self) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
+        """The reading and the writing session factories, made on first use."""
+        from sqlalchemy.orm import sessionmaker
+
+        writer_engine = self.engine.execution_options(**{_WRITE: True})
+        return (sessionmaker(self.engine, expire_on_commit=False),
+                sessionmaker(writer_engine, expire_on_commit=False))
+
+    @cached_property
+    def _conflicts(self) -> tuple[type[Exception], ...]:
+        """What the ORM raises when another writer changed a row first (optimistic lock)."""
+        from sqlalchemy.orm.exc import StaleDataError
+
+        return (StaleDataError,)
 
     def check_schema(self) -> None:
         """Refuse to work on a database that `bondtrack init` has not brought up to date."""
@@ -87,13 +115,15 @@ def connect(settings: Settings) -> Database:
         engine = _sqlite_engine(settings)
     else:
         engine = create_engine(settings.database_url, pool_pre_ping=True)
-    writer_engine = engine.execution_options(**{_WRITE: True})
-    return Database(
-        settings=settings,
-        engine=engine,
-        _reader=sessionmaker(engine, expire_on_commit=False),
-        _writer=sessionmaker(writer_engine, expire_on_commit=False),
-    )
+    return Database(settings=settings, engine=engine)
+
+
+def flushed(reader: _R) -> _R:
+    """``reader``, a session's pending changes flushed first: its ORM queries autoflush, and
+    the Core selects the read side runs through it would otherwise not see those changes."""
+    if not isinstance(reader, Connection) and reader.autoflush:
+        reader.flush()
+    return reader
 
 
 def ensure_private_dir(path: Path) -> Path:
@@ -149,10 +179,11 @@ def _sqlite_engine(settings: Settings) -> Engine:
 
 
 @contextmanager
-def _translated(settings: Settings) -> Iterator[None]:
+def _translated(settings: Settings,
+                conflicts: tuple[type[Exception], ...] = ()) -> Iterator[None]:
     try:
         yield
-    except StaleDataError:
+    except conflicts:
         raise ConflictError(
             "the record was changed by someone else while you worked on it: re-run the command"
         ) from None

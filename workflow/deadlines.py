@@ -33,16 +33,22 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, and_, cast, extract, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Float, and_, cast, extract, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from workflow import orders, posting
+from workflow import orders
 from workflow.config import Settings
-from workflow.models import CourtOrder, Detainee, Event, Facility
+from workflow.db import flushed
+from workflow.schema import OrderRow, detainees, events, facilities
 from workflow.stages import OPEN, OUTSTANDING, RESOLVED, Stage
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from workflow.db import Reader
+    from workflow.models import CourtOrder, Facility
 
 # The shortest window a pace is measured over, so the first release does not read as 60/h.
 MIN_WINDOW_HOURS = 1.0
@@ -182,18 +188,18 @@ def window_setting(settings: Settings) -> float:
 # ---------------------------------------------------------------- queries
 
 
-def projection(session: Session, order: CourtOrder, now: datetime,
+def projection(reader: Reader, order: OrderRow, now: datetime,
                settings: Settings) -> Projection:
     """Where the order is heading, as of ``now``: pace, medians and the people at risk."""
-    counts = orders.stage_counts(session, order)
+    counts = orders.stage_counts(reader, order)
     covered = sum(n for stage, n in counts.items() if stage != Stage.EXCLUDED.value)
     resolved = sum(counts.get(s, 0) for s in _RESOLVED)
     outstanding = covered - resolved
     seconds_left = orders.effective_seconds_left(order, now)
     window = pace_window(now, window_setting(settings), order.created_at)
     since = now - timedelta(hours=window)
-    pace = pace_per_hour(resolution_times(session, order, since, now), now, window)
-    medians = median_hours(stage_stays(session, order, now))
+    pace = pace_per_hour(resolution_times(reader, order, since, now), now, window)
+    medians = median_hours(stage_stays(reader, order, now))
     expected = projected_resolved(resolved, outstanding, pace, seconds_left)
     stage, hours = slowest(medians)
     return Projection(
@@ -236,10 +242,12 @@ def score_outstanding(session: Session, order: CourtOrder, now: datetime, settin
     """
     typical = typical_hours(medians, stale_limits(settings))
     seconds_left = orders.effective_seconds_left(order, now)
-    rows = session.execute(
-        select(Detainee.id, Detainee.stage, Detainee.stage_since, Facility.id, Facility.code)
-        .outerjoin(Facility, Detainee.facility_id == Facility.id)
-        .where(Detainee.order_id == order.id, Detainee.stage.in_(_OUTSTANDING))
+    people = detainees.c
+    rows = flushed(session).execute(
+        select(people.id, people.stage, people.stage_since, facilities.c.id, facilities.c.code)
+        .select_from(detainees)
+        .outerjoin(facilities, people.facility_id == facilities.c.id)
+        .where(people.order_id == order.id, people.stage.in_(_OUTSTANDING))
     ).all()
     closes = posting_closes(session, order, settings, {row[3] for row in rows})
     risks = []
@@ -262,51 +270,56 @@ def posting_closes(session: Session, order: CourtOrder, settings: Settings,
                    facility_ids: Iterable[int | None]) -> dict[int | None, datetime]:
     """When the last posting window before the deadline closes, per facility (None: the
     court's zone, for people not yet located). A facility with no window is left out."""
+    from workflow import posting  # reads ORM facilities; not on the path of `status`
+    from workflow.models import Facility
+
     wanted = set(facility_ids)
-    facilities: dict[int | None, Facility] = {f.id: f for f in session.scalars(
+    found: dict[int | None, Facility] = {f.id: f for f in session.scalars(
         select(Facility).where(Facility.id.in_([i for i in wanted if i is not None])))}
     closes = {}
     for facility_id in wanted:
-        window = posting.posting_window(order, facilities.get(facility_id), settings)
+        window = posting.posting_window(order, found.get(facility_id), settings)
         if window is not None:
             closes[facility_id] = window[1]
     return closes
 
 
-def resolution_times(session: Session, order: CourtOrder, since: datetime,
+def resolution_times(reader: Reader, order: OrderRow, since: datetime,
                      now: datetime) -> list[datetime]:
     """When each resolution in ``(since, now]`` happened (moves into a resolved stage)."""
-    return list(session.scalars(
-        select(Event.at).where(
-            Event.order_id == order.id,
-            Event.at > since,
-            Event.at <= now,
-            Event.to_stage.in_(_RESOLVED),
-            Event.from_stage.not_in(_RESOLVED),
+    event = events.c
+    return list(flushed(reader).scalars(
+        select(event.at).where(
+            event.order_id == order.id,
+            event.at > since,
+            event.at <= now,
+            event.to_stage.in_(_RESOLVED),
+            event.from_stage.not_in(_RESOLVED),
         )
     ))
 
 
-def stage_stays(session: Session, order: CourtOrder, now: datetime) -> list[tuple[str, float]]:
+def stage_stays(reader: Reader, order: OrderRow, now: datetime) -> list[tuple[str, float]]:
     """Every completed stay in a stage as ``(stage, hours)``, computed in the database.
 
     Each stage change ends a stay in its ``from_stage`` that began at the
     person's previous stage change (a window function, not a query per person).
     """
+    event = events.c
     moves = (
         select(
-            Event.from_stage.label("stage"),
-            Event.at.label("left_at"),
-            func.lag(Event.at).over(
-                partition_by=Event.detainee_id, order_by=(Event.at, Event.id)
+            event.from_stage.label("stage"),
+            event.at.label("left_at"),
+            func.lag(event.at).over(
+                partition_by=event.detainee_id, order_by=(event.at, event.id)
             ).label("entered_at"),
         )
-        .where(Event.order_id == order.id, Event.to_stage.is_not(None), Event.at <= now)
+        .where(event.order_id == order.id, event.to_stage.is_not(None), event.at <= now)
         .subquery()
     )
-    dialect = session.get_bind().dialect.name
-    hours = _hours_between_columns(moves.c.left_at, moves.c.entered_at, dialect)
-    rows = session.execute(
+    bind = reader if isinstance(reader, Connection) else reader.get_bind()
+    hours = _hours_between_columns(moves.c.left_at, moves.c.entered_at, bind.dialect.name)
+    rows = flushed(reader).execute(
         select(moves.c.stage, hours).where(
             and_(moves.c.stage.is_not(None), moves.c.entered_at.is_not(None))
         )

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import resource
+from workflow import resource, schema
 from workflow.audit import Actor, record
 from workflow.errors import NotFoundError, ValidationError
 from workflow.models import Facility, FieldOffice
@@ -359,7 +359,7 @@ def edit_office(session: Session, name: str, values: Mapping[str, Any], *, actor
     checked = {k: " ".join(v.split()) for k, v in values.items() if v is not None}
     if checked.get("posting_hours"):
         checked["posting_hours"] = "-".join(parse_hours(checked["posting_hours"]))
-    check_widths(FieldOffice, checked, what="field office ")
+    check_widths(schema.field_offices, checked, what="field office ")
     changes = {k: [getattr(office, k), v] for k, v in checked.items() if getattr(office, k) != v}
     for key, (_, value) in changes.items():
         setattr(office, key, value)
@@ -390,7 +390,7 @@ def _checked(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
         out["field_office"] = find_office(session, out["field_office"]).name
     if out.get("posting_hours"):
         out["posting_hours"] = "-".join(parse_hours(out["posting_hours"]))
-    check_widths(Facility, {k: v for k, v in out.items() if isinstance(v, str)},
+    check_widths(schema.facilities, {k: v for k, v in out.items() if isinstance(v, str)},
                  what="facility ")
     return out
 

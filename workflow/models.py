@@ -1,114 +1,42 @@
-"""The schema, as typed SQLAlchemy 2.x ORM classes. Alembic migrations follow it.
+"""The ORM classes, each mapped onto its table in ``workflow.schema`` (the one definition
+of the schema, which Alembic's migrations follow), with the relationships between them.
 
-Times are stored in UTC (``UTCDateTime``) and always come back aware; money is
-integer cents. The event table is the audit log: rows are only ever added.
+The annotations type the attributes; the columns, types and constraints are the tables'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Text,
-    UniqueConstraint,
-)
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, relationship
 
-# Stable constraint names on SQLite and PostgreSQL, so migrations can name them.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """An aware datetime stored as UTC; naive values are refused, not guessed."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: bondtrack stores aware UTC times only")
-        value = value.astimezone(UTC)
-        # SQLite has no time zone type: store the UTC wall time.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
-        """The processor, remembering its last value: a bulk insert binds the same instant
-        (``now``) hundreds of thousands of times, and converting it was a third of an
-        import. The (value, result) pair is swapped as one tuple, so threads sharing the
-        processor never read one value's result for another."""
-        process = super().bind_processor(dialect)
-        if process is None:
-            return None
-        last: list[tuple[Any, Any]] = [(object(), None)]
-
-        def remembered(value: Any) -> Any:
-            seen, result = last[0]
-            if seen is not value:
-                result = process(value)
-                last[0] = (value, result)
-            return result
-
-        return remembered
+from workflow import schema
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+    metadata = schema.metadata
 
 
 class CourtOrder(Base):
-    __tablename__ = "court_orders"
+    __table__ = schema.court_orders
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_number: Mapped[str] = mapped_column(String(64), unique=True)
-    court: Mapped[str] = mapped_column(String(200))
-    judge: Mapped[str] = mapped_column(String(200))
-    title: Mapped[str | None] = mapped_column(String(300))
+    id: Mapped[int]
+    case_number: Mapped[str]
+    court: Mapped[str]
+    judge: Mapped[str]
+    title: Mapped[str | None]
     deadline: Mapped[datetime]
-    time_zone: Mapped[str] = mapped_column(String(64))
-    order_date: Mapped[date | None] = mapped_column(Date)
-    notes: Mapped[str | None] = mapped_column(Text)
+    time_zone: Mapped[str]
+    order_date: Mapped[date | None]
+    notes: Mapped[str | None]
     created_at: Mapped[datetime]
-    # The order this one carves a subset out of (a later order for named people).
-    # No foreign key on purpose: SQLite cannot add or drop a referencing column
-    # without rebuilding court_orders, and that rebuild would cascade-delete people.
-    parent_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    # Ordered terms: bond in cents (NULL: the configured default; 0: release
-    # without bond) and conditions ("atd,check-in"; NULL or "none": none).
-    bond_amount_cents: Mapped[int | None] = mapped_column(Integer)
-    conditions: Mapped[str | None] = mapped_column(String(300))
-    # Set while an appeals court has stayed the order: deadlines and alerts pause.
+    parent_id: Mapped[int | None]
+    bond_amount_cents: Mapped[int | None]
+    conditions: Mapped[str | None]
     stayed_since: Mapped[datetime | None]
-    # The releases obligation (the deadline) closed by a person, e.g. superseded.
     releases_done_at: Mapped[datetime | None]
-    releases_done_by: Mapped[str | None] = mapped_column(String(100))
+    releases_done_by: Mapped[str | None]
 
     detainees: Mapped[list[Detainee]] = relationship(back_populates="court_order")
 
@@ -116,85 +44,72 @@ class CourtOrder(Base):
 class Facility(Base):
     """A place people are held, by its DETLOC code; see workflow/facilities.py."""
 
-    __tablename__ = "facilities"
+    __table__ = schema.facilities
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    address: Mapped[str | None] = mapped_column(String(300))
-    city: Mapped[str | None] = mapped_column(String(100))
-    state: Mapped[str | None] = mapped_column(String(2))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    field_office: Mapped[str | None] = mapped_column(String(100))
-    time_zone: Mapped[str | None] = mapped_column(String(64))
-    # Other names it goes by, "; "-separated ("Clay County Jail" for the Justice Center).
-    aliases: Mapped[str | None] = mapped_column(Text)
-    county: Mapped[str | None] = mapped_column(String(100))
-    zip: Mapped[str | None] = mapped_column(String(10))
-    kind: Mapped[str | None] = mapped_column(String(20))  # IGSA, SPC, HOLD, HOSPITAL, ...
-    # "directory": as shipped, kept up to date by `init`; NULL or "local": added or edited
-    # here, never overwritten by a newer shipped directory.
-    origin: Mapped[str | None] = mapped_column(String(20))
-    # A code made up here because the source named no DETLOC code (P-<state>-<name>).
-    provisional: Mapped[bool | None] = mapped_column(Boolean)
-    source: Mapped[str | None] = mapped_column(String(300))
-    # Office hours for cash bonds when they differ from [posting]: "09:00-15:00".
-    posting_hours: Mapped[str | None] = mapped_column(String(40))
+    id: Mapped[int]
+    code: Mapped[str]
+    name: Mapped[str]
+    address: Mapped[str | None]
+    city: Mapped[str | None]
+    state: Mapped[str | None]
+    phone: Mapped[str | None]
+    field_office: Mapped[str | None]
+    time_zone: Mapped[str | None]
+    aliases: Mapped[str | None]
+    county: Mapped[str | None]
+    zip: Mapped[str | None]
+    kind: Mapped[str | None]
+    origin: Mapped[str | None]
+    provisional: Mapped[bool | None]
+    source: Mapped[str | None]
+    posting_hours: Mapped[str | None]
 
 
 class FieldOffice(Base):
     """An ICE ERO field office: where demand letters go and bonds are posted."""
 
-    __tablename__ = "field_offices"
+    __table__ = schema.field_offices
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)  # "Chicago", as facilities say
-    aor: Mapped[str | None] = mapped_column(String(3))  # ICE's area code: CHI, MIA, PHO, ...
-    office: Mapped[str] = mapped_column(String(200))  # "Chicago Field Office"
-    address: Mapped[str | None] = mapped_column(String(300))
-    city: Mapped[str | None] = mapped_column(String(100))
-    state: Mapped[str | None] = mapped_column(String(2))
-    zip: Mapped[str | None] = mapped_column(String(10))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    email: Mapped[str | None] = mapped_column(String(200))
-    states: Mapped[str | None] = mapped_column(Text)
-    origin: Mapped[str | None] = mapped_column(String(20))
-    source: Mapped[str | None] = mapped_column(String(300))
-    posting_hours: Mapped[str | None] = mapped_column(String(40))
+    id: Mapped[int]
+    name: Mapped[str]
+    aor: Mapped[str | None]
+    office: Mapped[str]
+    address: Mapped[str | None]
+    city: Mapped[str | None]
+    state: Mapped[str | None]
+    zip: Mapped[str | None]
+    phone: Mapped[str | None]
+    email: Mapped[str | None]
+    states: Mapped[str | None]
+    origin: Mapped[str | None]
+    source: Mapped[str | None]
+    posting_hours: Mapped[str | None]
 
 
 class Detainee(Base):
-    __tablename__ = "detainees"
-    __table_args__ = (
-        UniqueConstraint("order_id", "a_number"),
-        Index("ix_detainees_order_id_stage", "order_id", "stage"),
-        Index("ix_detainees_facility_id", "facility_id"),
-    )
+    __table__ = schema.detainees
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("court_orders.id", ondelete="CASCADE"))
-    a_number: Mapped[str] = mapped_column(String(9))
-    family_name: Mapped[str] = mapped_column(String(200))
-    given_name: Mapped[str] = mapped_column(String(200))
-    date_of_birth: Mapped[date | None] = mapped_column(Date)
-    country_of_birth: Mapped[str | None] = mapped_column(String(100))
-    language: Mapped[str | None] = mapped_column(String(40))
-    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
-    stage: Mapped[str] = mapped_column(String(20))
+    id: Mapped[int]
+    order_id: Mapped[int]
+    a_number: Mapped[str]
+    family_name: Mapped[str]
+    given_name: Mapped[str]
+    date_of_birth: Mapped[date | None]
+    country_of_birth: Mapped[str | None]
+    language: Mapped[str | None]
+    facility_id: Mapped[int | None]
+    stage: Mapped[str]
     stage_since: Mapped[datetime]
-    exclusion_reason: Mapped[str | None] = mapped_column(String(40))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    email: Mapped[str | None] = mapped_column(String(200))
-    counsel: Mapped[str | None] = mapped_column(String(200))
-    notes: Mapped[str | None] = mapped_column(Text)
-    # Terms the court ordered for this person, when they differ from the order's
-    # (NULL: the order's; bond 0: without bond; conditions "none": none).
-    ordered_bond_cents: Mapped[int | None] = mapped_column(Integer)
-    ordered_conditions: Mapped[str | None] = mapped_column(String(300))
-    # What ICE actually imposed at release, compared with the ordered terms.
-    imposed_bond_cents: Mapped[int | None] = mapped_column(Integer)
-    imposed_conditions: Mapped[str | None] = mapped_column(String(300))
-    version: Mapped[int] = mapped_column(Integer)
+    exclusion_reason: Mapped[str | None]
+    phone: Mapped[str | None]
+    email: Mapped[str | None]
+    counsel: Mapped[str | None]
+    notes: Mapped[str | None]
+    ordered_bond_cents: Mapped[int | None]
+    ordered_conditions: Mapped[str | None]
+    imposed_bond_cents: Mapped[int | None]
+    imposed_conditions: Mapped[str | None]
+    version: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -204,8 +119,7 @@ class Detainee(Base):
         back_populates="detainee", order_by="Bond.id", cascade="all, delete-orphan"
     )
 
-    # Optimistic lock: an UPDATE that finds another version raises StaleDataError.
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": schema.detainees.c.version}
 
     @property
     def active_bond(self) -> Bond | None:
@@ -214,20 +128,18 @@ class Detainee(Base):
 
 
 class Bond(Base):
-    __tablename__ = "bonds"
+    __table__ = schema.bonds
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    detainee_id: Mapped[int] = mapped_column(
-        ForeignKey("detainees.id", ondelete="CASCADE"), index=True
-    )
-    amount_cents: Mapped[int | None] = mapped_column(Integer)
-    conditions: Mapped[str | None] = mapped_column(String(300))
-    obligor_name: Mapped[str | None] = mapped_column(String(200))
-    obligor_relationship: Mapped[str | None] = mapped_column(String(100))
-    obligor_phone: Mapped[str | None] = mapped_column(String(40))
-    obligor_email: Mapped[str | None] = mapped_column(String(200))
-    payment_method: Mapped[str | None] = mapped_column(String(20))
-    receipt_number: Mapped[str | None] = mapped_column(String(64))
+    id: Mapped[int]
+    detainee_id: Mapped[int]
+    amount_cents: Mapped[int | None]
+    conditions: Mapped[str | None]
+    obligor_name: Mapped[str | None]
+    obligor_relationship: Mapped[str | None]
+    obligor_phone: Mapped[str | None]
+    obligor_email: Mapped[str | None]
+    payment_method: Mapped[str | None]
+    receipt_number: Mapped[str | None]
     set_at: Mapped[datetime]
     posted_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
@@ -238,25 +150,17 @@ class Bond(Base):
 class Event(Base):
     """One audited change. ``at`` is when it happened; ``recorded_at`` when we learned it."""
 
-    __tablename__ = "events"
-    __table_args__ = (
-        Index("ix_events_detainee_id_id", "detainee_id", "id"),
-        Index("ix_events_order_id_at", "order_id", "at"),
-    )
+    __table__ = schema.events
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int | None] = mapped_column(
-        ForeignKey("court_orders.id", ondelete="CASCADE")
-    )
-    detainee_id: Mapped[int | None] = mapped_column(
-        ForeignKey("detainees.id", ondelete="CASCADE")
-    )
-    kind: Mapped[str] = mapped_column(String(40))
-    from_stage: Mapped[str | None] = mapped_column(String(20))
-    to_stage: Mapped[str | None] = mapped_column(String(20))
-    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    actor: Mapped[str] = mapped_column(String(100))
-    source: Mapped[str] = mapped_column(String(20))
+    id: Mapped[int]
+    order_id: Mapped[int | None]
+    detainee_id: Mapped[int | None]
+    kind: Mapped[str]
+    from_stage: Mapped[str | None]
+    to_stage: Mapped[str | None]
+    payload: Mapped[dict[str, Any]]
+    actor: Mapped[str]
+    source: Mapped[str]
     at: Mapped[datetime]
     recorded_at: Mapped[datetime]
 
@@ -264,42 +168,38 @@ class Event(Base):
 class Notice(Base):
     """The outbox: each letter or e-mail, keyed so it is made and sent once."""
 
-    __tablename__ = "notices"
-    __table_args__ = (Index("ix_notices_status", "status"),)
+    __table__ = schema.notices
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("court_orders.id", ondelete="CASCADE"))
-    detainee_id: Mapped[int | None] = mapped_column(
-        ForeignKey("detainees.id", ondelete="CASCADE")
-    )
-    kind: Mapped[str] = mapped_column(String(40))
-    language: Mapped[str] = mapped_column(String(16))
-    channel: Mapped[str] = mapped_column(String(10))
-    recipient: Mapped[str | None] = mapped_column(String(300))
-    subject: Mapped[str | None] = mapped_column(String(300))
-    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(20))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    id: Mapped[int]
+    order_id: Mapped[int]
+    detainee_id: Mapped[int | None]
+    kind: Mapped[str]
+    language: Mapped[str]
+    channel: Mapped[str]
+    recipient: Mapped[str | None]
+    subject: Mapped[str | None]
+    idempotency_key: Mapped[str]
+    status: Mapped[str]
+    attempts: Mapped[int]
+    claimed_by: Mapped[str | None]
     claimed_until: Mapped[datetime | None]
-    file_path: Mapped[str | None] = mapped_column(String(500))
+    file_path: Mapped[str | None]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None]
 
 
 class Alert(Base):
     """A deadline alert; unique per (order, threshold) so each fires exactly once."""
 
-    __tablename__ = "alerts"
-    __table_args__ = (UniqueConstraint("order_id", "threshold"),)
+    __table__ = schema.alerts
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("court_orders.id", ondelete="CASCADE"))
-    threshold: Mapped[str] = mapped_column(String(40))
+    id: Mapped[int]
+    order_id: Mapped[int]
+    threshold: Mapped[str]
     due_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str]
 
 
 class Obligation(Base):
@@ -309,28 +209,26 @@ class Obligation(Base):
     so there is one place a deadline lives.
     """
 
-    __tablename__ = "obligations"
+    __table__ = schema.obligations
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(
-        ForeignKey("court_orders.id", ondelete="CASCADE"), index=True
-    )
-    kind: Mapped[str] = mapped_column(String(20))
+    id: Mapped[int]
+    order_id: Mapped[int]
+    kind: Mapped[str]
     due_at: Mapped[datetime]
-    owed_by: Mapped[str | None] = mapped_column(String(20))
-    note: Mapped[str | None] = mapped_column(Text)
+    owed_by: Mapped[str | None]
+    note: Mapped[str | None]
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
-    done_by: Mapped[str | None] = mapped_column(String(100))
+    done_by: Mapped[str | None]
 
 
 class Lock(Base):
     """A named lease (e.g. "scheduler"), so only one holder runs per database."""
 
-    __tablename__ = "locks"
+    __table__ = schema.locks
 
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str]
+    holder: Mapped[str]
     heartbeat_at: Mapped[datetime]
 
 
@@ -341,35 +239,32 @@ class BondEvent(Base):
     breach; ``amount_cents`` the money a refund brought back.
     """
 
-    __tablename__ = "bond_events"
-    __table_args__ = (Index("ix_bond_events_bond_id_id", "bond_id", "id"),)
+    __table__ = schema.bond_events
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    bond_id: Mapped[int] = mapped_column(ForeignKey("bonds.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(20))  # the bond's state after this event
+    id: Mapped[int]
+    bond_id: Mapped[int]
+    kind: Mapped[str]
+    state: Mapped[str]
     at: Mapped[datetime]
     due_at: Mapped[datetime | None]
-    amount_cents: Mapped[int | None] = mapped_column(Integer)
-    detail: Mapped[str | None] = mapped_column(String(200))  # reason, outcome, designee
-    note: Mapped[str | None] = mapped_column(Text)
-    actor: Mapped[str] = mapped_column(String(100))
+    amount_cents: Mapped[int | None]
+    detail: Mapped[str | None]
+    note: Mapped[str | None]
+    actor: Mapped[str]
     recorded_at: Mapped[datetime]
 
 
 class Hearing(Base):
     """A person's immigration-court hearing (EOIR); ``court`` is a key of ``workflow.courts``."""
 
-    __tablename__ = "hearings"
+    __table__ = schema.hearings
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    detainee_id: Mapped[int] = mapped_column(
-        ForeignKey("detainees.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[int]
+    detainee_id: Mapped[int]
     at: Mapped[datetime]
-    court: Mapped[str] = mapped_column(String(40))
-    kind: Mapped[str] = mapped_column(String(20))
-    note: Mapped[str | None] = mapped_column(Text)
+    court: Mapped[str]
+    kind: Mapped[str]
+    note: Mapped[str | None]
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
 
@@ -377,13 +272,13 @@ class Hearing(Base):
 class User(Base):
     """Someone who signs in to the browser workspace, in one role."""
 
-    __tablename__ = "users"
+    __table__ = schema.users
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(200), unique=True)
-    role: Mapped[str] = mapped_column(String(20))
-    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, never the password
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    id: Mapped[int]
+    email: Mapped[str]
+    role: Mapped[str]
+    password_hash: Mapped[str]
+    totp_secret: Mapped[str | None]
     disabled_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -393,30 +288,29 @@ class User(Base):
 class SignInFailure(Base):
     """One refused sign-in (the lockout counts these over a window); no password is kept."""
 
-    __tablename__ = "sign_in_failures"
-    __table_args__ = (Index("ix_sign_in_failures_user_id_at", "user_id", "at"),)
+    __table__ = schema.sign_in_failures
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    id: Mapped[int]
+    user_id: Mapped[int]
     at: Mapped[datetime]
 
 
 class RolePolicy(Base):
     """Per-role sign-in policy an admin sets: whether a second factor (TOTP) is required."""
 
-    __tablename__ = "role_policies"
+    __table__ = schema.role_policies
 
-    role: Mapped[str] = mapped_column(String(20), primary_key=True)
-    totp_required: Mapped[bool] = mapped_column(Boolean)
+    role: Mapped[str]
+    totp_required: Mapped[bool]
 
 
 class SchedulerHeartbeat(Base):
     """When a scheduler last ran a job, and its alert-check interval; kept after it stops."""
 
-    __tablename__ = "scheduler_heartbeats"
+    __table__ = schema.scheduler_heartbeats
 
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(200))
-    job: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str]
+    holder: Mapped[str]
+    job: Mapped[str]
     last_seen: Mapped[datetime]
-    interval_seconds: Mapped[float] = mapped_column(Float)
+    interval_seconds: Mapped[float]

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from workflow import audit, clock
+from workflow import audit, clock, schema
 from workflow.audit import Actor
+from workflow.db import flushed
 from workflow.errors import NotFoundError, ValidationError
-from workflow.models import CourtOrder, Obligation
 from workflow.orders import check_widths
+from workflow.schema import OrderRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from workflow.db import Reader
+    from workflow.models import CourtOrder
 
 RELEASES = "releases"
 KINDS = (RELEASES, "status-report", "data-production", "other")
@@ -49,23 +55,23 @@ class Due:
         return f"{self.key.replace('obligation-', 'ob')}@{self.due_at:%Y%m%dT%H%MZ}"
 
 
-def obligations(session: Session, order: CourtOrder) -> list[Due]:
+def obligations(reader: Reader, order: OrderRow) -> list[Due]:
     """Every obligation of ``order``: the releases first, then the others by due time."""
+    table = schema.obligations
     releases = Due(RELEASES, RELEASES, order.deadline, "government", None,
                    order.releases_done_at, order.releases_done_by)
-    rows = session.scalars(
-        select(Obligation).where(Obligation.order_id == order.id)
-        .order_by(Obligation.due_at, Obligation.id)
-    )
+    rows = flushed(reader).execute(
+        select(table).where(table.c.order_id == order.id).order_by(table.c.due_at, table.c.id))
     return [releases, *(_due(row) for row in rows)]
 
 
-def open_obligations(session: Session, order: CourtOrder) -> list[Due]:
+def open_obligations(reader: Reader, order: OrderRow) -> list[Due]:
     """The obligations not yet done: what deadline alerts run for."""
-    return [due for due in obligations(session, order) if due.is_open]
+    return [due for due in obligations(reader, order) if due.is_open]
 
 
-def _due(row: Obligation) -> Due:
+def _due(row: Any) -> Due:
+    """An ``obligations`` row or an ``Obligation`` as a Due (they read alike)."""
     return Due(f"obligation-{row.id}", row.kind, row.due_at, row.owed_by, row.note,
                row.done_at, row.done_by)
 
@@ -82,7 +88,9 @@ def add_obligation(session: Session, order: CourtOrder, *, kind: str, due: str, 
         raise ValidationError(f"obligation kind must be one of: {', '.join(KINDS)}")
     if owed_by is not None and owed_by not in OWED_BY:
         raise ValidationError(f"owed by must be one of: {', '.join(OWED_BY)}")
-    check_widths(Obligation, {"kind": kind, "owed_by": owed_by})
+    check_widths(schema.obligations, {"kind": kind, "owed_by": owed_by})
+    from workflow.models import Obligation  # the ORM: whoever writes has loaded it
+
     row = Obligation(order_id=order.id, kind=kind, due_at=clock.parse_instant(due, order.time_zone),
                      owed_by=owed_by, note=note or None, created_at=now)
     session.add(row)
@@ -107,6 +115,8 @@ def complete_obligation(session: Session, order: CourtOrder, key: str, *, actor:
     if due.key == RELEASES:
         order.releases_done_at, order.releases_done_by = at, actor.operator
     else:
+        from workflow.models import Obligation
+
         row = session.get(Obligation, int(due.key.removeprefix("obligation-")))
         assert row is not None, "listed a moment ago, in this transaction"
         row.done_at, row.done_by = at, actor.operator
@@ -138,7 +148,7 @@ def describe(due: Due, tz: str, now: datetime, stayed: bool = False) -> dict[str
     }
 
 
-def listing(session: Session, order: CourtOrder, now: datetime) -> list[dict[str, Any]]:
+def listing(reader: Reader, order: OrderRow, now: datetime) -> list[dict[str, Any]]:
     """The order's obligations as ``describe`` rows, releases first."""
     stayed = order.stayed_since is not None
-    return [describe(due, order.time_zone, now, stayed) for due in obligations(session, order)]
+    return [describe(due, order.time_zone, now, stayed) for due in obligations(reader, order)]

@@ -1,26 +1,36 @@
-"""Court orders, and finding the people and facilities in them."""
+"""Court orders, and finding the people and facilities in them.
+
+What `status` reads (``find_order``, ``stage_counts``, the clock rules) is Core on
+``workflow.schema`` and works on a plain connection; the rest loads ORM objects.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, case, func, select
 
-from workflow import audit, clock
+from workflow import audit, clock, schema
 from workflow.audit import Actor
+from workflow.db import flushed
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.identity import normalize_a_number
-from workflow.models import Base, CourtOrder, Detainee, Facility
+from workflow.schema import OrderRow, court_orders, detainees
 from workflow.stages import OUTSTANDING
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-def check_widths(model: type[Base], values: Mapping[str, Any], what: str = "") -> None:
+    from workflow.db import Reader
+    from workflow.models import CourtOrder, Detainee, Facility
+
+
+def check_widths(table: Table, values: Mapping[str, Any], what: str = "") -> None:
     """Refuse text longer than its column: SQLite would keep it, PostgreSQL would fail the write."""
     for name, value in values.items():
-        width = getattr(model.__table__.c[name].type, "length", None)
+        width = getattr(table.c[name].type, "length", None)
         if width and isinstance(value, str) and len(value) > width:
             raise ValidationError(
                 f"{what}{name.replace('_', ' ')} is longer than {width} characters")
@@ -50,17 +60,19 @@ def add_order(
     terms are as ``workflow.terms`` parses them (None: the configured bond, no
     conditions); ``docket`` is the docket entry that entered it.
     """
+    from workflow.models import CourtOrder  # the ORM: whoever writes has loaded it
+
     case_number = case_number.strip()
     if not case_number:
         raise ValidationError("the case number is empty")
     text = {"case_number": case_number, "court": court.strip(), "judge": judge.strip(),
             "title": title, "time_zone": time_zone, "notes": notes}
-    check_widths(CourtOrder, text)
-    if session.scalar(select(CourtOrder.id).where(CourtOrder.case_number == case_number)):
+    check_widths(schema.court_orders, text)
+    if session.scalar(select(court_orders.c.id).where(court_orders.c.case_number == case_number)):
         raise BondtrackError(f"order {case_number} already exists")
     if bond_amount_cents is not None and bond_amount_cents < 0:
         raise ValidationError("the bond amount is negative")
-    check_widths(CourtOrder, {"conditions": conditions})
+    check_widths(schema.court_orders, {"conditions": conditions})
     order = CourtOrder(
         **text,
         deadline=clock.parse_instant(deadline, time_zone),
@@ -88,24 +100,35 @@ def add_order(
 
 
 def resolve_order(session: Session, case_number: str | None) -> CourtOrder:
-    """The order named ``case_number``, or the only order when none is named."""
+    """The order named ``case_number``, or the only order when none is named, as ORM object."""
+    from workflow.models import CourtOrder
+
+    return session.get_one(CourtOrder, find_order(session, case_number).id)
+
+
+def find_order(reader: Reader, case_number: str | None) -> OrderRow:
+    """The ``court_orders`` row named ``case_number``, or the only one when none is named."""
+    query = select(court_orders)
     if case_number:
-        order = session.scalar(select(CourtOrder).where(CourtOrder.case_number == case_number))
+        order = flushed(reader).execute(
+            query.where(court_orders.c.case_number == case_number)).first()
         if order is None:
             raise NotFoundError(f"no order {case_number}: see `bondtrack order list`")
-        return order
-    orders = session.scalars(select(CourtOrder).order_by(CourtOrder.id).limit(2)).all()
+        return cast(OrderRow, order)
+    orders = flushed(reader).execute(query.order_by(court_orders.c.id).limit(2)).all()
     if not orders:
         raise NotFoundError(
             "no court order yet: add one with `bondtrack order add --case ... --deadline ...`"
         )
     if len(orders) > 1:
         raise BondtrackError("several orders in this database: name one with --order CASE")
-    return orders[0]
+    return cast(OrderRow, orders[0])
 
 
 def list_orders(session: Session) -> list[tuple[CourtOrder, int, int]]:
     """Every order, soonest deadline first, with the people it lists and those still outstanding."""
+    from workflow.models import CourtOrder, Detainee
+
     outstanding = [stage.value for stage in OUTSTANDING]
     counts = (
         select(
@@ -127,6 +150,8 @@ def list_orders(session: Session) -> list[tuple[CourtOrder, int, int]]:
 
 def find_detainee(session: Session, order: CourtOrder, a_number: str) -> Detainee:
     """The person with this A-number (any accepted spelling) in ``order``."""
+    from workflow.models import Detainee
+
     try:
         normalized = normalize_a_number(a_number)
     except ValueError as exc:
@@ -148,25 +173,27 @@ def normalize_facility_code(code: str) -> str:
 
 def facility_for(session: Session, code: str, name: str | None = None) -> Facility:
     """The facility with ``code``; a new code needs a name and is added."""
+    from workflow.models import Facility
+
     code = normalize_facility_code(code)
     facility = session.scalar(select(Facility).where(Facility.code == code))
     if facility is None:
         if not (name and name.strip()):
             raise NotFoundError(f"unknown facility {code}: give its name to add it")
         name = " ".join(name.split())
-        check_widths(Facility, {"name": name}, what="facility ")
+        check_widths(schema.facilities, {"name": name}, what="facility ")
         facility = Facility(code=code, name=name)
         session.add(facility)
         session.flush()
     return facility
 
 
-def is_stayed(order: CourtOrder) -> bool:
+def is_stayed(order: OrderRow) -> bool:
     """Whether a court has stayed the order: its deadlines, alerts and at-risk findings pause."""
     return order.stayed_since is not None
 
 
-def effective_seconds_left(order: CourtOrder, now: datetime) -> int:
+def effective_seconds_left(order: OrderRow, now: datetime) -> int:
     """Seconds to the deadline, with the clock stopped while the order is stayed.
 
     During a stay this is the time that was left when the stay began, so no
@@ -177,11 +204,11 @@ def effective_seconds_left(order: CourtOrder, now: datetime) -> int:
     return int((order.deadline - at).total_seconds())
 
 
-def stage_counts(session: Session, order: CourtOrder) -> dict[str, int]:
+def stage_counts(reader: Reader, order: OrderRow) -> dict[str, int]:
     """People per stage, in one query (stages with nobody are left out)."""
-    rows = session.execute(
-        select(Detainee.stage, func.count())
-        .where(Detainee.order_id == order.id)
-        .group_by(Detainee.stage)
+    rows = flushed(reader).execute(
+        select(detainees.c.stage, func.count())
+        .where(detainees.c.order_id == order.id)
+        .group_by(detainees.c.stage)
     )
     return {stage: count for stage, count in rows}

@@ -1,26 +1,33 @@
 """Views of the one truth: status counts, lists of people, one person's record.
 
-Each function takes a session and returns plain data (dicts with stable keys,
-ISO 8601 times in the court's zone), which the CLI prints as tables or JSON.
+Each function takes a reader (a Core connection or a session) and returns plain data
+(dicts with stable keys, ISO 8601 times in the court's zone), which the CLI prints as
+tables or JSON.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from workflow import clock, orders, stages
 from workflow.config import Settings
+from workflow.db import flushed
 from workflow.identity import a_number_fields
-from workflow.models import Bond, CourtOrder, Detainee, Event, Facility, FieldOffice
 from workflow.orders import effective_seconds_left, list_orders
+from workflow.schema import OrderRow, detainees, events, facilities, field_offices
 from workflow.stages import OUTSTANDING, Stage
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-def order_summary(order: CourtOrder) -> dict[str, Any]:
+    from workflow.db import Reader
+    from workflow.models import Bond, Detainee
+
+
+def order_summary(order: OrderRow) -> dict[str, Any]:
     return {
         "case_number": order.case_number,
         "court": order.court,
@@ -33,41 +40,44 @@ def order_summary(order: CourtOrder) -> dict[str, Any]:
     }
 
 
-def stage_counts(session: Session, order: CourtOrder) -> dict[str, int]:
+def stage_counts(reader: Reader, order: OrderRow) -> dict[str, int]:
     """People per stage, every stage present (zeros included), in stage order."""
-    by_stage: dict[str, int] = stages.totals(orders.stage_counts(session, order))["by_stage"]
+    by_stage: dict[str, int] = stages.totals(orders.stage_counts(reader, order))["by_stage"]
     return by_stage
 
 
-def status(session: Session, order: CourtOrder, now: datetime) -> dict[str, Any]:
+def status(reader: Reader, order: OrderRow, now: datetime) -> dict[str, Any]:
     """The numbers the supervising attorney watches, as of ``now``."""
     return {
         "order": order_summary(order),
         "now": clock.iso(now, order.time_zone),
         "seconds_left": effective_seconds_left(order, now),  # stopped while stayed
-        **stages.totals(orders.stage_counts(session, order)),
+        **stages.totals(orders.stage_counts(reader, order)),
     }
 
 
 def list_people(
-    session: Session,
-    order: CourtOrder,
+    reader: Reader,
+    order: OrderRow,
     now: datetime,
     *,
     stage: str | None = None,
     facility: str | None = None,
 ) -> list[dict[str, Any]]:
     """One row per person, filtered by stage and facility code, by A-number."""
+    people = detainees.c
     query = (
-        select(Detainee, Facility.code)
-        .outerjoin(Facility, Detainee.facility_id == Facility.id)
-        .where(Detainee.order_id == order.id)
-        .order_by(Detainee.a_number)
+        select(people.id, people.a_number, people.family_name, people.given_name, people.stage,
+               facilities.c.code, people.stage_since, people.language)
+        .select_from(detainees)
+        .outerjoin(facilities, people.facility_id == facilities.c.id)
+        .where(people.order_id == order.id)
+        .order_by(people.a_number)
     )
     if stage:
-        query = query.where(Detainee.stage == stage)
+        query = query.where(people.stage == stage)
     if facility:
-        query = query.where(Facility.code == facility.strip().upper())
+        query = query.where(facilities.c.code == facility.strip().upper())
     return [
         {
             "id": d.id,
@@ -75,12 +85,12 @@ def list_people(
             "family_name": d.family_name,
             "given_name": d.given_name,
             "stage": d.stage,
-            "facility": code,
+            "facility": d.code,
             "stage_since": clock.iso(d.stage_since, order.time_zone),
             "hours_in_stage": round((now - d.stage_since).total_seconds() / 3600, 1),
             "language": d.language,
         }
-        for d, code in session.execute(query)
+        for d in flushed(reader).execute(query)
     ]
 
 
@@ -88,8 +98,9 @@ def person_record(session: Session, detainee: Detainee) -> dict[str, Any]:
     """Everything about one person, with the full history oldest first."""
     tz = detainee.court_order.time_zone
     session.refresh(detainee, attribute_names=["bonds"])
-    events = session.scalars(
-        select(Event).where(Event.detainee_id == detainee.id).order_by(Event.at, Event.id)
+    history = flushed(session).execute(
+        select(events).where(events.c.detainee_id == detainee.id)
+        .order_by(events.c.at, events.c.id)
     ).all()
     facility = detainee.facility
     return {
@@ -115,7 +126,7 @@ def person_record(session: Session, detainee: Detainee) -> dict[str, Any]:
         "version": detainee.version,
         "bonds": [_bond(b, tz) for b in detainee.bonds],
         **_after_release(session, detainee),
-        "events": [_event(e, tz) for e in events],
+        "events": [_event(e, tz) for e in history],
     }
 
 
@@ -144,7 +155,8 @@ def _bond(bond: Bond, tz: str) -> dict[str, Any]:
     }
 
 
-def _event(event: Event, tz: str) -> dict[str, Any]:
+def _event(event: Any, tz: str) -> dict[str, Any]:
+    """An ``events`` row, JSON-ready."""
     return {
         "id": event.id,
         "at": clock.iso(event.at, tz),
@@ -172,12 +184,12 @@ def orders_overview(session: Session, now: datetime) -> list[dict[str, Any]]:
 
 
 
-def projection(session: Session, order: CourtOrder, now: datetime,
+def projection(reader: Reader, order: OrderRow, now: datetime,
                settings: Settings) -> dict[str, Any]:
     """The pace-and-projection block of status (see workflow/deadlines.py), JSON-ready."""
     from workflow import deadlines
 
-    return deadlines.projection(session, order, now, settings).as_dict()
+    return deadlines.projection(reader, order, now, settings).as_dict()
 
 
 def describe_projection(projection: dict[str, Any]) -> list[str]:
@@ -197,7 +209,7 @@ def describe_projection(projection: dict[str, Any]) -> list[str]:
 PLACES = ("facility", "field-office")
 
 
-def by_place(session: Session, order: CourtOrder, now: datetime,
+def by_place(reader: Reader, order: OrderRow, now: datetime,
              by: str = "facility") -> list[dict[str, Any]]:
     """Outstanding people per facility or ICE field office, with the longest wait in a stage.
 
@@ -207,16 +219,18 @@ def by_place(session: Session, order: CourtOrder, now: datetime,
     """
     if by not in PLACES:
         raise ValueError(f"by must be one of {PLACES}")
-    columns = (Facility.code, Facility.name, Facility.field_office) if by == "facility" else (
-        Facility.field_office, FieldOffice.office)
+    held, people = facilities.c, detainees.c
+    columns = (held.code, held.name, held.field_office) if by == "facility" else (
+        held.field_office, field_offices.c.office)
     open_stages = [stage.value for stage in Stage if stage in OUTSTANDING]
-    query = (select(*columns, Detainee.stage, func.count(), func.min(Detainee.stage_since))
-             .outerjoin(Facility, Detainee.facility_id == Facility.id))
+    query = (select(*columns, people.stage, func.count(), func.min(people.stage_since))
+             .select_from(detainees)
+             .outerjoin(facilities, people.facility_id == held.id))
     if by == "field-office":  # the office's own name comes from the directory of offices
-        query = query.outerjoin(FieldOffice, Facility.field_office == FieldOffice.name)
-    rows = session.execute(
-        query.where(Detainee.order_id == order.id, Detainee.stage.in_(open_stages))
-        .group_by(*columns, Detainee.stage)
+        query = query.outerjoin(field_offices, held.field_office == field_offices.c.name)
+    rows = flushed(reader).execute(
+        query.where(people.order_id == order.id, people.stage.in_(open_stages))
+        .group_by(*columns, people.stage)
     ).all()
     places: dict[tuple, dict[str, Any]] = {}
     for *key, stage, count, since in rows:

@@ -15,22 +15,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import String, Table, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import String, and_, or_, select
 
 from workflow import audit, config
 from workflow.audit import Actor
 from workflow.config import Settings
+from workflow.db import flushed
 from workflow.errors import ValidationError
-from workflow.models import Bond, CourtOrder, Detainee, Event
 from workflow.money import dollars, parse_amount
+from workflow.schema import OrderRow, bonds, detainees
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from workflow.db import Reader
+    from workflow.models import Detainee, Event
 
 NO_CONDITIONS = "none"
 _NO_BOND = ("none", "no bond", "no-bond", "without bond", "recognizance")
-_CONDITIONS_WIDTH = cast(
-    int, cast(String, cast(Table, Detainee.__table__).c.ordered_conditions.type).length)
+_CONDITIONS_WIDTH = cast(int, cast(String, detainees.c.ordered_conditions.type).length)
 # Findings, in the words counsel uses.
 BOND_HIGHER = "bond-higher-than-ordered"
 BOND_NOT_ORDERED = "bond-not-ordered"
@@ -91,7 +96,7 @@ def default_bond_cents(settings: Settings) -> int:
     return int(settings.section("bond")["default_amount"]) * 100
 
 
-def order_terms(order: CourtOrder, settings: Settings) -> Terms:
+def order_terms(order: OrderRow, settings: Settings) -> Terms:
     """The order's own terms: its bond (the configured default unless set) and conditions."""
     bond = order.bond_amount_cents
     return Terms(default_bond_cents(settings) if bond is None else bond,
@@ -184,7 +189,7 @@ def mismatches(ordered: Terms, bond_cents: int | None, conditions: frozenset[str
     return found
 
 
-def findings(session: Session, order: CourtOrder,
+def findings(reader: Reader, order: OrderRow,
              settings: Settings | None = None) -> list[dict[str, Any]]:
     """Every person whose imposed terms break their ordered terms, by internal id.
 
@@ -195,15 +200,17 @@ def findings(session: Session, order: CourtOrder,
     100,000 people must not load 100,000 objects.
     """
     order_level = order_terms(order, settings or config.load())
-    rows = session.execute(
-        select(Detainee.id, Detainee.stage, Detainee.ordered_bond_cents,
-               Detainee.ordered_conditions, Detainee.imposed_bond_cents,
-               Detainee.imposed_conditions, Bond.amount_cents, Bond.conditions)
-        .outerjoin(Bond, and_(Bond.detainee_id == Detainee.id, Bond.cancelled_at.is_(None)))
-        .where(Detainee.order_id == order.id,
-               or_(Bond.id.is_not(None), Detainee.imposed_bond_cents > 0,
-                   Detainee.imposed_conditions.is_not(None)))
-        .order_by(Detainee.id)
+    people, bond = detainees.c, bonds.c
+    rows = flushed(reader).execute(
+        select(people.id, people.stage, people.ordered_bond_cents, people.ordered_conditions,
+               people.imposed_bond_cents, people.imposed_conditions, bond.amount_cents,
+               bond.conditions)
+        .select_from(detainees)
+        .outerjoin(bonds, and_(bond.detainee_id == people.id, bond.cancelled_at.is_(None)))
+        .where(people.order_id == order.id,
+               or_(bond.id.is_not(None), people.imposed_bond_cents > 0,
+                   people.imposed_conditions.is_not(None)))
+        .order_by(people.id)
     )
     found_rows = []
     for (detainee_id, stage, ordered_bond, ordered_conditions, imposed_bond, imposed_conditions,

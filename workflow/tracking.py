@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import flag_modified
 
-from workflow import audit, clock, orders, stages
+from workflow import audit, clock, orders, schema, stages
 from workflow.audit import Actor
 from workflow.errors import TransitionError, ValidationError
 from workflow.models import Bond, Detainee, Event, Facility
@@ -180,7 +180,7 @@ def set_bond(
         "obligor_phone": obligor_phone,
         "obligor_email": obligor_email,
     }
-    orders.check_widths(Bond, terms)
+    orders.check_widths(schema.bonds, terms)
     bond = detainee.active_bond
     changed = {k: v for k, v in terms.items() if v is not None and getattr(bond, k, None) != v}
     event = move(
@@ -208,7 +208,7 @@ def post_bond(
     """Record that the bond was paid; the receipt is ICE's Form I-305 (→ BOND_POSTED)."""
     if method is not None and method not in PAYMENT_METHODS:
         raise ValidationError(f"payment method must be one of: {', '.join(PAYMENT_METHODS)}")
-    orders.check_widths(Bond, {"receipt_number": receipt})
+    orders.check_widths(schema.bonds, {"receipt_number": receipt})
     event = move(
         session, detainee, Action.POST, actor=actor, now=now, at=at,
         payload={"method": method, "receipt": bool(receipt)},

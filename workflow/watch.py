@@ -17,15 +17,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from workflow import clock
 from workflow.config import Settings
-from workflow.models import CourtOrder, Detainee, Lock, Obligation, SchedulerHeartbeat
+from workflow.db import flushed
+from workflow.schema import OrderRow, court_orders, detainees, locks, obligations
+from workflow.schema import scheduler_heartbeats as heartbeats
 from workflow.stages import OUTSTANDING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from workflow.db import Reader
 
 NAME = "scheduler"
 _OPEN = [s.value for s in OUTSTANDING]
@@ -84,6 +90,8 @@ class Watch:
 def record_run(session: Session, *, holder: str, job: str, now: datetime,
                interval_seconds: float) -> None:
     """A scheduler ran ``job`` at ``now``: the heartbeat others read."""
+    from workflow.models import SchedulerHeartbeat  # the ORM: the scheduler has loaded it
+
     row = session.get(SchedulerHeartbeat, NAME)
     if row is None:
         session.add(SchedulerHeartbeat(name=NAME, holder=holder, job=job, last_seen=now,
@@ -97,38 +105,41 @@ def check_interval_seconds(settings: Settings) -> float:
     return float(settings.section("alerts")["check_every_minutes"]) * 60
 
 
-def alerts_to_come(session: Session, order: CourtOrder) -> bool:
+def alerts_to_come(reader: Reader, order: OrderRow) -> bool:
     """Whether ``order`` can still fire an alert: not stayed, and releases or another
     obligation still open (an open deadline repeats ``overdue`` alerts while anyone waits)."""
     if order.stayed_since is not None:
         return False
     # The first row answers: no count over a large order.
-    if order.releases_done_at is None and session.scalar(select(Detainee.id).where(
-            Detainee.order_id == order.id, Detainee.stage.in_(_OPEN)).limit(1)) is not None:
+    reader = flushed(reader)
+    if order.releases_done_at is None and reader.scalar(select(detainees.c.id).where(
+            detainees.c.order_id == order.id, detainees.c.stage.in_(_OPEN)).limit(1)) is not None:
         return True
-    return session.scalar(select(Obligation.id).where(
-        Obligation.order_id == order.id, Obligation.done_at.is_(None)).limit(1)) is not None
+    return reader.scalar(select(obligations.c.id).where(
+        obligations.c.order_id == order.id, obligations.c.done_at.is_(None)).limit(1)) is not None
 
 
-def watch(session: Session, settings: Settings, now: datetime,
-          orders: Sequence[CourtOrder] | None = None) -> Watch:
+def watch(reader: Reader, settings: Settings, now: datetime,
+          orders: Sequence[OrderRow] | None = None) -> Watch:
     """The heartbeat at ``now`` for ``orders`` (default: every order in the database)."""
     if orders is None:
-        orders = all_orders(session)
-    row = session.get(SchedulerHeartbeat, NAME)
+        orders = all_orders(reader)
+    row = flushed(reader).execute(select(heartbeats.c.last_seen, heartbeats.c.interval_seconds)
+                                  .where(heartbeats.c.name == NAME)).first()
     interval = row.interval_seconds if row is not None else check_interval_seconds(settings)
     return Watch(now=now, last_seen=row.last_seen if row is not None else None,
-                 running=_lock_is_live(session, settings),
+                 running=_lock_is_live(reader, settings),
                  interval=timedelta(seconds=interval),
-                 alerts_to_come=any(alerts_to_come(session, order) for order in orders))
+                 alerts_to_come=any(alerts_to_come(reader, order) for order in orders))
 
 
-def all_orders(session: Session) -> list[CourtOrder]:
-    return list(session.scalars(select(CourtOrder).order_by(CourtOrder.id)))
+def all_orders(reader: Reader) -> list[OrderRow]:
+    rows = flushed(reader).execute(select(court_orders).order_by(court_orders.c.id))
+    return [cast(OrderRow, row) for row in rows]
 
 
-def _lock_is_live(session: Session, settings: Settings) -> bool:
+def _lock_is_live(reader: Reader, settings: Settings) -> bool:
     """A scheduler holds the lock and renewed it lately (real time, like the lock itself)."""
-    renewed = session.scalar(select(Lock.heartbeat_at).where(Lock.name == NAME))
+    renewed = reader.scalar(select(locks.c.heartbeat_at).where(locks.c.name == NAME))
     stale_after = timedelta(seconds=float(settings.section("alerts")["stale_after_seconds"]))
     return renewed is not None and clock.system_clock() - renewed <= stale_after

@@ -10,14 +10,15 @@ import click
 from workflow import clock, reports
 from workflow.cli.common import (
     App,
+    describe_stay,
     human_time,
     order_option,
     output_options,
     pass_app,
     print_json,
+    print_obligations,
     print_record,
     print_rows,
-    print_table,
 )
 
 if TYPE_CHECKING:
@@ -146,44 +147,6 @@ def list_(app: App, fmt: str) -> None:
         label, duration = clock.describe_time_left(row["seconds_left"])
         row["time_left"] = duration if label == "time left" else f"{label} {duration}"
     print_rows(rows, columns, fmt, title="Court orders")
-
-
-def describe_stay(data: dict[str, Any]) -> list[str]:
-    """The stay in a line or two: since when, by what, the clock stopped; and time stayed."""
-    lines = []
-    if data["stayed"]:
-        lines.append(f"STAYED since {human_time(data['stayed_since'])} ({data['stay_docket']}):"
-                     " deadlines, alerts and at-risk findings are paused; time left when stayed "
-                     + clock.describe_duration(data["effective_seconds_left"]))
-    if data["seconds_stayed"]:
-        lines.append(f"time stayed: {clock.describe_duration(data['seconds_stayed'])}")
-    return lines
-
-
-def print_order_changes(data: dict[str, Any]) -> None:
-    """Status's block for an order that moves: stay, obligations, terms findings, languages."""
-    for line in describe_stay(data):
-        click.echo(line)
-    print_obligations(data["obligations"])
-    findings = data["terms_findings"]
-    if findings:
-        click.echo(f"terms findings: {len(findings)} people released or held on terms the order"
-                   " does not allow (`bondtrack status --json` lists them)")
-        for finding in findings[:5]:
-            click.echo(f"  {finding['detail']}")
-    if data["interpreter_needed"]:
-        languages = ", ".join(f"{code} {n}" for code, n
-                              in data["interpreter_needed_by_language"].items())
-        click.echo(f"interpreter needed: {data['interpreter_needed']} ({languages})")
-    if data["language_unknown"]:
-        click.echo(f"language unknown: {data['language_unknown']}")
-
-
-def print_obligations(rows: list[dict[str, Any]]) -> None:
-    shown = [{**row, "due": human_time(row["due"]), "done_at": human_time(row["done_at"])}
-             for row in rows]
-    print_table(shown, ["key", "kind", "due", "owed_by", "state", "done_at", "done_by", "note"],
-                title="obligations")
 
 
 @order.group()

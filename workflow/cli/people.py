@@ -17,6 +17,7 @@ from workflow.cli.common import (
     output_options,
     pass_app,
     print_json,
+    print_order_changes,
     print_record,
     print_rows,
     print_table,
@@ -150,8 +151,6 @@ def print_status(data: dict, fmt: str) -> None:
     for line in reports.describe_projection(data["projection"]) if "projection" in data else ():
         click.echo(line)
     if "obligations" in data:
-        from workflow.cli.order import print_order_changes
-
         print_order_changes(data)
     print_table(rows, ["stage", "people"])
 

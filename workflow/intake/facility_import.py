@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import facilities, zones
+from workflow import facilities, schema, zones
 from workflow.audit import Actor
 from workflow.errors import ValidationError
 from workflow.intake import headers, tables
@@ -117,7 +117,7 @@ def _parse(row: tables.Row, offices: list[FieldOffice], table: tables.Table) -> 
             values["field_office"] = office
     if row.line not in table.bad_lines:
         try:
-            check_widths(Facility, values, what="")
+            check_widths(schema.facilities, values, what="")
         except ValidationError as exc:
             table.problem(row.line, "(row)", str(exc))
     if "time_zone" not in values and "state" in values:

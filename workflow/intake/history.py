@@ -32,10 +32,10 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, String, Table, bindparam, insert, select, update
+from sqlalchemy import CursorResult, String, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from workflow import clock, stages
+from workflow import clock, schema, stages
 from workflow.audit import Actor
 from workflow.errors import BondtrackError, ConflictError
 from workflow.identity import normalize_a_number, normalize_name
@@ -271,7 +271,7 @@ def _details(row: tables.Row, errors: list[tuple[str, str]]) -> dict[str, Any]:
     if found["reason"]:
         reason = "-".join(found["reason"].lower().replace("_", " ").split())
         found["exclusion"] = reason if reason in EXCLUSION_REASONS else None
-    bonds = cast(Table, Bond.__table__)
+    bonds = schema.bonds
     for name, width in (("obligor_name", cast(String, bonds.c.obligor_name.type).length),
                         ("receipt", cast(String, bonds.c.receipt_number.type).length)):
         if width is not None and isinstance(found.get(name), str) and len(found[name]) > width:
@@ -591,7 +591,7 @@ def _write(session: Session, events: list[dict], new_bonds: list[dict], posts: l
            updates: list[dict]) -> None:
     """One executemany per table, on the tables (not the classes): the ORM's bulk path costs
     more than the database here, as for the class list itself."""
-    people = cast(Table, Detainee.__table__)
+    people = schema.detainees
     changed = cast(CursorResult[Any], session.execute(
         update(people)
         .where(people.c.id == bindparam("b_id"), people.c.version == bindparam("b_version"))
@@ -604,11 +604,11 @@ def _write(session: Session, events: list[dict], new_bonds: list[dict], posts: l
     if dialect.supports_sane_multi_rowcount and changed.rowcount != len(updates):
         raise ConflictError(
             "the record was changed by someone else while you worked on it: re-run the command")
-    session.execute(insert(cast(Table, Event.__table__)), events)
+    session.execute(insert(schema.events), events)
     if new_bonds:
-        session.execute(insert(cast(Table, Bond.__table__)), new_bonds)
+        session.execute(insert(schema.bonds), new_bonds)
     if posts:
-        bonds = cast(Table, Bond.__table__)
+        bonds = schema.bonds
         session.execute(
             update(bonds).where(bonds.c.id == bindparam("b_id"))
             .values(posted_at=bindparam("posted_at"), receipt_number=bindparam("receipt_number"),

@@ -14,15 +14,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import String, Table, select
+from sqlalchemy import String, select
 from sqlalchemy.orm import Session
 
-from workflow import bulk, clock, crashpoints, facilities
+from workflow import bulk, clock, crashpoints, facilities, schema
 from workflow.audit import Actor, record
 from workflow.errors import BondtrackError, ValidationError
 from workflow.identity import normalize_a_number, normalize_language, normalize_name, parse_date
 from workflow.intake import headers, history, tables
-from workflow.models import CourtOrder, Detainee, Event, Facility
+from workflow.models import CourtOrder, Detainee, Facility
 from workflow.stages import Stage
 
 COLUMNS = {
@@ -44,9 +44,9 @@ PERSON_FIELDS = (
 )
 # What the database holds per column: a longer value is a line's problem, not a failed INSERT.
 _WIDTHS = {
-    **{c.name: c.type.length for c in cast(Table, Detainee.__table__).columns
+    **{c.name: c.type.length for c in schema.detainees.columns
        if isinstance(c.type, String) and c.type.length},
-    "facility_name": cast(int, cast(String, cast(Table, Facility.__table__).c.name.type).length),
+    "facility_name": cast(int, cast(String, schema.facilities.c.name.type).length),
 }
 # The list's facility is a report, not a confirmation: it only fills in people not yet located.
 _UNCONFIRMED = (Stage.INTAKE.value, Stage.LOCATING.value)
@@ -316,13 +316,13 @@ def _insert_new(session: Session, order: CourtOrder, rows: list[tuple], *, actor
     """The new people, then one ``imported`` event each at their ``stage_since`` (now, or
     when their history says they came under the order), straight through the DBAPI
     (workflow/bulk.py: COPY on PostgreSQL). One payload object for all: it is serialized once."""
-    people = cast(Table, Detainee.__table__)
+    people = schema.detainees
     ids = bulk.new_ids(session, people, len(rows))
     bulk.insert_rows(session, people, ("id", *_NEW_PERSON),
                      ((id_, *row) for id_, row in zip(ids, rows, strict=True)))
     since = _NEW_PERSON.index("stage_since")
     payload: dict = {}
-    bulk.insert_rows(session, cast(Table, Event.__table__), _IMPORTED, (
+    bulk.insert_rows(session, schema.events, _IMPORTED, (
         (order.id, id_, "imported", None, Stage.INTAKE.value, payload, actor.operator,
          actor.source, row[since], now)
         for id_, row in zip(ids, rows, strict=True)))

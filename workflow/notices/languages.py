@@ -11,13 +11,17 @@ template is added for them one day.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from workflow import resource
-from workflow.models import CourtOrder, Detainee
+from workflow.db import flushed
+from workflow.schema import OrderRow, detainees
 from workflow.stages import OUTSTANDING
+
+if TYPE_CHECKING:
+    from workflow.db import Reader
 
 UNKNOWN = "unknown"
 # ISO 639-3 codes of languages usually served orally in immigration detention.
@@ -47,39 +51,39 @@ def interpreter_reason(language: str | None, written: set[str] | None = None) ->
     return None
 
 
-def interpreter_needed(session: Session, order: CourtOrder,
+def interpreter_needed(reader: Reader, order: OrderRow,
                        outstanding_only: bool = False) -> dict[str, list[int]]:
     """Language code → ids of the people who need an interpreter (letters code calls this)."""
     written = written_languages()
     found: dict[str, list[int]] = defaultdict(list)
-    for person_id, language in _languages(session, order, outstanding_only):
+    for person_id, language in _languages(reader, order, outstanding_only):
         if language and interpreter_reason(language, written):
             found[language].append(person_id)
     return dict(sorted(found.items()))
 
 
-def language_unknown(session: Session, order: CourtOrder,
+def language_unknown(reader: Reader, order: OrderRow,
                      outstanding_only: bool = False) -> list[int]:
     """Ids of the people whose language is ``unknown`` (or was never recorded)."""
-    return [person_id for person_id, language in _languages(session, order, outstanding_only)
+    return [person_id for person_id, language in _languages(reader, order, outstanding_only)
             if not language or language == UNKNOWN]
 
 
-def _languages(session: Session, order: CourtOrder,
+def _languages(reader: Reader, order: OrderRow,
                outstanding_only: bool) -> list[tuple[int, str | None]]:
-    query = select(Detainee.id, Detainee.language).where(Detainee.order_id == order.id)
+    query = select(detainees.c.id, detainees.c.language).where(detainees.c.order_id == order.id)
     if outstanding_only:
-        query = query.where(Detainee.stage.in_(_OUTSTANDING))
-    return [(row[0], row[1]) for row in session.execute(query.order_by(Detainee.id))]
+        query = query.where(detainees.c.stage.in_(_OUTSTANDING))
+    return [(row[0], row[1]) for row in flushed(reader).execute(query.order_by(detainees.c.id))]
 
 
-def status_block(session: Session, order: CourtOrder) -> dict[str, object]:
+def status_block(reader: Reader, order: OrderRow) -> dict[str, object]:
     """For status: outstanding people who need an interpreter (per language) or whose language
     is unknown, counted in the database (status reads no rows per person)."""
-    counts = session.execute(
-        select(Detainee.language, func.count())
-        .where(Detainee.order_id == order.id, Detainee.stage.in_(_OUTSTANDING))
-        .group_by(Detainee.language)).all()
+    counts = flushed(reader).execute(
+        select(detainees.c.language, func.count())
+        .where(detainees.c.order_id == order.id, detainees.c.stage.in_(_OUTSTANDING))
+        .group_by(detainees.c.language)).all()
     written = written_languages()
     needed = {code: n for code, n in sorted(counts, key=lambda row: row[0] or "")
               if interpreter_reason(code, written)}
