@@ -11,8 +11,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import String, Table, select
 from sqlalchemy.orm import Session
@@ -81,14 +83,14 @@ class ImportResult:
         }
 
 
-@dataclass(frozen=True)
-class _Person:
+class _Person(NamedTuple):
     line: int
     a_number: str
     values: dict[str, Any]
     facility_code: str | None
 
 
+@bulk.collector_paused()
 def import_class_list(
     session: Session,
     order: CourtOrder,
@@ -113,7 +115,7 @@ def import_class_list(
                           notes=table.notes)
     # A bad header leaves no rows; a row the reader refused (too many cells, a cell too long)
     # is a rejected row like any other when the valid rows are wanted.
-    if table.problems and (rejects is None or not table.rows):
+    if table.problems and (rejects is None or not table.records):
         raise ValidationError(_failure(path, table.problems), table.problems)
     today = clock.local(now, order.time_zone).date()
     directory = facilities.index(session)
@@ -154,22 +156,24 @@ def _validate(
     """The people to import, and the names of the facilities the list introduces."""
     seen: dict[str, list[int]] = defaultdict(list)
     people: list[_Person] = []
-    rows = table.good_rows()
+    records = table.good_records()
     new_facility_names: dict[str, str] = {}
-    for done, row in enumerate(rows, start=1):
+    cells = _Cells(table.columns, today, directory)
+    for done, (line, texts) in enumerate(records, start=1):
         errors: list[tuple[str, str]] = []
         unknown: list[str] = []
-        a_number, person = _parse_row(row, today, directory, new_facility_names, errors, unknown)
-        notes.extend(f"{table.path.name}:{row.line}: facility: {text}" for text in unknown)
+        a_number, person = _parse_row(line, texts, cells, new_facility_names, errors, unknown)
+        if unknown:
+            notes.extend(f"{table.path.name}:{line}: facility: {text}" for text in unknown)
         for column, message in errors:
-            table.problem(row.line, column, message)
+            table.problem(line, column, message)
         # A twin with other problems is still a twin: name both lines now, not after a fix.
         if a_number is not None:
-            seen[a_number].append(row.line)
+            seen[a_number].append(line)
         if person is not None:
             people.append(person)
-        if progress and (done % 1000 == 0 or done == len(rows)):
-            progress(done, len(rows))
+        if progress and (done % 1000 == 0 or done == len(records)):
+            progress(done, len(records))
     duplicates = {a: lines for a, lines in seen.items() if len(lines) > 1}
     for lines in duplicates.values():
         for line in lines:
@@ -179,61 +183,124 @@ def _validate(
     return [p for p in people if p.a_number not in duplicates], new_facility_names
 
 
+class _Cells:
+    """How one import reads its rows' cells: each column by its index, and each distinct
+    text once. A class list repeats its dates of birth, countries, languages and facilities
+    thousands of times; the rules stay those of ``workflow.identity``, only their results
+    are kept."""
+
+    def __init__(self, columns: tuple[str, ...], today: date,
+                 directory: facilities.Index) -> None:
+        self.directory = directory
+        at = {name: index for index, name in enumerate(columns)}
+        self.parsers: dict[str, Callable[[str], Any]] = {
+            "a_number": normalize_a_number, "family_name": normalize_name,
+            "given_name": normalize_name, "date_of_birth": partial(parse_date, today=today),
+            "country_of_birth": normalize_name, "language": normalize_language,
+            "phone": _phone, "email": _email, "facility_name": normalize_name,
+        }
+        # column → text → (value, problem); an A-number is each row's own, so not kept.
+        self.known: dict[str, dict[str, tuple[Any, str | None]]] = {
+            name: {} for name in self.parsers if name != "a_number"}
+        self.a_number = at["a_number"]  # required: a file without it is refused
+        # The person's fields the file has, in the order their problems are reported; a
+        # field it lacks stays None.
+        self.fields = [(name, at[name], self.known[name]) for name in PERSON_FIELDS
+                       if name in at and name in self.known]
+        self.notes = at.get("notes")
+        self.blank = dict.fromkeys(PERSON_FIELDS)
+        self.facility = tuple(at.get(name) for name in _FACILITY_COLUMNS)
+        self.places: dict[tuple[str, str | None, str | None, str | None], facilities.Place] = {}
+
+    def parsed(self, column: str, text: str, errors: list[tuple[str, str]]) -> Any:
+        """The cell's value, or None with its problem added to ``errors``."""
+        known = self.known.get(column)
+        if known is None:
+            value, problem = _outcome(column, self.parsers[column], text)
+        else:
+            try:
+                value, problem = known[text]
+            except KeyError:
+                value, problem = self.outcome(column, text)
+        if problem is not None:
+            errors.append((column, problem))
+        return value
+
+    def outcome(self, column: str, text: str) -> tuple[Any, str | None]:
+        """(value, problem) of a text ``column`` has not had before, kept for the next time."""
+        found = self.known[column][text] = _outcome(column, self.parsers[column], text)
+        return found
+
+    def place(self, code: str, name: str | None, city: str | None,
+              state: str | None) -> facilities.Place:
+        key = (code, name, city, state)
+        try:
+            return self.places[key]
+        except KeyError:
+            found = self.places[key] = facilities.place(self.directory, code, name, city, state)
+            return found
+
+
+_FACILITY_COLUMNS = ("facility_code", "facility_name", "facility_city", "facility_state")
+
+
+def _outcome(column: str, parse: Callable[[str], Any], text: str) -> tuple[Any, str | None]:
+    """(value, None) for a cell that reads and fits its column, else (None, the problem);
+    (None, None) for an empty cell a column may have."""
+    if not text:
+        return None, "is required" if column in REQUIRED else None
+    try:
+        value = parse(text)
+    except ValueError as exc:
+        return None, str(exc)
+    width = _WIDTHS.get(column)
+    if width and isinstance(value, str) and len(value) > width:
+        return None, f"longer than {width} characters"
+    return value, None
+
+
 def _parse_row(
-    row: tables.Row,
-    today: date,
-    directory: facilities.Index,
+    line: int,
+    texts: list[str],
+    cells: _Cells,
     new_facility_names: dict[str, str],
     errors: list[tuple[str, str]],
     unknown: list[str],
 ) -> tuple[str | None, _Person | None]:
     """The row's A-number (if readable) and the person (if the whole row is valid)."""
-
-    def parsed(column: str, parse: Callable[[str], Any], required: bool = False) -> Any:
-        text = row.get(column)
-        if not text:
-            if required:
-                errors.append((column, "is required"))
-            return None
+    a_number = cells.parsed("a_number", texts[cells.a_number], errors)
+    values = cells.blank.copy()
+    # cells.parsed, spelled out: this loop runs for every cell of a class list.
+    for name, at, known in cells.fields:
         try:
-            value = parse(text)
-        except ValueError as exc:
-            errors.append((column, str(exc)))
-            return None
-        width = _WIDTHS.get(column)
-        if width and isinstance(value, str) and len(value) > width:
-            errors.append((column, f"longer than {width} characters"))
-            return None
-        return value
-
-    a_number = parsed("a_number", normalize_a_number, required=True)
-    values = {
-        "family_name": parsed("family_name", normalize_name, required=True),
-        "given_name": parsed("given_name", normalize_name, required=True),
-        "date_of_birth": parsed("date_of_birth", lambda t: parse_date(t, today=today)),
-        "country_of_birth": parsed("country_of_birth", normalize_name),
-        "language": parsed("language", normalize_language, required=True),
-        "phone": parsed("phone", _phone),
-        "email": parsed("email", _email),
-        "notes": row.get("notes") or None,
-    }
-    code = _facility_code(row, parsed, directory, new_facility_names, errors, unknown)
+            value, problem = known[texts[at]]
+        except KeyError:
+            value, problem = cells.outcome(name, texts[at])
+        values[name] = value
+        if problem is not None:
+            errors.append((name, problem))
+    if cells.notes is not None:
+        values["notes"] = texts[cells.notes] or None
+    code = None
+    if cells.facility != (None, None, None, None):
+        given = [texts[at] if at is not None else "" for at in cells.facility]
+        code = _facility_code(given, cells, new_facility_names, errors, unknown)
     if errors:
         return a_number, None
-    return a_number, _Person(row.line, a_number, values, code)
+    return a_number, _Person(line, a_number, values, code)
 
 
-def _facility_code(row: tables.Row, parsed: Callable[..., Any], directory: facilities.Index,
-                   new_facility_names: dict[str, str], errors: list[tuple[str, str]],
-                   unknown: list[str]) -> str | None:
-    """The code of the facility the row names (by code, name, or name, city and state); a
-    name nothing matches goes in ``unknown`` and the person is imported without one."""
-    name = parsed("facility_name", normalize_name)
-    if len(row.get("facility_code")) > _WIDTHS["facility_name"]:
+def _facility_code(given: list[str], cells: _Cells, new_facility_names: dict[str, str],
+                   errors: list[tuple[str, str]], unknown: list[str]) -> str | None:
+    """The code of the facility the row names (``given``: its code, name, city and state
+    cells); a name nothing matches goes in ``unknown`` and the person is imported without
+    one."""
+    code_text, name_text, city, state = given
+    name = cells.parsed("facility_name", name_text, errors)
+    if len(code_text) > _WIDTHS["facility_name"]:
         errors.append(("facility_code", "not a facility code or name"))
         return None
-    where = facilities.place(directory, row.get("facility_code"), name,
-                             row.get("facility_city") or None, row.get("facility_state") or None)
+    where = cells.place(code_text, name, city or None, state or None)
     if where.ambiguous:
         errors.append(("facility", where.ambiguous.listing()))
     elif where.unknown:
@@ -282,50 +349,47 @@ def _apply(
         d.a_number: d
         for d in session.scalars(select(Detainee).where(Detainee.order_id == order.id))
     }
-    new_rows = []
+    new_people: list[tuple[_Person, int | None]] = []
     for person in people:
         facility = facilities.get(person.facility_code) if person.facility_code else None
         current = existing.get(person.a_number)
         if current is None:
-            new_rows.append(_new_row(order, person, facility, now, entered.get(person.a_number)))
+            new_people.append((person, facility.id if facility else None))
         elif _update(session, current, person, facility, result, actor=actor, now=now):
             result.updated += 1
         else:
             result.unchanged += 1
-    result.created = len(new_rows)
-    if new_rows:
-        _insert_new(session, order, new_rows, actor=actor, now=now)
-
-
-def _new_row(order: CourtOrder, person: _Person, facility: Facility | None, now: datetime,
-             entered: datetime | None) -> tuple:
-    """A new person in INTAKE since now, or since they came under the order (history), as
-    values in ``_NEW_PERSON`` order."""
-    return (order.id, person.a_number, *(person.values[name] for name in PERSON_FIELDS),
-            facility.id if facility else None, Stage.INTAKE.value, entered or now, 1, now, now)
+    result.created = len(new_people)
+    if new_people:
+        _insert_new(session, order, new_people, entered, actor=actor, now=now)
 
 
 _NEW_PERSON = ("order_id", "a_number", *PERSON_FIELDS, "facility_id", "stage", "stage_since",
                "version", "created_at", "updated_at")
+_PERSON_VALUES = itemgetter(*PERSON_FIELDS)
 _IMPORTED = ("order_id", "detainee_id", "kind", "from_stage", "to_stage", "payload", "actor",
              "source", "at", "recorded_at")
+_INTAKE = Stage.INTAKE.value
 
 
-def _insert_new(session: Session, order: CourtOrder, rows: list[tuple], *, actor: Actor,
-                now: datetime) -> None:
-    """The new people, then one ``imported`` event each at their ``stage_since`` (now, or
-    when their history says they came under the order), straight through the DBAPI
-    (workflow/bulk.py: COPY on PostgreSQL). One payload object for all: it is serialized once."""
+def _insert_new(session: Session, order: CourtOrder, new_people: list[tuple[_Person, int | None]],
+                entered: dict[str, datetime], *, actor: Actor, now: datetime) -> None:
+    """The new people (with their facility's id) in INTAKE since now, or since they came under
+    the order (history), then one ``imported`` event each at that time, straight through the
+    DBAPI (workflow/bulk.py: COPY on PostgreSQL). One payload object for all: it is
+    serialized once."""
     people = cast(Table, Detainee.__table__)
-    ids = bulk.new_ids(session, people, len(rows))
-    bulk.insert_rows(session, people, ("id", *_NEW_PERSON),
-                     ((id_, *row) for id_, row in zip(ids, rows, strict=True)))
-    since = _NEW_PERSON.index("stage_since")
+    ids = bulk.new_ids(session, people, len(new_people))
+    since = [entered.get(person.a_number) or now for person, _ in new_people]
+    order_id = order.id
+    bulk.insert_rows(session, people, ("id", *_NEW_PERSON), [
+        (id_, order_id, person.a_number, *_PERSON_VALUES(person.values), facility_id, _INTAKE,
+         at, 1, now, now)
+        for id_, (person, facility_id), at in zip(ids, new_people, since, strict=True)])
     payload: dict = {}
-    bulk.insert_rows(session, cast(Table, Event.__table__), _IMPORTED, (
-        (order.id, id_, "imported", None, Stage.INTAKE.value, payload, actor.operator,
-         actor.source, row[since], now)
-        for id_, row in zip(ids, rows, strict=True)))
+    bulk.insert_rows(session, cast(Table, Event.__table__), _IMPORTED, [
+        (order_id, id_, "imported", None, _INTAKE, payload, actor.operator, actor.source, at, now)
+        for id_, at in zip(ids, since, strict=True)])
 
 
 def _update(
@@ -367,9 +431,9 @@ def _jsonable(value: Any) -> Any:
 def _write_rejects(table: tables.Table, path: Path) -> None:
     header = list(COLUMNS)
     rows = [
-        (row.cells, "; ".join(table.bad_lines[row.line]))
-        for row in table.rows
-        if row.line in table.bad_lines
+        (table.row(line, cells).cells, "; ".join(table.bad_lines[line]))
+        for line, cells in table.records
+        if line in table.bad_lines
     ]
     try:
         tables.write_rejects(path, header, rows)
