@@ -58,14 +58,23 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str],
     it has not written yet."""
     connection = session.connection()
     dialect = connection.dialect
-    steps = [(i, process) for i, name in enumerate(columns)
-             if (process := _processor(table.c[name].type, dialect)) is not None]
-    if steps:
-        # Column by column: each column's distinct values converted once, then mapped.
-        by_column: list[Sequence[Any]] = list(zip(*rows, strict=True)) or [() for _ in columns]
-        for i, process in steps:
-            by_column[i] = _converted(by_column[i], process)
-        rows = zip(*by_column, strict=True)
+    by_column: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    if not by_column:
+        return
+    kept: list[str] = []
+    values: list[Sequence[Any]] = []
+    for name, cells in zip(columns, by_column, strict=True):
+        process = _processor(table.c[name].type, dialect)
+        if process is not None:
+            cells = _converted(cells, process)
+        # NULL in every row: left out, which the database stores as NULL too (no server
+        # default), and binding it row by row was a fifth of SQLite's insert.
+        if (cells[0] is None and cells.count(None) == len(cells)
+                and table.c[name].server_default is None):
+            continue
+        kept.append(name)
+        values.append(cells)
+    columns, rows = kept, zip(*values, strict=True)
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(name) for name in columns)
     target = dialect.identifier_preparer.format_table(table)
@@ -89,7 +98,7 @@ def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]
 
 
 def _converted(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
-    """``values`` through ``process``, called once per distinct value."""
+    """``values`` (one column's) through ``process``, called once per distinct value."""
     try:
         done = {value: process(value) for value in set(values)}
     except TypeError:

@@ -7,12 +7,11 @@ changed field. Importing the same file twice changes nothing the second time.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -86,7 +85,7 @@ class ImportResult:
 class _Person(NamedTuple):
     line: int
     a_number: str
-    values: dict[str, Any]
+    values: tuple[Any, ...]  # in PERSON_FIELDS order
     facility_code: str | None
 
 
@@ -154,33 +153,82 @@ def _validate(
     notes: list[str],
 ) -> tuple[list[_Person], dict[str, str]]:
     """The people to import, and the names of the facilities the list introduces."""
-    seen: dict[str, list[int]] = defaultdict(list)
-    people: list[_Person] = []
     records = table.good_records()
-    new_facility_names: dict[str, str] = {}
     cells = _Cells(table.columns, today, directory)
-    for done, (line, texts) in enumerate(records, start=1):
-        errors: list[tuple[str, str]] = []
-        unknown: list[str] = []
-        a_number, person = _parse_row(line, texts, cells, new_facility_names, errors, unknown)
-        if unknown:
-            notes.extend(f"{table.path.name}:{line}: facility: {text}" for text in unknown)
-        for column, message in errors:
-            table.problem(line, column, message)
-        # A twin with other problems is still a twin: name both lines now, not after a fix.
-        if a_number is not None:
-            seen[a_number].append(line)
-        if person is not None:
-            people.append(person)
-        if progress and (done % 1000 == 0 or done == len(records)):
-            progress(done, len(records))
-    duplicates = {a: lines for a, lines in seen.items() if len(lines) > 1}
+    people: list[_Person] = []
+    a_numbers: list[str | None] = []  # each row's, where readable
+    new_facility_names: dict[str, str] = {}
+    for start in range(0, len(records), _CHUNK):
+        chunk = records[start:start + _CHUNK]
+        people += _parse_rows(table, chunk, cells, new_facility_names, a_numbers, notes)
+        if progress:
+            progress(start + len(chunk), len(records))
+    # A twin with other problems is still a twin: name both lines now, not after a fix.
+    duplicates: dict[str, list[int]] = {
+        a: [] for a, count in Counter(a_numbers).items() if count > 1 and a is not None}
+    if duplicates:
+        for a_number, (line, _) in zip(a_numbers, records, strict=True):
+            if a_number in duplicates:
+                duplicates[a_number].append(line)
     for lines in duplicates.values():
         for line in lines:
             others = ", ".join(str(n) for n in lines if n != line)
             table.problem(line, "a_number", f"the same A-number is on line(s) {others}")
     table.sort_problems()
-    return [p for p in people if p.a_number not in duplicates], new_facility_names
+    if duplicates:
+        people = [p for p in people if p.a_number not in duplicates]
+    return people, new_facility_names
+
+
+# Rows read at a time, column by column; progress is told after each.
+_CHUNK = 1000
+
+
+def _parse_rows(
+    table: tables.Table,
+    chunk: list[tuple[int, list[str]]],
+    cells: _Cells,
+    new_facility_names: dict[str, str],
+    a_numbers: list[str | None],
+    notes: list[str],
+) -> list[_Person]:
+    """The valid rows' people; the rows' A-numbers (None if unreadable) go on ``a_numbers``
+    and their problems into ``table``, each row's in column order."""
+    by_column = list(zip(*(texts for _, texts in chunk), strict=True))
+    read, a_problems = cells.column("a_number", by_column[cells.a_number])
+    a_numbers += read
+    # Each field's values in PERSON_FIELDS order (None for a column the file lacks), and
+    # the columns with a problem somewhere in the chunk.
+    fields: list[Sequence[Any]] = [[None] * len(chunk)] * len(PERSON_FIELDS)
+    problems = [("a_number", a_problems)]
+    for name, at in cells.fields:
+        values, found = cells.column(name, by_column[at])
+        fields[PERSON_FIELDS.index(name)] = values
+        problems.append((name, found))
+    if cells.notes is not None:
+        fields[PERSON_FIELDS.index("notes")] = [text or None for text in by_column[cells.notes]]
+    rows = list(zip(*fields, strict=True))
+    codes: list[str | None] = [None] * len(chunk)
+    bad: dict[int, list[tuple[str, str]]] = {}
+    for name, found in problems:
+        for index, problem in enumerate(found or ()):
+            if problem is not None:
+                bad.setdefault(index, []).append((name, problem))
+    if cells.facility != (None, None, None, None):
+        for index, (line, texts) in enumerate(chunk):
+            errors = bad.get(index, [])
+            unknown: list[str] = []
+            given = [texts[at] if at is not None else "" for at in cells.facility]
+            codes[index] = _facility_code(given, cells, new_facility_names, errors, unknown)
+            notes.extend(f"{table.path.name}:{line}: facility: {text}" for text in unknown)
+            if errors:
+                bad[index] = errors
+    for index in sorted(bad):
+        for column, message in bad[index]:
+            table.problem(chunk[index][0], column, message)
+    return [_Person(line, a_number, values, code)
+            for index, ((line, _), a_number, values, code)
+            in enumerate(zip(chunk, read, rows, codes, strict=True)) if index not in bad]
 
 
 class _Cells:
@@ -199,37 +247,40 @@ class _Cells:
             "country_of_birth": normalize_name, "language": normalize_language,
             "phone": _phone, "email": _email, "facility_name": normalize_name,
         }
-        # column → text → (value, problem); an A-number is each row's own, so not kept.
-        self.known: dict[str, dict[str, tuple[Any, str | None]]] = {
+        # column → text → its value (None if it has a problem) / its problem. An A-number is
+        # each row's own: those are not kept.
+        self.values: dict[str, dict[str, Any]] = {
             name: {} for name in self.parsers if name != "a_number"}
+        self.problems: dict[str, dict[str, str]] = {name: {} for name in self.values}
         self.a_number = at["a_number"]  # required: a file without it is refused
-        # The person's fields the file has, in the order their problems are reported; a
-        # field it lacks stays None.
-        self.fields = [(name, at[name], self.known[name]) for name in PERSON_FIELDS
-                       if name in at and name in self.known]
+        # The person's fields the file has, in the order their problems are reported.
+        self.fields = [(name, at[name]) for name in PERSON_FIELDS
+                       if name in at and name in self.values]
         self.notes = at.get("notes")
-        self.blank = dict.fromkeys(PERSON_FIELDS)
         self.facility = tuple(at.get(name) for name in _FACILITY_COLUMNS)
         self.places: dict[tuple[str, str | None, str | None, str | None], facilities.Place] = {}
 
-    def parsed(self, column: str, text: str, errors: list[tuple[str, str]]) -> Any:
-        """The cell's value, or None with its problem added to ``errors``."""
-        known = self.known.get(column)
-        if known is None:
-            value, problem = _outcome(column, self.parsers[column], text)
-        else:
-            try:
-                value, problem = known[text]
-            except KeyError:
-                value, problem = self.outcome(column, text)
-        if problem is not None:
-            errors.append((column, problem))
-        return value
+    def column(self, name: str, texts: Sequence[str]
+               ) -> tuple[list[Any], list[str | None] | None]:
+        """Each text's value (None if it has a problem), and each one's problem (None if
+        none of them has one)."""
+        values = self.values.get(name, {})
+        problems = self.problems.get(name, {})
+        for text in set(texts).difference(values):
+            values[text], problem = _outcome(name, self.parsers[name], text)
+            if problem is not None:
+                problems[text] = problem
+        read = list(map(values.__getitem__, texts))
+        if not problems or problems.keys().isdisjoint(texts):
+            return read, None
+        return read, [problems.get(text) for text in texts]
 
-    def outcome(self, column: str, text: str) -> tuple[Any, str | None]:
-        """(value, problem) of a text ``column`` has not had before, kept for the next time."""
-        found = self.known[column][text] = _outcome(column, self.parsers[column], text)
-        return found
+    def parsed(self, name: str, text: str, errors: list[tuple[str, str]]) -> Any:
+        """One cell's value, or None with its problem added to ``errors``."""
+        (value,), found = self.column(name, (text,))
+        if found is not None and found[0] is not None:
+            errors.append((name, found[0]))
+        return value
 
     def place(self, code: str, name: str | None, city: str | None,
               state: str | None) -> facilities.Place:
@@ -257,37 +308,6 @@ def _outcome(column: str, parse: Callable[[str], Any], text: str) -> tuple[Any, 
     if width and isinstance(value, str) and len(value) > width:
         return None, f"longer than {width} characters"
     return value, None
-
-
-def _parse_row(
-    line: int,
-    texts: list[str],
-    cells: _Cells,
-    new_facility_names: dict[str, str],
-    errors: list[tuple[str, str]],
-    unknown: list[str],
-) -> tuple[str | None, _Person | None]:
-    """The row's A-number (if readable) and the person (if the whole row is valid)."""
-    a_number = cells.parsed("a_number", texts[cells.a_number], errors)
-    values = cells.blank.copy()
-    # cells.parsed, spelled out: this loop runs for every cell of a class list.
-    for name, at, known in cells.fields:
-        try:
-            value, problem = known[texts[at]]
-        except KeyError:
-            value, problem = cells.outcome(name, texts[at])
-        values[name] = value
-        if problem is not None:
-            errors.append((name, problem))
-    if cells.notes is not None:
-        values["notes"] = texts[cells.notes] or None
-    code = None
-    if cells.facility != (None, None, None, None):
-        given = [texts[at] if at is not None else "" for at in cells.facility]
-        code = _facility_code(given, cells, new_facility_names, errors, unknown)
-    if errors:
-        return a_number, None
-    return a_number, _Person(line, a_number, values, code)
 
 
 def _facility_code(given: list[str], cells: _Cells, new_facility_names: dict[str, str],
@@ -366,7 +386,6 @@ def _apply(
 
 _NEW_PERSON = ("order_id", "a_number", *PERSON_FIELDS, "facility_id", "stage", "stage_since",
                "version", "created_at", "updated_at")
-_PERSON_VALUES = itemgetter(*PERSON_FIELDS)
 _IMPORTED = ("order_id", "detainee_id", "kind", "from_stage", "to_stage", "payload", "actor",
              "source", "at", "recorded_at")
 _INTAKE = Stage.INTAKE.value
@@ -383,7 +402,7 @@ def _insert_new(session: Session, order: CourtOrder, new_people: list[tuple[_Per
     since = [entered.get(person.a_number) or now for person, _ in new_people]
     order_id = order.id
     bulk.insert_rows(session, people, ("id", *_NEW_PERSON), [
-        (id_, order_id, person.a_number, *_PERSON_VALUES(person.values), facility_id, _INTAKE,
+        (id_, order_id, person.a_number, *person.values, facility_id, _INTAKE,
          at, 1, now, now)
         for id_, (person, facility_id), at in zip(ids, new_people, since, strict=True)])
     payload: dict = {}
@@ -404,7 +423,7 @@ def _update(
 ) -> bool:
     changes = [
         (name, getattr(detainee, name), value)
-        for name, value in person.values.items()
+        for name, value in zip(PERSON_FIELDS, person.values, strict=True)
         if value is not None and getattr(detainee, name) != value
     ]
     if (facility is not None and detainee.facility_id != facility.id
