@@ -3,7 +3,7 @@
 ``COPY ... FROM STDIN`` on PostgreSQL, the fastest way in; one ``executemany`` on SQLite
 (as fast as Core's, measured: sqlite3 is the cost there). Each value still goes through its
 column's own bind conversion (the one every other write uses, UTC times included), once per
-distinct value.
+distinct value of its column; a column that is NULL in every row is left out of the insert.
 """
 
 from __future__ import annotations
