@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -52,18 +52,25 @@ def new_ids(session: Session, table: Table, count: int) -> list[int]:
 
 def insert_rows(session: Session, table: Table, columns: Sequence[str],
                 rows: Iterable[Sequence[Any]]) -> None:
-    """Insert ``rows`` (values in ``columns`` order) into ``table``.
+    """Insert ``rows`` (values in ``columns`` order) into ``table``: ``insert_columns``."""
+    by_column = list(zip(*rows, strict=True))
+    insert_columns(session, table, dict(zip(columns, by_column, strict=True)) if by_column else {})
+
+
+def insert_columns(session: Session, table: Table, columns: Mapping[str, Sequence[Any]]) -> None:
+    """Insert rows given column by column (name → each row's value) into ``table``.
 
     The rows go straight to the database: flush the session first if they refer to rows
     it has not written yet."""
     connection = session.connection()
     dialect = connection.dialect
-    by_column: list[Sequence[Any]] = list(zip(*rows, strict=True))
-    if not by_column:
-        return
+    if len({len(cells) for cells in columns.values()}) > 1:
+        raise ValueError("the columns of one insert have different lengths")
     kept: list[str] = []
     values: list[Sequence[Any]] = []
-    for name, cells in zip(columns, by_column, strict=True):
+    for name, cells in columns.items():
+        if not cells:
+            return
         process = _processor(table.c[name].type, dialect)
         if process is not None:
             cells = _converted(cells, process)
@@ -74,9 +81,9 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str],
             continue
         kept.append(name)
         values.append(cells)
-    columns, rows = kept, zip(*values, strict=True)
+    rows = zip(*values, strict=True)
     quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(name) for name in columns)
+    names = ", ".join(quote(name) for name in kept)
     target = dialect.identifier_preparer.format_table(table)
     raw: Any = connection.connection.driver_connection  # psycopg's or sqlite3's own
     if dialect.name == "postgresql":
@@ -84,7 +91,7 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str],
             for row in rows:
                 copy.write_row(row)
     else:
-        marks = ", ".join("?" for _ in columns)
+        marks = ", ".join("?" for _ in kept)
         raw.executemany(f"INSERT INTO {target} ({names}) VALUES ({marks})", rows)
 
 

@@ -384,10 +384,6 @@ def _apply(
         _insert_new(session, order, new_people, entered, actor=actor, now=now)
 
 
-_NEW_PERSON = ("order_id", "a_number", *PERSON_FIELDS, "facility_id", "stage", "stage_since",
-               "version", "created_at", "updated_at")
-_IMPORTED = ("order_id", "detainee_id", "kind", "from_stage", "to_stage", "payload", "actor",
-             "source", "at", "recorded_at")
 _INTAKE = Stage.INTAKE.value
 
 
@@ -395,20 +391,28 @@ def _insert_new(session: Session, order: CourtOrder, new_people: list[tuple[_Per
                 entered: dict[str, datetime], *, actor: Actor, now: datetime) -> None:
     """The new people (with their facility's id) in INTAKE since now, or since they came under
     the order (history), then one ``imported`` event each at that time, straight through the
-    DBAPI (workflow/bulk.py: COPY on PostgreSQL). One payload object for all: it is
-    serialized once."""
+    DBAPI (workflow/bulk.py: COPY on PostgreSQL), column by column. One payload object for
+    all: it is serialized once."""
     people = cast(Table, Detainee.__table__)
-    ids = bulk.new_ids(session, people, len(new_people))
+    count = len(new_people)
+    ids = bulk.new_ids(session, people, count)
     since = [entered.get(person.a_number) or now for person, _ in new_people]
-    order_id = order.id
-    bulk.insert_rows(session, people, ("id", *_NEW_PERSON), [
-        (id_, order_id, person.a_number, *person.values, facility_id, _INTAKE,
-         at, 1, now, now)
-        for id_, (person, facility_id), at in zip(ids, new_people, since, strict=True)])
+    fields = zip(*(person.values for person, _ in new_people), strict=True)
+    bulk.insert_columns(session, people, {
+        "id": ids, "order_id": [order.id] * count,
+        "a_number": [person.a_number for person, _ in new_people],
+        **dict(zip(PERSON_FIELDS, fields, strict=True)),
+        "facility_id": [facility_id for _, facility_id in new_people],
+        "stage": [_INTAKE] * count, "stage_since": since, "version": [1] * count,
+        "created_at": [now] * count, "updated_at": [now] * count,
+    })
     payload: dict = {}
-    bulk.insert_rows(session, cast(Table, Event.__table__), _IMPORTED, [
-        (order_id, id_, "imported", None, _INTAKE, payload, actor.operator, actor.source, at, now)
-        for id_, at in zip(ids, since, strict=True)])
+    bulk.insert_columns(session, cast(Table, Event.__table__), {
+        "order_id": [order.id] * count, "detainee_id": ids, "kind": ["imported"] * count,
+        "from_stage": [None] * count, "to_stage": [_INTAKE] * count,
+        "payload": [payload] * count, "actor": [actor.operator] * count,
+        "source": [actor.source] * count, "at": since, "recorded_at": [now] * count,
+    })
 
 
 def _update(
