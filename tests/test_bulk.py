@@ -58,6 +58,21 @@ def test_bulk_rows_roll_back_with_the_session(database: db.Database) -> None:
         assert session.scalars(select(Event)).all() == []
 
 
+def test_a_column_null_in_every_row_reads_back_null(database: db.Database) -> None:
+    columns = ("order_id", "kind", "from_stage", "to_stage", "payload", "actor", "source", "at",
+               "recorded_at")
+    with database.write() as session:
+        order = _order(session)
+        bulk.insert_rows(session, Event.__table__, columns,
+                         [(order.id, "bulk", None, stage, {}, "a", "cli", AT, AT)
+                          for stage in (None, "INTAKE", None)])
+    with database.read() as session:
+        stored = session.execute(select(Event.from_stage, Event.to_stage, Event.payload)
+                                 .order_by(Event.id)).all()
+    assert [tuple(row) for row in stored] == [(None, None, {}), (None, "INTAKE", {}),
+                                              (None, None, {})]
+
+
 def test_naive_times_are_refused_as_everywhere_else(database: db.Database) -> None:
     with pytest.raises(ValueError, match="naive"), database.write() as session:
         order = _order(session)

@@ -147,6 +147,18 @@ def test_a_header_below_a_preamble_and_withheld_cells(tmp_path: Path) -> None:
         assert not tables.is_withheld(text), text
 
 
+def test_a_cell_that_only_looks_like_a_marker_is_kept(tmp_path: Path) -> None:
+    """The row is looked at as a whole first; a near miss is then read cell by cell."""
+    path = tmp_path / "near.csv"
+    path.write_text("A-Number,Last Name,First Name\n012345672,Lab 7,b(6)\n"
+                    "012345673,Bob,B 6 Jr\n", encoding="utf-8")
+    first, second = tables.read(path, headers.columns("a_number", "family_name", "given_name"),
+                                ("a_number",)).rows
+    assert (first.get("family_name"), first.get("given_name"), first.withheld) == (
+        "Lab 7", "", frozenset({"given_name"}))
+    assert (second.get("given_name"), second.withheld) == ("B 6 Jr", frozenset())
+
+
 def custody_workbook(path: Path, rows: list[list[object]]) -> Path:
     """A custody list in the government's shape: a cover sheet, then a sheet whose header
     (ICE's column names) sits on row 7 below a title block."""

@@ -321,6 +321,29 @@ def test_a_duplicate_is_named_even_when_its_twin_has_other_problems(
     assert "list.csv:3: date_of_birth: not a date (use YYYY-MM-DD or M/D/YYYY)" in problems
 
 
+def test_a_long_list_reports_problems_row_by_row_across_thousands_of_lines(
+    with_order: db.Database, tmp_path: Path
+) -> None:
+    """Rows are read a thousand at a time: problems, twins and progress stay row by row."""
+    rows = [f"{100_000_000 + n},Núñez,José,3/7/1985,Mexico,Spanish,," for n in range(2500)]
+    rows[999] = "100000999,,José,2/30/1985,Mexico,Spanish,,"  # line 1001: two problems
+    rows[1000] = "100000001,Núñez,José,3/7/1985,Mexico,,,"  # line 1002: a twin of line 3
+    rows[2499] = "A-12,Núñez,José,3/7/2030,Mexico,Spanish,,"  # line 2501
+    path = write_csv(tmp_path / "long.csv", [HEADER, *rows])
+    told: list[tuple[int, int]] = []
+    problems = refused(with_order, path, progress=lambda done, total: told.append((done, total)))
+    assert problems == [
+        "long.csv:3: a_number: the same A-number is on line(s) 1002",
+        "long.csv:1001: family_name: is required",
+        "long.csv:1001: date_of_birth: not a date (use YYYY-MM-DD or M/D/YYYY)",
+        "long.csv:1002: language: is required",
+        "long.csv:1002: a_number: the same A-number is on line(s) 3",
+        "long.csv:2501: a_number: not an A-number (8 or 9 digits, optionally after 'A')",
+        "long.csv:2501: date_of_birth: is in the future",
+    ]
+    assert told == [(1000, 2500), (2000, 2500), (2500, 2500)]
+
+
 def test_a_class_list_that_is_not_utf8_is_read_as_windows_1252_with_a_note(
         with_order: db.Database, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"

@@ -21,7 +21,10 @@ def normalize_a_number(text: str) -> str:
 
     ``A-012-345-678``, ``a012345678``, ``12345678`` → ``012345678``.
     """
-    match = _A_NUMBER.match(text.strip())
+    text = text.strip()
+    if len(text) == 9 and text.isascii() and text.isdigit():
+        return text  # already the stored form: what most lists hold, read without a regex
+    match = _A_NUMBER.match(text)
     if not match:
         raise ValueError("not an A-number (8 or 9 digits, optionally after 'A')")
     digits = _NOT_DIGIT.sub("", match.group(1))

@@ -488,7 +488,7 @@ class Summary:
 def plan(session: Session, order: CourtOrder, table: tables.Table, *, now: datetime,
          default_bond_cents: int | None) -> dict[str, Plan]:
     """Every row's history, checked; problems go into ``table``. Keyed by A-number."""
-    if not has_history(name for row in table.rows[:1] for name in row.cells):
+    if not table.records or not has_history(table.present):
         return {}
     context = Context(order.time_zone, order.order_date, now, default_bond_cents)
     plans: dict[str, Plan] = {}

@@ -7,12 +7,13 @@ changed field. Importing the same file twice changes nothing the second time.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import String, select
 from sqlalchemy.orm import Session
@@ -81,14 +82,14 @@ class ImportResult:
         }
 
 
-@dataclass(frozen=True)
-class _Person:
+class _Person(NamedTuple):
     line: int
     a_number: str
-    values: dict[str, Any]
+    values: tuple[Any, ...]  # in PERSON_FIELDS order
     facility_code: str | None
 
 
+@bulk.collector_paused()
 def import_class_list(
     session: Session,
     order: CourtOrder,
@@ -113,7 +114,7 @@ def import_class_list(
                           notes=table.notes)
     # A bad header leaves no rows; a row the reader refused (too many cells, a cell too long)
     # is a rejected row like any other when the valid rows are wanted.
-    if table.problems and (rejects is None or not table.rows):
+    if table.problems and (rejects is None or not table.records):
         raise ValidationError(_failure(path, table.problems), table.problems)
     today = clock.local(now, order.time_zone).date()
     directory = facilities.index(session)
@@ -152,88 +153,174 @@ def _validate(
     notes: list[str],
 ) -> tuple[list[_Person], dict[str, str]]:
     """The people to import, and the names of the facilities the list introduces."""
-    seen: dict[str, list[int]] = defaultdict(list)
+    records = table.good_records()
+    cells = _Cells(table.columns, today, directory)
     people: list[_Person] = []
-    rows = table.good_rows()
+    a_numbers: list[str | None] = []  # each row's, where readable
     new_facility_names: dict[str, str] = {}
-    for done, row in enumerate(rows, start=1):
-        errors: list[tuple[str, str]] = []
-        unknown: list[str] = []
-        a_number, person = _parse_row(row, today, directory, new_facility_names, errors, unknown)
-        notes.extend(f"{table.path.name}:{row.line}: facility: {text}" for text in unknown)
-        for column, message in errors:
-            table.problem(row.line, column, message)
-        # A twin with other problems is still a twin: name both lines now, not after a fix.
-        if a_number is not None:
-            seen[a_number].append(row.line)
-        if person is not None:
-            people.append(person)
-        if progress and (done % 1000 == 0 or done == len(rows)):
-            progress(done, len(rows))
-    duplicates = {a: lines for a, lines in seen.items() if len(lines) > 1}
+    for start in range(0, len(records), _CHUNK):
+        chunk = records[start:start + _CHUNK]
+        people += _parse_rows(table, chunk, cells, new_facility_names, a_numbers, notes)
+        if progress:
+            progress(start + len(chunk), len(records))
+    # A twin with other problems is still a twin: name both lines now, not after a fix.
+    duplicates: dict[str, list[int]] = {
+        a: [] for a, count in Counter(a_numbers).items() if count > 1 and a is not None}
+    if duplicates:
+        for a_number, (line, _) in zip(a_numbers, records, strict=True):
+            if a_number in duplicates:
+                duplicates[a_number].append(line)
     for lines in duplicates.values():
         for line in lines:
             others = ", ".join(str(n) for n in lines if n != line)
             table.problem(line, "a_number", f"the same A-number is on line(s) {others}")
     table.sort_problems()
-    return [p for p in people if p.a_number not in duplicates], new_facility_names
+    if duplicates:
+        people = [p for p in people if p.a_number not in duplicates]
+    return people, new_facility_names
 
 
-def _parse_row(
-    row: tables.Row,
-    today: date,
-    directory: facilities.Index,
+# Rows read at a time, column by column; progress is told after each.
+_CHUNK = 1000
+
+
+def _parse_rows(
+    table: tables.Table,
+    chunk: list[tuple[int, list[str]]],
+    cells: _Cells,
     new_facility_names: dict[str, str],
-    errors: list[tuple[str, str]],
-    unknown: list[str],
-) -> tuple[str | None, _Person | None]:
-    """The row's A-number (if readable) and the person (if the whole row is valid)."""
+    a_numbers: list[str | None],
+    notes: list[str],
+) -> list[_Person]:
+    """The valid rows' people; the rows' A-numbers (None if unreadable) go on ``a_numbers``
+    and their problems into ``table``, each row's in column order."""
+    by_column = list(zip(*(texts for _, texts in chunk), strict=True))
+    read, a_problems = cells.column("a_number", by_column[cells.a_number])
+    a_numbers += read
+    # Each field's values in PERSON_FIELDS order (None for a column the file lacks), and
+    # the columns with a problem somewhere in the chunk.
+    fields: list[Sequence[Any]] = [[None] * len(chunk)] * len(PERSON_FIELDS)
+    problems = [("a_number", a_problems)]
+    for name, at in cells.fields:
+        values, found = cells.column(name, by_column[at])
+        fields[PERSON_FIELDS.index(name)] = values
+        problems.append((name, found))
+    if cells.notes is not None:
+        fields[PERSON_FIELDS.index("notes")] = [text or None for text in by_column[cells.notes]]
+    rows = list(zip(*fields, strict=True))
+    codes: list[str | None] = [None] * len(chunk)
+    bad: dict[int, list[tuple[str, str]]] = {}
+    for name, found in problems:
+        for index, problem in enumerate(found or ()):
+            if problem is not None:
+                bad.setdefault(index, []).append((name, problem))
+    if cells.facility != (None, None, None, None):
+        for index, (line, texts) in enumerate(chunk):
+            errors = bad.get(index, [])
+            unknown: list[str] = []
+            given = [texts[at] if at is not None else "" for at in cells.facility]
+            codes[index] = _facility_code(given, cells, new_facility_names, errors, unknown)
+            notes.extend(f"{table.path.name}:{line}: facility: {text}" for text in unknown)
+            if errors:
+                bad[index] = errors
+    for index in sorted(bad):
+        for column, message in bad[index]:
+            table.problem(chunk[index][0], column, message)
+    return [_Person(line, a_number, values, code)
+            for index, ((line, _), a_number, values, code)
+            in enumerate(zip(chunk, read, rows, codes, strict=True)) if index not in bad]
 
-    def parsed(column: str, parse: Callable[[str], Any], required: bool = False) -> Any:
-        text = row.get(column)
-        if not text:
-            if required:
-                errors.append((column, "is required"))
-            return None
-        try:
-            value = parse(text)
-        except ValueError as exc:
-            errors.append((column, str(exc)))
-            return None
-        width = _WIDTHS.get(column)
-        if width and isinstance(value, str) and len(value) > width:
-            errors.append((column, f"longer than {width} characters"))
-            return None
+
+class _Cells:
+    """How one import reads its rows' cells: each column by its index, and each distinct
+    text once. A class list repeats its dates of birth, countries, languages and facilities
+    thousands of times; the rules stay those of ``workflow.identity``, only their results
+    are kept."""
+
+    def __init__(self, columns: tuple[str, ...], today: date,
+                 directory: facilities.Index) -> None:
+        self.directory = directory
+        at = {name: index for index, name in enumerate(columns)}
+        self.parsers: dict[str, Callable[[str], Any]] = {
+            "a_number": normalize_a_number, "family_name": normalize_name,
+            "given_name": normalize_name, "date_of_birth": partial(parse_date, today=today),
+            "country_of_birth": normalize_name, "language": normalize_language,
+            "phone": _phone, "email": _email, "facility_name": normalize_name,
+        }
+        # column → text → its value (None if it has a problem) / its problem. An A-number is
+        # each row's own: those are not kept.
+        self.values: dict[str, dict[str, Any]] = {
+            name: {} for name in self.parsers if name != "a_number"}
+        self.problems: dict[str, dict[str, str]] = {name: {} for name in self.values}
+        self.a_number = at["a_number"]  # required: a file without it is refused
+        # The person's fields the file has, in the order their problems are reported.
+        self.fields = [(name, at[name]) for name in PERSON_FIELDS
+                       if name in at and name in self.values]
+        self.notes = at.get("notes")
+        self.facility = tuple(at.get(name) for name in _FACILITY_COLUMNS)
+        self.places: dict[tuple[str, str | None, str | None, str | None], facilities.Place] = {}
+
+    def column(self, name: str, texts: Sequence[str]
+               ) -> tuple[list[Any], list[str | None] | None]:
+        """Each text's value (None if it has a problem), and each one's problem (None if
+        none of them has one)."""
+        values = self.values.get(name, {})
+        problems = self.problems.get(name, {})
+        for text in set(texts).difference(values):
+            values[text], problem = _outcome(name, self.parsers[name], text)
+            if problem is not None:
+                problems[text] = problem
+        read = list(map(values.__getitem__, texts))
+        if not problems or problems.keys().isdisjoint(texts):
+            return read, None
+        return read, [problems.get(text) for text in texts]
+
+    def parsed(self, name: str, text: str, errors: list[tuple[str, str]]) -> Any:
+        """One cell's value, or None with its problem added to ``errors``."""
+        (value,), found = self.column(name, (text,))
+        if found is not None and found[0] is not None:
+            errors.append((name, found[0]))
         return value
 
-    a_number = parsed("a_number", normalize_a_number, required=True)
-    values = {
-        "family_name": parsed("family_name", normalize_name, required=True),
-        "given_name": parsed("given_name", normalize_name, required=True),
-        "date_of_birth": parsed("date_of_birth", lambda t: parse_date(t, today=today)),
-        "country_of_birth": parsed("country_of_birth", normalize_name),
-        "language": parsed("language", normalize_language, required=True),
-        "phone": parsed("phone", _phone),
-        "email": parsed("email", _email),
-        "notes": row.get("notes") or None,
-    }
-    code = _facility_code(row, parsed, directory, new_facility_names, errors, unknown)
-    if errors:
-        return a_number, None
-    return a_number, _Person(row.line, a_number, values, code)
+    def place(self, code: str, name: str | None, city: str | None,
+              state: str | None) -> facilities.Place:
+        key = (code, name, city, state)
+        try:
+            return self.places[key]
+        except KeyError:
+            found = self.places[key] = facilities.place(self.directory, code, name, city, state)
+            return found
 
 
-def _facility_code(row: tables.Row, parsed: Callable[..., Any], directory: facilities.Index,
-                   new_facility_names: dict[str, str], errors: list[tuple[str, str]],
-                   unknown: list[str]) -> str | None:
-    """The code of the facility the row names (by code, name, or name, city and state); a
-    name nothing matches goes in ``unknown`` and the person is imported without one."""
-    name = parsed("facility_name", normalize_name)
-    if len(row.get("facility_code")) > _WIDTHS["facility_name"]:
+_FACILITY_COLUMNS = ("facility_code", "facility_name", "facility_city", "facility_state")
+
+
+def _outcome(column: str, parse: Callable[[str], Any], text: str) -> tuple[Any, str | None]:
+    """(value, None) for a cell that reads and fits its column, else (None, the problem);
+    (None, None) for an empty cell a column may have."""
+    if not text:
+        return None, "is required" if column in REQUIRED else None
+    try:
+        value = parse(text)
+    except ValueError as exc:
+        return None, str(exc)
+    width = _WIDTHS.get(column)
+    if width and isinstance(value, str) and len(value) > width:
+        return None, f"longer than {width} characters"
+    return value, None
+
+
+def _facility_code(given: list[str], cells: _Cells, new_facility_names: dict[str, str],
+                   errors: list[tuple[str, str]], unknown: list[str]) -> str | None:
+    """The code of the facility the row names (``given``: its code, name, city and state
+    cells); a name nothing matches goes in ``unknown`` and the person is imported without
+    one."""
+    code_text, name_text, city, state = given
+    name = cells.parsed("facility_name", name_text, errors)
+    if len(code_text) > _WIDTHS["facility_name"]:
         errors.append(("facility_code", "not a facility code or name"))
         return None
-    where = facilities.place(directory, row.get("facility_code"), name,
-                             row.get("facility_city") or None, row.get("facility_state") or None)
+    where = cells.place(code_text, name, city or None, state or None)
     if where.ambiguous:
         errors.append(("facility", where.ambiguous.listing()))
     elif where.unknown:
@@ -282,50 +369,50 @@ def _apply(
         d.a_number: d
         for d in session.scalars(select(Detainee).where(Detainee.order_id == order.id))
     }
-    new_rows = []
+    new_people: list[tuple[_Person, int | None]] = []
     for person in people:
         facility = facilities.get(person.facility_code) if person.facility_code else None
         current = existing.get(person.a_number)
         if current is None:
-            new_rows.append(_new_row(order, person, facility, now, entered.get(person.a_number)))
+            new_people.append((person, facility.id if facility else None))
         elif _update(session, current, person, facility, result, actor=actor, now=now):
             result.updated += 1
         else:
             result.unchanged += 1
-    result.created = len(new_rows)
-    if new_rows:
-        _insert_new(session, order, new_rows, actor=actor, now=now)
+    result.created = len(new_people)
+    if new_people:
+        _insert_new(session, order, new_people, entered, actor=actor, now=now)
 
 
-def _new_row(order: CourtOrder, person: _Person, facility: Facility | None, now: datetime,
-             entered: datetime | None) -> tuple:
-    """A new person in INTAKE since now, or since they came under the order (history), as
-    values in ``_NEW_PERSON`` order."""
-    return (order.id, person.a_number, *(person.values[name] for name in PERSON_FIELDS),
-            facility.id if facility else None, Stage.INTAKE.value, entered or now, 1, now, now)
+_INTAKE = Stage.INTAKE.value
 
 
-_NEW_PERSON = ("order_id", "a_number", *PERSON_FIELDS, "facility_id", "stage", "stage_since",
-               "version", "created_at", "updated_at")
-_IMPORTED = ("order_id", "detainee_id", "kind", "from_stage", "to_stage", "payload", "actor",
-             "source", "at", "recorded_at")
-
-
-def _insert_new(session: Session, order: CourtOrder, rows: list[tuple], *, actor: Actor,
-                now: datetime) -> None:
-    """The new people, then one ``imported`` event each at their ``stage_since`` (now, or
-    when their history says they came under the order), straight through the DBAPI
-    (workflow/bulk.py: COPY on PostgreSQL). One payload object for all: it is serialized once."""
+def _insert_new(session: Session, order: CourtOrder, new_people: list[tuple[_Person, int | None]],
+                entered: dict[str, datetime], *, actor: Actor, now: datetime) -> None:
+    """The new people (with their facility's id) in INTAKE since now, or since they came under
+    the order (history), then one ``imported`` event each at that time, straight through the
+    DBAPI (workflow/bulk.py: COPY on PostgreSQL), column by column. One payload object for
+    all: it is serialized once."""
     people = schema.detainees
-    ids = bulk.new_ids(session, people, len(rows))
-    bulk.insert_rows(session, people, ("id", *_NEW_PERSON),
-                     ((id_, *row) for id_, row in zip(ids, rows, strict=True)))
-    since = _NEW_PERSON.index("stage_since")
+    count = len(new_people)
+    ids = bulk.new_ids(session, people, count)
+    since = [entered.get(person.a_number) or now for person, _ in new_people]
+    fields = zip(*(person.values for person, _ in new_people), strict=True)
+    bulk.insert_columns(session, people, {
+        "id": ids, "order_id": [order.id] * count,
+        "a_number": [person.a_number for person, _ in new_people],
+        **dict(zip(PERSON_FIELDS, fields, strict=True)),
+        "facility_id": [facility_id for _, facility_id in new_people],
+        "stage": [_INTAKE] * count, "stage_since": since, "version": [1] * count,
+        "created_at": [now] * count, "updated_at": [now] * count,
+    })
     payload: dict = {}
-    bulk.insert_rows(session, schema.events, _IMPORTED, (
-        (order.id, id_, "imported", None, Stage.INTAKE.value, payload, actor.operator,
-         actor.source, row[since], now)
-        for id_, row in zip(ids, rows, strict=True)))
+    bulk.insert_columns(session, schema.events, {
+        "order_id": [order.id] * count, "detainee_id": ids, "kind": ["imported"] * count,
+        "from_stage": [None] * count, "to_stage": [_INTAKE] * count,
+        "payload": [payload] * count, "actor": [actor.operator] * count,
+        "source": [actor.source] * count, "at": since, "recorded_at": [now] * count,
+    })
 
 
 def _update(
@@ -340,7 +427,7 @@ def _update(
 ) -> bool:
     changes = [
         (name, getattr(detainee, name), value)
-        for name, value in person.values.items()
+        for name, value in zip(PERSON_FIELDS, person.values, strict=True)
         if value is not None and getattr(detainee, name) != value
     ]
     if (facility is not None and detainee.facility_id != facility.id
@@ -367,9 +454,9 @@ def _jsonable(value: Any) -> Any:
 def _write_rejects(table: tables.Table, path: Path) -> None:
     header = list(COLUMNS)
     rows = [
-        (row.cells, "; ".join(table.bad_lines[row.line]))
-        for row in table.rows
-        if row.line in table.bad_lines
+        (table.row(line, cells).cells, "; ".join(table.bad_lines[line]))
+        for line, cells in table.records
+        if line in table.bad_lines
     ]
     try:
         tables.write_rejects(path, header, rows)

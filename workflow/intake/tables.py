@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -36,6 +37,9 @@ HEADER_SEARCH_ROWS = 30
 # FOIA exemption markers: "b(6)", "(b)(6), (b)(7)(C)", "b6; b7c".
 _EXEMPTION = r"\(?b\)?\s*\(?\s*[1-9]\s*\)?\s*(?:\(?\s*[a-f]\s*\)?)?"
 _WITHHELD = re.compile(rf"\s*{_EXEMPTION}(?:\s*[,;/&]?\s*{_EXEMPTION})*\s*", re.IGNORECASE)
+# What every marker contains (a "b", then a digit): a row without it has no marker.
+_MAYBE_WITHHELD = re.compile(r"b\)?\s*\(?\s*[1-9]", re.IGNORECASE)
+_NONE_WITHHELD: frozenset[str] = frozenset()
 ENCODINGS = ("utf-8", "cp1252", "auto")
 
 
@@ -43,7 +47,7 @@ ENCODINGS = ("utf-8", "cp1252", "auto")
 class Row:
     line: int
     cells: Mapping[str, str]  # canonical column → stripped text ("" when empty or withheld)
-    withheld: frozenset[str] = frozenset()  # columns whose cell is a redaction marker
+    withheld: frozenset[str] = _NONE_WITHHELD  # columns whose cell is a redaction marker
 
     def get(self, column: str) -> str:
         return self.cells.get(column, "")
@@ -64,7 +68,6 @@ class Row:
 @dataclass
 class Table:
     path: Path
-    rows: list[Row]
     problems: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     # line → its problems, so a caller can skip or reject whole rows
@@ -72,6 +75,19 @@ class Table:
     present: set[str] = field(default_factory=set)  # canonical columns the header has
     notes: list[str] = field(default_factory=list)  # worth saying, not wrong (encoding, sheet)
     header_line: int = 1
+    # The rows as read: (line, cells in ``columns`` order), so a caller that reads every row
+    # of a long list can take its columns by index; ``rows`` gives them as Row objects.
+    columns: tuple[str, ...] = ()
+    records: list[tuple[int, list[str]]] = field(default_factory=list)
+    withheld: dict[int, frozenset[str]] = field(default_factory=dict)  # only lines with any
+
+    def row(self, line: int, cells: list[str]) -> Row:
+        return Row(line, dict(zip(self.columns, cells, strict=True)),
+                   self.withheld.get(line, _NONE_WITHHELD))
+
+    @cached_property
+    def rows(self) -> list[Row]:
+        return [self.row(line, cells) for line, cells in self.records]
 
     def problem(self, line: int | None, column: str, message: str) -> None:
         where = f"{self.path.name}:{line}" if line else self.path.name
@@ -81,6 +97,9 @@ class Table:
 
     def good_rows(self) -> list[Row]:
         return [row for row in self.rows if row.line not in self.bad_lines]
+
+    def good_records(self) -> list[tuple[int, list[str]]]:
+        return [record for record in self.records if record[0] not in self.bad_lines]
 
     def sort_problems(self) -> None:
         """Problems in line order, as a person reads the file."""
@@ -104,7 +123,7 @@ def read(path: Path, columns: Mapping[str, tuple[str, ...]], required: tuple[str
     as plain "CSV" on Windows), "utf-8" or "cp1252". ``sheet`` names the XLSX sheet; without it
     the sheet whose header fits best."""
     aliases = {_key(alias): name for name, names in columns.items() for alias in (name, *names)}
-    table = Table(path=path, rows=[])
+    table = Table(path=path)
     header_line, header, raw_rows = _header(path, aliases, encoding, sheet, table.notes)
     table.header_line = header_line
     positions: dict[str, int] = {}
@@ -123,23 +142,36 @@ def read(path: Path, columns: Mapping[str, tuple[str, ...]], required: tuple[str
             table.problem(header_line, name, "required column is missing")
     if table.problems:
         return table
+    table.columns = names = tuple(positions)
+    indexes = tuple(positions.values())
+    width = len(header)
     for line, cells in raw_rows:
-        if not any(cell.strip() for cell in cells):
+        if not "".join(cells).strip():
             continue
-        if len(table.rows) == MAX_ROWS:
+        if len(table.records) == MAX_ROWS:
             raise ValidationError(f"{path.name}: more than {MAX_ROWS:,} rows")
-        values = {name: _cell(cells, index) for name, index in positions.items()}
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+        if len(cells) >= width:
+            values = [cells[index].strip() for index in indexes]
+        else:
+            values = [_cell(cells, index) for index in indexes]
+        if len(cells) > width and "".join(cells[width:]).strip():
             table.problem(line, "(row)", "more cells than there are columns")
-        withheld = frozenset(name for name, value in values.items() if is_withheld(value))
-        for name, value in values.items():
-            if name in withheld:
-                values[name] = ""
-            elif len(value) > MAX_CELL:
-                table.problem(line, name, f"longer than {MAX_CELL} characters")
-            elif "\x00" in value:
-                table.problem(line, name, "contains a NUL character")
-        table.rows.append(Row(line=line, cells=values, withheld=withheld))
+        # One look at the whole row: a cell can only be a marker, too long or hold a NUL if
+        # the joined row is, so most rows skip the checks cell by cell.
+        joined = "\n".join(values)
+        if _MAYBE_WITHHELD.search(joined) or "\x00" in joined or len(joined) > MAX_CELL:
+            withheld = frozenset(name for name, value in zip(names, values, strict=True)
+                                 if is_withheld(value))
+            if withheld:
+                table.withheld[line] = withheld
+            for at, name in enumerate(names):
+                if name in withheld:
+                    values[at] = ""
+                elif len(values[at]) > MAX_CELL:
+                    table.problem(line, name, f"longer than {MAX_CELL} characters")
+                elif "\x00" in values[at]:
+                    table.problem(line, name, "contains a NUL character")
+        table.records.append((line, values))
     return table
 
 
@@ -277,17 +309,14 @@ def _csv_records(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
     delimiter = next((d for d in "|\t" if d in first and "," not in first), ",")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     line = 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error:
-            raise ValidationError(
-                f"{path.name}:{reader.line_num}: the CSV is malformed (check quotes)"
-            ) from None
-        yield line, cells
-        line = reader.line_num + 1
+    try:
+        for cells in reader:
+            yield line, cells
+            line = reader.line_num + 1
+    except csv.Error:
+        raise ValidationError(
+            f"{path.name}:{reader.line_num}: the CSV is malformed (check quotes)"
+        ) from None
 
 
 # What a damaged or hostile workbook raises while it is read (expat refuses entity bombs).
