@@ -22,7 +22,7 @@ def trivial() -> int:
 
 
 if __name__ == "__main__":
-    from workflow.cli import exit_now
+    from workflow.processes import exit_now
 
     with flows._short_run():
         trivial()

@@ -174,7 +174,7 @@ def test_the_quick_exit_after_a_flow_runs_every_exit_hook_and_keeps_the_code() -
     Prefect's log and event workers drain), then atexit's, then the exit code as given."""
     script = (
         "import atexit, sys, threading\n"
-        "from workflow.cli import exit_now\n"
+        "from workflow.processes import exit_now\n"
         "threading._register_atexit(lambda: print('workers drained', flush=True))\n"
         "atexit.register(lambda: print('atexit ran', flush=True))\n"
         "print('said', end='')\n"

@@ -10,10 +10,11 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from workflow import processes
 from workflow.errors import BondtrackError, ValidationError, debugging, public
 
 # command name → "module:attribute" inside workflow.cli
@@ -109,7 +110,7 @@ def main() -> None:
 
 def entry() -> None:
     """The installed `bondtrack` command: ``main``, then, once Prefect is loaded, a quick exit
-    (``exit_now``)."""
+    (``processes.exit_now``)."""
     try:
         main(prog_name="bondtrack")
         code: Any = 0
@@ -118,27 +119,4 @@ def entry() -> None:
             raise
         code = done.code
     if "prefect" in sys.modules:
-        exit_now(code)
-
-
-def exit_now(code: Any) -> NoReturn:
-    """End the process as ``sys.exit(code)`` would, without the interpreter's teardown.
-
-    After a flow, tearing down the thousands of Prefect and pydantic objects takes a second
-    or more while the user waits for the prompt. Everything that must happen at exit
-    happens first, in the interpreter's order: Prefect's log and event workers drain
-    (threading's exit hooks), then the atexit hooks; only the teardown is skipped.
-    """
-    import atexit
-    import threading
-
-    threading._shutdown()  # type: ignore[attr-defined]  # as the interpreter does first
-    atexit._run_exitfuncs()
-    if isinstance(code, str):
-        print(code, file=sys.stderr)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe: nothing more can be said
-            pass
-    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+        processes.exit_now(code)

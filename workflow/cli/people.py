@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -87,8 +89,8 @@ def describe_history(history: dict, dry_run: bool) -> str:
 class _progress:
     """A progress bar on stderr for large files; silent for small ones and non-terminals."""
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        self.bar = None
+    def __enter__(self) -> Callable[[int, int], None]:
+        self.bar: Any = None
         return self.update
 
     def update(self, done: int, total: int) -> None:
