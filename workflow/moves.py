@@ -63,12 +63,14 @@ def make(session: Session, detainee: Detainee, move: str, fields: Mapping[str, s
          facility: Facility | None = None) -> Event:
     """Make ``move`` with the text ``fields`` it reads (others are ignored); its event.
 
-    An empty field is not given. ``facility`` is one the caller already resolved (an apply
+    A blank field is not given. ``facility`` is one the caller already resolved (an apply
     file's row names it for any move); otherwise locate and transfer resolve theirs.
     """
     if move not in FIELDS:
         raise NotFoundError("no such move")
-    given = {name: text for name in FIELDS[move] if (text := (fields.get(name) or "").strip())}
+    # Text is kept as given (a name may start with a tab: the export makes it inert); each
+    # edge trims what it trims, as before. Blank is not given.
+    given = {name: text for name in FIELDS[move] if (text := fields.get(name) or "").strip()}
     if move == NOTE:
         return tracking.add_note(session, detainee, given.get("note", ""), actor=actor, now=now)
     zone = detainee.court_order.time_zone

@@ -204,7 +204,8 @@ def move(detainee_id: int, move: str) -> Any:
         abort(403)
 
     def change(session: Session, detainee: Detainee) -> str:
-        event = moves.make(session, detainee, move, request.form, actor=actor(), now=clock.now(),
+        typed = {name: text.strip() for name, text in request.form.items()}
+        event = moves.make(session, detainee, move, typed, actor=actor(), now=clock.now(),
                            default_bond_cents=terms.default_bond_cents(settings()))
         return moves.describe(detainee, event)
 
