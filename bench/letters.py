@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from workflow.core.files import ensure_private_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PEOPLE = 615
@@ -28,9 +30,11 @@ RUNS = 3
 
 def build(workdir: Path):  # type: ignore[no-untyped-def]
     """The demo order (615 synthetic people, about 80% Spanish) in its own home."""
-    from workflow import config, db, demo
+    from workflow import demo
+    from workflow.core import config
+    from workflow.record import db
 
-    home = db.ensure_private_dir(workdir / "home")
+    home = ensure_private_dir(workdir / "home")
     settings = config.load({**os.environ, "BONDTRACK_HOME": str(home),
                             "BONDTRACK_DATABASE_URL": ""})
     database = db.connect(settings)
@@ -56,8 +60,8 @@ def main() -> int:
     import weasyprint
 
     from workflow import demo
-    from workflow.audit import Actor
     from workflow.notices.sending import render_letters
+    from workflow.record.audit import Actor
 
     with tempfile.TemporaryDirectory(prefix="bondtrack-bench-letters-") as tmp:
         workdir = Path(tmp)

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from workflow.core.files import ensure_private_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BONDTRACK = str(Path(sys.executable).parent / "bondtrack")
@@ -29,9 +31,11 @@ DEMO_NOW = "2025-11-20 09:00"  # the demo's now, court time
 
 def build(people: int, workdir: Path) -> Path:
     """A demo order of ``people`` in its own home; the path of its database file."""
-    from workflow import config, db, demo
+    from workflow import demo
+    from workflow.core import config
+    from workflow.record import db
 
-    home = db.ensure_private_dir(workdir / f"built-{people}")
+    home = ensure_private_dir(workdir / f"built-{people}")
     settings = config.load({**os.environ, "BONDTRACK_HOME": str(home),
                             "BONDTRACK_DATABASE_URL": ""})
     database = db.connect(settings)

@@ -2,9 +2,9 @@
 """The floor of `flow_overhead`: one trivial task in one flow, run the way `bondtrack run sweep`
 runs its flow (the same Prefect configuration and server, no heartbeat), and nothing else."""
 
-from workflow import flows
+from workflow.runners import flows
 
-# Prefect reads its settings when imported: workflow.flows must set them first, or this
+# Prefect reads its settings when imported: workflow.runners.flows must set them first, or this
 # flow would run on a temporary server instead of the one `run sweep` uses.
 if flows.TARGET is None:
     raise SystemExit("trivial_flow: Prefect was imported before bondtrack configured it")
@@ -22,7 +22,7 @@ def trivial() -> int:
 
 
 if __name__ == "__main__":
-    from workflow.processes import exit_now
+    from workflow.core.processes import exit_now
 
     with flows._short_run():
         trivial()

@@ -38,11 +38,13 @@ def build(people: int, home: Path):  # type: ignore[no-untyped-def]
     """A migrated home with one order of ``people``; its settings, database and order id."""
     from sqlalchemy import case, update
 
-    from workflow import clock, config, db, orders
-    from workflow.audit import Actor
+    from workflow.core import clock, config
     from workflow.demo.data import synthetic_person
     from workflow.intake.roster import import_class_list
-    from workflow.models import Detainee, Facility
+    from workflow.orders import orders
+    from workflow.record import db
+    from workflow.record.audit import Actor
+    from workflow.record.models import Detainee, Facility
 
     settings = config.load({**os.environ, "BONDTRACK_HOME": str(home),
                             "BONDTRACK_DATABASE_URL": ""})
@@ -78,9 +80,10 @@ def build(people: int, home: Path):  # type: ignore[no-untyped-def]
 def page_seconds(people: int, workdir: Path) -> tuple[float, str]:
     from sqlalchemy import func, select
 
-    from workflow import clock, users
-    from workflow.audit import Actor
-    from workflow.models import Detainee
+    from workflow.core import clock
+    from workflow.record import users
+    from workflow.record.audit import Actor
+    from workflow.record.models import Detainee
     from workflow.web import create_app
 
     home = workdir / f"home-{people}"

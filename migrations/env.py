@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from workflow.schema import metadata as target_metadata
+from workflow.record.schema import metadata as target_metadata
 
 
 def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
@@ -29,7 +29,8 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    from workflow import config, db
+    from workflow.core import config
+    from workflow.record import db
 
     database = db.connect(config.load())
     with database.engine.begin() as conn:

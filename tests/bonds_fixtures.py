@@ -10,9 +10,12 @@ from sqlalchemy import func, select
 
 from tests.foundation_fixtures import NOW, STAFF
 from tests.order_changes_fixtures import ANA, JOSE, LUIS, on_person
-from workflow import bonds, db, orders, tracking
-from workflow.bonds import Kind, State
-from workflow.models import BondEvent, Event
+from workflow.bonds import bonds
+from workflow.bonds.bonds import Kind, State
+from workflow.people import tracking
+from workflow.places import facilities
+from workflow.record import db
+from workflow.record.models import BondEvent, Event
 
 HOUR = timedelta(hours=1)
 POSTED_AT = NOW  # every bond of these tests is posted at NOW (T-24h before the order's deadline)
@@ -22,7 +25,7 @@ def post(database: db.Database, a_number: str, *, amount_cents: int = 150_000,
          obligor: str | None = "Rosa Núñez", email: str | None = None) -> None:
     """Walk the person from INTAKE to a posted bond, all at NOW."""
     def walk(session, detainee):  # type: ignore[no-untyped-def]
-        facility = orders.facility_for(session, "BROADIL", "Broadview Processing Center")
+        facility = facilities.by_code(session, "BROADIL", "Broadview Processing Center")
         tracking.locate(session, detainee, facility, actor=STAFF, now=NOW)
         tracking.set_bond(session, detainee, amount_cents=amount_cents, obligor_name=obligor,
                           obligor_email=email, actor=STAFF, now=NOW)

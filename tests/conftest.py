@@ -16,7 +16,8 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, text
 
 from tests import pgcluster
-from workflow import clock, config, db
+from workflow.core import clock, config
+from workflow.record import db
 
 # Shared fixtures, registered once for the whole run: a session fixture imported by name into
 # several modules would be defined (and started) once per module.

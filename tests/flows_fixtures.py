@@ -15,10 +15,13 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.conftest import CASE
-from workflow import db, orders, tracking
-from workflow.audit import Actor
 from workflow.intake.roster import import_class_list
-from workflow.models import CourtOrder, Detainee, Event
+from workflow.orders import orders
+from workflow.people import tracking
+from workflow.places import facilities
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import CourtOrder, Detainee, Event
 
 STARTED = datetime(2025, 11, 13, 15, 0, tzinfo=UTC)  # order added and list imported
 DEADLINE = datetime(2025, 11, 21, 18, 0, tzinfo=UTC)  # noon in Chicago
@@ -48,7 +51,7 @@ def seed_order(database: db.Database, people: int, tmp_path: Path, *, case: str 
                                  deadline="2025-11-21 12:00", time_zone="America/Chicago",
                                  actor=STAFF, now=STARTED)
         for code, name in FACILITIES.items():
-            orders.facility_for(session, code, name)
+            facilities.by_code(session, code, name)
         import_class_list(session, order, path, actor=Actor("tester", "import"), now=STARTED)
         return order.id
 
@@ -78,7 +81,7 @@ def move(session: Any, detainee: Detainee, verb: str, *, at: datetime,
          facility: str = "BROADIL") -> Event:
     common = {"actor": STAFF, "now": max(at, STARTED), "at": at}
     if verb in ("locate", "transfer"):
-        place = orders.facility_for(session, facility)
+        place = facilities.by_code(session, facility)
         return getattr(tracking, verb)(session, detainee, place, **common)
     if verb == "set_bond":
         return tracking.set_bond(session, detainee, amount_cents=150_000, **common)

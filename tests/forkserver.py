@@ -7,7 +7,7 @@ ARGV`` (the real ``workflow.cli.main``, as the installed script does), or with
 ``call`` ("module:function") that function with ARGV, in that environment,
 stderr to ``log``, and answers ``{"pid": N}`` at once. The child is killed
 with SIGKILL the moment it announces the step ``kill_at`` names (``[STEP, N]``:
-the Nth time it reaches STEP, see workflow/crashpoints.py), after
+the Nth time it reaches STEP, see workflow/core/crashpoints.py), after
 ``kill_after`` seconds, or as soon as a line ``kill`` arrives (``term`` sends
 SIGTERM, a clean stop); ``{"exit": CODE, "killed": BOOL, "at_step": BOOL}``
 follows when the child is gone (CODE -9 when the kill ended it). Signals go
@@ -157,7 +157,7 @@ def _announce_at(step: str, nth: int, marker: int) -> None:
     import threading
     import time
 
-    from workflow import crashpoints
+    from workflow.core import crashpoints
 
     seen = 0
     lock = threading.Lock()

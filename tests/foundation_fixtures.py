@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import CASE
-from workflow import db, orders
-from workflow.audit import Actor
 from workflow.intake.roster import ImportResult, import_class_list
-from workflow.models import CourtOrder, Detainee, Event
+from workflow.orders import orders
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import CourtOrder, Detainee, Event
 
 NOW = datetime(2025, 11, 20, 18, 0, tzinfo=UTC)  # T-24h, where the `frozen` fixture stands
 STAFF = Actor(operator="tester", source="cli")

@@ -22,9 +22,12 @@ from sqlalchemy import create_engine, func, select, text
 
 from tests import pgcluster
 from tests.conftest import new_pg_database
-from workflow import config, db, reports, stages
-from workflow.models import CourtOrder, Detainee, Event
-from workflow.stages import Stage
+from workflow.core import config, stages
+from workflow.core.files import ensure_private_dir
+from workflow.core.stages import Stage
+from workflow.record import db
+from workflow.record.models import CourtOrder, Detainee, Event
+from workflow.views import reports
 
 # This checkout's command, beside this Python: never another checkout's, whatever is installed.
 BONDTRACK = Path(sys.executable).parent / "bondtrack"
@@ -46,7 +49,7 @@ def fresh_home(base: Path, backend: str, sqlite_template: Path | None = None,
                pg_template: str | None = None) -> dict[str, str]:
     """A new private home with a migrated database on ``backend``; returns its environment."""
     home = base / f"home-{next(_homes)}"
-    db.ensure_private_dir(home)
+    ensure_private_dir(home)
     if backend == "postgresql":
         assert pg is not None
         return environment(home, new_pg_database(pg, pg_template))
@@ -119,7 +122,7 @@ def _check_person(detainee_id: int, stage: str, since: datetime, version: int,
 
 def table_rows(database: db.Database) -> dict[str, list[tuple]]:
     """Every row of every bondtrack table, sorted: two equal results are two equal databases."""
-    from workflow.models import Base
+    from workflow.record.models import Base
 
     with database.read() as session:
         return {

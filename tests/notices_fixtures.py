@@ -21,12 +21,16 @@ from babel.dates import get_day_names, get_month_names
 from sqlalchemy import select
 
 from tests.conftest import CASE
-from workflow import config, db, orders, resource, tracking
-from workflow.audit import Actor
+from workflow import resource
+from workflow.core import config
+from workflow.core.stages import Stage
 from workflow.demo.data import FACILITIES as DEMO_FACILITIES
 from workflow.intake.roster import import_class_list
-from workflow.models import CourtOrder, Detainee, Facility
-from workflow.stages import Stage
+from workflow.orders import orders
+from workflow.people import tracking
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import CourtOrder, Detainee, Facility
 
 NOW = datetime(2025, 11, 20, 18, 0, tzinfo=UTC)  # where the `frozen` fixture stands
 STAFF = Actor(operator="tester", source="cli")

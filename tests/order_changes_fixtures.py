@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from tests.conftest import CASE
 from tests.foundation_fixtures import STAFF, _columns
-from workflow import config, db, orders
-from workflow.models import CourtOrder, Detainee, Event, Notice
+from workflow.core import config
+from workflow.orders import orders
+from workflow.record import db
+from workflow.record.models import CourtOrder, Detainee, Event, Notice
 
 JOSE, ANA, LUIS = "012345678", "098765432", "023456789"
 T = TypeVar("T")
@@ -20,7 +22,7 @@ T = TypeVar("T")
 
 def chicago(text: str) -> datetime:
     """``2025-11-21 12:00`` in Chicago as an aware UTC instant."""
-    from workflow import clock
+    from workflow.core import clock
 
     return clock.parse_instant(text, "America/Chicago")
 

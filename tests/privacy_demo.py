@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from workflow.core.files import ensure_private_dir
+
 STAFF = "duty@example.org"
 
 
@@ -37,10 +39,12 @@ def main(home: Path, log: Path, smtp_port: str) -> None:
 def after_the_demo(home: Path, result) -> None:  # type: ignore[no-untyped-def]
     """What staff do next, through the same functions the commands call: send the e-mails,
     export the list, back it up, and run every scheduled job once."""
-    from workflow import backup, config, db, export, scheduler
-    from workflow.audit import Actor
+    from workflow.core import config
     from workflow.demo import NOW
     from workflow.notices.sending import send_notices
+    from workflow.record import backup, db, scheduler
+    from workflow.record.audit import Actor
+    from workflow.views import export
 
     settings = config.load()
     database = db.connect(settings)
@@ -48,13 +52,13 @@ def after_the_demo(home: Path, result) -> None:  # type: ignore[no-untyped-def]
     try:
         print(send_notices(database, settings, case=None, kinds=(), now=NOW, worker="privacy"))
         with database.read() as session:
-            from workflow.orders import resolve_order
+            from workflow.orders.orders import resolve_order
 
             order_id = resolve_order(session, None).id
-        exports = db.ensure_private_dir(home / "exports")
+        exports = ensure_private_dir(home / "exports")
         export.export_people(database, order_id, fmt="csv", path=exports / "people.csv",
                              actor=actor, now=NOW)
-        backups = db.ensure_private_dir(home / "backups")
+        backups = ensure_private_dir(home / "backups")
         backup.backup(database, backups / "demo.backup", actor=actor, now=NOW)
         scheduler.run(database, settings, case=None, once=True, say=print, rehearse_from=NOW)
     finally:

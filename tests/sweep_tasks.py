@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 def run(argv: list[str]) -> None:
     """``argv``: the case number and ``now`` in Unix seconds, as the flow takes them."""
-    from workflow import config, flows
-    from workflow import sweep as sweeping
+    from workflow.core import config
+    from workflow.people import sweep as sweeping
+    from workflow.runners import flows
 
     case, now = argv[0], int(argv[1])
     plan = flows.plan_sweep.fn(case, now)

@@ -27,13 +27,17 @@ from tests.flows_fixtures import (
     walk,
 )
 from tests.notices_fixtures import free_port, with_smtp
-from workflow import alerts, clock, config, db, reports, thresholds
-from workflow.audit import Actor
+from workflow.alerts import deadline as alerts
+from workflow.alerts import thresholds
+from workflow.alerts.thresholds import Rules, Threshold
+from workflow.core import clock, config
+from workflow.core.errors import ConfigError
 from workflow.demo import alerts as demo_alerts
-from workflow.errors import ConfigError
-from workflow.models import Alert, Event, Notice
 from workflow.notices import letters
-from workflow.thresholds import Rules, Threshold
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Alert, Event, Notice
+from workflow.views import reports
 
 STAFF = ["attorney@legalaid.example", "paralegal@legalaid.example"]
 RULES = Rules(hours_before=(72, 48, 24, 12, 6, 2, 1), overdue_every_hours=24, digest_hour=7)
@@ -316,7 +320,7 @@ def test_the_projection_counts_resolved_of_covered_and_risk_of_outstanding(
 
 def test_the_audit_event_and_the_log_carry_no_personal_data(
         database, staffed, order_id, caplog) -> None:  # type: ignore[no-untyped-def]
-    caplog.set_level(logging.INFO, logger="workflow.alerts")
+    caplog.set_level(logging.INFO, logger="workflow.alerts.deadline")
     nobody_listens = with_smtp(staffed, free_port())  # the e-mails wait in the outbox
     alerts.run(database, nobody_listens, case=CASE, now=DEADLINE - timedelta(hours=24),
                actor=CHECKER, worker="test")
@@ -512,7 +516,7 @@ def test_the_readme_alert_commands_run(cli, court_order, staff_env, smtp_server,
 
 def test_a_stay_pauses_alerts_and_lifting_it_sends_the_most_urgent(
         database, staffed, order_id) -> None:  # type: ignore[no-untyped-def]
-    from workflow import amendments
+    from workflow.orders import amendments
 
     check_at(database, staffed, order_id, chicago("2025-11-20 12:00"))  # T-24h
     with database.write() as session:
@@ -532,7 +536,7 @@ def test_a_stay_pauses_alerts_and_lifting_it_sends_the_most_urgent(
 
 
 def test_an_amended_deadline_arms_its_thresholds_again(database, staffed, order_id) -> None:  # type: ignore[no-untyped-def]
-    from workflow import amendments
+    from workflow.orders import amendments
 
     check_at(database, staffed, order_id, chicago("2025-11-20 12:00"))  # T-24h of the 21st
     with database.write() as session:
@@ -567,7 +571,7 @@ def test_no_deadline_alert_once_the_releases_are_marked_done(database, staffed, 
 
 def test_another_obligation_gets_its_own_alerts_until_it_is_done(
         database, staffed, order_id) -> None:  # type: ignore[no-untyped-def]
-    from workflow import obligations
+    from workflow.orders import obligations
 
     with database.write() as session:
         due = obligations.add_obligation(session, order_in(session, order_id), kind="status-report",

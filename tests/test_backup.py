@@ -31,11 +31,14 @@ from tests.hardening_fixtures import (
     table_rows,
 )
 from tests.notices_fixtures import Mailbox, SmtpServer, free_port
-from workflow import backup, clock, config, db, orders, scheduler, tracking
-from workflow.audit import Actor
-from workflow.identity import format_a_number
+from workflow.core import clock, config
+from workflow.core.identity import format_a_number
 from workflow.intake.roster import import_class_list
-from workflow.models import Alert, Detainee, Event, Notice
+from workflow.orders import orders
+from workflow.people import tracking
+from workflow.record import backup, db, scheduler
+from workflow.record.audit import Actor
+from workflow.record.models import Alert, Detainee, Event, Notice
 
 OTHER = "1:25-cv-00001"
 # Distinctive values, so a hit in the database's bytes can only be these people.

@@ -24,10 +24,12 @@ from tests.bonds_fixtures import (
 )
 from tests.foundation_fixtures import STAFF, write_csv
 from tests.order_changes_fixtures import read_order
-from workflow import bonds, config, db
-from workflow.bonds import TRANSITIONS, Kind, State
-from workflow.errors import BondtrackError, TransitionError, ValidationError
-from workflow.models import Event
+from workflow.bonds import bonds
+from workflow.bonds.bonds import TRANSITIONS, Kind, State
+from workflow.core import config
+from workflow.core.errors import BondtrackError, TransitionError, ValidationError
+from workflow.record import db
+from workflow.record.models import Event
 
 # ---------------------------------------------------------------- the state table
 
@@ -314,7 +316,7 @@ def test_the_ledger_workbook_is_private_and_audited(fund: db.Database, tmp_path:
 
 def test_bond_events_bump_the_persons_version(posted: db.Database) -> None:
     def version(session, order):  # type: ignore[no-untyped-def]
-        from workflow import orders
+        from workflow.orders import orders
         return orders.find_detainee(session, order, JOSE).version
     before = read_order(posted, version)
     record(posted, JOSE, "address-change", now=NOW + HOUR)

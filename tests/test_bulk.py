@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
-from workflow import bulk, db
-from workflow.models import CourtOrder, Event
+from workflow.record import bulk, db
+from workflow.record.models import CourtOrder, Event
 
 AT = datetime(2025, 11, 20, 23, 30, 0, tzinfo=timezone(timedelta(hours=-6)))
 COLUMNS = ("order_id", "kind", "payload", "actor", "source", "at", "recorded_at")

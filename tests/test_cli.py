@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import CASE
 from tests.foundation_fixtures import NOW, write_csv
-from workflow.stages import Stage
+from workflow.core.stages import Stage
 
 JOSE = "012345678"
 SECRETS = ("Núñez", "José", "García", "012345678", "012-345-678", "12345678", "098765432")

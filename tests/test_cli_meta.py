@@ -99,7 +99,8 @@ def test_help_and_status_import_nothing_heavy(cli, court_order) -> None:  # type
 
 # Readers and verbs status never calls: a spreadsheet reader (zip, XML), the stage verbs, the
 # order commands.
-NOT_FOR_STATUS = ("workflow.intake.tables", "workflow.tracking", "workflow.facilities", "openpyxl",
+NOT_FOR_STATUS = ("workflow.intake.tables", "workflow.people.tracking",
+                  "workflow.places.facilities", "openpyxl",
                   "xml.etree.ElementTree", "workflow.cli.order")
 
 
@@ -111,7 +112,7 @@ def test_status_loads_only_what_it_shows(cli, court_order) -> None:  # type: ign
 
 
 # The ORM: mapping the classes costs a cold `status` more than all its queries.
-ORM = ("sqlalchemy.orm", "workflow.models")
+ORM = ("sqlalchemy.orm", "workflow.record.models")
 
 
 def test_status_reads_through_core_without_the_orm(cli, court_order) -> None:  # type: ignore[no-untyped-def]
@@ -174,7 +175,7 @@ def test_the_quick_exit_after_a_flow_runs_every_exit_hook_and_keeps_the_code() -
     Prefect's log and event workers drain), then atexit's, then the exit code as given."""
     script = (
         "import atexit, sys, threading\n"
-        "from workflow.processes import exit_now\n"
+        "from workflow.core.processes import exit_now\n"
         "threading._register_atexit(lambda: print('workers drained', flush=True))\n"
         "atexit.register(lambda: print('atexit ran', flush=True))\n"
         "print('said', end='')\n"

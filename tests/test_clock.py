@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from workflow import clock
-from workflow.errors import BondtrackError
+from workflow.core import clock
+from workflow.core.errors import BondtrackError
 
 CHICAGO = "America/Chicago"
 

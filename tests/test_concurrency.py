@@ -8,10 +8,13 @@ import os
 import pytest
 from sqlalchemy import func, select
 
-from workflow import clock, config, db, orders, tracking
-from workflow.audit import Actor
-from workflow.errors import ConflictError
-from workflow.models import Detainee, Event
+from workflow.core import clock, config
+from workflow.core.errors import ConflictError
+from workflow.orders import orders
+from workflow.people import tracking
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Detainee, Event
 
 
 @pytest.fixture

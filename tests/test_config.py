@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from workflow import config, resource
-from workflow.errors import ConfigError
+from workflow import resource
+from workflow.core import config
+from workflow.core.errors import ConfigError
 
 
 def defaults() -> dict:

@@ -30,13 +30,17 @@ from sqlalchemy import func, select
 
 from tests.conftest import CASE
 from tests.hardening_fixtures import check_invariants
-from workflow import clock, config, db, orders, tracking
-from workflow.audit import Actor
-from workflow.errors import ConflictError, ValidationError
+from workflow.core import clock, config
+from workflow.core.errors import ConflictError, ValidationError
+from workflow.core.stages import Stage
 from workflow.intake import apply as applying
 from workflow.intake.roster import import_class_list
-from workflow.models import Detainee, Event, Facility
-from workflow.stages import Stage
+from workflow.orders import orders
+from workflow.people import tracking
+from workflow.places import facilities
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Detainee, Event, Facility
 
 ROUNDS = 500
 PEOPLE = 6
@@ -76,7 +80,7 @@ def _move(session: Any, detainee: Detainee, action: str, actor: Actor) -> None:
     now = clock.now()
     if action in ("locate", "transfer"):
         code = "KROME" if detainee.facility and detainee.facility.code == "BROADIL" else "BROADIL"
-        facility = orders.facility_for(session, code)
+        facility = facilities.by_code(session, code)
         getattr(tracking, action)(session, detainee, facility, actor=actor, now=now)
     elif action == "bond":
         tracking.set_bond(session, detainee, amount_cents=150_000, actor=actor, now=now)

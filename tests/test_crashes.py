@@ -3,7 +3,7 @@ twice unseen.
 
 Each trial runs a `bondtrack` command on a fresh copy of a prepared database
 and kills it with SIGKILL at a step it names: the child announces each step
-it reaches (workflow/crashpoints.py) and is killed the Nth time it reaches the
+it reaches (workflow/core/crashpoints.py) and is killed the Nth time it reaches the
 one under test, inside a batch's transaction, after the mail server accepted
 a message and before it is marked sent, between writing an .eml file and the
 commit, inside an import's commit, inside the scheduler's job. A kill so
@@ -52,11 +52,18 @@ from tests.conftest import CASE, new_pg_database
 from tests.forkserver import ForkServer
 from tests.hardening_fixtures import check_invariants, connected, drop_pg_database, environment
 from tests.notices_fixtures import Mailbox, SmtpServer, free_port
-from workflow import alerts, clock, db, orders, scheduler, sweep, tracking
-from workflow import crashpoints as steps
-from workflow.audit import Actor
+from workflow.alerts import deadline as alerts
+from workflow.core import clock
+from workflow.core import crashpoints as steps
+from workflow.core.files import ensure_private_dir
 from workflow.intake.roster import import_class_list
-from workflow.models import Alert, Detainee, Event, Notice
+from workflow.orders import orders
+from workflow.people import sweep, tracking
+from workflow.places import facilities
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Alert, Detainee, Event, Notice
+from workflow.runners import scheduler
 
 RANDOM_TRIALS = 4  # kills at random instants, of each kind of command on each backend
 BACKENDS = ("sqlite", "postgresql")
@@ -70,10 +77,11 @@ SWEEP_AT = "2030-11-20 12:00"  # days after the import: everyone is stale
 # What the commands import, loaded once by the fork servers.
 COMMAND_MODULES = ("workflow.cli.people", "workflow.cli.notices", "workflow.cli.scheduler",
                    "workflow.cli.backup", "workflow.intake.roster", "workflow.intake.apply",
-                   "workflow.tracking",
-                   "workflow.notices.sending", "workflow.scheduler", "workflow.alerts",
-                   "workflow.backup")
-SWEEP_MODULES = ("workflow.cli.run", "workflow.flows", "tests.sweep_tasks")
+                   "workflow.people.tracking",
+                   "workflow.notices.sending", "workflow.runners.scheduler",
+                   "workflow.alerts.deadline",
+                   "workflow.record.backup")
+SWEEP_MODULES = ("workflow.cli.run", "workflow.runners.flows", "tests.sweep_tasks")
 
 pytestmark = pytest.mark.serial  # kills processes, two trials side by side of its own
 
@@ -97,7 +105,7 @@ class Templates:
         """The environment of a new home holding a copy of the template; gone afterwards."""
         with self.lock:
             self.made[backend] += 1
-            home = db.ensure_private_dir(self.base / f"{backend}-{self.made[backend]}")
+            home = ensure_private_dir(self.base / f"{backend}-{self.made[backend]}")
         url = ""
         if backend == "sqlite":
             _sqlite_copy(self.sqlite, home / "bondtrack.db")
@@ -128,7 +136,7 @@ def empty(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
 def prepare(empty: tuple, name: str, fill: Callable[[db.Database, Path], None]) -> Templates:
     """Templates on both backends holding what ``fill`` puts in an empty database."""
     base, sqlite_template, pg, pg_template = empty
-    home = db.ensure_private_dir(base / f"template-{name}")
+    home = ensure_private_dir(base / f"template-{name}")
     _sqlite_copy(sqlite_template, home / "bondtrack.db")
     with connected(environment(home)) as database:
         fill(database, base)
@@ -168,7 +176,7 @@ def _with_obligors(database: db.Database, folder: Path) -> None:
     with database.write() as session:
         import_class_list(session, orders.resolve_order(session, CASE), listing, actor=actor,
                           now=now)
-        broadview = orders.facility_for(session, "BROADIL")
+        broadview = facilities.by_code(session, "BROADIL")
         for person in session.scalars(select(Detainee)):
             tracking.locate(session, person, broadview, actor=actor, now=now)
             tracking.set_bond(session, person, amount_cents=150_000, obligor_name="Ana Family",
@@ -194,7 +202,7 @@ def with_obligors(empty: tuple) -> Templates:
 # ---------------------------------------------------------------- killing
 
 
-Step = tuple[str, int]  # a step of workflow/crashpoints.py, and which time it is reached
+Step = tuple[str, int]  # a step of workflow/core/crashpoints.py, and which time it is reached
 
 
 @dataclass(frozen=True)
@@ -236,7 +244,7 @@ def fork_servers(modules: tuple[str, ...], env: dict[str, str]) -> Iterator[list
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ForkServer]]:
-    home = db.ensure_private_dir(tmp_path_factory.mktemp("forkserver"))
+    home = ensure_private_dir(tmp_path_factory.mktemp("forkserver"))
     yield from fork_servers(COMMAND_MODULES, environment(home))
 
 
@@ -660,7 +668,7 @@ def prefect_client(prefect_harness: None,
 def sweep_servers(prefect_client: dict[str, str],
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ForkServer]]:
     """Fork servers that have imported the flows (and so read Prefect's settings) once."""
-    home = db.ensure_private_dir(tmp_path_factory.mktemp("sweep-forkserver"))
+    home = ensure_private_dir(tmp_path_factory.mktemp("sweep-forkserver"))
     yield from fork_servers(SWEEP_MODULES, {**environment(home), **prefect_client})
 
 

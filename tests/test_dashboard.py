@@ -15,8 +15,8 @@ from sqlalchemy import event as sa_event
 
 from tests.dashboard_fixtures import Chromium, local_only, png_facts
 from tests.report_fixtures import ROUND_1, ROUND_2, T0, Caseload, write_class_list
-from workflow import compliance, dashboard, reports
-from workflow.orders import resolve_order
+from workflow.orders.orders import resolve_order
+from workflow.views import compliance, dashboard, reports
 
 ROOT = Path(__file__).resolve().parent.parent
 # Looks for the burndown drawn, the funnel, and anything that could run or fetch.

@@ -20,8 +20,12 @@ from tests.flows_fixtures import (
     seed_order,
     walk,
 )
-from workflow import config, db, deadlines, orders, reports
-from workflow.deadlines import Risk
+from workflow.core import config
+from workflow.orders import deadlines
+from workflow.orders.deadlines import Risk
+from workflow.places import facilities
+from workflow.record import db
+from workflow.views import reports
 
 NOW = DEADLINE - timedelta(hours=24)  # STARTED + 171 h
 TYPICAL = {"INTAKE": 3.0, "LOCATING": 5.0, "LOCATED": 4.0, "BOND_SET": 11.0, "BOND_POSTED": 144.0}
@@ -191,7 +195,7 @@ MONDAY_8AM = datetime(2025, 11, 24, 14, 0, tzinfo=UTC)  # Chicago 08:00, before 
 
 def _facility_in(database: db.Database, code: str, state: str) -> None:
     with database.write() as session:
-        orders.facility_for(session, code, f"{code} facility").state = state
+        facilities.by_code(session, code, f"{code} facility").state = state
 
 
 def test_a_closed_posting_window_puts_a_person_at_risk_whatever_the_deadline_says(

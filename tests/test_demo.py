@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from workflow import config, db, demo
-from workflow.errors import BondtrackError
-from workflow.models import Detainee, Event
-from workflow.stages import Stage
+from workflow import demo
+from workflow.core import config
+from workflow.core.errors import BondtrackError
+from workflow.core.stages import Stage
+from workflow.record import db
+from workflow.record.models import Detainee, Event
 
 
 def test_demo_builds_615_people_spread_over_every_stage(home: Path, tmp_path: Path) -> None:

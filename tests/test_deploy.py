@@ -24,9 +24,9 @@ from sqlalchemy import create_engine, func, select, text
 
 from tests import pgcluster
 from tests.flows_fixtures import a_number, family_name
-from workflow import clock
-from workflow.identity import format_a_number
-from workflow.models import Event
+from workflow.core import clock
+from workflow.core.identity import format_a_number
+from workflow.record.models import Event
 
 BIN = Path(sys.executable).parent
 CASE = "1:25-cv-00615"

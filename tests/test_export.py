@@ -18,10 +18,10 @@ from tests.report_fixtures import (
     ROUND_2,
     Caseload,
 )
-from workflow import export
-from workflow.intake.tables import inert
-from workflow.models import Event
-from workflow.orders import resolve_order
+from workflow.core.files import inert
+from workflow.orders.orders import resolve_order
+from workflow.record.models import Event
+from workflow.views import export
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from workflow import db, facilities, resource, zones
-from workflow.audit import Actor
-from workflow.models import Event, Facility, FieldOffice
+from workflow import resource
+from workflow.places import facilities, zones
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Event, Facility, FieldOffice
 
 ACTOR = Actor("tester")
 NOW = datetime(2025, 11, 20, 18, 0, tzinfo=UTC)
@@ -63,7 +65,7 @@ def test_the_zone_comes_from_the_county(code: str, zone: str) -> None:
 
 
 # Counties the IANA time zone database names in its own zones (zone1970.tab): an outside
-# source for the county lists in workflow/zones.py, which follow 49 CFR part 71.
+# source for the county lists in workflow/places/zones.py, which follow 49 CFR part 71.
 IANA_COUNTIES = [
     ("ND", "Oliver", "America/North_Dakota/Center"),
     ("ND", "Morton", "America/North_Dakota/New_Salem"),

@@ -13,8 +13,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from workflow import db
-from workflow.models import Event, Facility
+from workflow.record import db
+from workflow.record.models import Event, Facility
 
 # The real files live in shared/ beside the repository (CI has it); BONDTRACK_SHARED says
 # where it is when the repository is elsewhere (a worktree).

@@ -22,9 +22,10 @@ from tests import pgcluster
 from tests.conftest import CASE, Cli
 from tests.flows_fixtures import DEADLINE, a_number, ids_by_index, seed_order, walk
 from tests.prefect_fixtures import artifacts, files_under, flow_run, flow_run_id, task_run_names
-from workflow import config, db
-from workflow.errors import BondtrackError, ConflictError, ValidationError
-from workflow.models import Event
+from workflow.core import config
+from workflow.core.errors import BondtrackError, ConflictError, ValidationError
+from workflow.record import db
+from workflow.record.models import Event
 
 NOW = DEADLINE - timedelta(hours=24)  # where the `frozen` fixture stands
 STAMP = int(NOW.timestamp())
@@ -34,9 +35,9 @@ BONDTRACK = Path(sys.executable).parent / "bondtrack"
 @pytest.fixture
 def flows(prefect_harness: None, database: db.Database,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """workflow.flows on the harness, with batches of two people."""
+    """workflow.runners.flows on the harness, with batches of two people."""
     monkeypatch.setenv("BONDTRACK_SWEEP_BATCH_SIZE", "2")
-    from workflow import flows as module
+    from workflow.runners import flows as module
 
     yield module
     for engine in module._DATABASES.values():
@@ -272,8 +273,8 @@ def test_no_demo_a_number_or_name_anywhere_under_prefect_home(
     """`bondtrack demo` runs the sweep and a reconcile through Prefect, as a user would;
     then every byte Prefect wrote is searched for every demo A-number and family name."""
     from workflow import demo
-    from workflow.identity import format_a_number
-    from workflow.models import Detainee
+    from workflow.core.identity import format_a_number
+    from workflow.record.models import Detainee
 
     for name in [n for n in os.environ if n.startswith(("PREFECT_", "BONDTRACK_"))]:
         monkeypatch.delenv(name)
@@ -372,7 +373,7 @@ def test_sweep_through_a_real_prefect_server_on_postgresql(
     and a worker; everything stopped after. Each wait ends when its step is done; all of them
     share one generous budget, so a hang fails the test rather than the whole run."""
     from tests.conftest import new_pg_database
-    from workflow import config
+    from workflow.core import config
 
     started = time.monotonic()
     budget = Deadline(600)  # about 40 s when alone: a bound for a hang, not a speed target
@@ -420,7 +421,7 @@ def test_sweep_through_a_real_prefect_server_on_postgresql(
         served = budget.wait_for("bondtrack serve to register its deployments", lambda: _api(
             url, "GET", "/deployments/name/sweep/1-18-cv-03757"))
         assert served["schedules"][0]["schedule"]["interval"] == 30 * 60
-        assert served["entrypoint"] == "workflow.flows.sweep"
+        assert served["entrypoint"] == "workflow.runners.flows.sweep"
         budget.wait_for("the reconcile deployment", lambda: _api(
             url, "GET", "/deployments/name/reconcile/1-18-cv-03757"))
         assert _wait_for_run(budget, url, served, "the served sweep") == "COMPLETED"

@@ -14,9 +14,12 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import CASE
-from workflow import clock, dashboard, db, orders
+from workflow.core import clock
 from workflow.intake import history
-from workflow.models import Bond, Detainee, Event
+from workflow.orders import orders
+from workflow.record import db
+from workflow.record.models import Bond, Detainee, Event
+from workflow.views import dashboard
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "docs" / "sample-history.csv"

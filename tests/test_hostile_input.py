@@ -28,10 +28,12 @@ from sqlalchemy import func, select
 
 from tests.conftest import CASE, Cli
 from tests.hardening_fixtures import check_invariants, table_rows
-from workflow import clock, db, orders
-from workflow.audit import Actor
-from workflow.errors import BondtrackError
-from workflow.models import Detainee, Event
+from workflow.core import clock
+from workflow.core.errors import BondtrackError
+from workflow.orders import orders
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Detainee, Event
 
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflow.identity import (
+from workflow.core.identity import (
     format_a_number,
     normalize_a_number,
     normalize_language,

@@ -15,12 +15,15 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from tests.conftest import CASE
-from workflow import config, db, orders, posting
-from workflow.audit import Actor
+from workflow.core import config
 from workflow.intake import headers, tables
 from workflow.intake.reconcile import reconcile
-from workflow.models import Detainee, Facility
 from workflow.notices import sending
+from workflow.orders import orders
+from workflow.places import posting
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Detainee, Facility
 
 NOW = datetime(2025, 11, 20, 18, 0, tzinfo=UTC)
 

@@ -7,7 +7,8 @@ from alembic import command
 from sqlalchemy import inspect
 
 from tests.conftest import new_pg_database
-from workflow import config, db
+from workflow.core import config
+from workflow.record import db
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def test_foreign_tables_are_not_alembics_business(empty_database: db.Database) -
 
 
 def test_unmigrated_database_asks_for_init(empty_database: db.Database) -> None:
-    from workflow.errors import BondtrackError
+    from workflow.core.errors import BondtrackError
 
     with pytest.raises(BondtrackError, match="bondtrack init"):
         empty_database.check_schema()

@@ -10,13 +10,15 @@ import pytest
 from sqlalchemy import select
 
 from tests.foundation_fixtures import NOW, STAFF, person, write_csv
-from workflow import db, moves, orders
-from workflow.audit import Actor
 from workflow.cli import main
-from workflow.errors import NotFoundError, ValidationError
+from workflow.core.errors import NotFoundError, ValidationError
+from workflow.core.stages import Action
 from workflow.intake import apply as applying
-from workflow.models import Event
-from workflow.stages import Action
+from workflow.orders import orders
+from workflow.people import moves
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Event
 
 JOSE = "012345678"
 # Options a command takes that are not fields of the move, and fields no command offers.

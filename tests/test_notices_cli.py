@@ -9,7 +9,8 @@ import pytest
 
 from tests.notices_fixtures import HOSTILE_FAMILY, Letters, Mailbox, SmtpServer, folded, pdf_text
 from workflow.cli import notices as notices_cli
-from workflow.notices import letters, outbox
+from workflow.notices import letters
+from workflow.record import outbox
 
 
 def test_render_prints_counts_and_who_needs_a_translation_by_id_only(
@@ -141,7 +142,7 @@ def test_the_readme_commands_run_as_written(letters_order: Letters, smtp_server:
 def test_send_delivers_every_kind_in_the_outbox_unless_told_otherwise(
         letters_order: Letters, smtp_server: SmtpServer, mailbox: Mailbox, cli) -> None:  # type: ignore[no-untyped-def]
     from tests.notices_fixtures import NOW, order_of
-    from workflow.notices.outbox import enqueue_email
+    from workflow.record.outbox import enqueue_email
 
     with letters_order.database.write() as session:
         enqueue_email(session, order=order_of(session, letters_order.order_id),

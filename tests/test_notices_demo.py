@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.notices_fixtures import a_numbers_in, expected_outstanding_by_office, pdf_text
-from workflow import db, demo
+from workflow import demo
 from workflow.demo import letters as demo_letters
-from workflow.models import Detainee
+from workflow.record import db
+from workflow.record.models import Detainee
 
 
 def test_the_demo_renders_demand_letters_and_a_sample_and_says_where(database: db.Database,

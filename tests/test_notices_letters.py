@@ -24,10 +24,10 @@ from tests.notices_fixtures import (
     order_of,
     pdf_text,
 )
-from workflow.models import Detainee, Event
 from workflow.notices import letters
 from workflow.notices.composing import Filters
 from workflow.notices.sending import prepare_letters, render_letters
+from workflow.record.models import Detainee, Event
 
 
 def render(case: Letters, tmp_path: Path, kind: str, **options) -> tuple[object, Path]:  # type: ignore[no-untyped-def]
@@ -189,7 +189,7 @@ def test_every_letter_template_renders_in_every_language(
 
 
 def test_unknown_language_for_all_letters_is_refused(letters_order: Letters) -> None:
-    from workflow.errors import ValidationError
+    from workflow.core.errors import ValidationError
 
     with letters_order.database.read() as session, \
             pytest.raises(ValidationError, match="no client letter in 'xx'"):
@@ -212,7 +212,7 @@ STAFF_CONTEXT = {
 
 @pytest.mark.parametrize("kind", ["alert", "digest"])
 def test_staff_emails_render_their_context_by_internal_id(kind: str) -> None:
-    from workflow import config
+    from workflow.core import config
 
     settings = config.load({"BONDTRACK_HOME": "/nonexistent"})
     subject, page, text = letters.render_staff_email(kind, STAFF_CONTEXT, settings)
@@ -229,7 +229,7 @@ def test_staff_emails_render_their_context_by_internal_id(kind: str) -> None:
 
 
 def test_staff_emails_render_without_the_optional_parts() -> None:
-    from workflow import config
+    from workflow.core import config
 
     settings = config.load({"BONDTRACK_HOME": "/nonexistent"})
     bare = {key: STAFF_CONTEXT[key] for key in ("order", "title", "time_left", "counts",

@@ -25,11 +25,11 @@ from tests.notices_fixtures import (
     order_of,
     with_smtp,
 )
-from workflow import config
-from workflow.models import Notice
+from workflow.core import config
 from workflow.notices.letters import render_staff_email
-from workflow.notices.outbox import deliver, enqueue_email
 from workflow.notices.sending import queue_obligor_emails
+from workflow.record.models import Notice
+from workflow.record.outbox import deliver, enqueue_email
 
 STAFF_ADDRESSES = ("duty@example.org", "counsel@example.org")
 ALERT_CONTEXT = {
@@ -89,7 +89,7 @@ def test_the_notices_flow_sends_what_send_sends_once(
         letters_order: Letters, smtp_server: SmtpServer, mailbox: Mailbox,
         prefect_harness: None) -> None:
     """The `notices` deployment's flow, run twice: each obligor e-mail arrives once."""
-    from workflow import flows
+    from workflow.runners import flows
 
     stamp = int(NOW.timestamp())
     first = flows.notices(case=CASE, now=stamp)

@@ -18,9 +18,9 @@ from tests.notices_fixtures import (
     folded,
     pdf_text,
 )
-from workflow import terms
-from workflow.models import Detainee, Event, Notice
 from workflow.notices import renotice
+from workflow.orders import terms
+from workflow.record.models import Detainee, Event, Notice
 
 JOSE, MARY, QUICHE = "012345678", "045678901", "098765432"
 # Outstanding: José, Ana María, Luis, the hostile name, Pedro, João, Elena (no one has an

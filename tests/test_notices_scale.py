@@ -12,12 +12,14 @@ from sqlalchemy import select
 
 from tests.conftest import CASE
 from tests.notices_fixtures import NOW, SPANISH_DEADLINE, STAFF, english_in, folded, pdf_text
-from workflow import db, orders, tracking
-from workflow.audit import Actor
 from workflow.demo.data import FACILITIES, synthetic_person
 from workflow.intake.roster import import_class_list
-from workflow.models import Detainee, Facility
 from workflow.notices.sending import render_letters
+from workflow.orders import orders
+from workflow.people import tracking
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Detainee, Facility
 
 PEOPLE = 615
 

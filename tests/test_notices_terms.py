@@ -9,10 +9,10 @@ from datetime import date
 from pathlib import Path
 
 from tests.notices_fixtures import NOW, STAFF, Letters, english_in, folded, order_of, pdf_text
-from workflow import amendments, terms
-from workflow.models import Detainee
 from workflow.notices.composing import Filters
 from workflow.notices.sending import render_letters
+from workflow.orders import amendments, terms
+from workflow.record.models import Detainee
 
 JOSE, MARY, HOSTILE = "012345678", "045678901", "034567890"  # Spanish, English, English
 SUB = "1:18-cv-03757 (ECF 331)"

@@ -22,10 +22,13 @@ from tests.order_changes_fixtures import (
     person_id,
     read_order,
 )
-from workflow import amendments, db, obligations, orders, tracking
-from workflow.errors import BondtrackError, NotFoundError, ValidationError
-from workflow.models import Detainee, Event
+from workflow.core.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.notices import renotice
+from workflow.orders import amendments, obligations, orders
+from workflow.people import tracking
+from workflow.places import facilities
+from workflow.record import db
+from workflow.record.models import Detainee, Event
 
 SUB = "1:18-cv-03757 (ECF 331)"
 LATER = NOW + timedelta(hours=2)
@@ -318,7 +321,7 @@ def reachable(imported: db.Database) -> db.Database:
     on_person(imported, JOSE, lambda s, d: setattr(d, "email", "jose@example.org"))
     for a_number, email in ((ANA, "rosa@example.org"), (LUIS, None)):
         on_person(imported, a_number, lambda s, d: tracking.locate(
-            s, d, orders.facility_for(s, "BROADIL"), actor=STAFF, now=NOW))
+            s, d, facilities.by_code(s, "BROADIL"), actor=STAFF, now=NOW))
         on_person(imported, a_number, lambda s, d, e=email: tracking.set_bond(
             s, d, amount_cents=150000, obligor_name="Rosa", obligor_email=e, actor=STAFF, now=NOW))
     return imported

@@ -38,23 +38,17 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tests.order_changes_fixtures import chicago, settings_with
-from workflow import (
-    alerts,
-    amendments,
-    compliance,
-    config,
-    db,
-    demo,
-    obligations,
-    orders,
-    sweep,
-    terms,
-    tracking,
-)
-from workflow.audit import Actor
-from workflow.models import Alert, CourtOrder, Detainee, Event, Notice
+from workflow import demo
+from workflow.alerts import deadline as alerts
+from workflow.core import config
+from workflow.core.stages import OUTSTANDING, Stage
 from workflow.notices import renotice
-from workflow.stages import OUTSTANDING, Stage
+from workflow.orders import amendments, obligations, orders, terms
+from workflow.people import sweep, tracking
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Alert, CourtOrder, Detainee, Event, Notice
+from workflow.views import compliance, reports
 
 COUNSEL = Actor("counsel-ana", "cli")
 BOND_TEAM = Actor("bond-team-luis", "cli")
@@ -133,7 +127,7 @@ def nothing_fires_while_stayed(database: db.Database, settings: config.Settings)
         with database.write() as session:
             order = case(session)
             outcome = alerts.check(session, order, now, settings, COUNSEL)
-            block = amendments.status_block(session, order, now, settings)
+            block = reports.status_block(session, order, now, settings)
         assert outcome.sent is None, instant
         assert fired(database) == before, instant
         assert swept(database, settings, demo.CASE, now).found["at-risk"] == 0, instant

@@ -20,7 +20,7 @@ import pytest
 
 from tests.hardening_fixtures import fresh_home
 from tests.notices_fixtures import Mailbox, SmtpServer, free_port
-from workflow import prefect_server
+from workflow.runners import prefect_server
 
 BONDTRACK = Path(sys.executable).parent / "bondtrack"  # this checkout's, whichever it is
 PEOPLE = 5

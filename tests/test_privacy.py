@@ -28,8 +28,8 @@ from sqlalchemy import select
 
 from tests.hardening_fixtures import BONDTRACK, connected, environment
 from tests.notices_fixtures import Mailbox, SmtpServer, free_port
-from workflow.identity import format_a_number
-from workflow.models import Detainee
+from workflow.core.identity import format_a_number
+from workflow.record.models import Detainee
 
 ROOT = Path(__file__).resolve().parent.parent
 # Files that may hold personal data: the database, and what the user asked bondtrack to make
@@ -114,7 +114,8 @@ def on_the_local_server(env: dict[str, str], home: Path) -> bytes:
             done = subprocess.run([str(own), *args], env=env, capture_output=True, timeout=300)
             assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
             said += done.stderr
-        from workflow import config, prefect_server
+        from workflow.core import config
+        from workflow.runners import prefect_server
 
         local = prefect_server.running(config.load(env))
         assert local is not None

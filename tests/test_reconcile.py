@@ -19,11 +19,11 @@ from tests.flows_fixtures import (
     seed_order,
     walk,
 )
-from workflow import db
-from workflow.audit import Actor
-from workflow.errors import NotFoundError, ValidationError
+from workflow.core.errors import NotFoundError, ValidationError
 from workflow.intake import reconcile
-from workflow.models import Detainee, Event, Facility
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Detainee, Event, Facility
 
 NOW = DEADLINE - timedelta(hours=24)
 FLOW = Actor(operator="tester", source="flow")

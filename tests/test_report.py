@@ -26,10 +26,13 @@ from tests.report_fixtures import (
     status_json,
     summary_numbers,
 )
-from workflow import clock, compliance, config, db, demo
-from workflow.models import CourtOrder, Event
-from workflow.orders import resolve_order
-from workflow.stages import OUTSTANDING
+from workflow import demo
+from workflow.core import clock, config
+from workflow.core.stages import OUTSTANDING
+from workflow.orders.orders import resolve_order
+from workflow.record import db
+from workflow.record.models import CourtOrder, Event
+from workflow.views import compliance
 
 OUTSTANDING_STAGES = tuple(stage.value for stage in OUTSTANDING)
 

@@ -23,9 +23,11 @@ from tests.foundation_fixtures import (
     person,
     write_csv,
 )
-from workflow import db, orders, tracking
-from workflow.errors import ValidationError
-from workflow.models import Detainee, Facility
+from workflow.core.errors import ValidationError
+from workflow.orders import orders
+from workflow.people import tracking
+from workflow.record import db
+from workflow.record.models import Detainee, Facility
 
 BAD_ROWS = [
     "A-012-345-678,Nu\u0301n\u0303ez,José,3/7/1985,Mexico,Spanish,BROADIL,"

@@ -26,9 +26,12 @@ from sqlalchemy import func, inspect, select, text
 
 from tests.flows_fixtures import seed_order
 from tests.notices_fixtures import Mailbox, SmtpServer, free_port
-from workflow import alerts, clock, config, db, scheduler, watch
-from workflow.errors import BondtrackError, ConfigError
-from workflow.models import Alert, Event, Lock, Notice, SchedulerHeartbeat
+from workflow.alerts import deadline as alerts
+from workflow.core import clock, config
+from workflow.core.errors import BondtrackError, ConfigError
+from workflow.record import db, watch
+from workflow.record.models import Alert, Event, Lock, Notice, SchedulerHeartbeat
+from workflow.runners import scheduler
 
 BONDTRACK = Path(sys.executable).parent / "bondtrack"
 STAFF = ["attorney@legalaid.example", "paralegal@legalaid.example"]
@@ -339,7 +342,7 @@ def test_jobs_are_functions_named_by_reference(settings) -> None:  # type: ignor
     assert [job.id for job in planned] == ["alerts:1:18-cv-03757", "digest:1:18-cv-03757",
                                            "sweep:1:18-cv-03757"]
     for job in planned:
-        assert callable(ref_to_obj(job.func)) and job.func.startswith("workflow.scheduler:")
+        assert callable(ref_to_obj(job.func)) and job.func.startswith("workflow.runners.scheduler:")
     digest = planned[1].trigger
     assert str(digest) == "cron[hour='7', minute='0']" and str(digest.timezone) == "America/Chicago"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workflow import stages
-from workflow.stages import COVERED, OPEN, OUTSTANDING, RESOLVED, Action, Stage
+from workflow.core import stages
+from workflow.core.stages import COVERED, OPEN, OUTSTANDING, RESOLVED, Action, Stage
 
 FINAL = (Stage.EXCLUDED, Stage.DEPARTED, Stage.NOT_IN_CUSTODY)
 

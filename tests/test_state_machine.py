@@ -39,13 +39,17 @@ from tests.hardening_fixtures import (
     fresh_home,
     table_rows,
 )
-from workflow import clock, config, db, orders, stages, tracking
-from workflow.audit import Actor
-from workflow.errors import BondtrackError
+from workflow.core import clock, config, stages
+from workflow.core.errors import BondtrackError
+from workflow.core.stages import Action, Stage
 from workflow.intake import apply as applying
 from workflow.intake import roster
-from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
-from workflow.stages import Action, Stage
+from workflow.orders import orders
+from workflow.people import tracking
+from workflow.places import facilities
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Bond, CourtOrder, Detainee, Event, Facility
 
 CASE = "1:18-cv-03757"
 START = datetime(2025, 11, 14, 15, 0, tzinfo=UTC)
@@ -307,7 +311,7 @@ class TrackingMachine(RuleBasedStateMachine):
             tracking.add_note(session, detainee, "a note", **common)
             return
         action = Action(move.action)
-        facility = (orders.facility_for(session, move.facility, FACILITIES[move.facility])
+        facility = (facilities.by_code(session, move.facility, FACILITIES[move.facility])
                     if move.facility else None)
         if action in _NEED_FACILITY:
             if facility is None:  # the API needs one; the table's check is what is tested

@@ -18,9 +18,12 @@ from tests.flows_fixtures import (
     seed_order,
     walk,
 )
-from workflow import config, db, deadlines, sweep, tracking
-from workflow.audit import Actor
-from workflow.models import Detainee, Event
+from workflow.core import config
+from workflow.orders import deadlines
+from workflow.people import sweep, tracking
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Detainee, Event
 
 NOW = DEADLINE - timedelta(hours=24)  # STARTED + 171 h
 FLOW = Actor(operator="tester", source="flow")
@@ -250,7 +253,7 @@ def test_summary_dict_has_every_check(
 
 
 def test_a_batch_size_below_one_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from workflow.errors import ConfigError
+    from workflow.core.errors import ConfigError
 
     monkeypatch.setenv("BONDTRACK_SWEEP_BATCH_SIZE", "0")
     with pytest.raises(ConfigError, match="batch_size must be at least 1"):

@@ -15,11 +15,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.foundation_fixtures import NOW, STAFF, _columns, counts, events_of, person, write_csv
-from workflow import clock, db, money, orders, stages, tracking
-from workflow.audit import Actor
-from workflow.errors import TransitionError, ValidationError
+from workflow.core import clock, money, stages
+from workflow.core.errors import TransitionError, ValidationError
+from workflow.core.stages import Stage
 from workflow.intake import apply as applying
-from workflow.stages import Stage
+from workflow.orders import orders
+from workflow.people import tracking
+from workflow.places import facilities
+from workflow.record import db
+from workflow.record.audit import Actor
 
 JOSE, ANA, LUIS = "012345678", "098765432", "023456789"
 LATER = NOW + timedelta(hours=1)
@@ -47,7 +51,7 @@ def act(database: db.Database, a_number: str, verb: str, *, now=NOW, facility=No
         detainee = orders.find_detainee(session, orders.resolve_order(session, None), a_number)
         if facility is not None:
             code, name = (facility, None) if isinstance(facility, str) else facility
-            options["facility"] = orders.facility_for(session, code, name)
+            options["facility"] = facilities.by_code(session, code, name)
         if verb in ("locate", "transfer"):
             event = getattr(tracking, verb)(session, detainee, options.pop("facility"),
                                             actor=STAFF, now=now, **options)

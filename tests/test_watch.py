@@ -15,7 +15,9 @@ import pytest
 
 from tests.conftest import CASE
 from tests.flows_fixtures import seed_order
-from workflow import clock, scheduler, watch
+from workflow.core import clock
+from workflow.record import watch
+from workflow.runners import scheduler
 
 INTERVAL = 300.0  # the scheduler's alert check: every 5 minutes
 ME = scheduler.Holder("here", 1, "a")

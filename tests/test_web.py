@@ -10,8 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.web_fixtures import PASSWORD, PEOPLE, ROLES, Web, email
-from workflow import clock
-from workflow.models import Detainee, Event, User
+from workflow.core import clock
+from workflow.record.models import Detainee, Event, User
 
 ALL = frozenset(ROLES)
 PEOPLE_ROLES = frozenset({"attorney", "staff"})
@@ -206,8 +206,8 @@ def test_a_disabled_account_is_signed_out_at_its_next_request(web: Web) -> None:
 def test_a_role_can_be_made_to_need_a_second_factor(web: Web, frozen) -> None:  # type: ignore[no-untyped-def]
     import pyotp
 
-    from workflow import users
-    from workflow.audit import Actor
+    from workflow.record import users
+    from workflow.record.audit import Actor
 
     admin = web.browser("admin")
     assert admin.post("/users/totp-policy", {"role": "staff", "required": "yes"}).status_code == 303
@@ -249,7 +249,7 @@ def test_cookies_and_headers(web: Web) -> None:
 
 
 def test_cookies_are_secure_behind_tls(web: Web, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from workflow import config
+    from workflow.core import config
     from workflow.web import create_app
 
     monkeypatch.setenv("BONDTRACK_WEB_BEHIND_TLS", "true")
@@ -447,7 +447,7 @@ def test_admin_manages_users_in_the_browser(web: Web) -> None:
 
 
 def test_a_needs_review_notice_is_settled_in_the_browser(web: Web) -> None:
-    from workflow.models import Notice
+    from workflow.record.models import Notice
 
     with web.database.write() as session:
         notice = Notice(order_id=1, detainee_id=web.ids[0], kind="client-letter", language="es",

@@ -10,7 +10,7 @@ import re
 from sqlalchemy import select
 
 from tests.web_fixtures import Browser, Web
-from workflow.models import Detainee, Event
+from workflow.record.models import Detainee, Event
 
 HEADER = b"A-Number,Facility Code,Facility Name,Status\n"
 

@@ -10,7 +10,7 @@ import re
 from sqlalchemy import select
 
 from tests.web_fixtures import PEOPLE, Browser, Web, email
-from workflow.models import BondEvent, Detainee, Event, Hearing, Notice
+from workflow.record.models import BondEvent, Detainee, Event, Hearing, Notice
 
 _ERROR = re.compile(r'<p class="error" role="alert">([^<]*)</p>')
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.web_fixtures import Web
-from workflow import clock, watch
+from workflow.core import clock
+from workflow.record import watch
 
 NEVER = "alerts are not being watched: no scheduler has ever run on this database"
 SINCE = "alerts are not being watched: no scheduler has run since"

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.web_fixtures import CSRF, PASSWORD, VERSION, Server, Web, email, start_server
-from workflow.models import Detainee, Event
+from workflow.record.models import Detainee, Event
 
 CLIENTS, MOVES = 20, 50
 CONFLICT = "changed by someone else"

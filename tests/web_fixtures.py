@@ -17,10 +17,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from workflow import clock, db, users
-from workflow.audit import Actor
-from workflow.config import Settings
-from workflow.models import Detainee, Facility
+from workflow.core import clock
+from workflow.core.config import Settings
+from workflow.record import db, users
+from workflow.record.audit import Actor
+from workflow.record.models import Detainee, Facility
 
 PASSWORD = "correct horse battery staple"
 ROLES = users.ROLES

@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from workflow import processes
-from workflow.errors import BondtrackError, ValidationError, debugging, public
+from workflow.core import processes
+from workflow.core.errors import BondtrackError, ValidationError, debugging, public
 
 # command name → "module:attribute" inside workflow.cli
 COMMANDS = {

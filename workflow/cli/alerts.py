@@ -10,8 +10,7 @@ from typing import Any
 
 import click
 
-from workflow import alerts as alerting
-from workflow import clock
+from workflow.alerts import deadline as alerting
 from workflow.cli.common import (
     App,
     human_time,
@@ -21,7 +20,8 @@ from workflow.cli.common import (
     print_record,
     print_rows,
 )
-from workflow.errors import BondtrackError
+from workflow.core import clock
+from workflow.core.errors import BondtrackError
 
 
 @click.group()

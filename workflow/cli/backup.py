@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from workflow import clock
 from workflow.cli.common import (
     App,
     output_options,
     pass_app,
     print_record,
 )
+from workflow.core import clock
 
 
 @click.command()
@@ -21,7 +21,7 @@ from workflow.cli.common import (
 @pass_app
 def backup(app: App, out: Path) -> None:
     """Copy the whole database to a file, consistently, even while others are working."""
-    from workflow.backup import backup as make_backup
+    from workflow.record.backup import backup as make_backup
 
     app.database.check_schema()
     made = make_backup(app.database, out, actor=app.actor(), now=clock.now())
@@ -34,8 +34,8 @@ def backup(app: App, out: Path) -> None:
 @pass_app
 def restore(app: App, file: Path, yes: bool) -> None:
     """Replace everything in the database with a backup made by `bondtrack backup`."""
-    from workflow.backup import holds_data
-    from workflow.backup import restore as restore_backup
+    from workflow.record.backup import holds_data
+    from workflow.record.backup import restore as restore_backup
 
     replacing = holds_data(app.database)
     if replacing and not yes:
@@ -55,7 +55,7 @@ def restore(app: App, file: Path, yes: bool) -> None:
 @pass_app
 def purge(app: App, case: str, confirm: bool, fmt: str) -> None:
     """Delete every person of a closed case and all about them; the purge itself stays on record."""
-    from workflow import backup as backups
+    from workflow.record import backup as backups
 
     with app.order_session(case, write=confirm) as (session, court_order):
         if confirm:

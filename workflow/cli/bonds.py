@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from workflow import clock
-from workflow.bonds import EVENTS, OUTCOMES, State
+from workflow.bonds.bonds import EVENTS, OUTCOMES, State
 from workflow.cli.common import (
     App,
     human_time,
@@ -17,7 +16,8 @@ from workflow.cli.common import (
     print_json,
     print_rows,
 )
-from workflow.money import dollars
+from workflow.core import clock
+from workflow.core.money import dollars
 
 LIST_COLUMNS = ("bond", "person", "a_number", "name", "obligor", "amount_cents", "state",
                 "since", "next_deadline", "due", "next_hearing", "refunded_cents")
@@ -33,7 +33,7 @@ def bonds(ctx: click.Context, case: str | None, fmt: str) -> None:
     """The bonds after posting: the ledger (counts and sums per state), events, export."""
     if ctx.invoked_subcommand is not None:
         return
-    from workflow.bonds import LEDGER_KEYS, ledger
+    from workflow.bonds.bonds import LEDGER_KEYS, ledger
 
     app = ctx.ensure_object(App)
     with app.order_session(case) as (session, court_order):
@@ -68,7 +68,7 @@ def bonds(ctx: click.Context, case: str | None, fmt: str) -> None:
 @pass_app
 def list_command(app: App, status: str | None, case: str | None, fmt: str) -> None:
     """One row per posted bond, with the next date that can lose it (demand, appeal)."""
-    from workflow.bonds import bond_rows
+    from workflow.bonds.bonds import bond_rows
 
     with app.order_session(case) as (session, court_order):
         rows = bond_rows(session, court_order, clock.now(), status)
@@ -98,10 +98,10 @@ def record(app: App, a_number: str, event: str, when: str | None, due: str | Non
            amount: str | None, reason: str | None, outcome: str | None, name: str | None,
            in_person: bool, note: str | None, case: str | None) -> None:
     """Record an event of a person's posted bond; the state table says which may come next."""
-    from workflow import bonds as rules
-    from workflow import orders
-    from workflow.casework import bond_event_line
-    from workflow.money import parse_amount
+    from workflow.actions.casework import bond_event_line
+    from workflow.bonds import bonds as rules
+    from workflow.core.money import parse_amount
+    from workflow.orders import orders
 
     try:
         cents = parse_amount(amount) if amount else None
@@ -126,7 +126,7 @@ def record(app: App, a_number: str, event: str, when: str | None, due: str | Non
 @pass_app
 def export(app: App, out: Path, case: str | None) -> None:
     """The ledger and every bond as an XLSX workbook for the bond fund (audited)."""
-    from workflow.bonds import export_ledger
+    from workflow.bonds.bonds import export_ledger
 
     with app.order_session(case) as (_, court_order):
         order_id = court_order.id

@@ -13,15 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from workflow import clock, config, db
-from workflow.audit import Actor
-from workflow.identity import shown
-from workflow.orders import resolve_order
+from workflow.core import clock, config
+from workflow.core.identity import shown
+from workflow.orders.orders import resolve_order
+from workflow.record import db
+from workflow.record.audit import Actor
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from workflow.models import CourtOrder
+    from workflow.record.models import CourtOrder
 
 
 class App:
@@ -105,7 +106,7 @@ def print_json(data: Any) -> None:
 
 
 def print_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    from workflow.intake.tables import inert
+    from workflow.core.files import inert
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(columns)

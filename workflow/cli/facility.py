@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from workflow import clock, facilities
 from workflow.cli.common import (
     App,
     intake_options,
@@ -18,6 +17,8 @@ from workflow.cli.common import (
     print_record,
     print_rows,
 )
+from workflow.core import clock
+from workflow.places import facilities
 
 LIST_COLUMNS = ["code", "name", "city", "state", "field_office", "time_zone", "origin"]
 OFFICE_COLUMNS = ["name", "aor", "office", "address", "city", "state", "zip", "phone", "email"]
@@ -96,7 +97,7 @@ def _fields(f: Callable[..., Any]) -> Callable[..., Any]:
 @pass_app
 def add(app: App, code: str, **values: str | None) -> None:
     """Add a facility to the directory (kept when a newer directory ships)."""
-    from workflow import zones
+    from workflow.places import zones
 
     if not values.get("time_zone") and values.get("state"):
         values["time_zone"] = zones.zone_for(values["state"], values.get("county"))

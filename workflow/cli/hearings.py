@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from workflow import clock
 from workflow.cli.common import App, human_time, order_option, output_options, pass_app, print_rows
+from workflow.core import clock
 
 LIST_COLUMNS = ("id", "person", "at", "court_name", "kind", "note")
 
@@ -29,7 +29,8 @@ def hearing() -> None:
 def add(app: App, a_number: str, when: str, court: str, kind: str, note: str | None,
         case: str | None) -> None:
     """Record a person's next hearing."""
-    from workflow import hearings, orders
+    from workflow.bonds import hearings
+    from workflow.orders import orders
 
     with app.order_session(case, write=True) as (session, court_order):
         detainee = orders.find_detainee(session, court_order, a_number)
@@ -47,7 +48,7 @@ def add(app: App, a_number: str, when: str, court: str, kind: str, note: str | N
 @pass_app
 def list_command(app: App, days: int | None, case: str | None, fmt: str) -> None:
     """The open hearings ahead, soonest first, each in its court's zone."""
-    from workflow import hearings
+    from workflow.bonds import hearings
 
     with app.order_session(case) as (session, court_order):
         rows = hearings.listing(session, court_order, clock.now(), days)
@@ -64,7 +65,7 @@ def list_command(app: App, days: int | None, case: str | None, fmt: str) -> None
 @pass_app
 def move(app: App, hearing_id: int, when: str, case: str | None) -> None:
     """The court moved a hearing: record the new time (the reminders follow it)."""
-    from workflow import hearings
+    from workflow.bonds import hearings
 
     with app.order_session(case, write=True) as (session, court_order):
         row = hearings.get(session, court_order, hearing_id)
@@ -80,7 +81,7 @@ def move(app: App, hearing_id: int, when: str, case: str | None) -> None:
 @pass_app
 def done(app: App, hearing_id: int, case: str | None) -> None:
     """The hearing took place (or came off calendar): no more reminders for it."""
-    from workflow import hearings
+    from workflow.bonds import hearings
 
     with app.order_session(case, write=True) as (session, court_order):
         hearings.done(session, hearings.get(session, court_order, hearing_id), actor=app.actor(),

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import click
 
-from workflow import prefect_server
 from workflow.cli.common import (
     App,
     output_options,
     pass_app,
     print_record,
 )
+from workflow.runners import prefect_server
 
 
 @click.group()

@@ -1,6 +1,6 @@
 """The moves: one command per verb, each one transaction and one audit event.
 
-Every verb hands its options to ``commands.move`` as the text fields ``moves.make`` reads,
+Every verb hands its options to ``actions.people.move`` as the text fields ``moves.make`` reads,
 the same fields a browser form or an apply file's row carries.
 """
 
@@ -10,18 +10,20 @@ from collections.abc import Callable
 
 import click
 
-from workflow import clock, tracking
 from workflow.cli.common import App, order_option, pass_app
+from workflow.core import clock
+from workflow.people import tracking
 
 # Amounts typed wrong are usage errors, as click's own option checks are (exit 2).
 _USAGE_FIELDS = ("amount", "imposed_bond")
 
 
 def _run(app: App, case: str | None, a_number: str, move: str, **fields: str | None) -> None:
-    from workflow import commands, moves
+    from workflow.actions import people
+    from workflow.people import moves
 
     try:
-        made = commands.move(app.ready(), app.settings, case, a_number, move, fields,
+        made = people.move(app.ready(), app.settings, case, a_number, move, fields,
                              actor=app.actor(), now=clock.now())
     except moves.FieldError as exc:
         if exc.field not in _USAGE_FIELDS:

@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 
-from workflow import clock
 from workflow.cli.common import (
     App,
     order_option,
@@ -20,7 +19,8 @@ from workflow.cli.common import (
     print_record,
     print_rows,
 )
-from workflow.stages import Stage
+from workflow.core import clock
+from workflow.core.stages import Stage
 
 # workflow.notices.letters.LETTER_KINDS, spelled out so `--help` loads no Babel or Jinja2
 # (tests/test_notices_cli.py checks that the two agree).

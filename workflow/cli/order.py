@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from workflow import clock, reports
 from workflow.cli.common import (
     App,
     describe_stay,
@@ -20,11 +19,13 @@ from workflow.cli.common import (
     print_record,
     print_rows,
 )
+from workflow.core import clock
+from workflow.views import reports
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from workflow.models import Event
+    from workflow.record.models import Event
 
 
 @click.group()
@@ -34,7 +35,7 @@ def order() -> None:
 
 def bond_amount_value(text: str | None, option: str = "--bond-amount") -> int | None:
     """A bond option's value: dollars, or none/0 for release without bond."""
-    from workflow.terms import parse_bond
+    from workflow.orders.terms import parse_bond
 
     if text is None:
         return None
@@ -46,7 +47,7 @@ def bond_amount_value(text: str | None, option: str = "--bond-amount") -> int | 
 
 def conditions_value(text: str | None) -> str | None:
     """A conditions option's value, as stored: ``atd,check-in`` or ``none``."""
-    from workflow.terms import normalize_conditions
+    from workflow.orders.terms import normalize_conditions
 
     if text is None:
         return None
@@ -84,7 +85,7 @@ def add(app: App, case_number: str, court: str | None, judge: str | None, deadli
         parent: str | None, docket: str | None, bond_amount: str | None,
         conditions: str | None) -> None:
     """Record a court order (or a sub-order) and its release deadline."""
-    from workflow import commands
+    from workflow.actions import orders as ordering
 
     if not parent and not (court and judge):
         raise click.UsageError("--court and --judge are required (unless --parent)")
@@ -97,7 +98,7 @@ def add(app: App, case_number: str, court: str | None, judge: str | None, deadli
         **{key: value for key, value in (("court", court), ("judge", judge),
                                          ("time_zone", time_zone)) if value},
     }
-    summary = commands.add_order(app.ready(), app.settings, parent=parent, **fields)
+    summary = ordering.add_order(app.ready(), app.settings, parent=parent, **fields)
     click.echo(f"added order {summary['case_number']}, deadline {summary['deadline']}"
                f" ({summary['time_zone']})" + (f", sub-order of {parent}" if parent else ""))
 
@@ -108,11 +109,10 @@ def add(app: App, case_number: str, court: str | None, judge: str | None, deadli
 @pass_app
 def show(app: App, case: str | None, fmt: str) -> None:
     """Show an order: deadline in court time, time left, terms, stay, obligations, sub-orders."""
-    from workflow import amendments
 
     now = clock.now()
     with app.order_session(case) as (session, court_order):
-        data = amendments.order_details(session, court_order, now, app.settings)
+        data = reports.order_details(session, court_order, now, app.settings)
     if print_record(data, fmt):
         return
     for key in ("case_number", "court", "judge", "title", "deadline", "time_zone", "order_date",
@@ -137,7 +137,7 @@ def show(app: App, case: str | None, fmt: str) -> None:
 @pass_app
 def list_(app: App, fmt: str) -> None:
     """List every order with its deadline, time left, people and outstanding."""
-    from workflow import clock
+    from workflow.core import clock
 
     with app.read() as session:
         rows = reports.orders_overview(session, clock.now())
@@ -167,7 +167,7 @@ def obligation() -> None:
 def obligation_add(app: App, case: str | None, kind: str, due: str, owed_by: str | None,
                    note: str | None) -> None:
     """Add an obligation the order sets."""
-    from workflow import obligations
+    from workflow.orders import obligations
 
     with app.order_session(case, write=True) as (session, court_order):
         added = obligations.add_obligation(session, court_order, kind=kind, due=due,
@@ -185,7 +185,7 @@ def obligation_add(app: App, case: str | None, kind: str, due: str, owed_by: str
 @pass_app
 def obligation_done(app: App, key: str, case: str | None, at: str | None, note: str | None) -> None:
     """Close an obligation (KEY: a number from `obligation list`, or releases)."""
-    from workflow import obligations
+    from workflow.orders import obligations
 
     with app.order_session(case, write=True) as (session, court_order):
         when = clock.parse_instant(at, court_order.time_zone) if at else None
@@ -200,7 +200,7 @@ def obligation_done(app: App, key: str, case: str | None, at: str | None, note: 
 @pass_app
 def obligation_list(app: App, case: str | None, fmt: str) -> None:
     """List the order's obligations: releases first, then by due time."""
-    from workflow import obligations
+    from workflow.orders import obligations
 
     with app.order_session(case) as (session, court_order):
         rows = obligations.listing(session, court_order, clock.now())
@@ -218,7 +218,7 @@ _at = click.option("--at", metavar="TIME", help="When it took effect, court time
 
 def queue_updated_letters(app: App, session: Session, event: Event) -> str:
     """Queue the updated letters a change calls for; one line saying what was queued."""
-    from workflow.casework import letters_line
+    from workflow.actions.casework import letters_line
     from workflow.notices import renotice
 
     return letters_line(renotice.queue_updates(session, event, app.settings, clock.now()))
@@ -237,7 +237,7 @@ def queue_updated_letters(app: App, session: Session, event: Event) -> str:
 def amend(app: App, case: str | None, docket: str, docket_date: datetime, deadline: str | None,
           bond_amount: str | None, conditions: str | None, note: str | None) -> None:
     """Record an amending order: new deadline and/or terms; affected people get updated letters."""
-    from workflow import amendments
+    from workflow.orders import amendments
 
     with app.order_session(case, write=True) as (session, court_order):
         event = amendments.amend(
@@ -258,7 +258,7 @@ def amend(app: App, case: str | None, docket: str, docket_date: datetime, deadli
 @pass_app
 def stay(app: App, case: str | None, docket: str, at: str | None, note: str | None) -> None:
     """Record a stay: deadlines, alerts and at-risk findings pause until it is lifted."""
-    from workflow import amendments
+    from workflow.orders import amendments
 
     with app.order_session(case, write=True) as (session, court_order):
         when = clock.parse_instant(at, court_order.time_zone) if at else None
@@ -278,7 +278,7 @@ def stay(app: App, case: str | None, docket: str, at: str | None, note: str | No
 def lift_stay(app: App, case: str | None, docket: str, at: str | None, new_deadline: str | None,
               note: str | None) -> None:
     """Record that the stay is lifted (the old deadline stands unless --new-deadline)."""
-    from workflow import amendments
+    from workflow.orders import amendments
 
     with app.order_session(case, write=True) as (session, court_order):
         when = clock.parse_instant(at, court_order.time_zone) if at else None
@@ -298,7 +298,7 @@ def lift_stay(app: App, case: str | None, docket: str, at: str | None, new_deadl
 @pass_app
 def history(app: App, case: str | None, fmt: str) -> None:
     """Every version of the order: each change with its docket entry, date and actor."""
-    from workflow import amendments
+    from workflow.orders import amendments
 
     with app.order_session(case) as (session, court_order):
         rows = amendments.history(session, court_order)
@@ -314,6 +314,6 @@ def history(app: App, case: str | None, fmt: str) -> None:
 
 
 def _money(cents: int | None) -> str:
-    from workflow.terms import money
+    from workflow.orders.terms import money
 
     return "default" if cents is None else money(cents)

@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 
-from workflow import clock, orders, reports
 from workflow.cli.common import (
     App,
     human_time,
@@ -24,9 +23,12 @@ from workflow.cli.common import (
     print_rows,
     print_table,
 )
-from workflow.identity import shown
-from workflow.money import dollars
-from workflow.stages import Stage
+from workflow.core import clock
+from workflow.core.identity import shown
+from workflow.core.money import dollars
+from workflow.core.stages import Stage
+from workflow.orders import orders
+from workflow.views import reports
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -50,10 +52,10 @@ def import_command(app: App, file: Path, case: str | None, dry_run: bool, reject
     and date columns (located at, bond set at, posted at, released at, ...), each person's
     history too, with the file's dates: see "Starting from your spreadsheet" in the README.
     """
-    from workflow import commands
+    from workflow.actions import uploads
 
     with _progress() as progress:
-        result = commands.import_class_list(
+        result = uploads.import_class_list(
             app.ready(), app.settings, case, file, actor=app.actor("import"), now=clock.now(),
             dry_run=dry_run, rejects=rejects, progress=progress, encoding=encoding, sheet=sheet)
     for line in (*result.notes, *result.problems):
@@ -125,9 +127,9 @@ def status(app: App, case: str | None, by: str | None, fmt: str) -> None:
             rows = reports.by_place(session, court_order, now, by)
         print_rows(rows, reports.place_columns(by), fmt, title=f"outstanding by {by}")
         return
-    from workflow import commands
+    from workflow.actions import orders
 
-    print_status(commands.status(app.ready(), app.settings, case, now), fmt)
+    print_status(orders.status(app.ready(), app.settings, case, now), fmt)
 
 
 def print_status(data: dict, fmt: str) -> None:
@@ -222,9 +224,9 @@ def show(app: App, a_number: str, case: str | None, fmt: str) -> None:
 def apply(app: App, file: Path, case: str | None, encoding: str, sheet: str | None) -> None:
     """Apply many moves from a CSV/XLSX (a_number, action, facility_code, amount, receipt, at,
     reason, note)."""
-    from workflow import commands
+    from workflow.actions import uploads
 
-    applied = commands.apply_file(app.ready(), app.settings, case, file,
+    applied = uploads.apply_file(app.ready(), app.settings, case, file,
                                   actor=app.actor("apply"), now=clock.now(), encoding=encoding,
                                   sheet=sheet)
     click.echo(f"applied {applied} moves from {file.name}")

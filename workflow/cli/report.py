@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from workflow import clock
 from workflow.cli.common import App, order_option, pass_app
+from workflow.core import clock
 
 _out = click.Path(dir_okay=False, writable=True, path_type=Path)
 
@@ -27,8 +27,8 @@ _out = click.Path(dir_okay=False, writable=True, path_type=Path)
 @pass_app
 def report(app: App, case: str | None, as_of: str | None, fmt: str | None, out: Path) -> None:
     """The compliance report for the court: who is out, who is not, and why not."""
-    from workflow import compliance
-    from workflow.files import format_for
+    from workflow.core.files import format_for
+    from workflow.views import compliance
 
     fmt = format_for(out, fmt, compliance.FORMATS)
     now = clock.now()
@@ -51,8 +51,8 @@ def report(app: App, case: str | None, as_of: str | None, fmt: str | None, out: 
 @pass_app
 def export(app: App, case: str | None, fmt: str | None, stages: tuple[str, ...], out: Path) -> None:
     """Everyone's record for offline work (CSV, XLSX, JSON); formula-safe and audited."""
-    from workflow.export import export_people
-    from workflow.files import FORMATS, format_for
+    from workflow.core.files import FORMATS, format_for
+    from workflow.views.export import export_people
 
     fmt = format_for(out, fmt, FORMATS)
     with app.order_session(case) as (_, court_order):
@@ -70,7 +70,7 @@ def export(app: App, case: str | None, fmt: str | None, stages: tuple[str, ...],
 @pass_app
 def dashboard(app: App, case: str | None, out: Path, open_it: bool) -> None:
     """A static HTML dashboard: countdown, burndown, funnel, places, who is furthest behind."""
-    from workflow.dashboard import write_dashboard
+    from workflow.views.dashboard import write_dashboard
 
     with app.order_session(case) as (_, court_order):
         order_id = court_order.id

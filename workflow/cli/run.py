@@ -14,7 +14,6 @@ from typing import Any
 
 import click
 
-from workflow import clock, prefect_server, reports
 from workflow.cli.common import (
     App,
     intake_options,
@@ -25,6 +24,9 @@ from workflow.cli.common import (
     print_rows,
     print_table,
 )
+from workflow.core import clock
+from workflow.runners import prefect_server
+from workflow.views import reports
 
 TOP = 50
 PEOPLE_COLUMNS = ["id", "a_number", "stage", "facility", "hours_in_stage", "checks"]
@@ -63,7 +65,8 @@ def _instant(app: App, case: str | None, at: str | None) -> tuple[str, datetime 
 @pass_app
 def sweep_command(app: App, case: str | None, at: str | None, top: int, fmt: str) -> None:
     """Check every outstanding person; record and print the new findings and the projection."""
-    from workflow import flows, sweep
+    from workflow.people import sweep
+    from workflow.runners import flows
 
     case_number, now = _instant(app, case, at)
     say_where_runs_go(flows)
@@ -112,7 +115,7 @@ def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, enc
     with app.order_session(case_number) as (session, court_order):
         reconcile.check(session, court_order, file, now or clock.now(), encoding=encoding,
                         sheet=sheet)
-    from workflow import flows  # Prefect starts only for a list that is fit to run
+    from workflow.runners import flows
 
     say_where_runs_go(flows)
     report = flows.run_reconcile(app.settings, file, case_number, dry_run=dry_run, now=now,

@@ -37,8 +37,8 @@ def scheduler(app: App, case: str | None, once: bool, check: bool, start_prefect
     if check:
         check_watched(app, case)
         return
-    from workflow import scheduler as scheduling
     from workflow.cli.alerts import instant
+    from workflow.runners import scheduler as scheduling
 
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -51,8 +51,9 @@ def scheduler(app: App, case: str | None, once: bool, check: bool, start_prefect
 
 def check_watched(app: App, case: str | None) -> None:
     """Say whether alerts are watched; exit 1 when they are due and no scheduler runs."""
-    from workflow import clock, watch
-    from workflow.orders import resolve_order
+    from workflow.core import clock
+    from workflow.orders.orders import resolve_order
+    from workflow.record import watch
 
     with app.read() as session:
         orders = [resolve_order(session, case)] if case else watch.all_orders(session)
@@ -67,7 +68,7 @@ def check_watched(app: App, case: str | None) -> None:
 
 def prepare_prefect(app: App, start_it: bool) -> None:
     """The sweeps use the local Prefect server: start it if asked, else hint when it is down."""
-    from workflow import prefect_server
+    from workflow.runners import prefect_server
 
     if os.environ.get("PREFECT_API_URL"):
         return

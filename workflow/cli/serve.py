@@ -20,7 +20,7 @@ def serve(app: App, case: str | None, pool: str | None) -> None:
     Needs PREFECT_API_URL (a Prefect server). Without --pool it runs them here
     until interrupted.
     """
-    from workflow import flows
+    from workflow.runners import flows
 
     app.database.check_schema()
     flows.serve(app.settings, case, pool)

@@ -15,7 +15,9 @@ from workflow.cli.common import App, pass_app
 @pass_app
 def init(app: App) -> None:
     """Create or upgrade the database (safe to run again)."""
-    from workflow import clock, db, facilities
+    from workflow.core import clock
+    from workflow.places import facilities
+    from workflow.record import db
 
     db.upgrade(app.database)
     with app.database.write() as session:

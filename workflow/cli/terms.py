@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from workflow import clock, orders
 from workflow.cli.common import App, order_option, output_options, pass_app, print_record
 from workflow.cli.order import bond_amount_value, conditions_value
+from workflow.core import clock
+from workflow.orders import orders
 
 
 @click.command()
@@ -22,8 +23,8 @@ from workflow.cli.order import bond_amount_value, conditions_value
 def terms(app: App, a_number: str, case: str | None, bond_amount: str | None,
           conditions: str | None, reset: bool, note: str | None, fmt: str) -> None:
     """Show or set the terms ordered for a person, what ICE imposed, and any mismatch."""
-    from workflow import casework
-    from workflow import terms as ordered
+    from workflow.actions import casework
+    from workflow.orders import terms as ordered
 
     changing = reset or bond_amount is not None or conditions is not None
     with app.order_session(case, write=changing) as (session, court_order):
@@ -57,7 +58,7 @@ def terms(app: App, a_number: str, case: str | None, bond_amount: str | None,
 def assign(app: App, a_numbers: tuple[str, ...], case: str, docket: str | None,
            note: str | None) -> None:
     """Move people (A-numbers) from an order to its sub-order, whose deadline and terms govern."""
-    from workflow import casework
+    from workflow.actions import casework
 
     with app.order_session(case, write=True) as (session, sub_order):
         change = casework.assign_people(session, sub_order, a_numbers, docket=docket,

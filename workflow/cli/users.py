@@ -1,4 +1,4 @@
-"""`bondtrack user ...`: accounts for the browser workspace (see workflow/users.py)."""
+"""`bondtrack user ...`: accounts for the browser workspace (see workflow/record/users.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import sys
 
 import click
 
-from workflow import clock, users
 from workflow.cli.common import App, output_options, pass_app, print_rows
+from workflow.core import clock
+from workflow.record import users
 
 _role = click.Choice(users.ROLES, case_sensitive=False)
 

@@ -21,13 +21,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import config, db, facilities, reports, tracking
-from workflow.audit import Actor
+from workflow.core import config
+from workflow.core.errors import BondtrackError
+from workflow.core.files import ensure_private_dir, private_file
 from workflow.demo.data import FACILITIES, FacilityInfo, pick_facility, synthetic_person
-from workflow.errors import BondtrackError
 from workflow.intake.roster import import_class_list
-from workflow.models import CourtOrder, Detainee, Facility
-from workflow.orders import add_order
+from workflow.orders.orders import add_order
+from workflow.people import tracking
+from workflow.places import facilities
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import CourtOrder, Detainee, Facility
+from workflow.views import reports
 
 CASE = "1:18-cv-03757"
 TIME_ZONE = "America/Chicago"
@@ -78,7 +83,7 @@ def prepare_home(home: Path) -> Path:
             raise BondtrackError(
                 f"{home} exists and is not a bondtrack demo home; choose another --home")
         shutil.rmtree(home)
-    db.ensure_private_dir(home)
+    ensure_private_dir(home)
     (home / MARKER).write_text("built by `bondtrack demo`; rebuilt on every run\n")
     return home
 
@@ -112,7 +117,7 @@ def build(database: db.Database, home: Path, *, people: int, seed: int, now: dat
 def write_class_list(path: Path, persons: list[dict[str, Any]],
                      reported: Mapping[str, FacilityInfo]) -> Path:
     """The list as the government might send it: its own headers, US dates, CRLF."""
-    db.private_file(path)
+    private_file(path)
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
         writer.writerow(["A-Number", "Last Name", "First Name", "DOB", "Country of Birth",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from workflow import users
-from workflow.audit import Actor
-from workflow.config import Settings
-from workflow.db import Database
+from workflow.core.config import Settings
+from workflow.record import users
+from workflow.record.audit import Actor
+from workflow.record.db import Database
 
 ACCOUNTS = (("attorney@demo.bondtrack.invalid", "attorney"),
                  ("staff@demo.bondtrack.invalid", "staff"),

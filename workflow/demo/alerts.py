@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from workflow import alerts, clock, db
-from workflow.audit import Actor
-from workflow.config import Settings
-from workflow.models import CourtOrder
+from workflow.alerts import deadline as alerts
+from workflow.core import clock
+from workflow.core.config import Settings
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import CourtOrder
 
 STAFF = "attorney@bondtrack-demo.invalid"
 

@@ -17,11 +17,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import bonds, clock, db, hearings
-from workflow.audit import Actor
-from workflow.config import Settings
-from workflow.models import Bond, CourtOrder, Detainee
-from workflow.stages import Stage
+from workflow.bonds import bonds, hearings
+from workflow.core import clock
+from workflow.core.config import Settings
+from workflow.core.stages import Stage
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import Bond, CourtOrder, Detainee
 
 ACTOR = Actor(operator="demo", source="demo")
 WEEK = timedelta(weeks=1)

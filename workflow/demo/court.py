@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from workflow import db
-from workflow.audit import Actor
-from workflow.compliance import generate_report
-from workflow.config import Settings
-from workflow.dashboard import write_dashboard
+from workflow.core.config import Settings
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.views.compliance import generate_report
+from workflow.views.dashboard import write_dashboard
 
 
 def step(database: db.Database, settings: Settings, order_id: int, now: datetime,

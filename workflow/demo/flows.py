@@ -15,13 +15,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import clock
-from workflow.config import Settings
-from workflow.db import Database, private_file
-from workflow.errors import BondtrackError
+from workflow.core import clock
+from workflow.core.config import Settings
+from workflow.core.errors import BondtrackError
+from workflow.core.files import private_file
+from workflow.core.stages import Stage
 from workflow.intake import reconcile
-from workflow.models import CourtOrder, Detainee, Facility
-from workflow.stages import Stage
+from workflow.record.db import Database
+from workflow.record.models import CourtOrder, Detainee, Facility
 
 
 def synthetic_list(session: Session, order: CourtOrder, path: Path, rng: random.Random) -> int:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from workflow import db
-from workflow.audit import Actor
-from workflow.config import Settings
-from workflow.models import CourtOrder
+from workflow.core.config import Settings
 from workflow.notices.sending import render_letters
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import CourtOrder
 
 
 def step(database: db.Database, settings: Settings, order_id: int, now: datetime,

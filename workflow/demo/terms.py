@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
-from workflow import amendments, db, obligations
-from workflow.audit import Actor
-from workflow.config import Settings
-from workflow.models import CourtOrder
+from workflow.core.config import Settings
+from workflow.orders import amendments, obligations
+from workflow.record import db
+from workflow.record.audit import Actor
+from workflow.record.models import CourtOrder
 
 
 def step(database: db.Database, settings: Settings, order_id: int, now: datetime,

@@ -15,18 +15,23 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow import audit, bonds, clock, crashpoints, facilities, moves, orders, terms
-from workflow.audit import Actor
-from workflow.errors import BondtrackError, ValidationError
+from workflow.bonds import bonds
+from workflow.core import clock, crashpoints
+from workflow.core.errors import BondtrackError, ValidationError
+from workflow.core.money import parse_amount
 from workflow.intake import headers, tables
-from workflow.models import CourtOrder, Detainee, Event
-from workflow.money import parse_amount
+from workflow.orders import orders, terms
+from workflow.people import moves
+from workflow.places import facilities
+from workflow.record import audit
+from workflow.record.audit import Actor
+from workflow.record.models import CourtOrder, Detainee, Event
 
 APPLY_COLUMNS = headers.columns(
     "a_number", "action", "facility_code", "facility_name", "facility_city", "facility_state",
     "amount", "receipt", "method", "at", "reason", "notes", "conditions", "obligor_name",
     "obligor_phone", "obligor_email", "relationship", "imposed_bond", "imposed_conditions",
-    # bond events (workflow.bonds): a demand's surrender time, an appeal's outcome, a designee
+    # bond events (workflow.bonds.bonds): a demand's surrender time, an appeal's outcome, a designee
     "due", "outcome", "designee",
 )
 TERMS_ACTION = "terms"  # the terms the court ordered for the person: amount, conditions

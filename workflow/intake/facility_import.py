@@ -21,12 +21,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import facilities, schema, zones
-from workflow.audit import Actor
-from workflow.errors import ValidationError
+from workflow.core.errors import ValidationError
 from workflow.intake import headers, tables
-from workflow.models import Facility, FieldOffice
-from workflow.orders import check_widths, normalize_facility_code
+from workflow.places import facilities, zones
+from workflow.places.facilities import normalize_facility_code
+from workflow.record import schema
+from workflow.record.audit import Actor
+from workflow.record.models import Facility, FieldOffice
+from workflow.record.schema import check_widths
 
 COLUMNS = headers.columns(
     "facility_code", "facility_name", "name", "aliases", "address", "city", "county", "state",

@@ -54,7 +54,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "relationship": ("obligor_relationship",),
     "imposed_bond": ("bond_imposed",),  # what ICE imposed at release, checked against the order
     "imposed_conditions": ("conditions_imposed",),
-    # Bond events after posting (workflow.bonds), from the bond fund's spreadsheet.
+    # Bond events after posting (workflow.bonds.bonds), from the bond fund's spreadsheet.
     "due": ("due_at", "surrender_at", "surrender_date"),
     "outcome": (),
     "designee": ("designee_name",),

@@ -35,16 +35,17 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, String, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from workflow import clock, schema, stages
-from workflow.audit import Actor
-from workflow.errors import BondtrackError, ConflictError
-from workflow.identity import normalize_a_number, normalize_name
+from workflow.core import clock, stages
+from workflow.core.errors import BondtrackError, ConflictError
+from workflow.core.identity import normalize_a_number, normalize_name
+from workflow.core.money import parse_amount
+from workflow.core.stages import Action, Stage
 from workflow.intake import tables
-from workflow.models import Bond, CourtOrder, Detainee, Event, Facility
-from workflow.money import parse_amount
-from workflow.orders import normalize_facility_code
-from workflow.stages import Action, Stage
-from workflow.tracking import EXCLUSION_REASONS, PAYMENT_METHODS
+from workflow.people.tracking import EXCLUSION_REASONS, PAYMENT_METHODS
+from workflow.places.facilities import normalize_facility_code
+from workflow.record import schema
+from workflow.record.audit import Actor
+from workflow.record.models import Bond, CourtOrder, Detainee, Event, Facility
 
 # Canonical column → aliases; roster.COLUMNS takes these in, so the reader knows them.
 COLUMNS: dict[str, tuple[str, ...]] = {

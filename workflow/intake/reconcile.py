@@ -31,15 +31,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import audit, clock, facilities, orders, tracking
-from workflow.audit import Actor
-from workflow.db import ensure_private_dir, private_file
-from workflow.errors import NotFoundError, ValidationError
-from workflow.identity import a_number_fields, normalize_a_number, normalize_name, parse_date
+from workflow.core import clock
+from workflow.core.errors import NotFoundError, ValidationError
+from workflow.core.files import ensure_private_dir, private_file
+from workflow.core.identity import a_number_fields, normalize_a_number, normalize_name, parse_date
+from workflow.core.stages import RESOLVED, Stage
 from workflow.intake import headers, tables
-from workflow.models import CourtOrder, Detainee, Facility
-from workflow.stages import RESOLVED, Stage
-from workflow.sweep import batches, record_findings
+from workflow.people import tracking
+from workflow.people.sweep import batches, record_findings
+from workflow.places import facilities
+from workflow.record import audit
+from workflow.record.audit import Actor
+from workflow.record.models import CourtOrder, Detainee, Facility
 
 COLUMNS = headers.columns(
     "a_number", "facility_code", "facility_name", "facility_city", "facility_state",
@@ -283,7 +286,7 @@ def _facility(session: Session, entry: _Listed, report: ReconcileReport,
     if entry.facility_code not in known:
         known.add(entry.facility_code)
         report.facilities_added.append(entry.facility_code)
-    return orders.facility_for(session, entry.facility_code, entry.facility_name)
+    return facilities.by_code(session, entry.facility_code, entry.facility_name)
 
 
 _OUTCOMES = ("found", "moved", "missing", "listed_out", "held_but_resolved")

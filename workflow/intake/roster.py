@@ -18,13 +18,20 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import String, select
 from sqlalchemy.orm import Session
 
-from workflow import bulk, clock, crashpoints, facilities, schema
-from workflow.audit import Actor, record
-from workflow.errors import BondtrackError, ValidationError
-from workflow.identity import normalize_a_number, normalize_language, normalize_name, parse_date
+from workflow.core import clock, crashpoints
+from workflow.core.errors import BondtrackError, ValidationError
+from workflow.core.identity import (
+    normalize_a_number,
+    normalize_language,
+    normalize_name,
+    parse_date,
+)
+from workflow.core.stages import Stage
 from workflow.intake import headers, history, tables
-from workflow.models import CourtOrder, Detainee, Facility
-from workflow.stages import Stage
+from workflow.places import facilities
+from workflow.record import bulk, schema
+from workflow.record.audit import Actor, record
+from workflow.record.models import CourtOrder, Detainee, Facility
 
 COLUMNS = {
     **headers.columns(
@@ -234,7 +241,7 @@ def _parse_rows(
 class _Cells:
     """How one import reads its rows' cells: each column by its index, and each distinct
     text once. A class list repeats its dates of birth, countries, languages and facilities
-    thousands of times; the rules stay those of ``workflow.identity``, only their results
+    thousands of times; the rules stay those of ``workflow.core.identity``, only their results
     are kept."""
 
     def __init__(self, columns: tuple[str, ...], today: date,
@@ -391,7 +398,7 @@ def _insert_new(session: Session, order: CourtOrder, new_people: list[tuple[_Per
                 entered: dict[str, datetime], *, actor: Actor, now: datetime) -> None:
     """The new people (with their facility's id) in INTAKE since now, or since they came under
     the order (history), then one ``imported`` event each at that time, straight through the
-    DBAPI (workflow/bulk.py: COPY on PostgreSQL), column by column. One payload object for
+    DBAPI (workflow/record/bulk.py: COPY on PostgreSQL), column by column. One payload object for
     all: it is serialized once."""
     people = schema.detainees
     count = len(new_people)

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-from workflow.errors import ValidationError
+from workflow.core.errors import ValidationError
+from workflow.core.files import inert, private_file
 
 MAX_CELL = 2000
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -362,20 +363,8 @@ def _xlsx_text(value: object) -> str:
     return str(value)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def inert(value: object) -> object:
-    """A cell a spreadsheet will show as text, never run (OWASP CSV injection guidance)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def write_rejects(path: Path, header: list[str], rows: list[tuple[Mapping[str, str], str]]) -> None:
     """Write rejected rows with their reasons to a private CSV."""
-    from workflow.db import private_file
-
     private_file(path)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)

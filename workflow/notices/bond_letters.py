@@ -16,13 +16,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow import bonds, hearings
-from workflow.bonds import Kind, State
-from workflow.config import Settings
-from workflow.errors import ValidationError
-from workflow.models import CourtOrder, Detainee, Hearing
+from workflow.bonds import bonds, hearings
+from workflow.bonds.bonds import Kind, State
+from workflow.core.config import Settings
+from workflow.core.errors import ValidationError
 from workflow.notices import letters
 from workflow.notices.composing import Filters, Letter, LetterBatch, person_context, select_people
+from workflow.record.models import CourtOrder, Detainee, Hearing
 
 KINDS = ("hearing", "demand-notice", "refund-packet")
 # ICE's Debt Management Center, where the I-391 tells obligors to send refund requests.

@@ -21,15 +21,18 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from workflow import db, pdf, terms
-from workflow.config import Settings
-from workflow.errors import BondtrackError, NotFoundError, ValidationError
-from workflow.identity import format_a_number
-from workflow.models import Bond, CourtOrder, Detainee, Facility, FieldOffice
+from workflow.core import pdf
+from workflow.core.config import Settings
+from workflow.core.errors import BondtrackError, NotFoundError, ValidationError
+from workflow.core.files import ensure_private_dir, private_file
+from workflow.core.identity import format_a_number
+from workflow.core.pdf import Progress
+from workflow.core.stages import OUTSTANDING, Stage
 from workflow.notices import languages, letters
-from workflow.orders import find_detainee, normalize_facility_code
-from workflow.pdf import Progress
-from workflow.stages import OUTSTANDING, Stage
+from workflow.orders import terms
+from workflow.orders.orders import find_detainee
+from workflow.places.facilities import normalize_facility_code
+from workflow.record.models import Bond, CourtOrder, Detainee, Facility, FieldOffice
 
 FORMATS = ("pdf", "html")
 
@@ -286,19 +289,19 @@ def write_letters(batch: LetterBatch, out: Path, *, fmt: str, one_file: bool,
 
 def _write_letters(batch: LetterBatch, out: Path, fmt: str, one_file: bool,
                    progress: Progress | None) -> list[Path]:
-    db.ensure_private_dir(out)
+    ensure_private_dir(out)
     if not batch.letters:
         return []
     title = f"{batch.kind} letters"
     if one_file:
-        path = db.private_file(out / f"{batch.one_file_stem or f'{batch.kind}-letters'}.{fmt}")
+        path = private_file(out / f"{batch.one_file_stem or f'{batch.kind}-letters'}.{fmt}")
         page = letters.document([(x.language, x.body) for x in batch.letters], title)
         if fmt == "pdf":
             pdf.write_pdf(page, path, progress)
         else:
             path.write_text(page, encoding="utf-8")
         return [path]
-    paths = [db.private_file(out / f"{letter.stem}.{fmt}") for letter in batch.letters]
+    paths = [private_file(out / f"{letter.stem}.{fmt}") for letter in batch.letters]
     if fmt == "pdf":
         page = letters.document([(x.language, x.body) for x in batch.letters], title)
         pdf.split_pdf(page, paths, progress)

@@ -29,14 +29,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import clock, courts
-from workflow.config import Settings
-from workflow.errors import ValidationError
-from workflow.hearings import LETTER, REMINDER, letter_facts, open_hearings, person_of
-from workflow.models import CourtOrder, Detainee, Hearing, Notice
+from workflow.bonds.hearings import LETTER, REMINDER, letter_facts, open_hearings, person_of
+from workflow.core import clock
+from workflow.core.config import Settings
+from workflow.core.errors import ValidationError
 from workflow.notices import letters
 from workflow.notices.composing import person_context
-from workflow.notices.outbox import enqueue_email, enqueue_letter
+from workflow.places import courts
+from workflow.record.models import CourtOrder, Detainee, Hearing, Notice
+from workflow.record.outbox import enqueue_email, enqueue_letter
 
 
 @dataclass(frozen=True)

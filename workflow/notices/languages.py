@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from workflow import resource
-from workflow.db import flushed
-from workflow.schema import OrderRow, detainees
-from workflow.stages import OUTSTANDING
+from workflow.core.stages import OUTSTANDING
+from workflow.record.db import flushed
+from workflow.record.schema import OrderRow, detainees
 
 if TYPE_CHECKING:
-    from workflow.db import Reader
+    from workflow.record.db import Reader
 
 UNKNOWN = "unknown"
 # ISO 639-3 codes of languages usually served orally in immigration detention.

@@ -28,7 +28,8 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from workflow import clock, resource, templating
+from workflow import resource
+from workflow.core import clock, templating
 
 LETTER_KINDS = ("client", "obligor", "demand", "hearing", "demand-notice", "refund-packet")
 STAFF_KINDS = ("alert", "digest")

@@ -20,17 +20,17 @@ from markupsafe import Markup
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from workflow import audit, db
-from workflow.audit import Actor
-from workflow.config import Settings
-from workflow.models import CourtOrder, Detainee, Event, Notice
+from workflow.core.config import Settings
+from workflow.core.pdf import Progress
 from workflow.notices import letters
 from workflow.notices.composing import Letter, LetterBatch, person_context, write_letters
-from workflow.notices.outbox import FAILED, LETTER, PRINTED, TO_PRINT, enqueue_email, enqueue_letter
-from workflow.orders import resolve_order
-from workflow.pdf import Progress
+from workflow.orders.orders import resolve_order
+from workflow.record import audit, db
+from workflow.record.audit import Actor
+from workflow.record.models import CourtOrder, Detainee, Event, Notice
+from workflow.record.outbox import FAILED, LETTER, PRINTED, TO_PRINT, enqueue_email, enqueue_letter
 
-# The change events that can move a deadline or terms (see workflow/amendments.py).
+# The change events that can move a deadline or terms (see workflow/orders/amendments.py).
 CHANGE_KINDS = ("order-amended", "stay-lifted", "people-assigned", "terms-set")
 CLIENT_UPDATE, OBLIGOR_UPDATE = "client-update", "obligor-update"
 _LETTER = {CLIENT_UPDATE: "client", OBLIGOR_UPDATE: "obligor"}

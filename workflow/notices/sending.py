@@ -14,12 +14,10 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from workflow import audit, db
-from workflow.audit import Actor
-from workflow.clock import iso
-from workflow.config import Settings
-from workflow.errors import NotFoundError, ValidationError
-from workflow.models import CourtOrder, Notice
+from workflow.core.clock import iso
+from workflow.core.config import Settings
+from workflow.core.errors import NotFoundError, ValidationError
+from workflow.core.pdf import Progress
 from workflow.notices import bond_letters, letters, renotice
 from workflow.notices.composing import (
     Filters,
@@ -30,9 +28,11 @@ from workflow.notices.composing import (
     write_letters,
 )
 from workflow.notices.letters import LETTER_KINDS
-from workflow.notices.outbox import EMAIL, PENDING, STATUSES, TO_PRINT, deliver, enqueue_email
-from workflow.orders import resolve_order
-from workflow.pdf import Progress
+from workflow.orders.orders import resolve_order
+from workflow.record import audit, db
+from workflow.record.audit import Actor
+from workflow.record.models import CourtOrder, Notice
+from workflow.record.outbox import EMAIL, PENDING, STATUSES, TO_PRINT, deliver, enqueue_email
 
 SEND_KINDS = ("obligor", "alert", "digest")
 
@@ -171,7 +171,7 @@ def list_notices(session: Session, order: CourtOrder, *,
 def resolve_notice(session: Session, order: CourtOrder, notice_id: int, *, delivered: bool,
                    actor: Actor, now: datetime) -> Notice:
     """Record a human's verdict on a notice that needs review: delivered, or send it again."""
-    from workflow.notices.outbox import resolve
+    from workflow.record.outbox import resolve
 
     notice = session.get(Notice, notice_id)
     if notice is None or notice.order_id != order.id:

@@ -3,7 +3,7 @@
 ``create_app(settings)`` builds one app with its own database engine; each
 area is a blueprint (auth, pages, bulk, admin, downloads) whose views parse the
 form, call a library function and render a template from templates/web/. No
-view decides a rule: roles are ``workflow.users.can``, moves are
+view decides a rule: roles are ``workflow.record.users.can``, moves are
 ``workflow.workspace.perform`` and the stage verbs.
 """
 
@@ -16,7 +16,10 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import StrictUndefined
 
-from workflow import config, db, resource
+from workflow import resource
+from workflow.core import config
+from workflow.core.files import ensure_private_dir, private_file
+from workflow.record import db
 
 
 class WebApp(Flask):
@@ -64,9 +67,9 @@ def create_app(settings: config.Settings | None = None,
 
 def secret_key(home: Path) -> str:
     """The cookie-signing key kept in ``home/web-secret`` (0600), made once, atomically."""
-    path = db.ensure_private_dir(home) / "web-secret"
+    path = ensure_private_dir(home) / "web-secret"
     if not path.exists():
-        partial = db.private_file(home / f".web-secret.{os.getpid()}.{secrets.token_hex(4)}")
+        partial = private_file(home / f".web-secret.{os.getpid()}.{secrets.token_hex(4)}")
         partial.write_text(secrets.token_hex(32))
         try:
             os.link(partial, path)  # fails if another process made it first: use theirs

@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from workflow import clock, users
-from workflow.errors import BondtrackError
+from workflow.core import clock
+from workflow.core.errors import BondtrackError
+from workflow.record import users
 from workflow.web.auth import actor, read, requires, write
 
 blueprint = Blueprint("admin", __name__, url_prefix="/users")

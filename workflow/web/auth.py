@@ -4,7 +4,7 @@ The session is Flask's signed cookie (HttpOnly, SameSite=Lax, Secure behind TLS)
 holding the user's id, a fresh random id per sign-in, the CSRF token and when it
 was last used; the account is read again on every request, so a disabled user
 or a changed role takes effect at once. Who may sign in is decided by
-``workflow.users.sign_in`` (lockout, second factor), not here.
+``workflow.record.users.sign_in`` (lockout, second factor), not here.
 """
 
 from __future__ import annotations
@@ -38,9 +38,10 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from workflow import clock, users
-from workflow.audit import Actor
-from workflow.config import Settings
+from workflow.core import clock
+from workflow.core.config import Settings
+from workflow.record import users
+from workflow.record.audit import Actor
 from workflow.web.base import access_log, state
 
 blueprint = Blueprint("auth", __name__)
@@ -208,7 +209,7 @@ def favicon() -> Response:
 
 @blueprint.route("/logout", methods=["POST"])
 def logout() -> Any:
-    from workflow import audit
+    from workflow.record import audit
 
     with write() as db_session:
         now = clock.now()

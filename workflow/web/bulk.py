@@ -11,8 +11,9 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from workflow import clock, workspace
-from workflow.errors import BondtrackError, ValidationError
+from workflow.actions import uploads
+from workflow.core import clock
+from workflow.core.errors import BondtrackError, ValidationError
 from workflow.intake import reconcile
 from workflow.web.auth import actor, read, requires, settings, write
 from workflow.web.pages import _order
@@ -50,19 +51,19 @@ def preview(kind: str) -> tuple[str, int]:
         return _page(kind, 400, error="choose a file to upload")
     home = settings().home
     try:
-        token = workspace.keep_upload(home, upload.filename, upload.read())
+        token = uploads.keep_upload(home, upload.filename, upload.read())
     except BondtrackError as exc:
         return _page(kind, 400, error=str(exc))
-    path = workspace.kept_upload(home, token)
+    path = uploads.kept_upload(home, token)
     try:
         with write() as db_session:
             order = _order(db_session, request.form.get("order"))
             if kind == "apply":
-                shown = workspace.preview_apply(db_session, order, path, actor=actor(),
+                shown = uploads.preview_apply(db_session, order, path, actor=actor(),
                                                 now=clock.now(), settings=settings())
                 result: dict[str, Any] = {"preview": shown.changes, "problems": shown.problems}
             else:
-                custody = workspace.preview_reconcile(db_session, order, path, actor=actor(),
+                custody = uploads.preview_reconcile(db_session, order, path, actor=actor(),
                                                       now=clock.now())
                 result = {"report": custody.counts, "custody": custody.changes,
                           "notes": custody.notes}
@@ -70,7 +71,7 @@ def preview(kind: str) -> tuple[str, int]:
     except ValidationError as exc:
         result = {"problems": exc.problems or [str(exc)]}
     if result.get("problems"):
-        workspace.discard_upload(home, token)
+        uploads.discard_upload(home, token)
         return _page(kind, 400, **result)
     session.setdefault("uploads", [])
     session["uploads"] = [*session["uploads"][-4:], token]
@@ -88,11 +89,11 @@ def confirm(kind: str) -> Any:
         abort(404)
     home = settings().home
     try:
-        path = workspace.kept_upload(home, token)
+        path = uploads.kept_upload(home, token)
         with write() as db_session:
             order = _order(db_session, request.form.get("order"))
             if kind == "apply":
-                applied = workspace.confirm_apply(db_session, order, path, actor=actor(),
+                applied = uploads.apply_file_in(db_session, order, path, actor=actor(),
                                                   now=clock.now(), settings=settings())
                 message = f"applied {applied} moves"
             else:
@@ -105,7 +106,7 @@ def confirm(kind: str) -> Any:
         return _page(kind, 400, problems=exc.problems or [str(exc)])
     except BondtrackError as exc:
         return _page(kind, 409, error=str(exc))
-    workspace.discard_upload(home, token)
+    uploads.discard_upload(home, token)
     session["uploads"] = [t for t in session["uploads"] if t != token]
     flash(message)
     return redirect(url_for("bulk.form", kind=kind), code=303)

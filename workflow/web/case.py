@@ -13,8 +13,9 @@ from typing import Any
 from flask import Blueprint, request
 from sqlalchemy.orm import Session
 
-from workflow import casework, clock
-from workflow.models import Detainee
+from workflow.actions import casework
+from workflow.core import clock
+from workflow.record.models import Detainee
 from workflow.web.auth import actor, requires, settings
 from workflow.web.pages import change_person
 

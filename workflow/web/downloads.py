@@ -11,8 +11,9 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 
-from workflow import clock
-from workflow.db import Database, ensure_private_dir
+from workflow.core import clock
+from workflow.core.files import ensure_private_dir
+from workflow.record.db import Database
 from workflow.web.auth import actor, read, requires, settings
 from workflow.web.base import state
 from workflow.web.pages import _order
@@ -37,7 +38,7 @@ def _send(make: Callable[[Path], object], name: str) -> Response:
 @blueprint.route("/export.<fmt>")
 @requires("exports")
 def export(fmt: str) -> Response:
-    from workflow.export import export_people
+    from workflow.views.export import export_people
 
     if fmt not in EXPORT_FORMATS:
         abort(404)
@@ -52,7 +53,7 @@ def export(fmt: str) -> Response:
 @blueprint.route("/report.<fmt>")
 @requires("reports")
 def report(fmt: str) -> Response:
-    from workflow import compliance
+    from workflow.views import compliance
 
     if fmt not in REPORT_FORMATS:
         abort(404)
@@ -73,8 +74,8 @@ def _database() -> Database:
 def letters_form() -> str:
     from flask import render_template
 
+    from workflow.core.stages import Stage
     from workflow.notices.letters import LETTER_KINDS
-    from workflow.stages import Stage
 
     with read() as session:
         order = _order(session, request.args.get("order"))

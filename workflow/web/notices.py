@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from workflow import alerts, clock
-from workflow.errors import BondtrackError
+from workflow.alerts import deadline as alerts
+from workflow.core import clock
+from workflow.core.errors import BondtrackError
 from workflow.notices import sending
-from workflow.notices.outbox import STATUSES
+from workflow.record.outbox import STATUSES
 from workflow.web.auth import actor, read, requires, settings, write
 from workflow.web.pages import _order
 

@@ -11,23 +11,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from workflow import (
-    bonds,
-    casework,
-    clock,
-    dashboard,
-    hearings,
-    moves,
-    reports,
-    terms,
-    watch,
-    workspace,
-)
-from workflow.errors import BondtrackError, ConflictError, NotFoundError
-from workflow.models import CourtOrder, Detainee
-from workflow.orders import resolve_order
-from workflow.stages import Stage
-from workflow.tracking import EXCLUSION_REASONS, PAYMENT_METHODS
+from workflow.actions import casework
+from workflow.actions import people as persons
+from workflow.bonds import bonds, hearings
+from workflow.core import clock
+from workflow.core.errors import BondtrackError, ConflictError, NotFoundError
+from workflow.core.stages import Stage
+from workflow.orders import terms
+from workflow.orders.orders import resolve_order
+from workflow.people import moves
+from workflow.people.tracking import EXCLUSION_REASONS, PAYMENT_METHODS
+from workflow.record import watch
+from workflow.record.models import CourtOrder, Detainee
+from workflow.views import dashboard, reports
 from workflow.web.auth import actor, read, requires, settings, write
 
 blueprint = Blueprint("pages", __name__)
@@ -56,7 +52,7 @@ def orders() -> str:
 @requires("manage-orders")
 def add_order() -> Any:
     """Record a court order, as `bondtrack order add` does."""
-    from workflow.orders import add_order as record_order
+    from workflow.orders.orders import add_order as record_order
 
     form = request.form
     try:
@@ -114,16 +110,16 @@ def people() -> Any:
         try:
             order = _order(session, args.get("order"))
             now = clock.now()
-            menus = workspace.places(session)
+            menus = persons.places(session)
             found, listing, error = None, None, None
             if request.method == "POST":
                 try:
-                    found = workspace.search_people(session, order, request.form.get("q", ""),
+                    found = persons.search_people(session, order, request.form.get("q", ""),
                                                     now)
                 except BondtrackError as exc:
                     error = str(exc)
             else:
-                listing = workspace.people_page(
+                listing = persons.people_page(
                     session, order, now, stage=args.get("stage", ""),
                     facility=args.get("facility", ""),
                     field_office=args.get("field_office", ""), page=page_number)
@@ -143,14 +139,14 @@ def _person_page(detainee_id: int, error: str | None = None, status: int = 200,
     """The person's page; after a refused change, its reason and the form ``failed`` as sent."""
     with read() as session:
         try:
-            detainee = workspace.find_person(session, detainee_id)
+            detainee = persons.find_person(session, detainee_id)
         except NotFoundError:
             abort(404)
         record = reports.person_record(session, detainee)
         page = {
             "record": record,
             "terms": terms.person_terms(detainee, settings()),
-            "moves": workspace.allowed_moves(detainee),
+            "moves": persons.allowed_moves(detainee),
             "bond_moves": casework.bond_moves(session, detainee),
             "hearings": casework.person_hearings(session, detainee),
             "sub_orders": casework.sub_orders(session, detainee),
@@ -178,8 +174,8 @@ def change_person(detainee_id: int, what: str, change: Change) -> Any:
     form = {key: value for key, value in request.form.items() if key != "csrf"}
     try:
         with write() as session:
-            detainee = workspace.find_person(session, detainee_id)
-            workspace.check_version(detainee, request.form.get("version"))
+            detainee = persons.find_person(session, detainee_id)
+            persons.check_version(detainee, request.form.get("version"))
             line = change(session, detainee)
     except NotFoundError as exc:
         if f"no person #{detainee_id}" in str(exc):

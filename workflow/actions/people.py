@@ -1,0 +1,147 @@
+"""A person and their moves: find them, the page of people, search, the moves their stage
+allows, a stale page refused, and a move made from text fields.
+
+Every edge makes a move here: the CLI with ``move`` (its own transaction), the browser
+with ``move_in`` inside its transaction, after ``check_version``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from workflow.core import clock, stages
+from workflow.core.config import Settings
+from workflow.core.errors import ConflictError, NotFoundError, ValidationError
+from workflow.core.identity import a_number_fields, normalize_a_number
+from workflow.core.stages import Stage
+from workflow.orders import orders, terms
+from workflow.people import moves
+from workflow.record.audit import Actor
+from workflow.record.db import Database
+from workflow.record.models import CourtOrder, Detainee, Facility
+
+PER_PAGE = 50
+SEARCH_LIMIT = 50
+
+
+def find_person(session: Session, detainee_id: int) -> Detainee:
+    """The person with internal id ``detainee_id``."""
+    detainee = session.get(Detainee, detainee_id)
+    if detainee is None:
+        raise NotFoundError(f"no person #{detainee_id}")
+    return detainee
+
+
+def check_version(detainee: Detainee, seen: str | int | None) -> None:
+    """Refuse a change made from a page showing an older version of the person."""
+    if str(seen or "") != str(detainee.version):
+        raise ConflictError(
+            f"person #{detainee.id} was changed by someone else since you opened the page:"
+            " reload it and try again"
+        )
+
+
+def allowed_moves(detainee: Detainee) -> list[str]:
+    """The moves the stage table allows from the person's stage, then a note (always)."""
+    found = [t.action.value for t in stages.allowed_from(Stage(detainee.stage))]
+    return [*dict.fromkeys(found), moves.NOTE]
+
+
+def _row(d: Detainee, code: str | None, office: str | None, now: datetime,
+         tz: str) -> dict[str, Any]:
+    return {
+        "id": d.id, **a_number_fields(d.a_number), "family_name": d.family_name,
+        "given_name": d.given_name, "stage": d.stage, "facility": code, "field_office": office,
+        "hours_in_stage": round((now - d.stage_since).total_seconds() / 3600, 1),
+        "stage_since": clock.local(d.stage_since, tz).isoformat(),
+    }
+
+
+def _people_query(order: CourtOrder) -> Select[Detainee, str, str | None]:
+    return (
+        select(Detainee, Facility.code, Facility.field_office)
+        .outerjoin(Facility, Detainee.facility_id == Facility.id)
+        .where(Detainee.order_id == order.id)
+    )
+
+
+@dataclass
+class PeoplePage:
+    rows: list[dict[str, Any]]
+    page: int
+    has_next: bool
+    filters: dict[str, str] = field(default_factory=dict)
+
+
+def people_page(session: Session, order: CourtOrder, now: datetime, *, stage: str = "",
+                facility: str = "", field_office: str = "", page: int = 1,
+                per_page: int = PER_PAGE) -> PeoplePage:
+    """One page of people by A-number, filtered; one query whatever the size of the order.
+
+    No total count: counting 100,000 rows on every page turn is what would make the
+    page slower as the order grows; the next page exists if one more row does.
+    """
+    if stage and stage not in Stage.__members__:
+        raise ValidationError("not a stage")
+    page = max(1, page)
+    query = _people_query(order)
+    if stage:
+        query = query.where(Detainee.stage == stage)
+    if facility:
+        query = query.where(Facility.code == facility.strip().upper())
+    if field_office:
+        query = query.where(Facility.field_office == field_office)
+    query = query.order_by(Detainee.a_number).offset((page - 1) * per_page).limit(per_page + 1)
+    found = session.execute(query).all()
+    tz = order.time_zone
+    rows = [_row(d, code, office, now, tz) for d, code, office in found[:per_page]]
+    return PeoplePage(rows, page, len(found) > per_page,
+                      {"stage": stage, "facility": facility, "field_office": field_office})
+
+
+def search_people(session: Session, order: CourtOrder, text: str,
+                  now: datetime) -> list[dict[str, Any]]:
+    """People whose A-number (any spelling) is ``text`` or whose name contains it."""
+    text = " ".join(text.split())
+    if not text:
+        raise ValidationError("type an A-number or a name to search for")
+    query = _people_query(order)
+    try:
+        query = query.where(Detainee.a_number == normalize_a_number(text))
+    except ValueError:
+        words = [w.lower() for w in text.split()][:4]
+        for word in words:
+            pattern = f"%{word.replace('%', '').replace('_', '')}%"
+            query = query.where(or_(func.lower(Detainee.family_name).like(pattern),
+                                    func.lower(Detainee.given_name).like(pattern)))
+    found = session.execute(query.order_by(Detainee.a_number).limit(SEARCH_LIMIT)).all()
+    return [_row(d, code, office, now, order.time_zone) for d, code, office in found]
+
+
+def places(session: Session) -> dict[str, list[str]]:
+    """Facility codes and field offices for the filter menus."""
+    codes = session.scalars(select(Facility.code).order_by(Facility.code)).all()
+    offices = session.scalars(select(Facility.field_office).where(
+        Facility.field_office.is_not(None)).distinct().order_by(Facility.field_office)).all()
+    return {"facilities": list(codes),
+            "field_offices": [office for office in offices if office is not None]}
+
+
+
+
+def move(database: Database, settings: Settings, case: str | None, a_number: str, move: str,
+         fields: Mapping[str, str | None], *, actor: Actor, now: datetime) -> dict[str, Any]:
+    """Make one move (a stage verb or a note) for the person with ``a_number``, from the text
+    ``fields`` it reads; the event's person, kind and stages, and the line that says so."""
+    with database.write() as session:
+        detainee = orders.find_detainee(session, orders.resolve_order(session, case), a_number)
+        event = moves.make(session, detainee, move, fields, actor=actor, now=now,
+                           default_bond_cents=terms.default_bond_cents(settings))
+        return {"person": detainee.id, "kind": event.kind, "from_stage": event.from_stage,
+                "to_stage": event.to_stage, "line": moves.describe(detainee, event)}

@@ -1,0 +1,179 @@
+"""Files that come in: a class list, an apply file, a custody list; kept while the browser
+shows what they would do, then confirmed or discarded. All rows or none.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow.core.config import Settings
+from workflow.core.errors import NotFoundError, ValidationError
+from workflow.core.files import ensure_private_dir, private_file
+from workflow.intake import apply as applying
+from workflow.intake import tables
+from workflow.orders import orders, terms
+from workflow.record.audit import Actor
+from workflow.record.db import Database
+from workflow.record.models import CourtOrder, Detainee, Event, Facility
+
+if TYPE_CHECKING:
+    from workflow.intake.roster import ImportResult
+
+UPLOADS = "web-uploads"
+
+
+def import_class_list(database: Database, settings: Settings, case: str | None, path: Path, *,
+                      actor: Actor, now: datetime, **options: Any) -> ImportResult:
+    """Import a class list into the order, all rows or none (``options``: dry_run, rejects,
+    progress, encoding, sheet); a set bond without an amount is the configured default."""
+    from workflow.intake import roster  # the spreadsheet readers load on first use
+
+    with database.write() as session:
+        return roster.import_class_list(
+            session, orders.resolve_order(session, case), path, actor=actor, now=now,
+            default_bond_cents=terms.default_bond_cents(settings), **options)
+
+
+def apply_file(database: Database, settings: Settings, case: str | None, path: Path, *,
+               actor: Actor, now: datetime, encoding: str = "auto",
+               sheet: str | None = None) -> int:
+    """Apply every move of a bulk file to the order, in file order, all or none."""
+    with database.write() as session:
+        return apply_file_in(session, orders.resolve_order(session, case), path, actor=actor,
+                             now=now, settings=settings, encoding=encoding, sheet=sheet)
+
+
+def apply_file_in(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
+                  now: datetime, settings: Settings, encoding: str = "auto",
+                  sheet: str | None = None) -> int:
+    """``apply_file`` inside the caller's transaction (the browser's confirm step)."""
+    return applying.apply_file(session, order, path, actor=actor, now=now,
+                               default_bond_cents=terms.default_bond_cents(settings),
+                               encoding=encoding, sheet=sheet)
+
+
+
+
+
+
+
+def keep_upload(home: Path, filename: str, data: bytes) -> str:
+    """Keep an uploaded file in ``home/web-uploads/<token>/`` (0700/0600); its token."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise ValidationError("upload a .csv or .xlsx file")
+    token = secrets.token_hex(16)
+    folder = ensure_private_dir(home / UPLOADS / token)
+    target = private_file(folder / f"upload{suffix}")
+    target.write_bytes(data)
+    return token
+
+
+def kept_upload(home: Path, token: str) -> Path:
+    """The file kept under ``token``."""
+    if not (len(token) == 32 and all(ch in "0123456789abcdef" for ch in token)):
+        raise NotFoundError("no such upload")
+    folder = home / UPLOADS / token
+    files = sorted(folder.iterdir()) if folder.is_dir() else []
+    if len(files) != 1:
+        raise NotFoundError("no such upload (it was confirmed or discarded)")
+    return files[0]
+
+
+def discard_upload(home: Path, token: str) -> None:
+    shutil.rmtree(kept_upload(home, token).parent, ignore_errors=True)
+
+
+@dataclass
+class ApplyPreview:
+    """What an apply file would do: a change per line, or every problem by line."""
+
+    changes: list[dict[str, Any]]
+    problems: list[str]
+
+
+def preview_apply(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
+                  now: datetime, settings: Settings) -> ApplyPreview:
+    """Apply the file inside a savepoint, note what each line did, and roll it all back."""
+    before = session.scalar(select(func.max(Event.id))) or 0
+    savepoint = session.begin_nested()
+    try:
+        applying.apply_file(session, order, path, actor=actor, now=now,
+                            default_bond_cents=terms.default_bond_cents(settings))
+    except ValidationError as exc:
+        savepoint.rollback()
+        return ApplyPreview([], exc.problems or [str(exc)])
+    session.flush()
+    made = session.scalars(select(Event).where(
+        Event.id > before, Event.detainee_id.is_not(None), Event.actor == actor.operator,
+        Event.recorded_at == now).order_by(Event.id)).all()
+    lines = [row.line for row in tables.read(path, applying.APPLY_COLUMNS,
+                                             ("a_number", "action")).good_rows()]
+    changes = [{"line": line, "person": e.detainee_id, "kind": e.kind,
+                "from_stage": e.from_stage, "to_stage": e.to_stage}
+               for line, e in zip(lines, made, strict=False)]
+    savepoint.rollback()
+    return ApplyPreview(changes, [])
+
+
+@dataclass
+class ReconcilePreview:
+    """What a custody list would do: its counts, one row per person it changes or flags
+    (by internal id and name, for the signed-in page only), and its notes by FILE:LINE."""
+
+    counts: dict[str, int]
+    changes: list[dict[str, Any]]
+    notes: list[str]
+
+
+# What each outcome of a reconcile means for the person, in the page's words.
+_RECONCILE_CHANGE = {"found": "located", "moved": "transferred and located",
+                     "missing": "flagged: not on the custody list",
+                     "listed_out": "flagged: the list says they are out",
+                     "held_but_resolved": "flagged: the list says they are held"}
+
+
+def preview_reconcile(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
+                      now: datetime) -> ReconcilePreview:
+    """Reconcile the custody list as a dry run (as `bondtrack run reconcile --dry-run`) and
+    say, line by line, what it would do; every bad line raises as in the real run."""
+    from workflow.intake import reconcile
+
+    report = reconcile.reconcile(session, order, path, actor=actor, now=now, dry_run=True)
+    listed, _ = reconcile.check(session, order, path, now)
+    by_number = {entry.a_number: entry for entry in listed}
+    outcome_of = {i: outcome for outcome in _RECONCILE_CHANGE for i in getattr(report, outcome)}
+    rows = session.execute(
+        select(Detainee.id, Detainee.a_number, Detainee.family_name, Detainee.given_name,
+               Detainee.stage, Facility.code)
+        .outerjoin(Facility, Facility.id == Detainee.facility_id)
+        .where(Detainee.id.in_(outcome_of))).all() if outcome_of else []
+    changes: list[dict[str, Any]] = []
+    for person, a_number, family, given, stage, code in rows:
+        entry = by_number.get(a_number)
+        outcome = outcome_of[person]
+        change = _RECONCILE_CHANGE[outcome]
+        if outcome in ("found", "moved") and entry is not None:
+            moved_from = f" (was {code})" if outcome == "moved" and code else ""
+            change += f" at {entry.facility_code}{moved_from}"
+        changes.append({"line": f"{path.name}:{entry.line}" if entry else None,
+                        "person": person, "name": f"{family}, {given}", "stage": stage,
+                        "outcome": outcome.replace("_", " "), "change": change})
+    changes.sort(key=lambda row: (row["line"] is None, _line_number(row["line"]), row["person"]))
+    notes = [*report.notes, *(f"{path.name}:{line}: a_number: not in order {order.case_number}"
+                              for line in report.strangers)]
+    return ReconcilePreview(report.counts(), changes, sorted(notes, key=_line_number))
+
+
+def _line_number(where: str | None) -> int:
+    """The line of ``FILE:LINE[: ...]`` (0 when there is none), to sort by."""
+    parts = (where or "").split(":")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0

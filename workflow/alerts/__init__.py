@@ -1,0 +1,4 @@
+"""Deadline and bond alerts to staff.
+
+the thresholds, what fires when, the bond deadlines' calls.
+"""
