@@ -1,7 +1,6 @@
-"""A person's casework beyond the stage moves: their terms, their sub-order, their bond's
-events after posting, and their hearings.
+"""A person's casework beyond the stage moves: their terms and their sub-order.
 
-The CLI (`bondtrack terms|assign|bonds record|hearing`) and the web call these,
+The CLI (`bondtrack terms|assign`) and the web call these,
 so a change of terms queues the same updated letters and a bond event is
 described in the same line wherever it is made. The ``*_from_form`` functions
 take the text fields a form sends, named like the CLI's options (``bond_amount``,
@@ -21,22 +20,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.bonds import bonds, hearings
-from workflow.core import clock
 from workflow.core.config import Settings
-from workflow.core.errors import NotFoundError, ValidationError
-from workflow.core.money import parse_amount
-from workflow.orders import terms
-from workflow.places import courts
+from workflow.core.errors import ValidationError
+from workflow.orders import orders, terms
 from workflow.record.audit import Actor
-from workflow.record.models import BondEvent, CourtOrder, Detainee, Event, Hearing
+from workflow.record.db import Database
+from workflow.record.models import CourtOrder, Detainee, Event
 
 TERMS_FIELDS = ("bond_amount", "conditions", "reset", "note")
 ASSIGN_FIELDS = ("order", "docket", "note")
-HEARING_FIELDS = ("at", "court", "kind", "note")
-# A bond event's form: its date, what the table asks of it, a note. ``by_mail`` is the
-# CLI's --in-person turned round: the form, like the CLI, asks whether it was handed over.
-_BOND_FIELD = {"by_mail": "in_person"}
 
 
 @dataclass(frozen=True)
@@ -132,116 +124,33 @@ def assign_from_form(session: Session, detainee: Detainee, form: Mapping[str, st
             f" {letters_line(change.letters)}")
 
 
-# ---------------------------------------------------------------- the bond after posting
+def terms_of(database: Database, settings: Settings, case: str | None, a_number: str, *,
+             actor: Actor, now: datetime, bond_cents: int | None = None,
+             conditions: str | None = None, reset: bool = False,
+             note: str | None = None) -> tuple[dict[str, Any], str | None]:
+    """The terms ordered for a person and what ICE imposed; with a change (a bond, conditions,
+    reset), set them first and queue the letters that tell them. The terms, and the line
+    saying what was queued (None when nothing was asked to change)."""
+    changing = reset or bond_cents is not None or conditions is not None
+    with database.write() if changing else database.read() as session:
+        detainee = orders.find_detainee(session, orders.resolve_order(session, case), a_number)
+        letters = None
+        if changing:
+            change = change_terms(session, detainee, bond_cents=bond_cents,
+                                  conditions=conditions, reset=reset, note=note, actor=actor,
+                                  now=now, settings=settings)
+            letters = letters_line(change.letters) if change.event else "no change"
+        return terms.person_terms(detainee, settings), letters
 
 
-def bond_event_fields(kind: str) -> tuple[str, ...]:
-    """The form fields of a bond event, named like `bondtrack bonds record`'s options."""
-    options = bonds.options_for(bonds.Kind(kind))
-    return ("date", *(_BOND_FIELD.get(name, name) for name in options), "note")
-
-
-def bond_moves(session: Session, detainee: Detainee) -> dict[str, Any] | None:
-    """The person's posted bond: its state and the events the table allows next (None: no
-    posted bond)."""
-    try:
-        bond = bonds.posted_bond(detainee)
-    except ValidationError:
-        return None
-    state = bonds.state_of(bonds.history(session, bond))
-    allowed = dict.fromkeys(t.kind.value for t in bonds.TRANSITIONS if t.source is state)
-    return {"bond": bond.id, "state": state.value,
-            "events": {kind: bond_event_fields(kind) for kind in allowed}}
-
-
-def bond_event_line(row: BondEvent, kind: str, time_zone: str) -> str:
-    """What recording a bond event did, in one line: its state, and a date it set."""
-    line = f"bond #{row.bond_id}: {kind} recorded, now {row.state}"
-    if row.due_at is not None:
-        local = clock.local(row.due_at, time_zone)
-        what, name = (("surrender due", "demand") if kind == bonds.Kind.DEMAND
-                      else ("appeal (I-290B) due by", "appeal"))
-        line += f"; {what} {local:%a %d %b %Y %H:%M %Z} ({name}-{row.id})"
-    return line
-
-
-def bond_event_from_form(session: Session, detainee: Detainee, kind: str,
-                         form: Mapping[str, str], *, actor: Actor, now: datetime) -> str:
-    """`bondtrack bonds record A# EVENT --date --due --amount ...` from a form; one line."""
-    if kind not in bonds.EVENTS:
-        raise NotFoundError("no such bond event")
-    tz = detainee.court_order.time_zone
-    value = {name: _text(form, name) for name in bond_event_fields(kind)}
-
-    def when(name: str) -> datetime | None:
-        text = value.get(name)
-        return clock.parse_instant(text, tz) if text else None
-
-    options: dict[str, Any] = {"due": when("due"), "reason": value.get("reason"),
-                               "outcome": value.get("outcome"), "name": value.get("name")}
-    if value.get("amount"):
-        try:
-            options["amount"] = parse_amount(value["amount"] or "")
-        except ValueError as exc:
-            raise ValidationError(f"amount: {exc}") from None
-    if value.get("in_person") == "yes":
-        options["by_mail"] = False
-    row = bonds.record(session, detainee, kind, actor=actor, now=now, at=when("date"),
-                       note=value.get("note"), **options)
-    return bond_event_line(row, kind, tz)
-
-
-# ---------------------------------------------------------------- hearings
-
-
-def person_hearings(session: Session, detainee: Detainee) -> list[dict[str, Any]]:
-    """Every hearing of the person, soonest first, each in its court's zone."""
-    return [hearings.describe(h) for h in session.scalars(
-        select(Hearing).where(Hearing.detainee_id == detainee.id)
-        .order_by(Hearing.at, Hearing.id))]
-
-
-def court_choices() -> list[tuple[str, str]]:
-    """(key, name) of each immigration court, for a menu."""
-    return [(court.key, court.name) for court in courts.COURTS]
-
-
-def _hearing_time(form: Mapping[str, str], court: str) -> datetime:
-    text = _text(form, "at")
-    if text is None:
-        raise ValidationError("give the hearing's date and time (court time)")
-    return hearings.parse_time(text, court)
-
-
-def add_hearing_from_form(session: Session, detainee: Detainee, form: Mapping[str, str], *,
-                          actor: Actor, now: datetime) -> str:
-    """`bondtrack hearing add A# --at --court --kind --note` from a form; one line."""
-    court = courts.find(_text(form, "court") or "").key
-    row = hearings.add(session, detainee, at=_hearing_time(form, court), court=court,
-                       kind=_text(form, "kind") or "master", note=_text(form, "note"),
-                       actor=actor, now=now)
-    return f"person #{detainee.id}: hearing #{row.id} added"
-
-
-def persons_hearing(session: Session, detainee: Detainee, hearing_id: int) -> Hearing:
-    """The hearing ``hearing_id`` of this person (another's is not found)."""
-    row = session.get(Hearing, hearing_id)
-    if row is None or row.detainee_id != detainee.id:
-        raise NotFoundError(f"no hearing #{hearing_id} for person #{detainee.id}")
-    return row
-
-
-def move_hearing_from_form(session: Session, detainee: Detainee, hearing_id: int,
-                           form: Mapping[str, str], *, actor: Actor, now: datetime) -> str:
-    """`bondtrack hearing move ID --at` from a form."""
-    row = persons_hearing(session, detainee, hearing_id)
-    hearings.move(session, row, at=_hearing_time(form, row.court), actor=actor, now=now)
-    return f"person #{detainee.id}: hearing #{row.id} moved"
-
-
-def hearing_done(session: Session, detainee: Detainee, hearing_id: int, *, actor: Actor,
-                 now: datetime) -> str:
-    """`bondtrack hearing done ID`."""
-    row = persons_hearing(session, detainee, hearing_id)
-    hearings.done(session, row, actor=actor, now=now)
-    return f"person #{detainee.id}: hearing #{row.id} done"
+def assign(database: Database, settings: Settings, case: str, a_numbers: Sequence[str], *,
+           actor: Actor, now: datetime, docket: str | None = None,
+           note: str | None = None) -> tuple[int, str]:
+    """Move people to the sub-order ``case`` and queue their letters; how many moved, and
+    the line saying what was queued."""
+    with database.write() as session:
+        change = assign_people(session, orders.resolve_order(session, case), a_numbers,
+                               docket=docket, note=note, actor=actor, now=now,
+                               settings=settings)
+        assert change.event is not None, "an assignment always records its event"
+        return int(change.event.payload["people"]), letters_line(change.letters)

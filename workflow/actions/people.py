@@ -21,10 +21,11 @@ from workflow.core.errors import ConflictError, NotFoundError, ValidationError
 from workflow.core.identity import a_number_fields, normalize_a_number
 from workflow.core.stages import Stage
 from workflow.orders import orders, terms
-from workflow.people import moves
+from workflow.people import moves, tracking
 from workflow.record.audit import Actor
 from workflow.record.db import Database
 from workflow.record.models import CourtOrder, Detainee, Facility
+from workflow.views import reports
 
 PER_PAGE = 50
 SEARCH_LIMIT = 50
@@ -145,3 +146,32 @@ def move(database: Database, settings: Settings, case: str | None, a_number: str
                            default_bond_cents=terms.default_bond_cents(settings))
         return {"person": detainee.id, "kind": event.kind, "from_stage": event.from_stage,
                 "to_stage": event.to_stage, "line": moves.describe(detainee, event)}
+
+
+# The words of the moves, for the edges' menus and options.
+MOVE_FIELDS = moves.FIELDS
+NOTE = moves.NOTE
+PAYMENT_METHODS = tracking.PAYMENT_METHODS
+EXCLUSION_REASONS = tracking.EXCLUSION_REASONS
+FieldError = moves.FieldError
+
+
+def move_in(session: Session, detainee: Detainee, move: str, fields: Mapping[str, str | None],
+            *, actor: Actor, now: datetime, settings: Settings) -> str:
+    """``move`` inside the caller's transaction (after the browser's version check); the line
+    that says what it did."""
+    event = moves.make(session, detainee, move, fields, actor=actor, now=now,
+                       default_bond_cents=terms.default_bond_cents(settings))
+    return moves.describe(detainee, event)
+
+
+def person_terms(detainee: Detainee, settings: Settings) -> dict[str, Any]:
+    """The terms ordered for the person, what ICE imposed, and any mismatch."""
+    return terms.person_terms(detainee, settings)
+
+
+def person_record(database: Database, case: str | None, a_number: str) -> dict[str, Any]:
+    """One person's record and whole history, by A-number (any spelling)."""
+    with database.read() as session:
+        detainee = orders.find_detainee(session, orders.resolve_order(session, case), a_number)
+        return reports.person_record(session, detainee)

@@ -18,7 +18,8 @@ from workflow.core.config import Settings
 from workflow.core.errors import NotFoundError, ValidationError
 from workflow.core.files import ensure_private_dir, private_file
 from workflow.intake import apply as applying
-from workflow.intake import tables
+from workflow.intake import reconcile, tables
+from workflow.intake.reconcile import ReconcileReport
 from workflow.orders import orders, terms
 from workflow.record.audit import Actor
 from workflow.record.db import Database
@@ -26,6 +27,8 @@ from workflow.record.models import CourtOrder, Detainee, Event, Facility
 
 if TYPE_CHECKING:
     from workflow.intake.roster import ImportResult
+
+__all__ = ["ReconcileReport"]
 
 UPLOADS = "web-uploads"
 
@@ -145,8 +148,6 @@ def preview_reconcile(session: Session, order: CourtOrder, path: Path, *, actor:
                       now: datetime) -> ReconcilePreview:
     """Reconcile the custody list as a dry run (as `bondtrack run reconcile --dry-run`) and
     say, line by line, what it would do; every bad line raises as in the real run."""
-    from workflow.intake import reconcile
-
     report = reconcile.reconcile(session, order, path, actor=actor, now=now, dry_run=True)
     listed, _ = reconcile.check(session, order, path, now)
     by_number = {entry.a_number: entry for entry in listed}
@@ -177,3 +178,53 @@ def _line_number(where: str | None) -> int:
     """The line of ``FILE:LINE[: ...]`` (0 when there is none), to sort by."""
     parts = (where or "").split(":")
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+# ---------------------------------------------------------------- custody lists
+
+
+def check_custody_list(database: Database, case: str | None, path: Path, *, now: datetime,
+                       encoding: str = "auto", sheet: str | None = None) -> None:
+    """Refuse a custody list with any bad line, every problem by line, before a flow starts."""
+    with database.read() as session:
+        reconcile.check(session, orders.resolve_order(session, case), path, now,
+                        encoding=encoding, sheet=sheet)
+
+
+def keep_custody_list(home: Path, path: Path) -> int:
+    """Keep a custody list in the private inbox; its number (a flow's parameter, never a
+    name)."""
+    return reconcile.keep(home, path)
+
+
+def discard_custody_list(home: Path, number: int) -> None:
+    """Remove a kept custody list from the inbox."""
+    reconcile.discard(home, number)
+
+
+def reconcile_kept(database: Database, settings: Settings, case: str | None, number: int, *,
+                   actor: Actor, now: datetime, dry_run: bool = False, encoding: str = "auto",
+                   sheet: str | None = None) -> ReconcileReport:
+    """Validate and apply the kept custody list ``number``, all in one transaction."""
+    path = reconcile.kept(settings.home, number)
+    with database.write() as session:
+        return reconcile.reconcile(session, orders.resolve_order(session, case), path,
+                                   actor=actor, now=now, dry_run=dry_run, encoding=encoding,
+                                   sheet=sheet)
+
+
+def reconcile_in(session: Session, order: CourtOrder, path: Path, *, actor: Actor,
+                 now: datetime) -> ReconcileReport:
+    """Reconcile a custody list inside the caller's transaction (the browser's confirm)."""
+    return reconcile.reconcile(session, order, path, actor=actor, now=now)
+
+
+def reconcile_people(database: Database, report: ReconcileReport) -> list[dict[str, Any]]:
+    """One row per person the list changed or flagged, for the signed-in user."""
+    with database.read() as session:
+        return reconcile.people(session, report)
+
+
+def reconcile_markdown(report: ReconcileReport) -> str:
+    """A reconcile's counts as a Prefect artifact (no person)."""
+    return reconcile.markdown(report)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from workflow.alerts import deadline as alerting
+from workflow.actions import alerts as alerting
 from workflow.cli.common import (
     App,
     human_time,
@@ -43,8 +43,7 @@ def instant(app: App, case: str | None, at: str | None) -> datetime:
     """--now as an instant: court time of the watched orders, which must agree on a zone."""
     if at is None:
         return clock.now()
-    with app.read() as session:
-        zones = {order.time_zone for order in alerting.orders_to_watch(session, case)}
+    zones = {zone for _, zone in alerting.watched(app.ready(), case)}
     instants = {clock.parse_instant(at, zone) for zone in sorted(zones)}
     if len(instants) > 1:
         raise BondtrackError("--now: the orders are in different time zones; give an offset"
@@ -93,7 +92,7 @@ def digest(app: App, case: str | None, at: str | None, fmt: str) -> None:
 def list_command(app: App, case: str | None, fmt: str) -> None:
     """Alerts fired and skipped, the ones still to come (pending), and their e-mails' delivery."""
     with app.order_session(case) as (session, court_order):
-        rows = alerting.list_alerts(session, court_order, clock.now(), app.settings)
+        rows = alerting.alert_rows(session, court_order, clock.now(), app.settings)
     if fmt != "json":
         rows = [{**row, "due_at": human_time(row["due_at"]),
                  "fired_at": human_time(row["fired_at"]),

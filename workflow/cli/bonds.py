@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from workflow.bonds.bonds import EVENTS, OUTCOMES, State
+from workflow.actions import bonds as bonding
+from workflow.actions.bonds import EVENTS, OUTCOMES, STATES
 from workflow.cli.common import (
     App,
     human_time,
@@ -33,16 +34,13 @@ def bonds(ctx: click.Context, case: str | None, fmt: str) -> None:
     """The bonds after posting: the ledger (counts and sums per state), events, export."""
     if ctx.invoked_subcommand is not None:
         return
-    from workflow.bonds.bonds import LEDGER_KEYS, ledger
-
     app = ctx.ensure_object(App)
-    with app.order_session(case) as (session, court_order):
-        data = ledger(session, court_order, clock.now(), app.settings)
+    data = bonding.ledger(app.ready(), app.settings, case, now=clock.now())
     if fmt == "json":
         print_json(data)
         return
     rows = [{"state": key, "bonds": data[key]["count"], "amount_cents": data[key]["amount_cents"],
-             "amount": dollars(data[key]["amount_cents"])} for key in LEDGER_KEYS]
+             "amount": dollars(data[key]["amount_cents"])} for key in bonding.LEDGER_KEYS]
     if fmt == "csv":
         print_rows(rows, ["state", "bonds", "amount_cents"], "csv")
         return
@@ -61,17 +59,14 @@ def bonds(ctx: click.Context, case: str | None, fmt: str) -> None:
 
 
 @bonds.command("list")
-@click.option("--status", type=click.Choice([state.value for state in State]),
+@click.option("--status", type=click.Choice(STATES),
               help="Only bonds in this state.")
 @order_option
 @output_options
 @pass_app
 def list_command(app: App, status: str | None, case: str | None, fmt: str) -> None:
     """One row per posted bond, with the next date that can lose it (demand, appeal)."""
-    from workflow.bonds.bonds import bond_rows
-
-    with app.order_session(case) as (session, court_order):
-        rows = bond_rows(session, court_order, clock.now(), status)
+    rows = bonding.bond_rows(app.ready(), case, now=clock.now(), status=status)
     if fmt not in ("json", "csv"):
         rows = [{**row, **{k: human_time(row[k]) for k in ("due", "next_hearing")}}
                 for row in rows]
@@ -98,25 +93,16 @@ def record(app: App, a_number: str, event: str, when: str | None, due: str | Non
            amount: str | None, reason: str | None, outcome: str | None, name: str | None,
            in_person: bool, note: str | None, case: str | None) -> None:
     """Record an event of a person's posted bond; the state table says which may come next."""
-    from workflow.actions.casework import bond_event_line
-    from workflow.bonds import bonds as rules
     from workflow.core.money import parse_amount
-    from workflow.orders import orders
 
     try:
         cents = parse_amount(amount) if amount else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--amount") from None
-    with app.order_session(case, write=True) as (session, court_order):
-        tz = court_order.time_zone
-        detainee = orders.find_detainee(session, court_order, a_number)
-        row = rules.record(
-            session, detainee, event, actor=app.actor(), now=clock.now(),
-            at=clock.parse_instant(when, tz) if when else None, note=note,
-            due=clock.parse_instant(due, tz) if due else None, amount=cents, reason=reason,
-            outcome=outcome, name=name, by_mail=False if in_person else None)
-        line = bond_event_line(row, event, tz)
-    click.echo(line)
+    click.echo(bonding.record_event(
+        app.ready(), case, a_number, event, actor=app.actor(), now=clock.now(), at=when,
+        due=due, amount_cents=cents, reason=reason, outcome=outcome, name=name,
+        in_person=in_person, note=note))
 
 
 @bonds.command()
@@ -126,11 +112,7 @@ def record(app: App, a_number: str, event: str, when: str | None, due: str | Non
 @pass_app
 def export(app: App, out: Path, case: str | None) -> None:
     """The ledger and every bond as an XLSX workbook for the bond fund (audited)."""
-    from workflow.bonds.bonds import export_ledger
-
-    with app.order_session(case) as (_, court_order):
-        order_id = court_order.id
-    written = export_ledger(app.database, order_id, path=out, actor=app.actor(),
-                            now=clock.now(), settings=app.settings)
+    written = bonding.export_ledger(app.ready(), app.settings, case, out, actor=app.actor(),
+                                    now=clock.now())
     click.echo(f"wrote the bond ledger ({written.rows} bonds) to {written.path}")
 

@@ -15,7 +15,6 @@ import click
 
 from workflow.core import clock, config
 from workflow.core.identity import shown
-from workflow.orders.orders import resolve_order
 from workflow.record import db
 from workflow.record.audit import Actor
 
@@ -60,8 +59,10 @@ class App:
     def order_session(self, case: str | None,
                       write: bool = False) -> Iterator[tuple[Session, CourtOrder]]:
         """A session and the order named by --order (or the only one)."""
+        from workflow.actions.orders import resolve
+
         with (self.write() if write else self.read()) as session:
-            yield session, resolve_order(session, case)
+            yield session, resolve(session, case)
 
 
 pass_app = click.make_pass_decorator(App, ensure=True)

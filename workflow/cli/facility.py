@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from workflow.actions import places
 from workflow.cli.common import (
     App,
     intake_options,
@@ -18,7 +19,6 @@ from workflow.cli.common import (
     print_rows,
 )
 from workflow.core import clock
-from workflow.places import facilities
 
 LIST_COLUMNS = ["code", "name", "city", "state", "field_office", "time_zone", "origin"]
 OFFICE_COLUMNS = ["name", "aor", "office", "address", "city", "state", "zip", "phone", "email"]
@@ -46,9 +46,7 @@ def _print_facilities(rows: list[dict[str, Any]], fmt: str, title: str) -> None:
 @pass_app
 def list_command(app: App, field_office: str | None, state: str | None, fmt: str) -> None:
     """List the facilities of the directory."""
-    with app.read() as session:
-        rows = [facilities.facility_row(f)
-                for f in facilities.list_facilities(session, field_office, state)]
+    rows = places.facility_rows(app.ready(), field_office=field_office, state=state)
     _print_facilities(rows, fmt, f"{len(rows)} facilities")
 
 
@@ -58,8 +56,7 @@ def list_command(app: App, field_office: str | None, state: str | None, fmt: str
 @pass_app
 def show(app: App, code: str, fmt: str) -> None:
     """Show one facility, by code (or by a name the directory knows)."""
-    with app.read() as session:
-        row = facilities.facility_row(facilities.resolve(session, code))
+    row = places.facility(app.ready(), code)
     if fmt == "json":
         print_json(row)
     else:
@@ -73,8 +70,7 @@ def show(app: App, code: str, fmt: str) -> None:
 @pass_app
 def search_command(app: App, text: str, fmt: str) -> None:
     """Find facilities whose code, name, other names or city contain TEXT."""
-    with app.read() as session:
-        rows = [facilities.facility_row(f) for f in facilities.search(session, text)]
+    rows = places.search(app.ready(), text)
     _print_facilities(rows, fmt, f"{len(rows)} facilities match")
 
 
@@ -97,13 +93,9 @@ def _fields(f: Callable[..., Any]) -> Callable[..., Any]:
 @pass_app
 def add(app: App, code: str, **values: str | None) -> None:
     """Add a facility to the directory (kept when a newer directory ships)."""
-    from workflow.places import zones
-
-    if not values.get("time_zone") and values.get("state"):
-        values["time_zone"] = zones.zone_for(values["state"], values.get("county"))
-    with app.write() as session:
-        added = facilities.add(session, code, values, actor=app.actor(), now=clock.now())
-        click.echo(f"added {added.code}: {added.name} ({added.time_zone or 'no time zone'})")
+    added = places.add_facility(app.ready(), code, values, actor=app.actor(), now=clock.now())
+    click.echo(f"added {added['code']}: {added['name']}"
+               f" ({added['time_zone'] or 'no time zone'})")
 
 
 @facility.command()
@@ -112,8 +104,7 @@ def add(app: App, code: str, **values: str | None) -> None:
 @pass_app
 def edit(app: App, code: str, **values: str | None) -> None:
     """Change a facility; the change is kept when a newer directory ships."""
-    with app.write() as session:
-        changes = facilities.edit(session, code, values, actor=app.actor(), now=clock.now())
+    changes = places.edit_facility(app.ready(), code, values, actor=app.actor(), now=clock.now())
     if not changes:
         click.echo("nothing changed")
     for name, (old, new) in changes.items():
@@ -131,11 +122,9 @@ def import_command(app: App, file: Path, sheet: str | None, encoding: str, dry_r
     """Merge a facility list: ICE's detention-statistics workbook (matched by name, city and
     state; new ones get provisional codes), a DETLOC list (pipe- or comma-delimited), or a
     CSV/XLSX with the directory's columns."""
-    from workflow.intake.facility_import import import_facilities
-
-    with app.write() as session:
-        report = import_facilities(session, file, actor=app.actor("import"), now=clock.now(),
-                                   sheet=sheet, encoding=encoding, dry_run=dry_run)
+    report = places.import_facilities(app.ready(), file, actor=app.actor("import"),
+                                      now=clock.now(), sheet=sheet, encoding=encoding,
+                                      dry_run=dry_run)
     if print_record(report.as_dict(), fmt):
         return
     for note in report.notes:
@@ -156,8 +145,7 @@ def field_office() -> None:
 @pass_app
 def office_list(app: App, fmt: str) -> None:
     """List the field offices."""
-    with app.read() as session:
-        rows = [facilities.office_row(o) for o in facilities.list_offices(session)]
+    rows = places.office_rows(app.ready())
     every = fmt in ("json", "csv") and rows
     print_rows(rows, list(rows[0]) if every else OFFICE_COLUMNS, fmt,
                title=f"{len(rows)} field offices")
@@ -169,10 +157,7 @@ def office_list(app: App, fmt: str) -> None:
 @pass_app
 def office_show(app: App, name: str, fmt: str) -> None:
     """Show one field office (by name, office name or AOR code) and its facility count."""
-    with app.read() as session:
-        office = facilities.find_office(session, name)
-        row = {**facilities.office_row(office),
-               "facilities": len(facilities.list_facilities(session, office.name))}
+    row = places.office(app.ready(), name)
     if fmt == "json":
         print_json(row)
     else:
@@ -190,9 +175,7 @@ def office_show(app: App, name: str, fmt: str) -> None:
 @pass_app
 def office_edit(app: App, name: str, **values: str | None) -> None:
     """Change a field office; the change is kept when a newer directory ships."""
-    with app.write() as session:
-        changes = facilities.edit_office(session, name, values, actor=app.actor(),
-                                         now=clock.now())
+    changes = places.edit_office(app.ready(), name, values, actor=app.actor(), now=clock.now())
     if not changes:
         click.echo("nothing changed")
     for key, (old, new) in changes.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from workflow.actions import bonds as bonding
 from workflow.cli.common import App, human_time, order_option, output_options, pass_app, print_rows
 from workflow.core import clock
 
@@ -29,14 +30,8 @@ def hearing() -> None:
 def add(app: App, a_number: str, when: str, court: str, kind: str, note: str | None,
         case: str | None) -> None:
     """Record a person's next hearing."""
-    from workflow.bonds import hearings
-    from workflow.orders import orders
-
-    with app.order_session(case, write=True) as (session, court_order):
-        detainee = orders.find_detainee(session, court_order, a_number)
-        row = hearings.add(session, detainee, at=hearings.parse_time(when, court), court=court,
-                           kind=kind, note=note, actor=app.actor(), now=clock.now())
-        shown = hearings.describe(row)
+    shown = bonding.add_hearing(app.ready(), case, a_number, at=when, court=court, kind=kind,
+                                note=note, actor=app.actor(), now=clock.now())
     click.echo(f"hearing #{shown['id']} for person #{shown['person']}: {shown['court_name']},"
                f" {human_time(shown['at'])}")
 
@@ -48,10 +43,7 @@ def add(app: App, a_number: str, when: str, court: str, kind: str, note: str | N
 @pass_app
 def list_command(app: App, days: int | None, case: str | None, fmt: str) -> None:
     """The open hearings ahead, soonest first, each in its court's zone."""
-    from workflow.bonds import hearings
-
-    with app.order_session(case) as (session, court_order):
-        rows = hearings.listing(session, court_order, clock.now(), days)
+    rows = bonding.hearings_ahead(app.ready(), case, now=clock.now(), days=days)
     if fmt not in ("json", "csv"):
         rows = [{**row, "at": human_time(row["at"])} for row in rows]
     print_rows(rows, LIST_COLUMNS, fmt, title=f"{len(rows)} hearings ahead")
@@ -65,13 +57,8 @@ def list_command(app: App, days: int | None, case: str | None, fmt: str) -> None
 @pass_app
 def move(app: App, hearing_id: int, when: str, case: str | None) -> None:
     """The court moved a hearing: record the new time (the reminders follow it)."""
-    from workflow.bonds import hearings
-
-    with app.order_session(case, write=True) as (session, court_order):
-        row = hearings.get(session, court_order, hearing_id)
-        hearings.move(session, row, at=hearings.parse_time(when, row.court), actor=app.actor(),
-                      now=clock.now())
-        shown = hearings.describe(row)
+    shown = bonding.move_hearing(app.ready(), case, hearing_id, at=when, actor=app.actor(),
+                                 now=clock.now())
     click.echo(f"hearing #{hearing_id} moved to {human_time(shown['at'])}")
 
 
@@ -81,9 +68,5 @@ def move(app: App, hearing_id: int, when: str, case: str | None) -> None:
 @pass_app
 def done(app: App, hearing_id: int, case: str | None) -> None:
     """The hearing took place (or came off calendar): no more reminders for it."""
-    from workflow.bonds import hearings
-
-    with app.order_session(case, write=True) as (session, court_order):
-        hearings.done(session, hearings.get(session, court_order, hearing_id), actor=app.actor(),
-                      now=clock.now())
+    bonding.close_hearing(app.ready(), case, hearing_id, actor=app.actor(), now=clock.now())
     click.echo(f"hearing #{hearing_id} done")

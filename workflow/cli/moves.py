@@ -1,7 +1,7 @@
 """The moves: one command per verb, each one transaction and one audit event.
 
-Every verb hands its options to ``actions.people.move`` as the text fields ``moves.make`` reads,
-the same fields a browser form or an apply file's row carries.
+Every verb hands its options to ``actions.people.move`` as the text fields ``moves.make``
+reads, the same fields a browser form or an apply file's row carries.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import click
 
+from workflow.actions.people import EXCLUSION_REASONS, PAYMENT_METHODS
 from workflow.cli.common import App, order_option, pass_app
 from workflow.core import clock
-from workflow.people import tracking
 
 # Amounts typed wrong are usage errors, as click's own option checks are (exit 2).
 _USAGE_FIELDS = ("amount", "imposed_bond")
@@ -20,12 +20,11 @@ _USAGE_FIELDS = ("amount", "imposed_bond")
 
 def _run(app: App, case: str | None, a_number: str, move: str, **fields: str | None) -> None:
     from workflow.actions import people
-    from workflow.people import moves
 
     try:
         made = people.move(app.ready(), app.settings, case, a_number, move, fields,
                              actor=app.actor(), now=clock.now())
-    except moves.FieldError as exc:
+    except people.FieldError as exc:
         if exc.field not in _USAGE_FIELDS:
             raise
         option = f"--{exc.field.replace('_', '-')}"
@@ -92,7 +91,7 @@ def bond(app: App, a_number: str, case: str | None, at: str | None, amount: str 
 @_move_command(
     "post", "Record that the bond was paid (→ BOND_POSTED).",
     click.option("--receipt", help="ICE Form I-305 receipt number."),
-    click.option("--method", type=click.Choice(tracking.PAYMENT_METHODS), help="How it was paid."),
+    click.option("--method", type=click.Choice(PAYMENT_METHODS), help="How it was paid."),
 )
 def post(app: App, a_number: str, case: str | None, at: str | None, receipt: str | None,
          method: str | None) -> None:
@@ -115,7 +114,7 @@ def release(app: App, a_number: str, case: str | None, at: str | None, reason: s
 @_move_command(
     "exclude",
     "Exclude a person from the order: mandatory detention, security threat (→ EXCLUDED).",
-    click.option("--reason", required=True, type=click.Choice(tracking.EXCLUSION_REASONS),
+    click.option("--reason", required=True, type=click.Choice(EXCLUSION_REASONS),
                  help="Why the order does not cover them."),
     click.option("--note", help="Who decided, and on what basis."),
 )

@@ -64,9 +64,7 @@ def render(app: App, kind: str | None, queued: bool, stage: str | None, facility
            a_number: str | None, language: str | None, file_format: str, one_file: bool,
            out: Path, fmt: str, case: str | None) -> None:
     """Render letters into --out; file names carry internal ids, never names."""
-    from workflow.notices.composing import Filters
-    from workflow.notices.renotice import render_queued
-    from workflow.notices.sending import render_letters
+    from workflow.actions import letters
 
     chosen = [f"--{name.replace('_', '-')}" for name, value in zip(
         _SELECTION, (kind, stage, facility, a_number, language), strict=True) if value]
@@ -75,16 +73,11 @@ def render(app: App, kind: str | None, queued: bool, stage: str | None, facility
     if not queued and not kind:
         raise click.UsageError("say which letters: --kind client|obligor|demand, or --queued")
     app.database.check_schema()
-    common: dict[str, Any] = {"case": case, "out": out, "now": clock.now(),
-                              "actor": app.actor(), "fmt": file_format, "one_file": one_file}
     with _progress_bar() as progress:
-        if queued:
-            batch = render_queued(app.database, app.settings, progress=progress, **common)
-        else:
-            assert kind is not None  # refused above when neither --kind nor --queued
-            batch = render_letters(
-                app.database, app.settings, kind=kind, language=language, progress=progress,
-                filters=Filters(stage=stage, facility=facility, a_number=a_number), **common)
+        batch = letters.render(app.database, app.settings, case=case, kind=kind, out=out,
+                               now=clock.now(), actor=app.actor(), fmt=file_format,
+                               one_file=one_file, stage=stage, facility=facility,
+                               a_number=a_number, language=language, progress=progress)
     summary = batch.summary()
     if not print_record(summary, fmt):
         _say_what_was_made(summary, out, one_file)
@@ -92,7 +85,7 @@ def render(app: App, kind: str | None, queued: bool, stage: str | None, facility
 
 def _say_what_was_made(summary: dict[str, Any], out: Path, one_file: bool) -> None:
     """The render's summary in lines; people by internal id only."""
-    from workflow.notices.languages import interpreter_reason
+    from workflow.actions.letters import interpreter_reason
 
     where = summary["files"][0] if one_file and summary["files"] else str(out)
     click.echo(f"{summary['letters']} {summary['kind']} letter(s) in {where}")
@@ -145,10 +138,10 @@ def _progress_bar() -> Iterator[Callable[[str, int, int], None] | None]:
 def send(app: App, kinds: tuple[str, ...], dry_run: bool, fmt: str, case: str | None) -> None:
     """Queue obligor e-mails and owed updated letters, then send pending e-mails over SMTP,
     each exactly once."""
-    from workflow.notices.sending import send_notices
+    from workflow.actions import letters
 
     app.database.check_schema()
-    counts = send_notices(app.database, app.settings, case=case, kinds=kinds, now=clock.now(),
+    counts = letters.send(app.database, app.settings, case=case, kinds=kinds, now=clock.now(),
                           worker=f"{socket.gethostname()}:{os.getpid()}", dry_run=dry_run)
     if print_record(counts, fmt):
         return
@@ -166,10 +159,10 @@ def send(app: App, kinds: tuple[str, ...], dry_run: bool, fmt: str, case: str | 
 @pass_app
 def list_command(app: App, status: str | None, fmt: str, case: str | None) -> None:
     """The outbox: every queued e-mail and letter to print, and what became of it."""
-    from workflow.notices.sending import list_notices
+    from workflow.actions import letters
 
     with app.order_session(case) as (session, court_order):
-        rows = list_notices(session, court_order, status=status)
+        rows = letters.outbox_rows(session, court_order, status=status)
         title = f"Outbox, order {court_order.case_number}"
     print_rows(rows, LIST_COLUMNS, fmt, title=title)
 
@@ -184,12 +177,12 @@ def list_command(app: App, status: str | None, fmt: str, case: str | None) -> No
 @pass_app
 def resolve(app: App, notice_id: int, verdict: str | None, case: str | None) -> None:
     """Settle a needs-review (or failed) e-mail or letter after checking whether it arrived."""
-    from workflow.notices.sending import resolve_notice
+    from workflow.actions import letters
 
     if verdict is None:
         raise click.UsageError("say --delivered or --resend")
     with app.order_session(case, write=True) as (session, court_order):
-        notice = resolve_notice(session, court_order, notice_id, delivered=verdict == "delivered",
-                                actor=app.actor(), now=clock.now())
-        status = notice.status
+        status = letters.resolve_notice(session, court_order, notice_id,
+                                        delivered=verdict == "delivered", actor=app.actor(),
+                                        now=clock.now())
     click.echo(f"notice #{notice_id}: {status}")

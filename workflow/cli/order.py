@@ -23,9 +23,8 @@ from workflow.core import clock
 from workflow.views import reports
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
-    from workflow.record.models import Event
+    pass
 
 
 @click.group()
@@ -35,7 +34,7 @@ def order() -> None:
 
 def bond_amount_value(text: str | None, option: str = "--bond-amount") -> int | None:
     """A bond option's value: dollars, or none/0 for release without bond."""
-    from workflow.orders.terms import parse_bond
+    from workflow.actions.orders import parse_bond
 
     if text is None:
         return None
@@ -47,7 +46,7 @@ def bond_amount_value(text: str | None, option: str = "--bond-amount") -> int | 
 
 def conditions_value(text: str | None) -> str | None:
     """A conditions option's value, as stored: ``atd,check-in`` or ``none``."""
-    from workflow.orders.terms import normalize_conditions
+    from workflow.actions.orders import normalize_conditions
 
     if text is None:
         return None
@@ -167,14 +166,12 @@ def obligation() -> None:
 def obligation_add(app: App, case: str | None, kind: str, due: str, owed_by: str | None,
                    note: str | None) -> None:
     """Add an obligation the order sets."""
-    from workflow.orders import obligations
+    from workflow.actions import orders as ordering
 
-    with app.order_session(case, write=True) as (session, court_order):
-        added = obligations.add_obligation(session, court_order, kind=kind, due=due,
-                                           owed_by=owed_by, note=note, actor=app.actor(),
-                                           now=clock.now())
-        due_text = clock.iso(added.due_at, court_order.time_zone)
-    click.echo(f"added {added.key}: {kind} due {human_time(due_text)}")
+    key, due_text = ordering.add_obligation(app.ready(), case, kind=kind, due=due,
+                                            owed_by=owed_by, note=note, actor=app.actor(),
+                                            now=clock.now())
+    click.echo(f"added {key}: {kind} due {human_time(due_text)}")
 
 
 @obligation.command("done")
@@ -185,13 +182,11 @@ def obligation_add(app: App, case: str | None, kind: str, due: str, owed_by: str
 @pass_app
 def obligation_done(app: App, key: str, case: str | None, at: str | None, note: str | None) -> None:
     """Close an obligation (KEY: a number from `obligation list`, or releases)."""
-    from workflow.orders import obligations
+    from workflow.actions import orders as ordering
 
-    with app.order_session(case, write=True) as (session, court_order):
-        when = clock.parse_instant(at, court_order.time_zone) if at else None
-        done = obligations.complete_obligation(session, court_order, key, actor=app.actor(),
-                                               now=clock.now(), at=when, note=note)
-    click.echo(f"{done.key} done by {done.done_by}")
+    done, by = ordering.complete_obligation(app.ready(), case, key, at=at, note=note,
+                                            actor=app.actor(), now=clock.now())
+    click.echo(f"{done} done by {by}")
 
 
 @obligation.command("list")
@@ -200,10 +195,9 @@ def obligation_done(app: App, key: str, case: str | None, at: str | None, note: 
 @pass_app
 def obligation_list(app: App, case: str | None, fmt: str) -> None:
     """List the order's obligations: releases first, then by due time."""
-    from workflow.orders import obligations
+    from workflow.actions import orders as ordering
 
-    with app.order_session(case) as (session, court_order):
-        rows = obligations.listing(session, court_order, clock.now())
+    rows = ordering.obligations_of(app.ready(), case, now=clock.now())
     if fmt == "table":
         print_obligations(rows)
     else:
@@ -214,14 +208,6 @@ def obligation_list(app: App, case: str | None, fmt: str) -> None:
 _docket = click.option("--docket", required=True, help='Docket entry, e.g. "ECF 123".')
 _note = click.option("--note", help="What the court said, in a sentence.")
 _at = click.option("--at", metavar="TIME", help="When it took effect, court time (default: now).")
-
-
-def queue_updated_letters(app: App, session: Session, event: Event) -> str:
-    """Queue the updated letters a change calls for; one line saying what was queued."""
-    from workflow.actions.casework import letters_line
-    from workflow.notices import renotice
-
-    return letters_line(renotice.queue_updates(session, event, app.settings, clock.now()))
 
 
 @order.command("amend")
@@ -237,16 +223,13 @@ def queue_updated_letters(app: App, session: Session, event: Event) -> str:
 def amend(app: App, case: str | None, docket: str, docket_date: datetime, deadline: str | None,
           bond_amount: str | None, conditions: str | None, note: str | None) -> None:
     """Record an amending order: new deadline and/or terms; affected people get updated letters."""
-    from workflow.orders import amendments
+    from workflow.actions import orders as ordering
 
-    with app.order_session(case, write=True) as (session, court_order):
-        event = amendments.amend(
-            session, court_order, docket=docket, docket_date=docket_date.date(),
-            deadline=deadline, bond_amount_cents=bond_amount_value(bond_amount),
-            conditions=conditions_value(conditions), note=note, actor=app.actor(), now=clock.now())
-        changed = ", ".join(event.payload["changes"]) or "nothing (note only)"
-        letters = queue_updated_letters(app, session, event)
-    click.echo(f"amended order {court_order.case_number} ({docket}): {changed}")
+    amended, changed, letters = ordering.amend(
+        app.ready(), app.settings, case, docket=docket, docket_date=docket_date.date(),
+        deadline=deadline, bond_cents=bond_amount_value(bond_amount),
+        conditions=conditions_value(conditions), note=note, actor=app.actor(), now=clock.now())
+    click.echo(f"amended order {amended} ({docket}): {changed}")
     click.echo(letters)
 
 
@@ -258,14 +241,11 @@ def amend(app: App, case: str | None, docket: str, docket_date: datetime, deadli
 @pass_app
 def stay(app: App, case: str | None, docket: str, at: str | None, note: str | None) -> None:
     """Record a stay: deadlines, alerts and at-risk findings pause until it is lifted."""
-    from workflow.orders import amendments
+    from workflow.actions import orders as ordering
 
-    with app.order_session(case, write=True) as (session, court_order):
-        when = clock.parse_instant(at, court_order.time_zone) if at else None
-        event = amendments.stay(session, court_order, docket=docket, at=when, note=note,
-                                actor=app.actor(), now=clock.now())
-        since = clock.iso(event.at, court_order.time_zone)
-    click.echo(f"order {court_order.case_number} stayed since {human_time(since)} ({docket})")
+    stayed, since = ordering.stay(app.ready(), case, docket=docket, at=at, note=note,
+                                  actor=app.actor(), now=clock.now())
+    click.echo(f"order {stayed} stayed since {human_time(since)} ({docket})")
 
 
 @order.command("lift-stay")
@@ -278,18 +258,14 @@ def stay(app: App, case: str | None, docket: str, at: str | None, note: str | No
 def lift_stay(app: App, case: str | None, docket: str, at: str | None, new_deadline: str | None,
               note: str | None) -> None:
     """Record that the stay is lifted (the old deadline stands unless --new-deadline)."""
-    from workflow.orders import amendments
+    from workflow.actions import orders as ordering
 
-    with app.order_session(case, write=True) as (session, court_order):
-        when = clock.parse_instant(at, court_order.time_zone) if at else None
-        event = amendments.lift_stay(session, court_order, docket=docket, at=when,
-                                     new_deadline=new_deadline, note=note, actor=app.actor(),
-                                     now=clock.now())
-        deadline = clock.iso(court_order.deadline, court_order.time_zone)
-        letters = queue_updated_letters(app, session, event)
-    click.echo(f"stay lifted after {clock.describe_duration(event.payload['stayed_seconds'])};"
-               f" deadline {human_time(deadline)}")
-    click.echo(letters)
+    lifted = ordering.lift_stay(app.ready(), app.settings, case, docket=docket, at=at,
+                                new_deadline=new_deadline, note=note, actor=app.actor(),
+                                now=clock.now())
+    click.echo(f"stay lifted after {clock.describe_duration(lifted['stayed_seconds'])};"
+               f" deadline {human_time(lifted['deadline'])}")
+    click.echo(lifted["letters"])
 
 
 @order.command("history")
@@ -298,22 +274,16 @@ def lift_stay(app: App, case: str | None, docket: str, at: str | None, new_deadl
 @pass_app
 def history(app: App, case: str | None, fmt: str) -> None:
     """Every version of the order: each change with its docket entry, date and actor."""
-    from workflow.orders import amendments
+    from workflow.actions import orders as ordering
 
-    with app.order_session(case) as (session, court_order):
-        rows = amendments.history(session, court_order)
+    rows = ordering.history(app.ready(), case)
     if fmt == "json":
         print_json(rows)
         return
     columns = ["version", "at", "kind", "docket", "docket_date", "actor", "deadline", "bond",
                "conditions", "stayed", "details"]
     shown = [{**row, "at": human_time(row["at"]), "deadline": human_time(row["deadline"]),
-              "bond": _money(row["bond_amount_cents"]),
+              "bond": ordering.bond_text(row["bond_amount_cents"]),
               "details": "; ".join(filter(None, [row["details"], row["note"]]))} for row in rows]
     print_rows(shown, columns, fmt, title="order history")
 
-
-def _money(cents: int | None) -> str:
-    from workflow.orders.terms import money
-
-    return "default" if cents is None else money(cents)

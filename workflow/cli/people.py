@@ -27,7 +27,6 @@ from workflow.core import clock
 from workflow.core.identity import shown
 from workflow.core.money import dollars
 from workflow.core.stages import Stage
-from workflow.orders import orders
 from workflow.views import reports
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -183,9 +182,9 @@ def list_command(app: App, case: str | None, stage: str | None, facility: str | 
 @pass_app
 def show(app: App, a_number: str, case: str | None, fmt: str) -> None:
     """One person's record and full history (any A-number spelling)."""
-    with app.order_session(case) as (session, court_order):
-        person = orders.find_detainee(session, court_order, a_number)
-        record = reports.person_record(session, person)
+    from workflow.actions import people
+
+    record = people.person_record(app.ready(), case, a_number)
     if print_record(record, fmt):
         return
     for key in ("id", "a_number", "family_name", "given_name", "date_of_birth", "country_of_birth",

@@ -65,14 +65,13 @@ def _instant(app: App, case: str | None, at: str | None) -> tuple[str, datetime 
 @pass_app
 def sweep_command(app: App, case: str | None, at: str | None, top: int, fmt: str) -> None:
     """Check every outstanding person; record and print the new findings and the projection."""
-    from workflow.people import sweep
+    from workflow.actions import sweep
     from workflow.runners import flows
 
     case_number, now = _instant(app, case, at)
     say_where_runs_go(flows)
     summary = flows.run_sweep(case_number, now)
-    with app.order_session(case_number) as (session, court_order):
-        people = sweep.new_findings(session, court_order, summary.last_event_id)
+    people = sweep.new_findings(app.ready(), case_number, summary.last_event_id)
     if fmt == "json":
         print_json({**summary.as_dict(), "new": people})
         return
@@ -109,19 +108,17 @@ def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, enc
     """Match a government custody list (CSV/XLSX: a_number, facility_code or facility_name,
     book_in_date, status; or ICE's own column names) against the order: locate, transfer,
     flag the missing. The list is checked whole before any flow starts."""
-    from workflow.intake import reconcile
+    from workflow.actions import uploads
 
     case_number, now = _instant(app, case, at)
-    with app.order_session(case_number) as (session, court_order):
-        reconcile.check(session, court_order, file, now or clock.now(), encoding=encoding,
-                        sheet=sheet)
+    uploads.check_custody_list(app.ready(), case_number, file, now=now or clock.now(),
+                               encoding=encoding, sheet=sheet)
     from workflow.runners import flows
 
     say_where_runs_go(flows)
     report = flows.run_reconcile(app.settings, file, case_number, dry_run=dry_run, now=now,
                                  encoding=encoding, sheet=sheet)
-    with app.order_session(case_number) as (session, _):
-        people = reconcile.people(session, report)
+    people = uploads.reconcile_people(app.ready(), report)
     if fmt == "json":
         print_json({**report.as_dict(), "people": people})
         return

@@ -51,12 +51,12 @@ def scheduler(app: App, case: str | None, once: bool, check: bool, start_prefect
 
 def check_watched(app: App, case: str | None) -> None:
     """Say whether alerts are watched; exit 1 when they are due and no scheduler runs."""
+    from workflow.actions.orders import resolve
     from workflow.core import clock
-    from workflow.orders.orders import resolve_order
     from workflow.record import watch
 
     with app.read() as session:
-        orders = [resolve_order(session, case)] if case else watch.all_orders(session)
+        orders = [resolve(session, case)] if case else watch.all_orders(session)
         seen = watch.watch(session, app.settings, clock.now(), orders)
         zones = {order.time_zone for order in orders}
         zone = zones.pop() if len(zones) == 1 else "UTC"  # court time when there is one court

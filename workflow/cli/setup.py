@@ -15,13 +15,12 @@ from workflow.cli.common import App, pass_app
 @pass_app
 def init(app: App) -> None:
     """Create or upgrade the database (safe to run again)."""
+    from workflow.actions import places
     from workflow.core import clock
-    from workflow.places import facilities
     from workflow.record import db
 
     db.upgrade(app.database)
-    with app.database.write() as session:
-        synced = facilities.sync_directory(session, actor=app.actor(), now=clock.now())
+    synced = places.sync_directory(app.database, actor=app.actor(), now=clock.now())
     click.echo("facility directory: " + _counts(synced.facilities) + "; field offices: "
                + _counts(synced.field_offices))
     where = app.settings.database_url if not app.settings.is_sqlite else str(app.settings.home)

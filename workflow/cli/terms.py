@@ -7,7 +7,6 @@ import click
 from workflow.cli.common import App, order_option, output_options, pass_app, print_record
 from workflow.cli.order import bond_amount_value, conditions_value
 from workflow.core import clock
-from workflow.orders import orders
 
 
 @click.command()
@@ -24,19 +23,11 @@ def terms(app: App, a_number: str, case: str | None, bond_amount: str | None,
           conditions: str | None, reset: bool, note: str | None, fmt: str) -> None:
     """Show or set the terms ordered for a person, what ICE imposed, and any mismatch."""
     from workflow.actions import casework
-    from workflow.orders import terms as ordered
 
-    changing = reset or bond_amount is not None or conditions is not None
-    with app.order_session(case, write=changing) as (session, court_order):
-        detainee = orders.find_detainee(session, court_order, a_number)
-        letters = None
-        if changing:
-            change = casework.change_terms(
-                session, detainee, bond_cents=bond_amount_value(bond_amount),
-                conditions=conditions_value(conditions), reset=reset, note=note,
-                actor=app.actor(), now=clock.now(), settings=app.settings)
-            letters = casework.letters_line(change.letters) if change.event else "no change"
-        data = ordered.person_terms(detainee, app.settings)
+    data, letters = casework.terms_of(
+        app.ready(), app.settings, case, a_number, bond_cents=bond_amount_value(bond_amount),
+        conditions=conditions_value(conditions), reset=reset, note=note, actor=app.actor(),
+        now=clock.now())
     if print_record(data, fmt):
         return
     for label, part in (("ordered", data["ordered"]), ("imposed", data["imposed"])):
@@ -60,11 +51,7 @@ def assign(app: App, a_numbers: tuple[str, ...], case: str, docket: str | None,
     """Move people (A-numbers) from an order to its sub-order, whose deadline and terms govern."""
     from workflow.actions import casework
 
-    with app.order_session(case, write=True) as (session, sub_order):
-        change = casework.assign_people(session, sub_order, a_numbers, docket=docket,
-                                        note=note, actor=app.actor(), now=clock.now(),
-                                        settings=app.settings)
-        assert change.event is not None, "an assignment always records its event"
-        people = change.event.payload["people"]
+    people, letters = casework.assign(app.ready(), app.settings, case, a_numbers, docket=docket,
+                                      note=note, actor=app.actor(), now=clock.now())
     click.echo(f"{people} people assigned to order {case}")
-    click.echo(casework.letters_line(change.letters))
+    click.echo(letters)

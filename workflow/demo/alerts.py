@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from workflow.alerts import deadline as alerts
+from workflow.actions import alerts
 from workflow.core import clock
 from workflow.core.config import Settings
 from workflow.record import db
@@ -27,14 +27,12 @@ def step(database: db.Database, settings: Settings, order_id: int, now: datetime
         deadline = session.get_one(CourtOrder, order_id).deadline
     instants = [now, now, now + timedelta(hours=3), deadline - timedelta(minutes=30),
                 deadline + timedelta(seconds=1), deadline + timedelta(days=1, seconds=1)]
+    with database.read() as session:
+        time_zone = session.get_one(CourtOrder, order_id).time_zone
     for at in instants:
-        with database.write() as session:
-            order = session.get(CourtOrder, order_id)
-            assert order is not None
-            outcomes = [alerts.check(session, order, at, staffed, actor)]
-            if at == now:
-                outcomes.append(alerts.digest(session, order, at, staffed, actor))
-            local = clock.local(at, order.time_zone)
+        outcomes = alerts.check_order(database, staffed, order_id, now=at, actor=actor,
+                                      daily_digest=at == now)
+        local = clock.local(at, time_zone)
         for outcome in outcomes:
             say(f"alerts at {local:%a %d %b %H:%M:%S %Z}: {alerts.describe(outcome)}")
     say(f"alert e-mails to {STAFF} are queued in the demo's outbox; the demo sends none")

@@ -46,7 +46,7 @@ _HELD_AT = (
 
 def _facilities() -> tuple[FacilityInfo, ...]:
     """The demo's facilities, their facts read from the directory that ships with bondtrack."""
-    from workflow.places.facilities import shipped_facilities
+    from workflow.actions.places import shipped_facilities
 
     directory = {row["code"]: row for row in shipped_facilities()}
     return tuple(

@@ -20,7 +20,6 @@ from workflow.core.config import Settings
 from workflow.core.errors import BondtrackError
 from workflow.core.files import private_file
 from workflow.core.stages import Stage
-from workflow.intake import reconcile
 from workflow.record.db import Database
 from workflow.record.models import CourtOrder, Detainee, Facility
 
@@ -59,9 +58,9 @@ def _listed_as(rng: random.Random, a_number: str, stage: str, code: str | None,
                codes: list[str]) -> tuple[str, str] | None:
     """Where the demo list puts one person (facility code, "" for removed), or None if absent."""
     roll = rng.random()
-    if stage in reconcile._NOT_FOUND:
+    if stage in (Stage.INTAKE.value, Stage.LOCATING.value):
         return (a_number, code or rng.choice(codes)) if roll < 0.5 else None
-    if stage in reconcile._LOCATED:
+    if stage in (Stage.LOCATED.value, Stage.BOND_SET.value, Stage.BOND_POSTED.value):
         if roll < 0.85:
             return a_number, code or rng.choice(codes)
         if roll < 0.92:

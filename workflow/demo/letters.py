@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from workflow.actions import letters
 from workflow.core.config import Settings
-from workflow.notices.sending import render_letters
 from workflow.record import db
 from workflow.record.audit import Actor
 from workflow.record.models import CourtOrder
@@ -19,9 +19,9 @@ def step(database: db.Database, settings: Settings, order_id: int, now: datetime
         case = session.get_one(CourtOrder, order_id).case_number
     out = settings.home / "letters"
     actor = Actor(operator="demo", source="demo")
-    demand = render_letters(database, settings, case=case, kind="demand", out=out, now=now,
+    demand = letters.render(database, settings, case=case, kind="demand", out=out, now=now,
                             actor=actor)
-    sample = render_letters(database, settings, case=case, kind="client", out=out, now=now,
+    sample = letters.render(database, settings, case=case, kind="client", out=out, now=now,
                             actor=actor, one_file=True, limit=25)
     say(f"{len(demand.letters)} field-office demand letters in {out}/demand-*.pdf")
     for path in sample.files:

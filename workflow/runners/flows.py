@@ -74,10 +74,10 @@ from prefect.settings import temporary_settings  # noqa: E402
 from prefect.states import State  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
+from workflow.actions import sweep as sweeping  # noqa: E402
+from workflow.actions import uploads  # noqa: E402
+from workflow.actions.uploads import ReconcileReport  # noqa: E402
 from workflow.core import clock  # noqa: E402
-from workflow.intake import reconcile as reconciling  # noqa: E402
-from workflow.orders import orders  # noqa: E402
-from workflow.people import sweep as sweeping  # noqa: E402
 from workflow.record.audit import Actor  # noqa: E402
 
 Result = TypeVar("Result")
@@ -171,9 +171,7 @@ def artifact_key(kind: str, case_number: str) -> str:
 def plan_sweep(case: str | None, now: int) -> sweeping.Plan:
     """Outstanding ids, the at-risk ids and the projection, read once for every batch."""
     settings = _settings()
-    with _database(settings).read() as session:
-        order = orders.resolve_order(session, case)
-        return sweeping.plan(session, order, _instant(now), settings)
+    return sweeping.plan(_database(settings), settings, case, now=_instant(now))
 
 
 @task(name="check-batch", task_run_name="check-batch-{batch}", **_TASK)
@@ -181,10 +179,8 @@ def plan_sweep(case: str | None, now: int) -> sweeping.Plan:
 def check_batch(plan: sweeping.Plan, batch: int, now: int) -> sweeping.BatchResult:
     """Check one batch of people and record their new findings, in one transaction."""
     settings = _settings()
-    ids = sweeping.batches(plan.detainee_ids, sweeping.batch_size(settings))[batch]
-    actor = Actor(operator=settings.operator, source="flow")
-    with _database(settings).write() as session:
-        return sweeping.check_batch(session, plan, ids, _instant(now), actor)
+    return sweeping.check_batch(_database(settings), settings, plan, batch, now=_instant(now),
+                                actor=Actor(operator=settings.operator, source="flow"))
 
 
 @task(name="check-terms", **_TASK)
@@ -192,9 +188,8 @@ def check_batch(plan: sweeping.Plan, batch: int, now: int) -> sweeping.BatchResu
 def check_terms(plan: sweeping.Plan, now: int) -> sweeping.BatchResult:
     """Record who is held or was released on terms the order does not allow."""
     settings = _settings()
-    actor = Actor(operator=settings.operator, source="flow")
-    with _database(settings).write() as session:
-        return sweeping.check_terms(session, plan, _instant(now), actor, settings)
+    return sweeping.check_terms(_database(settings), settings, plan, now=_instant(now),
+                                actor=Actor(operator=settings.operator, source="flow"))
 
 
 @flow(name="sweep", persist_result=False, log_prints=False)
@@ -206,7 +201,7 @@ def sweep(case: str | None = None, now: int | None = None) -> sweeping.SweepSumm
     if planned.is_failed():
         return _ending(planned)  # as in reconcile: the error, without Prefect's traceback
     plan = planned.result()
-    count = len(sweeping.batches(plan.detainee_ids, sweeping.batch_size(_settings())))
+    count = sweeping.batch_count(plan, _settings())
     # quote: Prefect hands the plan over as it is, without walking or hashing it.
     quoted = cast(sweeping.Plan, quote(plan))
     futures = [check_batch.submit(quoted, batch=n, now=stamp) for n in range(count)]
@@ -235,21 +230,19 @@ def sweep(case: str | None = None, now: int | None = None) -> sweeping.SweepSumm
 @task(name="reconcile-list", **_TASK)
 @_private
 def reconcile_list(case: str | None, custody_list: int, dry_run: bool, now: int,
-                   encoding: str, sheet: str | None) -> reconciling.ReconcileReport:
+                   encoding: str, sheet: str | None) -> ReconcileReport:
     """Validate and apply the kept custody list, all in one transaction."""
     settings = _settings()
-    path = reconciling.kept(settings.home, custody_list)
-    actor = Actor(operator=settings.operator, source="flow")
-    with _database(settings).write() as session:
-        order = orders.resolve_order(session, case)
-        return reconciling.reconcile(session, order, path, actor=actor, now=_instant(now),
-                                     dry_run=dry_run, encoding=encoding, sheet=sheet)
+    return uploads.reconcile_kept(_database(settings), settings, case, custody_list,
+                                  actor=Actor(operator=settings.operator, source="flow"),
+                                  now=_instant(now), dry_run=dry_run, encoding=encoding,
+                                  sheet=sheet)
 
 
 @flow(name="reconcile", persist_result=False, log_prints=False)
 def reconcile(custody_list: int, case: str | None = None, dry_run: bool = False,
               now: int | None = None, encoding: str = "auto",
-              sheet: str | None = None) -> reconciling.ReconcileReport:
+              sheet: str | None = None) -> ReconcileReport:
     """Match a kept custody list (by its inbox number) against the order. ``sheet`` is a
     workbook tab's name, never a cell of it, so it may be a parameter."""
     state = reconcile_list(case, custody_list, dry_run, _stamp(now), encoding, sheet,
@@ -259,7 +252,7 @@ def reconcile(custody_list: int, case: str | None = None, dry_run: bool = False,
         # Prefect would print its traceback to the user.
         return _ending(state)
     report = state.result()
-    create_markdown_artifact(reconciling.markdown(report),
+    create_markdown_artifact(uploads.reconcile_markdown(report),
                              key=artifact_key("reconcile", report.case_number),
                              description="Custody list reconciliation counts (no personal data)")
     get_run_logger().info("custody list %d: %s", custody_list, report.counts())
@@ -273,10 +266,10 @@ def reconcile(custody_list: int, case: str | None = None, dry_run: bool = False,
 @_private
 def send_pending(case: str | None, now: int) -> dict[str, int]:
     """Queue what is owed, then send every pending e-mail exactly once (counts only)."""
-    from workflow.notices.sending import send_notices
+    from workflow.actions import letters
 
     settings = _settings()
-    return send_notices(_database(settings), settings, case=case, now=_instant(now),
+    return letters.send(_database(settings), settings, case=case, kinds=(), now=_instant(now),
                         worker=f"prefect:{socket.gethostname()}:{os.getpid()}")
 
 
@@ -311,19 +304,19 @@ def run_sweep(case: str | None, now: datetime | None) -> sweeping.SweepSummary:
 
 def run_reconcile(settings: config.Settings, path: Path, case: str | None, *, dry_run: bool,
                   now: datetime | None, encoding: str = "auto",
-                  sheet: str | None = None) -> reconciling.ReconcileReport:
+                  sheet: str | None = None) -> ReconcileReport:
     """Keep the list in the private inbox, then run the reconcile flow on its number."""
-    number = reconciling.keep(settings.home, path)
+    number = uploads.keep_custody_list(settings.home, path)
     try:
         with _short_run():
             report = reconcile(custody_list=number, case=case, dry_run=dry_run,
                                now=None if now is None else int(now.timestamp()),
                                encoding=encoding, sheet=sheet)
     except BaseException:
-        reconciling.discard(settings.home, number)
+        uploads.discard_custody_list(settings.home, number)
         raise
     if dry_run:
-        reconciling.discard(settings.home, number)
+        uploads.discard_custody_list(settings.home, number)
     return report
 
 
@@ -345,8 +338,7 @@ def serve(settings: config.Settings, case: str | None, pool: str | None = None) 
     from prefect.deployments.runner import RunnerDeployment
     from prefect.types.entrypoint import EntrypointType
 
-    with _database(settings).read() as session:
-        case_number = orders.resolve_order(session, case).case_number
+    case_number = sweeping.case_number(_database(settings), case)
     name = deployment_name(case_number)
     common: dict[str, Any] = {"name": name, "parameters": {"case": case_number},
                               # Workers import the installed package, not a file in this checkout.

@@ -57,7 +57,7 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow.alerts import deadline as alerts
+from workflow.actions import alerts
 from workflow.core import clock, processes
 from workflow.core.config import Settings
 from workflow.core.errors import BondtrackError, debugging, public
@@ -413,7 +413,7 @@ def run(database: db.Database, settings: Settings, *, case: str | None, once: bo
 
     ``rehearse_from`` runs the jobs on a clock that starts there (the lock keeps real time).
     """
-    alerts.staff_emails(settings)
+    alerts.check_staff(settings)
     previous = clock.set_clock(rehearsal_clock(rehearse_from)) if rehearse_from else None
     try:
         _hold_and_run(database, settings, case=case, once=once, say=say)
@@ -425,8 +425,7 @@ def run(database: db.Database, settings: Settings, *, case: str | None, once: bo
 def _hold_and_run(database: db.Database, settings: Settings, *, case: str | None, once: bool,
                   say: Callable[[str], None]) -> None:
     global _PROCESS
-    with database.read() as session:
-        watched = [(o.case_number, o.time_zone) for o in alerts.orders_to_watch(session, case)]
+    watched = alerts.watched(database, case)
     process = _Process(settings, database, Holder.this_process())
     stale = timedelta(seconds=float(settings.section("alerts")["stale_after_seconds"]))
     with database.write() as session:

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from workflow.core import clock
 from workflow.core.errors import BondtrackError
 from workflow.record import users
-from workflow.web.auth import actor, read, requires, write
+from workflow.web.base import actor, read, requires, write
 
 blueprint = Blueprint("admin", __name__, url_prefix="/users")
 

@@ -15,10 +15,7 @@ import hmac
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from flask import (
@@ -26,7 +23,6 @@ from flask import (
     Flask,
     Response,
     abort,
-    current_app,
     g,
     redirect,
     render_template,
@@ -34,15 +30,12 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from workflow.core import clock
-from workflow.core.config import Settings
 from workflow.record import users
-from workflow.record.audit import Actor
-from workflow.web.base import access_log, state
+from workflow.web.base import access_log, actor, read, settings, write
 
 blueprint = Blueprint("auth", __name__)
 OPEN_ENDPOINTS = frozenset({"auth.login", "auth.favicon", "static"})
@@ -57,46 +50,6 @@ class SignedIn:
 
     def can(self, capability: str) -> bool:
         return users.can(self.role, capability)
-
-
-# ---------------------------------------------------------------- helpers for views
-
-
-@contextmanager
-def write() -> Iterator[Session]:
-    with state(current_app)["database"].write() as db_session:
-        yield db_session
-
-
-@contextmanager
-def read() -> Iterator[Session]:
-    with state(current_app)["database"].read() as db_session:
-        yield db_session
-
-
-def actor() -> Actor:
-    """Changes made in the browser are the signed-in user's, through the web."""
-    return Actor(g.user.email, "web")
-
-
-def settings() -> Settings:
-    return state(current_app)["settings"]
-
-
-def requires(capability: str) -> Callable:
-    """Refuse the view (403) unless the signed-in user's role has ``capability``."""
-
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            if not g.user.can(capability):
-                abort(403)
-            return view(*args, **kwargs)
-
-        checked.capability = capability  # type: ignore[attr-defined]
-        return checked
-
-    return decorate
 
 
 def csrf_token() -> str:

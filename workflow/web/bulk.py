@@ -14,9 +14,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from workflow.actions import uploads
 from workflow.core import clock
 from workflow.core.errors import BondtrackError, ValidationError
-from workflow.intake import reconcile
-from workflow.web.auth import actor, read, requires, settings, write
-from workflow.web.pages import _order
+from workflow.web.base import actor, current_order, read, requires, settings, write
 
 blueprint = Blueprint("bulk", __name__, url_prefix="/bulk")
 KINDS = ("apply", "reconcile")
@@ -24,7 +22,7 @@ KINDS = ("apply", "reconcile")
 
 def _page(kind: str, status: int = 200, **context: Any) -> tuple[str, int]:
     with read() as db_session:
-        order = _order(db_session, request.values.get("order"))
+        order = current_order(db_session, request.values.get("order"))
         case, order_id = order.case_number, order.id
     context = {"preview": None, "problems": [], "report": None, "token": None, "error": None,
                "custody": None, "notes": [], **context}
@@ -57,7 +55,7 @@ def preview(kind: str) -> tuple[str, int]:
     path = uploads.kept_upload(home, token)
     try:
         with write() as db_session:
-            order = _order(db_session, request.form.get("order"))
+            order = current_order(db_session, request.form.get("order"))
             if kind == "apply":
                 shown = uploads.preview_apply(db_session, order, path, actor=actor(),
                                                 now=clock.now(), settings=settings())
@@ -91,14 +89,14 @@ def confirm(kind: str) -> Any:
     try:
         path = uploads.kept_upload(home, token)
         with write() as db_session:
-            order = _order(db_session, request.form.get("order"))
+            order = current_order(db_session, request.form.get("order"))
             if kind == "apply":
                 applied = uploads.apply_file_in(db_session, order, path, actor=actor(),
                                                   now=clock.now(), settings=settings())
                 message = f"applied {applied} moves"
             else:
-                report = reconcile.reconcile(db_session, order, path, actor=actor(),
-                                             now=clock.now())
+                report = uploads.reconcile_in(db_session, order, path, actor=actor(),
+                                              now=clock.now())
                 counts = report.counts()
                 message = (f"reconciled {counts['rows']} lines: {counts['found']} found,"
                            f" {counts['moved']} moved, {counts['missing']} missing")

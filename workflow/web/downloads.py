@@ -7,16 +7,12 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, request, send_file
+from flask import Blueprint, Response, abort, request, send_file
 
 from workflow.core import clock
 from workflow.core.files import ensure_private_dir
-from workflow.record.db import Database
-from workflow.web.auth import actor, read, requires, settings
-from workflow.web.base import state
-from workflow.web.pages import _order
+from workflow.web.base import actor, current_order, database, read, requires, settings
 
 blueprint = Blueprint("downloads", __name__, url_prefix="/downloads")
 EXPORT_FORMATS = ("csv", "xlsx", "json")
@@ -43,10 +39,10 @@ def export(fmt: str) -> Response:
     if fmt not in EXPORT_FORMATS:
         abort(404)
     with read() as session:
-        order = _order(session, request.args.get("order"))
+        order = current_order(session, request.args.get("order"))
         order_id = order.id
     return _send(lambda path: export_people(
-        _database(), order_id, fmt=fmt, path=path, actor=actor(), now=clock.now()),
+        database(), order_id, fmt=fmt, path=path, actor=actor(), now=clock.now()),
         f"people.{fmt}")
 
 
@@ -58,15 +54,11 @@ def report(fmt: str) -> Response:
     if fmt not in REPORT_FORMATS:
         abort(404)
     with read() as session:
-        order = _order(session, request.args.get("order"))
+        order = current_order(session, request.args.get("order"))
         order_id = order.id
     return _send(lambda path: compliance.generate_report(
-        _database(), order_id, fmt=fmt, path=path, actor=actor(), now=clock.now(),
+        database(), order_id, fmt=fmt, path=path, actor=actor(), now=clock.now(),
         settings=settings()), f"compliance-report.{fmt}")
-
-
-def _database() -> Database:
-    return state(current_app)["database"]
 
 
 @blueprint.route("/letters", methods=["GET"])
@@ -74,13 +66,13 @@ def _database() -> Database:
 def letters_form() -> str:
     from flask import render_template
 
+    from workflow.actions.letters import letter_kinds
     from workflow.core.stages import Stage
-    from workflow.notices.letters import LETTER_KINDS
 
     with read() as session:
-        order = _order(session, request.args.get("order"))
+        order = current_order(session, request.args.get("order"))
         order_id, case = order.id, order.case_number
-    return render_template("letters.html.j2", kinds=LETTER_KINDS, order_id=order_id, case=case,
+    return render_template("letters.html.j2", kinds=letter_kinds(), order_id=order_id, case=case,
                            stages=[s.value for s in Stage])
 
 
@@ -89,29 +81,22 @@ def letters_form() -> str:
 def letters() -> Response:
     """One printable file: the letters chosen (a POST: a person's A-number stays out of URLs),
     or every queued letter to print; audited as `bondtrack notices render` is."""
-    from workflow.notices.composing import Filters
-    from workflow.notices.letters import LETTER_KINDS
-    from workflow.notices.renotice import render_queued
-    from workflow.notices.sending import render_letters
+    from workflow.actions import letters as lettering
 
     form = request.form
     fmt = form.get("format", "pdf")
     kind = form.get("kind", "")
-    if fmt not in ("pdf", "html") or (kind not in LETTER_KINDS and kind != "queued"):
+    if fmt not in ("pdf", "html") or (kind not in lettering.letter_kinds() and kind != "queued"):
         abort(400, "choose a kind of letter and a format")
     with read() as session:
-        case = _order(session, form.get("order")).case_number
+        case = current_order(session, form.get("order")).case_number
 
     def make(path: Path) -> None:
-        common: dict[str, Any] = {"case": case, "out": path.parent / "letters",
-                                  "now": clock.now(), "actor": actor(), "fmt": fmt,
-                                  "one_file": True}
-        if kind == "queued":
-            batch = render_queued(_database(), settings(), **common)
-        else:
-            batch = render_letters(_database(), settings(), kind=kind, filters=Filters(
-                stage=form.get("stage") or None, facility=form.get("facility") or None,
-                a_number=form.get("a_number") or None), **common)
+        batch = lettering.render(
+            database(), settings(), case=case, kind=None if kind == "queued" else kind,
+            out=path.parent / "letters", now=clock.now(), actor=actor(), fmt=fmt,
+            one_file=True, stage=form.get("stage") or None,
+            facility=form.get("facility") or None, a_number=form.get("a_number") or None)
         if not batch.files:
             abort(404, "no letters to make for that choice")
         Path(batch.files[0]).replace(path)

@@ -6,13 +6,11 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from workflow.alerts import deadline as alerts
+from workflow.actions import alerts, letters
 from workflow.core import clock
 from workflow.core.errors import BondtrackError
-from workflow.notices import sending
 from workflow.record.outbox import STATUSES
-from workflow.web.auth import actor, read, requires, settings, write
-from workflow.web.pages import _order
+from workflow.web.base import actor, current_order, read, requires, settings, write
 
 blueprint = Blueprint("notices", __name__)
 
@@ -21,17 +19,17 @@ blueprint = Blueprint("notices", __name__)
 @requires("reports")
 def alert_list() -> str:
     with read() as session:
-        order = _order(session, request.args.get("order"))
-        rows = alerts.list_alerts(session, order, clock.now(), settings())
+        order = current_order(session, request.args.get("order"))
+        rows = alerts.alert_rows(session, order, clock.now(), settings())
         case = order.case_number
     return render_template("alerts.html.j2", alerts=rows, case=case)
 
 
 def _outbox(status: str | None, error: str | None = None, code: int = 200) -> tuple[str, int]:
     with read() as session:
-        order = _order(session, request.values.get("order"))
+        order = current_order(session, request.values.get("order"))
         try:
-            rows = sending.list_notices(session, order, status=status or None)
+            rows = letters.outbox_rows(session, order, status=status or None)
         except BondtrackError as exc:
             rows, error, code = [], str(exc), 400
         case, order_id = order.case_number, order.id
@@ -54,11 +52,10 @@ def resolve(notice_id: int) -> Any:
         abort(400, "say delivered or resend")
     try:
         with write() as session:
-            order = _order(session, request.form.get("order"))
-            notice = sending.resolve_notice(session, order, notice_id,
+            order = current_order(session, request.form.get("order"))
+            status = letters.resolve_notice(session, order, notice_id,
                                             delivered=verdict == "delivered", actor=actor(),
                                             now=clock.now())
-            status = notice.status
     except BondtrackError as exc:
         return _outbox("needs-review", str(exc), 400)
     flash(f"notice #{notice_id}: {status}")

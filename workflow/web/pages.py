@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
@@ -11,20 +10,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from workflow.actions import casework
 from workflow.actions import people as persons
-from workflow.bonds import bonds, hearings
 from workflow.core import clock
-from workflow.core.errors import BondtrackError, ConflictError, NotFoundError
+from workflow.core.errors import BondtrackError
 from workflow.core.stages import Stage
-from workflow.orders import terms
-from workflow.orders.orders import resolve_order
-from workflow.people import moves
-from workflow.people.tracking import EXCLUSION_REASONS, PAYMENT_METHODS
 from workflow.record import watch
 from workflow.record.models import CourtOrder, Detainee
 from workflow.views import dashboard, reports
-from workflow.web.auth import actor, read, requires, settings, write
+from workflow.web.base import (
+    actor,
+    change_person,
+    current_order,
+    database,
+    person_page,
+    read,
+    requires,
+    settings,
+)
 
 blueprint = Blueprint("pages", __name__)
 _log = logging.getLogger(__name__)
@@ -52,17 +54,17 @@ def orders() -> str:
 @requires("manage-orders")
 def add_order() -> Any:
     """Record a court order, as `bondtrack order add` does."""
-    from workflow.orders.orders import add_order as record_order
+    from workflow.actions import orders as ordering
 
     form = request.form
     try:
-        with write() as session:
-            added = record_order(
-                session, case_number=form.get("case_number", ""), court=form.get("court", ""),
-                judge=form.get("judge", ""), deadline=form.get("deadline", ""),
-                time_zone=form.get("time_zone") or settings().time_zone,
-                title=form.get("title") or None, actor=actor(), now=clock.now())
-            line = f"added order {added.case_number}"
+        added = ordering.add_order(
+            database(), settings(), case_number=form.get("case_number", ""),
+            court=form.get("court", ""), judge=form.get("judge", ""),
+            deadline=form.get("deadline", ""),
+            time_zone=form.get("time_zone") or settings().time_zone,
+            title=form.get("title") or None, actor=actor(), now=clock.now())
+        line = f"added order {added['case_number']}"
     except BondtrackError as exc:
         return render_template("error.html.j2", code=400, title="The order was not added",
                                message=str(exc)), 400
@@ -85,18 +87,6 @@ def overview(order_id: int) -> Response:
     return response
 
 
-def _order(session: Any, order_id: str | None) -> CourtOrder:
-    if order_id and order_id.isdigit():
-        order = session.get(CourtOrder, int(order_id))
-        if order is None:
-            abort(404)
-        return order
-    try:
-        return resolve_order(session, None)
-    except BondtrackError as exc:  # none yet, or several and none chosen
-        abort(400, f"{exc}: choose one on the orders page")
-
-
 @blueprint.route("/people", methods=["GET", "POST"])
 @requires("people")
 def people() -> Any:
@@ -108,7 +98,7 @@ def people() -> Any:
         page_number = 1
     with read() as session:
         try:
-            order = _order(session, args.get("order"))
+            order = current_order(session, args.get("order"))
             now = clock.now()
             menus = persons.places(session)
             found, listing, error = None, None, None
@@ -133,86 +123,24 @@ def people() -> Any:
                            stages=[s.value for s in Stage])
 
 
-def _person_page(detainee_id: int, error: str | None = None, status: int = 200,
-                 form: dict[str, str] | None = None, failed: str | None = None
-                 ) -> tuple[str, int]:
-    """The person's page; after a refused change, its reason and the form ``failed`` as sent."""
-    with read() as session:
-        try:
-            detainee = persons.find_person(session, detainee_id)
-        except NotFoundError:
-            abort(404)
-        record = reports.person_record(session, detainee)
-        page = {
-            "record": record,
-            "terms": terms.person_terms(detainee, settings()),
-            "moves": persons.allowed_moves(detainee),
-            "bond_moves": casework.bond_moves(session, detainee),
-            "hearings": casework.person_hearings(session, detainee),
-            "sub_orders": casework.sub_orders(session, detainee),
-            "order_id": detainee.order_id,
-        }
-    return render_template("person.html.j2", **page, fields=moves.FIELDS,
-                           methods=PAYMENT_METHODS, reasons=EXCLUSION_REASONS, error=error,
-                           form=form or {}, failed=failed, courts=casework.court_choices(),
-                           hearing_kinds=hearings.KINDS, cancel_reasons=bonds.CANCEL_REASONS,
-                           outcomes=bonds.OUTCOMES), status
-
-
 @blueprint.route("/people/<int:detainee_id>")
 @requires("people")
 def person(detainee_id: int) -> tuple[str, int]:
-    return _person_page(detainee_id)
-
-
-Change = Callable[[Session, Detainee], str]
-
-
-def change_person(detainee_id: int, what: str, change: Change) -> Any:
-    """Make ``change`` to the person in one transaction, unless the form is stale; back to
-    their page with its one line, or the page again with the reason it was refused."""
-    form = {key: value for key, value in request.form.items() if key != "csrf"}
-    try:
-        with write() as session:
-            detainee = persons.find_person(session, detainee_id)
-            persons.check_version(detainee, request.form.get("version"))
-            line = change(session, detainee)
-    except NotFoundError as exc:
-        if f"no person #{detainee_id}" in str(exc):
-            abort(404)
-        return _refused(detainee_id, what, exc, 400, form)
-    except ConflictError as exc:
-        return _refused(detainee_id, what, exc, 409, form)
-    except BondtrackError as exc:
-        return _refused(detainee_id, what, exc, 400, form)
-    _log.debug("%s by user#%d (%s)", line, g.user.id, what)
-    flash(line)
-    return redirect(url_for("pages.person", detainee_id=detainee_id), code=303)
+    return person_page(detainee_id)
 
 
 @blueprint.route("/people/<int:detainee_id>/<move>", methods=["POST"])
 @requires("moves")
 def move(detainee_id: int, move: str) -> Any:
     """One move from the person's page; refused if the person changed since it was shown."""
-    if move not in moves.FIELDS:
+    if move not in persons.MOVE_FIELDS:
         abort(404)
-    if move == moves.NOTE and not g.user.can("notes"):
+    if move == persons.NOTE and not g.user.can("notes"):
         abort(403)
 
     def change(session: Session, detainee: Detainee) -> str:
         typed = {name: text.strip() for name, text in request.form.items()}
-        event = moves.make(session, detainee, move, typed, actor=actor(), now=clock.now(),
-                           default_bond_cents=terms.default_bond_cents(settings()))
-        return moves.describe(detainee, event)
+        return persons.move_in(session, detainee, move, typed, actor=actor(), now=clock.now(),
+                               settings=settings())
 
     return change_person(detainee_id, move, change)
-
-
-def _refused(detainee_id: int, what: str, error: BondtrackError, status: int,
-             form: dict[str, str]) -> tuple[str, int]:
-    # Our messages name people by internal id only, so the reason may be logged.
-    problems = getattr(error, "problems", None)
-    reason = f"{error}: {'; '.join(problems)}" if problems else str(error)
-    # The reason is for the page only: some quote what was typed (a court, a time).
-    _log.debug("%s on person #%d refused (%d)", what, detainee_id, status)
-    return _person_page(detainee_id, reason, status, form, what)
