@@ -27,13 +27,11 @@ from tests.flows_fixtures import (
     walk,
 )
 from tests.notices_fixtures import free_port, with_smtp
-from workflow.alerts import deadline as alerts
-from workflow.alerts import thresholds
-from workflow.alerts.thresholds import Rules, Threshold
 from workflow.core import clock, config
 from workflow.core.errors import ConfigError
 from workflow.demo import alerts as demo_alerts
-from workflow.notices import letters
+from workflow.notices import alerts, letters, thresholds
+from workflow.notices.thresholds import Rules, Threshold
 from workflow.record import db
 from workflow.record.audit import Actor
 from workflow.record.models import Alert, Event, Notice
@@ -320,7 +318,7 @@ def test_the_projection_counts_resolved_of_covered_and_risk_of_outstanding(
 
 def test_the_audit_event_and_the_log_carry_no_personal_data(
         database, staffed, order_id, caplog) -> None:  # type: ignore[no-untyped-def]
-    caplog.set_level(logging.INFO, logger="workflow.alerts.deadline")
+    caplog.set_level(logging.INFO, logger="workflow.notices.alerts")
     nobody_listens = with_smtp(staffed, free_port())  # the e-mails wait in the outbox
     alerts.run(database, nobody_listens, case=CASE, now=DEADLINE - timedelta(hours=24),
                actor=CHECKER, worker="test")

@@ -113,7 +113,7 @@ def test_every_demo_step_lives_in_the_demo_package() -> None:
 
 WINGS_ROW = re.compile(r"^\| (\d+) \| `([a-z_]+)/?` \| ([^|]+) \|", re.M)
 # The wings that hold rules: an edge reaches them only through ``actions``.
-RULES = {"places", "orders", "people", "bonds", "intake", "notices", "alerts"}
+RULES = {"places", "orders", "people", "bonds", "intake", "notices"}
 EDGE_WINGS = {"runners", "web", "demo", "cli"}
 
 
@@ -132,7 +132,7 @@ def wing_of(name: str) -> str:
     parts = name.split(".")
     if len(parts) == 1:
         return "core"
-    return "cli" if parts[1] == "__main__" else parts[1]  # ``python -m workflow.cli``: the CLI
+    return "cli" if parts[1] == "__main__" else parts[1]  # ``python -m workflow``: the CLI
 
 
 def test_the_table_is_read() -> None:

@@ -52,11 +52,11 @@ from tests.conftest import CASE, new_pg_database
 from tests.forkserver import ForkServer
 from tests.hardening_fixtures import check_invariants, connected, drop_pg_database, environment
 from tests.notices_fixtures import Mailbox, SmtpServer, free_port
-from workflow.alerts import deadline as alerts
 from workflow.core import clock
 from workflow.core import crashpoints as steps
 from workflow.core.files import ensure_private_dir
 from workflow.intake.roster import import_class_list
+from workflow.notices import alerts
 from workflow.orders import orders
 from workflow.people import sweep, tracking
 from workflow.places import facilities
@@ -79,7 +79,7 @@ COMMAND_MODULES = ("workflow.cli.people", "workflow.cli.notices", "workflow.cli.
                    "workflow.cli.backup", "workflow.intake.roster", "workflow.intake.apply",
                    "workflow.people.tracking",
                    "workflow.notices.sending", "workflow.runners.scheduler",
-                   "workflow.alerts.deadline",
+                   "workflow.notices.alerts",
                    "workflow.record.backup")
 SWEEP_MODULES = ("workflow.cli.run", "workflow.runners.flows", "tests.sweep_tasks")
 

@@ -13,10 +13,9 @@ from sqlalchemy import select
 from tests.bonds_fixtures import HOUR, JOSE, LUIS, NOW, post, record
 from tests.foundation_fixtures import STAFF
 from tests.order_changes_fixtures import on_order, on_person, read_order, settings_with
-from workflow.alerts import deadline as alerts
 from workflow.bonds import hearings
 from workflow.core.errors import ValidationError
-from workflow.notices import hearing_reminders
+from workflow.notices import alerts, hearing_reminders
 from workflow.places import courts
 from workflow.record import db, outbox
 from workflow.record.audit import Actor

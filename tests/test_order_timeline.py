@@ -39,10 +39,9 @@ from sqlalchemy import func, select
 
 from tests.order_changes_fixtures import chicago, settings_with
 from workflow import demo
-from workflow.alerts import deadline as alerts
 from workflow.core import config
 from workflow.core.stages import OUTSTANDING, Stage
-from workflow.notices import renotice
+from workflow.notices import alerts, renotice
 from workflow.orders import amendments, obligations, orders, terms
 from workflow.people import sweep, tracking
 from workflow.record import db

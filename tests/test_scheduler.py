@@ -26,9 +26,9 @@ from sqlalchemy import func, inspect, select, text
 
 from tests.flows_fixtures import seed_order
 from tests.notices_fixtures import Mailbox, SmtpServer, free_port
-from workflow.alerts import deadline as alerts
 from workflow.core import clock, config
 from workflow.core.errors import BondtrackError, ConfigError
+from workflow.notices import alerts
 from workflow.record import db, watch
 from workflow.record.models import Alert, Event, Lock, Notice, SchedulerHeartbeat
 from workflow.runners import scheduler

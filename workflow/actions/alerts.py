@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from workflow.alerts import deadline
-from workflow.alerts.deadline import Outcome, Report
 from workflow.core.config import Settings
+from workflow.notices import alerts as deadline
+from workflow.notices.alerts import Outcome, Report
 from workflow.record.audit import Actor
 from workflow.record.db import Database
 

@@ -5,7 +5,6 @@ person page call these, so an event is described in the same line wherever it is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,19 +12,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.actions.casework import _text
 from workflow.bonds import bonds, hearings
 from workflow.core import clock
 from workflow.core.config import Settings
 from workflow.core.errors import NotFoundError, ValidationError
-from workflow.core.money import parse_amount
 from workflow.orders import orders
 from workflow.places import courts
 from workflow.record.audit import Actor
 from workflow.record.db import Database
 from workflow.record.models import BondEvent, Detainee, Hearing
 
-HEARING_FIELDS = ("at", "court", "kind", "note")
 # A bond event's form: its date, what the table asks of it, a note. ``by_mail`` is the
 # CLI's --in-person turned round: the form, like the CLI, asks whether it was handed over.
 _BOND_FIELD = {"by_mail": "in_person"}
@@ -61,29 +57,21 @@ def bond_event_line(row: BondEvent, kind: str, time_zone: str) -> str:
     return line
 
 
-def bond_event_from_form(session: Session, detainee: Detainee, kind: str,
-                         form: Mapping[str, str], *, actor: Actor, now: datetime) -> str:
-    """`bondtrack bonds record A# EVENT --date --due --amount ...` from a form; one line."""
+def record_event_in(session: Session, detainee: Detainee, kind: str, *, actor: Actor,
+                    now: datetime, at: str | None = None, due: str | None = None,
+                    amount_cents: int | None = None, reason: str | None = None,
+                    outcome: str | None = None, name: str | None = None,
+                    in_person: bool = False, note: str | None = None) -> str:
+    """Record an event of the person's posted bond in the caller's transaction (``at`` and
+    ``due`` in court time); the line that says so."""
     if kind not in bonds.EVENTS:
         raise NotFoundError("no such bond event")
     tz = detainee.court_order.time_zone
-    value = {name: _text(form, name) for name in bond_event_fields(kind)}
-
-    def when(name: str) -> datetime | None:
-        text = value.get(name)
-        return clock.parse_instant(text, tz) if text else None
-
-    options: dict[str, Any] = {"due": when("due"), "reason": value.get("reason"),
-                               "outcome": value.get("outcome"), "name": value.get("name")}
-    if value.get("amount"):
-        try:
-            options["amount"] = parse_amount(value["amount"] or "")
-        except ValueError as exc:
-            raise ValidationError(f"amount: {exc}") from None
-    if value.get("in_person") == "yes":
-        options["by_mail"] = False
-    row = bonds.record(session, detainee, kind, actor=actor, now=now, at=when("date"),
-                       note=value.get("note"), **options)
+    row = bonds.record(
+        session, detainee, kind, actor=actor, now=now,
+        at=clock.parse_instant(at, tz) if at else None, note=note,
+        due=clock.parse_instant(due, tz) if due else None, amount=amount_cents, reason=reason,
+        outcome=outcome, name=name, by_mail=False if in_person else None)
     return bond_event_line(row, kind, tz)
 
 
@@ -102,20 +90,19 @@ def court_choices() -> list[tuple[str, str]]:
     return [(court.key, court.name) for court in courts.COURTS]
 
 
-def _hearing_time(form: Mapping[str, str], court: str) -> datetime:
-    text = _text(form, "at")
-    if text is None:
+def _hearing_time(text: str | None, court: str) -> datetime:
+    if not (text or "").strip():
         raise ValidationError("give the hearing's date and time (court time)")
-    return hearings.parse_time(text, court)
+    return hearings.parse_time(text or "", court)
 
 
-def add_hearing_from_form(session: Session, detainee: Detainee, form: Mapping[str, str], *,
-                          actor: Actor, now: datetime) -> str:
-    """`bondtrack hearing add A# --at --court --kind --note` from a form; one line."""
-    court = courts.find(_text(form, "court") or "").key
-    row = hearings.add(session, detainee, at=_hearing_time(form, court), court=court,
-                       kind=_text(form, "kind") or "master", note=_text(form, "note"),
-                       actor=actor, now=now)
+def add_hearing_in(session: Session, detainee: Detainee, *, at: str | None, court: str,
+                   kind: str, note: str | None, actor: Actor, now: datetime) -> str:
+    """Record a hearing of the person (``at`` in the court's zone, ``court`` a key or name)
+    in the caller's transaction; the line that says so."""
+    key = courts.find(court).key
+    row = hearings.add(session, detainee, at=_hearing_time(at, key), court=key, kind=kind,
+                       note=note, actor=actor, now=now)
     return f"person #{detainee.id}: hearing #{row.id} added"
 
 
@@ -127,17 +114,17 @@ def persons_hearing(session: Session, detainee: Detainee, hearing_id: int) -> He
     return row
 
 
-def move_hearing_from_form(session: Session, detainee: Detainee, hearing_id: int,
-                           form: Mapping[str, str], *, actor: Actor, now: datetime) -> str:
-    """`bondtrack hearing move ID --at` from a form."""
+def move_hearing_in(session: Session, detainee: Detainee, hearing_id: int, *,
+                    at: str | None, actor: Actor, now: datetime) -> str:
+    """The court moved one of the person's hearings: its new time, in its court's zone."""
     row = persons_hearing(session, detainee, hearing_id)
-    hearings.move(session, row, at=_hearing_time(form, row.court), actor=actor, now=now)
+    hearings.move(session, row, at=_hearing_time(at, row.court), actor=actor, now=now)
     return f"person #{detainee.id}: hearing #{row.id} moved"
 
 
-def hearing_done(session: Session, detainee: Detainee, hearing_id: int, *, actor: Actor,
-                 now: datetime) -> str:
-    """`bondtrack hearing done ID`."""
+def close_hearing_in(session: Session, detainee: Detainee, hearing_id: int, *, actor: Actor,
+                     now: datetime) -> str:
+    """One of the person's hearings took place: no more reminders for it."""
     row = persons_hearing(session, detainee, hearing_id)
     hearings.done(session, row, actor=actor, now=now)
     return f"person #{detainee.id}: hearing #{row.id} done"
@@ -169,21 +156,12 @@ def bond_rows(database: Database, case: str | None, *, now: datetime,
 
 
 def record_event(database: Database, case: str | None, a_number: str, kind: str, *,
-                 actor: Actor, now: datetime, at: str | None = None, due: str | None = None,
-                 amount_cents: int | None = None, reason: str | None = None,
-                 outcome: str | None = None, name: str | None = None,
-                 in_person: bool = False, note: str | None = None) -> str:
-    """Record an event of a person's posted bond (times in court time); the line that says so."""
+                 actor: Actor, now: datetime, **event: Any) -> str:
+    """Record an event of a person's posted bond (``event``: as ``record_event_in`` takes
+    it); the line that says so."""
     with database.write() as session:
-        order = orders.resolve_order(session, case)
-        tz = order.time_zone
-        detainee = orders.find_detainee(session, order, a_number)
-        row = bonds.record(
-            session, detainee, kind, actor=actor, now=now,
-            at=clock.parse_instant(at, tz) if at else None, note=note,
-            due=clock.parse_instant(due, tz) if due else None, amount=amount_cents,
-            reason=reason, outcome=outcome, name=name, by_mail=False if in_person else None)
-        return bond_event_line(row, kind, tz)
+        detainee = orders.find_detainee(session, orders.resolve_order(session, case), a_number)
+        return record_event_in(session, detainee, kind, actor=actor, now=now, **event)
 
 
 def export_ledger(database: Database, settings: Settings, case: str | None, path: Path, *,

@@ -1,18 +1,14 @@
 """A person's casework beyond the stage moves: their terms and their sub-order.
 
-The CLI (`bondtrack terms|assign`) and the web call these,
-so a change of terms queues the same updated letters and a bond event is
-described in the same line wherever it is made. The ``*_from_form`` functions
-take the text fields a form sends, named like the CLI's options (``bond_amount``,
-``conditions``, ``reset``, ``note``; ``date``, ``due``, ``amount``, ``reason``,
-``outcome``, ``name``, ``in_person``; ``at``, ``court``, ``kind``), and read
-them as the CLI reads its options: times in the court's zone, dollars as staff
-write them.
+The CLI (`bondtrack terms|assign`) and the web call these, so a change of terms queues the
+same updated letters wherever it is made. Each edge parses its own input (options,
+form fields) and passes typed values; the ``..._in`` functions run in the caller's
+transaction, after the browser's stale-page check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,9 +22,6 @@ from workflow.orders import orders, terms
 from workflow.record.audit import Actor
 from workflow.record.db import Database
 from workflow.record.models import CourtOrder, Detainee, Event
-
-TERMS_FIELDS = ("bond_amount", "conditions", "reset", "note")
-ASSIGN_FIELDS = ("order", "docket", "note")
 
 
 @dataclass(frozen=True)
@@ -77,27 +70,8 @@ def assign_people(session: Session, sub_order: CourtOrder, a_numbers: Sequence[s
     return _renotice(session, event, settings, now)
 
 
-def bond_cents(text: str | None, what: str) -> int | None:
-    """A bond typed in a form: dollars, ``none``/``0`` for no bond, empty for not given."""
-    if not (text or "").strip():
-        return None
-    try:
-        return terms.parse_bond(text or "")
-    except ValueError as exc:
-        raise ValidationError(f"{what}: {exc}") from None
-
-
-def _text(form: Mapping[str, str], name: str) -> str | None:
-    return (form.get(name) or "").strip() or None
-
-
-def terms_from_form(session: Session, detainee: Detainee, form: Mapping[str, str], *,
-                    actor: Actor, now: datetime, settings: Settings) -> str:
-    """`bondtrack terms A# --bond-amount --conditions --reset --note` from a form; one line."""
-    change = change_terms(session, detainee, actor=actor, now=now, settings=settings,
-                          bond_cents=bond_cents(form.get("bond_amount"), "bond amount"),
-                          conditions=_text(form, "conditions"),
-                          reset=form.get("reset") == "yes", note=_text(form, "note"))
+def terms_line(detainee: Detainee, change: Change) -> str:
+    """What setting a person's terms did, in one line."""
     if change.event is None:
         return f"person #{detainee.id}: terms unchanged"
     return f"person #{detainee.id}: terms set; {letters_line(change.letters)}"
@@ -109,17 +83,17 @@ def sub_orders(session: Session, detainee: Detainee) -> list[str]:
         CourtOrder.parent_id == detainee.order_id).order_by(CourtOrder.case_number)))
 
 
-def assign_from_form(session: Session, detainee: Detainee, form: Mapping[str, str], *,
-                     actor: Actor, now: datetime, settings: Settings) -> str:
-    """`bondtrack assign A# --order CASE --docket --note` for one person, from a form."""
-    case = _text(form, "order")
+def assign_in(session: Session, detainee: Detainee, case: str | None, *, actor: Actor,
+              now: datetime, settings: Settings, docket: str | None = None,
+              note: str | None = None) -> str:
+    """Move the person to the sub-order ``case`` in the caller's transaction and queue their
+    letters; the line that says so."""
     sub_order = session.scalar(select(CourtOrder).where(CourtOrder.case_number == case)
                                ) if case else None
     if sub_order is None:
         raise ValidationError("choose the sub-order to assign the person to")
     change = assign_people(session, sub_order, [detainee.a_number], actor=actor, now=now,
-                           settings=settings, docket=_text(form, "docket"),
-                           note=_text(form, "note"))
+                           settings=settings, docket=docket, note=note)
     return (f"person #{detainee.id}: assigned to order {sub_order.case_number};"
             f" {letters_line(change.letters)}")
 

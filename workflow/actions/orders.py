@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from workflow.record.models import CourtOrder, Event
 
 
-def status(database: Database, settings: Settings, case: str | None,
+def status(database: Database, settings: Settings, case: str | None, *,
            now: datetime) -> dict[str, Any]:
     """The order's numbers as `bondtrack status` shows them: counts, time left, the order's
     changes and obligations, the projection, and whether a scheduler is watching.

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from workflow.actions import bonds as bonding
-from workflow.actions.bonds import EVENTS, OUTCOMES, STATES
 from workflow.cli.common import (
     App,
     human_time,
@@ -59,7 +58,7 @@ def bonds(ctx: click.Context, case: str | None, fmt: str) -> None:
 
 
 @bonds.command("list")
-@click.option("--status", type=click.Choice(STATES),
+@click.option("--status", type=click.Choice(bonding.STATES),
               help="Only bonds in this state.")
 @order_option
 @output_options
@@ -76,12 +75,12 @@ def list_command(app: App, status: str | None, case: str | None, fmt: str) -> No
 
 @bonds.command()
 @click.argument("a_number")
-@click.argument("event", type=click.Choice(EVENTS))
+@click.argument("event", type=click.Choice(bonding.EVENTS))
 @click.option("--date", "when", metavar="D", help="When it happened (court time; default now).")
 @click.option("--due", metavar="TIME", help="demand: the surrender date and time (court time).")
 @click.option("--amount", metavar="DOLLARS", help="refunded: the money that came back.")
 @click.option("--reason", help="cancelled: case-closed, status-granted, departed, removed, other.")
-@click.option("--outcome", type=click.Choice(OUTCOMES),
+@click.option("--outcome", type=click.Choice(bonding.OUTCOMES),
               help="appeal-decided: granted (the breach is set aside) or denied.")
 @click.option("--name", help="designee: who gets the refund (Form I-312).")
 @click.option("--in-person", is_flag=True,

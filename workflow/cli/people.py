@@ -128,7 +128,7 @@ def status(app: App, case: str | None, by: str | None, fmt: str) -> None:
         return
     from workflow.actions import orders
 
-    print_status(orders.status(app.ready(), app.settings, case, now), fmt)
+    print_status(orders.status(app.ready(), app.settings, case, now=now), fmt)
 
 
 def print_status(data: dict, fmt: str) -> None:

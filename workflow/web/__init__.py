@@ -1,10 +1,10 @@
-"""The browser workspace: a Flask app over the same functions the CLI calls.
+"""The browser workspace: a Flask app over the same use cases the CLI calls.
 
-``create_app(settings)`` builds one app with its own database engine; each
-area is a blueprint (auth, pages, bulk, admin, downloads) whose views parse the
-form, call a library function and render a template from templates/web/. No
-view decides a rule: roles are ``workflow.record.users.can``, moves are
-``workflow.workspace.perform`` and the stage verbs.
+``create_app(settings)`` builds one app with its own database engine; each area is a
+blueprint (auth, pages, case, bulk, notices, admin, downloads) whose views parse the form,
+call ``workflow.actions`` (or read ``workflow.views``) and render a template from
+templates/web/. The request context they share is ``web/base.py``. No view decides a rule:
+roles are ``workflow.record.users.can``, moves are ``actions.people.move_in``.
 """
 
 from __future__ import annotations

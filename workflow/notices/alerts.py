@@ -1,6 +1,6 @@
 """Deadline alerts and the daily digest: each fires exactly once per order.
 
-Which threshold is due is the pure rule in ``workflow.alerts.deadline.thresholds``; this
+Which threshold is due is the pure rule in ``workflow.notices.alerts.thresholds``; this
 module records it, says it and sends it.
 
 **Exactly once**: each (order, threshold) is one row of ``alerts`` (unique).
@@ -18,7 +18,7 @@ sent, nor for releases marked done. When the deadline is amended, a threshold
 recorded against the old deadline is armed again for the new one. Each other
 open obligation (a status report, a data production) gets the same
 thresholds, named after it (``ob3@20251121T1800Z:T-24h``), until it is done;
-so does each bond's open demand and appeal deadline (``workflow.alerts.deadline.bond``),
+so does each bond's open demand and appeal deadline (``workflow.notices.alerts.bond``),
 stay or no stay: those dates are ICE's, not the court's.
 """
 
@@ -37,8 +37,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow.alerts import bond as bond_alerts
-from workflow.alerts.thresholds import (
+from workflow.core import clock, crashpoints, stages
+from workflow.core.config import Settings
+from workflow.core.errors import ConfigError
+from workflow.core.stages import OUTSTANDING, Stage
+from workflow.notices import bond_alerts, hearing_reminders, letters
+from workflow.notices.thresholds import (
     DIGEST,
     Decision,
     Rules,
@@ -52,16 +56,10 @@ from workflow.alerts.thresholds import (
     scheduled_at,
     thresholds,
 )
-from workflow.core import clock, crashpoints
-from workflow.core.config import Settings
-from workflow.core.errors import ConfigError
-from workflow.core.stages import OUTSTANDING, Stage
-from workflow.notices import hearing_reminders, letters
 from workflow.orders import deadlines, obligations, orders
 from workflow.record import audit, db, outbox
 from workflow.record.audit import Actor
 from workflow.record.models import Alert, CourtOrder, Event, Notice
-from workflow.views import reports
 
 SENT, SKIPPED, PENDING = "sent", "skipped", "pending"  # as stored
 FIRED = "fired"  # how ``list_alerts`` names SENT: the e-mails may not be delivered yet
@@ -265,7 +263,7 @@ def _prepare(session: Session, order: CourtOrder, settings: Settings
     rules = Rules.from_settings(settings)
     staff = staff_emails(settings)
     _lock(session, order)
-    counts = reports.stage_counts(session, order)
+    counts = stages.totals(orders.stage_counts(session, order))["by_stage"]
     return rules, staff, counts, sum(counts[s] for s in _OPEN), _rows(session, order)
 
 

@@ -17,9 +17,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from workflow.alerts.thresholds import Rules, Threshold, decide, how_close
 from workflow.bonds import bonds
 from workflow.core import clock
+from workflow.notices.thresholds import Rules, Threshold, decide, how_close
 from workflow.record.models import Alert, CourtOrder
 
 _WHAT = {"demand": "Produce the person (I-340 demand)", "appeal": "Appeal the breach (I-290B)"}

@@ -1,4 +1,0 @@
-"""Deadline and bond alerts to staff.
-
-the thresholds, what fires when, the bond deadlines' calls.
-"""
