@@ -15,6 +15,7 @@ the unit's stop timeout on the unit's stop signal.
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 import signal
@@ -290,7 +291,10 @@ def _the_prefect_server_and_a_worker_run_a_sweep(site: Site) -> None:
         sources = set(conn.scalars(select(Event.source).where(Event.kind == "finding")))
     engine.dispose()
     assert at_risk == PEOPLE and sources == {"flow"}  # the worker's run found them
-    assert "telemetry" not in log.read_text().lower()
+    with urllib.request.urlopen(f"http://127.0.0.1:{site.prefect_port}/api/admin/settings",
+                                timeout=30) as answer:
+        assert json.load(answer)["server"]["analytics_enabled"] is False
+    assert "telemetry" not in log.read_text().lower()  # "Failed to send telemetry", offline
 
 
 def _one_scheduler_which_leaves_the_sweep_to_the_deployment(site: Site) -> None:
