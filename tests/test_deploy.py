@@ -301,6 +301,17 @@ def _one_scheduler_which_leaves_the_sweep_to_the_deployment(site: Site) -> None:
     once = bondtrack(site, "scheduler", "--once")
     assert (f"{CASE}: not swept here: the Prefect deployment sweep/1-18-cv-03757 sweeps it on"
             " its own schedule") in once.stderr
+    # Its schedule paused (as the page says), the scheduler sweeps the order itself.
+    prefect = [str(BIN / "prefect"), "deployment", "schedule"]
+    listed = subprocess.run([*prefect, "ls", "sweep/1-18-cv-03757"], env=site.env(),
+                            capture_output=True, text=True, check=True, timeout=WAIT).stdout
+    schedule = re.search(r"[0-9a-f]{8}-[0-9a-f-]{27}", listed).group(0)  # type: ignore[union-attr]
+    subprocess.run([*prefect, "pause", "sweep/1-18-cv-03757", schedule], env=site.env(),
+                   check=True, capture_output=True, timeout=WAIT)
+    once = bondtrack(site, "scheduler", "--once")
+    assert f"sweep: {CASE}: {PEOPLE} outstanding people checked" in once.stderr
+    subprocess.run([*prefect, "resume", "sweep/1-18-cv-03757", schedule], env=site.env(),
+                   check=True, capture_output=True, timeout=WAIT)
     site.start("scheduler")
     site.until("scheduler", "alert check:", "log")
     cron = site.text("cron").strip().split(None, 6)[6]  # minute hour day month weekday user
