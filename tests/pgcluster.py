@@ -35,9 +35,20 @@ def free_port() -> int:
 class Cluster:
     base: Path
     port: int
+    password: str | None = None  # the superuser's, when TCP connections need one
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+        login = f"postgres:{self.password}" if self.password else "postgres"
+        return f"postgresql+psycopg://{login}@127.0.0.1:{self.port}/{database}"
+
+    def halt(self) -> None:
+        """Stop the server as an outage would, keeping its data for ``resume``."""
+        _run_as_postgres([_binary("pg_ctl"), "-D", str(self.base / "data"), "-m", "fast", "-w",
+                          "stop"])
+
+    def resume(self) -> None:
+        """Start the server again after ``halt``, on the same port with the same data."""
+        _pg_ctl_start(self.base, self.port)
 
     def stop(self) -> None:
         _run_as_postgres([_binary("pg_ctl"), "-D", str(self.base / "data"), "-m", "immediate",
@@ -51,18 +62,35 @@ def _run_as_postgres(argv: list[str], check: bool = True) -> subprocess.Complete
     return subprocess.run(argv, check=check, capture_output=True, text=True)
 
 
-def start() -> Cluster:
-    """initdb + pg_ctl start on a free port; the caller must call ``stop()``."""
+def start(password: str | None = None) -> Cluster:
+    """initdb + pg_ctl start on a free port; the caller must call ``stop()``.
+
+    With ``password``, connections over TCP need one (scram-sha-256, as Debian's packaged
+    PostgreSQL asks), the superuser's being ``password``; the socket in the cluster's folder
+    stays trusted, as the local ``postgres`` account's peer login is on a server.
+    """
     base = Path(tempfile.mkdtemp(prefix="bondtrack-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
     data = base / "data"
-    _run_as_postgres([_binary("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+    auth = ["-A", "trust"]
+    if password:
+        secret = base / "superuser-password"
+        secret.write_text(password + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(secret, "postgres", "postgres")
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={secret}"]
+    _run_as_postgres([_binary("initdb"), "-D", str(data), *auth, "-U", "postgres",
                       "-E", "UTF8", "--locale=C", "--no-sync"])
     port = free_port()
+    _pg_ctl_start(base, port)
+    return Cluster(base=base, port=port, password=password)
+
+
+def _pg_ctl_start(base: Path, port: int) -> None:
     options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
                " -c full_page_writes=off -c synchronous_commit=off -c max_connections=200")
-    result = _run_as_postgres([_binary("pg_ctl"), "-D", str(data), "-o", options,
+    result = _run_as_postgres([_binary("pg_ctl"), "-D", str(base / "data"), "-o", options,
                                "-l", str(base / "server.log"), "-w", "-t", "60", "start"],
                               check=False)
     if result.returncode != 0:
@@ -70,4 +98,3 @@ def start() -> Cluster:
         log = server_log.read_text(errors="replace") if server_log.exists() else ""
         shutil.rmtree(base, ignore_errors=True)
         raise RuntimeError(f"PostgreSQL did not start: {result.stderr}\n{log}")
-    return Cluster(base=base, port=port)

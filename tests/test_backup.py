@@ -186,6 +186,24 @@ def test_restore_into_a_home_with_no_database_does_not_ask(two_orders: Cli, tmp_
         os.environ.update(saved)
 
 
+def test_a_restore_leaves_no_scheduler_lock_behind(two_orders: Cli, database: db.Database,
+                                                   tmp_path: Path) -> None:
+    """The backed-up database had a running scheduler (on another machine, heartbeat fresh): the
+    restored one claims no scheduler, so the scheduler here starts at once."""
+    elsewhere = scheduler.Holder("another-machine", 4242, "f00d")
+    stale_after = timedelta(hours=1)
+    with database.write() as session:
+        scheduler.acquire(session, elsewhere, clock.system_clock(), stale_after)
+    out = tmp_path / "with-a-lock.backup"
+    two_orders("backup", "--out", out)
+    two_orders("restore", out, "--yes")
+    with database.write() as session:
+        assert scheduler.holder_now(session) == "nobody"
+        here = scheduler.Holder.this_process()
+        assert scheduler.acquire(session, here, clock.system_clock(), stale_after) is None
+        scheduler.release(session, here)
+
+
 def _main() -> click.Group:
     from workflow.cli import main
 

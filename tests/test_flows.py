@@ -24,6 +24,7 @@ from tests.flows_fixtures import DEADLINE, a_number, ids_by_index, seed_order, w
 from tests.prefect_fixtures import artifacts, files_under, flow_run, flow_run_id, task_run_names
 from workflow.core import config
 from workflow.core.errors import BondtrackError, ConflictError, ValidationError
+from workflow.core.identity import format_a_number
 from workflow.record import db
 from workflow.record.models import Event
 
@@ -193,6 +194,31 @@ def test_run_reconcile_command(
     assert "2 A-number(s) not in the order, on line(s) 4, 5: not imported" in out
     assert "999888777" not in out
     assert "moved" in out and "A100-000-001" in out
+
+
+def _no_person_in(out: str) -> None:
+    for i in range(6):
+        assert a_number(i) not in out and format_a_number(a_number(i)) not in out
+
+
+def test_quiet_flow_commands_print_counts_and_never_an_a_number(
+        flows: ModuleType, cli: Cli, people: list[int], tmp_path: Path) -> None:
+    """What cron mails and services log: the counts of `run sweep|reconcile`, nobody named."""
+    out = cli("run", "sweep", "--quiet", "--now", "2025-11-20 12:00").output
+    assert f"sweep of {CASE}: 5 outstanding people checked in 3 batch(es)" in out
+    assert "projection:" in out and "5 people with new findings" in out
+    _no_person_in(out)
+    data = json.loads(cli("run", "sweep", "-q", "--json").output)
+    assert data["checked"] == 5 and data["people_with_new_findings"] == 0 and "new" not in data
+    path = custody_list(tmp_path, [f"{a_number(0)},KROME,", f"{a_number(1)},DODGEWI,",
+                                   "999888777,KROME,"])
+    out = cli("run", "reconcile", str(path), "--quiet").output
+    assert "custody list custody.csv: 3 lines; changed:" in out and "strangers" in out
+    _no_person_in(out)
+    assert "999888777" not in out and "people" not in out
+    counts = json.loads(cli("run", "reconcile", str(path), "--dry-run", "-q", "--json").output)
+    assert {row["outcome"] for row in counts} >= {"moved", "strangers"}
+    _no_person_in(json.dumps(counts))
 
 
 def test_run_reconcile_names_every_bad_line(

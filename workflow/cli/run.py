@@ -1,7 +1,8 @@
 """`bondtrack run sweep|reconcile`: run a Prefect flow here and now, and print what it found.
 
 Prefect is imported only inside these commands (it takes a second or two),
-after the order is checked, so a typo fails at once.
+after the order is checked, so a typo fails at once. ``--quiet`` prints counts only, never a
+person: what a cron job or a service may send to mail and logs.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def say_where_runs_go(flows: ModuleType) -> None:
         click.echo(prefect_server.HINT, err=True)
 
 
+def _quiet_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--quiet", "-q", is_flag=True,
+                        help="Print counts only, no A-number (for cron and services).")(f)
+
+
 def _instant(app: App, case: str | None, at: str | None) -> tuple[str, datetime | None]:
     """The order's case number (checked before Prefect starts) and --now as an instant."""
     with app.order_session(case) as (_, court_order):
@@ -61,9 +67,11 @@ def _instant(app: App, case: str | None, at: str | None) -> tuple[str, datetime 
 @_now_option
 @click.option("--top", type=click.IntRange(min=1), default=TOP, show_default=True, metavar="N",
               help="Show the N people longest in their stage (--json and --csv list everyone).")
+@_quiet_option
 @output_options
 @pass_app
-def sweep_command(app: App, case: str | None, at: str | None, top: int, fmt: str) -> None:
+def sweep_command(app: App, case: str | None, at: str | None, top: int, quiet: bool,
+                  fmt: str) -> None:
     """Check every outstanding person; record and print the new findings and the projection."""
     from workflow.actions import sweep
     from workflow.runners import flows
@@ -72,18 +80,16 @@ def sweep_command(app: App, case: str | None, at: str | None, top: int, fmt: str
     say_where_runs_go(flows)
     summary = flows.run_sweep(case_number, now)
     people = sweep.new_findings(app.ready(), case_number, summary.last_event_id)
+    if quiet:
+        _sweep_counts(summary, len(people), fmt)
+        return
     if fmt == "json":
         print_json({**summary.as_dict(), "new": people})
         return
     if fmt == "csv":  # one row per person with new findings, as the table shows them
         print_rows(people, PEOPLE_COLUMNS, "csv")
         return
-    data = summary.as_dict()
-    click.echo(f"sweep of {case_number}: {summary.checked} outstanding people checked"
-               f" in {summary.batches} batch(es)")
-    print_table(data["checks"], ["check", "found", "new"])
-    for line in reports.describe_projection(summary.projection):
-        click.echo(line)
+    _sweep_summary(summary)
     if not people:
         click.echo("no new findings")
         return
@@ -95,16 +101,36 @@ def sweep_command(app: App, case: str | None, at: str | None, top: int, fmt: str
     print_table(shown, PEOPLE_COLUMNS, title=title)
 
 
+def _sweep_summary(summary: Any) -> None:
+    click.echo(f"sweep of {summary.case_number}: {summary.checked} outstanding people checked"
+               f" in {summary.batches} batch(es)")
+    print_table(summary.as_dict()["checks"], ["check", "found", "new"])
+    for line in reports.describe_projection(summary.projection):
+        click.echo(line)
+
+
+def _sweep_counts(summary: Any, people: int, fmt: str) -> None:
+    """The sweep in counts: checks, projection, and how many people have new findings."""
+    if fmt == "json":
+        print_json({**summary.as_dict(), "people_with_new_findings": people})
+    elif fmt == "csv":
+        print_rows(summary.as_dict()["checks"], ["check", "found", "new"], "csv")
+    else:
+        _sweep_summary(summary)
+        click.echo(f"{people} people with new findings" if people else "no new findings")
+
+
 @run.command("reconcile")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @order_option
 @click.option("--dry-run", is_flag=True, help="Match and report, change nothing.")
 @intake_options
 @_now_option
+@_quiet_option
 @output_options
 @pass_app
 def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, encoding: str,
-                      sheet: str | None, at: str | None, fmt: str) -> None:
+                      sheet: str | None, at: str | None, quiet: bool, fmt: str) -> None:
     """Match a government custody list (CSV/XLSX: a_number, facility_code or facility_name,
     book_in_date, status; or ICE's own column names) against the order: locate, transfer,
     flag the missing. The list is checked whole before any flow starts."""
@@ -118,6 +144,10 @@ def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, enc
     say_where_runs_go(flows)
     report = flows.run_reconcile(app.settings, file, case_number, dry_run=dry_run, now=now,
                                  encoding=encoding, sheet=sheet)
+    counts = [{"outcome": k.replace("_", " "), "count": v} for k, v in report.counts().items()]
+    if quiet and fmt in ("json", "csv"):
+        print_rows(counts, ["outcome", "count"], fmt)
+        return
     people = uploads.reconcile_people(app.ready(), report)
     if fmt == "json":
         print_json({**report.as_dict(), "people": people})
@@ -129,8 +159,9 @@ def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, enc
         click.echo(note, err=True)
     verb = "would change" if dry_run else "changed"
     click.echo(f"custody list {file.name}: {report.rows} lines; {verb}:")
-    print_table([{"outcome": k.replace("_", " "), "count": v} for k, v in report.counts().items()],
-                ["outcome", "count"])
+    print_table(counts, ["outcome", "count"])
+    if quiet:
+        return
     if people:
         print_table(people, OUTCOME_COLUMNS, title="people")
     if report.strangers:

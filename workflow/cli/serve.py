@@ -25,4 +25,6 @@ def serve(app: App, case: str | None, pool: str | None) -> None:
     app.database.check_schema()
     flows.serve(app.settings, case, pool)
     if pool:
-        click.echo(f"deployments registered with work pool {pool}")
+        click.echo(f"deployments registered with work pool {pool}; the sweep runs every"
+                   f" {app.settings.section('sweep')['interval_minutes']} min on its schedule,"
+                   " and `bondtrack scheduler` leaves this order's sweeps to it")

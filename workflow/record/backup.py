@@ -4,7 +4,7 @@ A backup is a consistent copy taken while others keep writing: SQLite's online
 backup API (one read snapshot) or ``pg_dump`` (one repeatable-read snapshot).
 It is written beside its target and renamed into place, so a crash never leaves
 a half backup under the name the user asked for. A restore checks the file
-before it touches the database and replaces everything in one step.
+before it touches the database, replaces everything in one step, and leaves no lock behind.
 
 A purge deletes everything an order holds about its people (their rows and
 every row that refers to them, their events, the e-mails queued for them and
@@ -206,6 +206,9 @@ def restore(database: db.Database, source: Path, *, actor: Actor, now: datetime)
     if revision != db.head_revision():
         db.upgrade(database)
     with database.write() as session:
+        # A lock names a process that ran on the backed-up database (its scheduler), never one
+        # running on this one: kept, it would refuse the scheduler here until it went stale.
+        session.execute(delete(schema.locks))
         audit.record(session, kind="restored", actor=actor, at=now, now=now,
                      payload={"file": source.name, "schema": revision})
     return revision

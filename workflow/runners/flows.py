@@ -52,7 +52,8 @@ def configure_prefect(settings: config.Settings) -> str | None:
         return None
     os.environ["PREFECT_RESULTS_PERSIST_BY_DEFAULT"] = "false"
     os.environ["PREFECT_LOGGING_LOG_PRINTS"] = "false"
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"  # a server started from here
+    os.environ["DO_NOT_TRACK"] = "1"  # Prefect's client-side usage events
     if os.environ.get("PREFECT_API_URL"):
         return SERVER
     os.environ["PREFECT_HOME"] = str(prefect_server.home(settings))
@@ -318,6 +319,27 @@ def run_reconcile(settings: config.Settings, path: Path, case: str | None, *, dr
     if dry_run:
         uploads.discard_custody_list(settings.home, number)
     return report
+
+
+def scheduled_sweep(case_number: str) -> str | None:
+    """The order's sweep deployment (``sweep/<case>``) when it sweeps on its own schedule, else
+    None: then `bondtrack serve` is the one source of sweeps and the scheduler leaves them to it.
+
+    A temporary server holds no deployments, so it is not started to be asked.
+    """
+    if TARGET == TEMPORARY:
+        return None
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    name = f"sweep/{deployment_name(case_number)}"
+    with get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            return None
+    scheduled = any(schedule.active for schedule in deployment.schedules)
+    return name if scheduled and not deployment.paused else None
 
 
 def serve(settings: config.Settings, case: str | None, pool: str | None = None) -> None:

@@ -119,6 +119,7 @@ def _spawn(settings: Settings, ui: bool) -> Server:
     folder = home(settings)
     port = free_port()
     env = {**os.environ, "PREFECT_HOME": str(folder), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "DO_NOT_TRACK": "1",
            "PREFECT_SERVER_UI_ENABLED": "true" if ui else "false"}
     # This server is the home's own: its database is in the home, whatever the caller's is.
     for inherited in ("PREFECT_API_URL", "PREFECT_PROFILE",

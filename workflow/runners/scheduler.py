@@ -21,6 +21,8 @@ the sweep flow every ``[sweep] interval_minutes``, the digest daily at
   lock not renewed for ``stale_after_seconds``, or held by a process of this
   machine that is gone, is taken over; the scheduler that lost it stops at
   its next heartbeat or job, without running the job.
+- **One source of sweeps**: an order whose sweep deployment (`bondtrack serve`) has its own
+  schedule on the Prefect server is not swept here; the sweep job says so each time.
 - **Watched**: each job records when it ran (``workflow.record.watch``), so `status`
   and ``scheduler --check`` can say when no scheduler has run for too long.
 - **Stopping**: SIGTERM or Ctrl-C lets running jobs finish, releases the lock
@@ -288,6 +290,11 @@ def _send_digest(process: _Process, case: str, now: datetime) -> str:
 def _run_sweep(process: _Process, case: str, now: datetime) -> str:
     from workflow.runners import flows
 
+    # One source of sweeps: an order served as deployments sweeps on their schedule.
+    deployment = flows.scheduled_sweep(case)
+    if deployment:
+        return (f"{case}: not swept here: the Prefect deployment {deployment} sweeps it on its"
+                " own schedule")
     summary = flows.run_sweep(case, now)
     return (f"{case}: {summary.checked} outstanding people checked,"
             f" {sum(summary.new.values())} new findings")
