@@ -36,9 +36,10 @@ from workflow.core.identity import format_a_number
 from workflow.intake.roster import import_class_list
 from workflow.orders import orders
 from workflow.people import tracking
-from workflow.record import backup, db, scheduler
+from workflow.record import backup, db
 from workflow.record.audit import Actor
 from workflow.record.models import Alert, Detainee, Event, Notice
+from workflow.runners import scheduler
 
 OTHER = "1:25-cv-00001"
 # Distinctive values, so a hit in the database's bytes can only be these people.
