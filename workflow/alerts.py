@@ -53,6 +53,7 @@ from workflow.config import Settings
 from workflow.errors import ConfigError
 from workflow.models import Alert, CourtOrder, Event, Notice
 from workflow.notices import hearing_reminders, letters, outbox
+from workflow.sms import messages
 from workflow.stages import OUTSTANDING, Stage
 from workflow.thresholds import (
     DIGEST,
@@ -190,6 +191,7 @@ def check(session: Session, order: CourtOrder, now: datetime, settings: Settings
                   rows=rows, skipped=due.skipped)
             others += (due.send,)
     hearing_reminders.queue_reminders(session, order, now, settings)
+    messages.queue_bond_texts(session, order, now, settings)
     return Outcome(order.case_number, order.time_zone, decision.send, decision.skip,
                    len(staff), outstanding, next_threshold(order.deadline, rules, now), paused,
                    others)

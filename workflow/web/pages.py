@@ -26,6 +26,9 @@ from workflow import (
 from workflow.errors import BondtrackError, ConflictError, NotFoundError
 from workflow.models import CourtOrder, Detainee
 from workflow.orders import resolve_order
+from workflow.sms import consent as sms_consent
+from workflow.sms import records as sms_records
+from workflow.sms import setup as sms_setup
 from workflow.stages import Stage
 from workflow.tracking import EXCLUSION_REASONS, PAYMENT_METHODS
 from workflow.web.auth import actor, read, requires, settings, write
@@ -155,12 +158,15 @@ def _person_page(detainee_id: int, error: str | None = None, status: int = 200,
             "hearings": casework.person_hearings(session, detainee),
             "sub_orders": casework.sub_orders(session, detainee),
             "order_id": detainee.order_id,
+            "sms": sms_records.person_page(session, detainee),
+            "sms_off": sms_setup.off_reason(settings()),
         }
     return render_template("person.html.j2", **page, fields=moves.FIELDS,
                            methods=PAYMENT_METHODS, reasons=EXCLUSION_REASONS, error=error,
                            form=form or {}, failed=failed, courts=casework.court_choices(),
                            hearing_kinds=hearings.KINDS, cancel_reasons=bonds.CANCEL_REASONS,
-                           outcomes=bonds.OUTCOMES), status
+                           outcomes=bonds.OUTCOMES, consent_hows=sms_consent.HOWS,
+                           consent_roles=sms_consent.ROLES), status
 
 
 @blueprint.route("/people/<int:detainee_id>")
