@@ -103,6 +103,7 @@ class _Run:
         self.database, self.worker, self.sleep, self.only = database, worker, sleep, only
         self.sms = settings.section("sms")
         self.setup = setup.load(settings)
+        self.http = provider.client(float(self.sms["timeout_seconds"]))
         self.lease = timedelta(seconds=self.sms["lease_seconds"])
         self.counts = dict.fromkeys(OUTCOMES, 0)
         self._start, self._started = now, time.monotonic()
@@ -113,11 +114,14 @@ class _Run:
         return (self._start + elapsed).replace(microsecond=0)
 
     def pace(self) -> None:
-        """Wait until ``pace_seconds`` have passed since the last text from this sender."""
+        """Wait until ``pace_seconds`` have passed since the provider answered the last text
+        (from its answer, not our request: the provider counts what reached it)."""
         if self._last_sent is not None:
             wait = self._last_sent + float(self.sms["pace_seconds"]) - time.monotonic()
             if wait > 0:
                 self.sleep(wait)
+
+    def answered(self) -> None:
         self._last_sent = time.monotonic()
 
 
@@ -129,14 +133,15 @@ def deliver(database: db.Database, settings: Settings, *, now: datetime, worker:
     run = _Run(database, settings, now, worker, sleep, only)
     with database.write() as session:
         run.counts[NEEDS_REVIEW] += _flag_interrupted(session, run.now())
-    while batch := _claim(run):
-        for notice in batch:
-            outcome = _send_one(run, notice)
-            if outcome in run.counts:
-                run.counts[outcome] += 1
-            if outcome == RETRYING:  # the provider is busy: leave the rest for the next run
-                _release_rest(run, batch[batch.index(notice) + 1:])
-                return run.counts
+    with run.http:
+        while batch := _claim(run):
+            for index, notice in enumerate(batch):
+                outcome = _send_one(run, notice)
+                if outcome in run.counts:
+                    run.counts[outcome] += 1
+                if outcome == RETRYING:  # the provider is busy: leave the rest for later
+                    _release_rest(run, batch[index + 1:])
+                    return run.counts
     return run.counts
 
 
@@ -178,7 +183,7 @@ def _send_one(run: _Run, notice: _Claimed) -> str:
         if message is None:
             return _finish(run, notice.id, FAILED, "the text is missing from the outbox")
         number = session.get_one(SmsNumber, message.number_id)
-        target, body, status = number.number, message.body, number.status
+        target, body, status, number_id = number.number, message.body, number.status, number.id
         zone = recipient_zone(session, session.get_one(Notice, notice.id))
     if status == consent.OPTED_OUT:
         return _finish(run, notice.id, FAILED, "the number opted out (STOP)")
@@ -191,14 +196,17 @@ def _send_one(run: _Run, notice: _Claimed) -> str:
     if not _advance(run, notice.id):
         return LOST
     try:
-        accepted = provider.send(run.setup, target, body, float(run.sms["timeout_seconds"]))
+        accepted = provider.send(run.http, run.setup, target, body)
     except provider.Busy as exc:
+        run.answered()
         return _retry(run, notice, str(exc))
     except provider.Refused as exc:
-        return _refused(run, notice, message.number_id, exc)
+        run.answered()
+        return _refused(run, notice, number_id, exc)
     except provider.Unknown as exc:
         return _finish(run, notice.id, NEEDS_REVIEW, f"{INTERRUPTED} ({exc})")
     crashpoints.reached(crashpoints.SMS_ACCEPTED)
+    run.answered()
     return _sent(run, notice.id, accepted)
 
 

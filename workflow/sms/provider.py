@@ -42,14 +42,19 @@ class Unknown(Exception):
     """The request may have reached the provider; its answer was lost."""
 
 
-def send(setup: SmsSetup, to: str, body: str, timeout: float) -> Accepted:
+def client(timeout: float) -> httpx.Client:
+    """One connection pool for a run of texts."""
+    return httpx.Client(timeout=timeout)
+
+
+def send(http: httpx.Client, setup: SmsSetup, to: str, body: str) -> Accepted:
     """Create one message to ``to``; its delivery is reported to the status webhook."""
     sender = ({"From": setup.from_number} if setup.from_number
               else {"MessagingServiceSid": setup.messaging_service_sid})
     data = {"To": to, "Body": body, "StatusCallback": setup.webhook_url("status"), **sender}
     try:
-        answer = httpx.post(setup.messages_url, data=data, timeout=timeout,
-                            auth=(setup.account_sid, setup.auth_token))
+        answer = http.post(setup.messages_url, data=data,
+                           auth=(setup.account_sid, setup.auth_token))
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise Busy(f"the provider could not be reached ({type(exc).__name__})") from None
     except httpx.HTTPError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from babel.dates import format_datetime
@@ -37,15 +38,17 @@ class Text:
     segments: segments.Segments
 
 
-def languages() -> list[str]:
-    folder = resource("templates", "sms")
+def languages(root: Path | None = None) -> list[str]:
+    """The languages with a folder of texts (in ``root``, default templates/sms)."""
+    folder = root or resource("templates", "sms")
     return sorted(path.name for path in folder.iterdir() if path.is_dir())
 
 
-def missing() -> dict[str, list[str]]:
+def missing(root: Path | None = None) -> dict[str, list[str]]:
     """Language → the kinds its folder has no template for (empty lists when complete)."""
-    return {language: [kind for kind in KINDS if not _path(language, kind).is_file()]
-            for language in languages()}
+    folder = root or resource("templates", "sms")
+    return {language: [kind for kind in KINDS if not (folder / language / f"{kind}.txt.j2")
+                       .is_file()] for language in languages(folder)}
 
 
 def language_for(wanted: str | None, settings: Settings) -> str:
@@ -90,10 +93,6 @@ def previews(settings: Settings, language: str | None = None) -> list[Text]:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def _path(language: str, kind: str) -> Any:
-    return resource("templates", "sms") / language / f"{kind}.txt.j2"
 
 
 @cache
