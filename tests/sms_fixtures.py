@@ -64,28 +64,35 @@ class StandIn:
         with self.lock:
             return [r.fields for r in self.requests]
 
-    def callback(self, target: str, fields: dict[str, str], signed_url: str | None = None,
-                 token: str = TOKEN) -> httpx.Response:
-        """POST a signed callback to ``target`` (signed for ``signed_url``, by default the
-        public URL of the same path, as Twilio signs the URL it was given)."""
-        path = "/" + target.split("/", 3)[3]
-        signature = RequestValidator(token).compute_signature(signed_url or PUBLIC + path,
-                                                              fields)
-        return httpx.post(target, data=fields, headers={"X-Twilio-Signature": signature})
-
-    def status(self, target: str, sid: str, status: str, error: str | None = None
-               ) -> httpx.Response:
-        fields = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status,
-                  "AccountSid": ACCOUNT, "From": FROM, "To": self._to(sid), "ApiVersion":
-                  "2010-04-01"}
-        if error:
-            fields["ErrorCode"] = error
-        return self.callback(target, fields)
-
-    def _to(self, sid: str) -> str:
+    def status(self, sid: str, status: str, error: str | None = None) -> httpx.Response:
+        """Post a delivery callback for ``sid`` to the StatusCallback URL it was sent with,
+        signed for that URL as Twilio signs it."""
         with self.lock:
-            return next((r.fields["To"] for r in self.requests if r.fields.get("_sid") == sid),
-                        "")
+            fields = next(r.fields for r in self.requests if r.fields.get("_sid") == sid)
+        return httpx.post(fields["StatusCallback"], data=callback_fields(sid, status, error),
+                          headers={"X-Twilio-Signature": sign(fields["StatusCallback"],
+                                                              callback_fields(sid, status,
+                                                                              error))})
+
+
+def callback_fields(sid: str, status: str, error: str | None = None) -> dict[str, str]:
+    """A status callback's form, as Twilio documents it."""
+    fields = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status,
+              "AccountSid": ACCOUNT, "From": FROM, "ApiVersion": "2010-04-01"}
+    if error:
+        fields["ErrorCode"] = error
+    return fields
+
+
+def inbound_fields(sid: str, sender: str, body: str) -> dict[str, str]:
+    """An incoming message's form, as Twilio documents it."""
+    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT, "From": sender, "To": FROM,
+            "Body": body, "NumMedia": "0", "NumSegments": "1", "ApiVersion": "2010-04-01"}
+
+
+def sign(url: str, fields: dict[str, str], token: str = TOKEN) -> str:
+    """The X-Twilio-Signature of a POST of ``fields`` to ``url``."""
+    return RequestValidator(token).compute_signature(url, fields)
 
 
 def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:

@@ -9,6 +9,7 @@ roles with recorded consent are texted, and only while SMS is on.
 
 from __future__ import annotations
 
+import secrets
 import socket
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from workflow import audit, courts, db
 from workflow.audit import Actor
 from workflow.bonds import Kind, State
 from workflow.config import Settings
-from workflow.errors import NotFoundError, ValidationError
+from workflow.errors import NotFoundError
 from workflow.models import Bond, BondEvent, CourtOrder, Detainee, Event, Hearing, Notice
 from workflow.sms import consent, outbox, setup, texts
 
@@ -133,9 +134,9 @@ def send_test_text(database: db.Database, settings: Settings, *, detainee_id: in
         order = session.get_one(CourtOrder, person.order_id)
         notice = outbox.enqueue(session, order=order, detainee=person, role=role,
                                 kind=outbox.TEST, context={}, now=now, settings=settings,
-                                key=f"sms:test:{detainee_id}:{role}:{now.isoformat()}")
-        if notice is None:
-            raise ValidationError("a test text was queued this very second: wait a moment")
+                                # Each request is a new test: its own key.
+                                key=f"sms:test:{detainee_id}:{role}:{secrets.token_hex(8)}")
+        assert notice is not None, "a fresh key is never queued already"
         session.flush()
         notice_id = notice.id
         audit.record(session, kind="sms-test", actor=actor, at=now, now=now, detainee=person,

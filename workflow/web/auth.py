@@ -45,9 +45,9 @@ from workflow.web.base import access_log, state
 
 blueprint = Blueprint("auth", __name__)
 OPEN_ENDPOINTS = frozenset({"auth.login", "auth.favicon", "static"})
-# The SMS provider's webhooks: no session and no CSRF token; their signature is checked
-# instead (workflow/web/sms.py).
-WEBHOOKS = frozenset({"sms.inbound", "sms.status"})
+# The SMS provider's webhooks (/sms/inbound, /sms/status): no session and no CSRF token;
+# their signature is checked instead (workflow/web/sms.py).
+WEBHOOKS = "/sms/"
 _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 
 
@@ -124,7 +124,7 @@ def _idle_seconds() -> float:
 def _before() -> BaseResponse | None:
     g.started = time.monotonic()
     g.user = None
-    if request.endpoint in WEBHOOKS:
+    if request.path.startswith(WEBHOOKS):
         return None
     now = clock.now().timestamp()
     uid, seen = session.get("uid"), session.get("seen")
