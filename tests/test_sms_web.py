@@ -110,7 +110,8 @@ def test_a_number_that_fails_twice_is_failing_and_its_waiting_texts_need_review(
     with texting.database.write() as session:  # a reminder waits in the outbox
         notice = outbox.enqueue(
             session, order=_order(session), detainee=_person(session, texting.ids[0]),
-            role="client", kind="test", context={}, key="waiting", now=clock.now(), settings=texting.settings)
+            role="client", kind="test", context={}, key="waiting", now=clock.now(),
+            settings=texting.settings)
         assert notice is not None
     _webhook(texting, "status", callback_fields(first, "failed", "30003"))
     _webhook(texting, "status", callback_fields(second, "undelivered", "30005"))
