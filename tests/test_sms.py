@@ -315,3 +315,41 @@ def test_615_reminders_queue_and_go_out_in_order(
     assert queued == 615 and counts["sent"] == 615
     assert [r["To"] for r in twilio.sent()] == [f"+1312555{n:04d}" for n in range(615)]
     print(f"615 texts: queued in {queueing:.2f}s, sent (no pacing) in {sending:.2f}s")
+
+
+def test_the_readme_text_messages_section_runs_line_by_line(
+        cli, sms_on: config.Settings, twilio: StandIn, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import re
+    import shlex
+
+    from tests.test_readme import README, walkthrough
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "class-list.csv").write_text(
+        "A#,Last Name,First Name,DOB,Language,Facility,Facility Name\n"
+        "A-012-345-678,Núñez,José,3/4/1990,Spanish,BSAHOLD,Broadview Service Staging\n",
+        encoding="utf-8")
+    for argv in walkthrough():
+        cli(*argv[1:])
+    section = README.read_text().split("## Text messages", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    said = [cli(*shlex.split(line)[1:]).output for line in block.splitlines() if line.strip()]
+    assert len(said) == 6 and "GSM-7" in said[0] and "every language has every text" in said[1]
+    assert said[3].startswith("test text #1: sent")
+    [row] = json.loads(said[5])
+    assert (row["to"], row["status"], row["kind"]) == (PHONE, "sent", "test")
+    assert twilio.sent()[0]["To"] == PHONE
+
+
+def test_the_demo_shows_texts_off_with_what_they_would_send_and_their_segments(
+        database: db.Database, settings: config.Settings) -> None:
+    from workflow.demo import texts as demo_texts
+
+    said: list[str] = []
+    demo_texts.step(database, settings, 1, datetime(2025, 11, 20, 15, tzinfo=UTC), said.append)
+    assert said[0].startswith("text messages are off: set [sms] account_sid")
+    assert len(said) == 1 + len(texts.previews(settings))
+    assert "  hearing-reminder (es), 1 segment (GSM-7, " in "\n".join(said)
+    assert all("segment" in line for line in said[1:])

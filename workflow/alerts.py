@@ -54,6 +54,8 @@ from workflow.errors import ConfigError
 from workflow.models import Alert, CourtOrder, Event, Notice
 from workflow.notices import hearing_reminders, letters, outbox
 from workflow.sms import messages
+from workflow.sms import outbox as sms_outbox
+from workflow.sms import setup as sms_setup
 from workflow.stages import OUTSTANDING, Stage
 from workflow.thresholds import (
     DIGEST,
@@ -115,9 +117,11 @@ class Report:
 
     outcomes: list[Outcome]
     delivery: dict[str, int] = field(default_factory=dict)
+    texts: dict[str, int] = field(default_factory=dict)  # when SMS is on
 
     def as_dict(self) -> dict[str, Any]:
-        return {"orders": [o.as_dict() for o in self.outcomes], "delivery": self.delivery}
+        shown = {"orders": [o.as_dict() for o in self.outcomes], "delivery": self.delivery}
+        return {**shown, "texts": self.texts} if self.texts else shown
 
 
 def describe(outcome: Outcome) -> str:
@@ -263,6 +267,8 @@ def run(database: db.Database, settings: Settings, *, case: str | None, now: dat
         if outcome.sent is not None or outcome.obligations:
             _log.info("%s; %d outstanding", describe(outcome), outcome.outstanding)
     report.delivery = outbox.deliver(database, settings, now=now, worker=worker, kinds=KINDS)
+    if sms_setup.off_reason(settings) is None:
+        report.texts = sms_outbox.deliver(database, settings, now=now, worker=worker)
     return report
 
 
