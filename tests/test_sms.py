@@ -353,3 +353,43 @@ def test_the_demo_shows_texts_off_with_what_they_would_send_and_their_segments(
     assert len(said) == 1 + len(texts.previews(settings))
     assert "  hearing-reminder (es), 1 segment (GSM-7, " in "\n".join(said)
     assert all("segment" in line for line in said[1:])
+
+
+def test_the_release_and_an_i340_demand_are_texted_once_each_and_again_the_day_before(
+        cli, sms_on: config.Settings, twilio: StandIn, database: db.Database, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, frozen) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_readme import walkthrough
+    from workflow.sms import messages
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "class-list.csv").write_text(
+        "A#,Last Name,First Name,DOB,Language,Facility,Facility Name\n"
+        "A-012-345-678,Núñez,José,3/4/1990,Spanish,BSAHOLD,Broadview Service Staging\n",
+        encoding="utf-8")
+    for argv in walkthrough():  # José is released; his sister Ana posted the bond
+        cli(*argv[1:])
+    cli("sms", "consent", "012345678", "--phone", "312-555-0100", "--how", "in-person")
+    cli("sms", "consent", "012345678", "--phone", "773-555-0101", "--how", "phone",
+        "--role", "obligor")
+
+    def owed(at: datetime) -> int:
+        with database.write() as session:
+            return messages.queue_bond_texts(session, orders.resolve_order(session, None),
+                                             frozen(at), sms_on)
+
+    assert owed(datetime(2025, 11, 20, 18, 0, tzinfo=UTC)) == 1  # the release, to Ana
+    cli("bonds", "record", "012345678", "demand", "--due", "2025-11-24 10:00")
+    assert owed(datetime(2025, 11, 20, 19, 0, tzinfo=UTC)) == 2  # the demand, to both
+    assert owed(datetime(2025, 11, 21, 19, 0, tzinfo=UTC)) == 0
+    assert owed(datetime(2025, 11, 23, 16, 0, tzinfo=UTC)) == 2  # the day before 10:00 CST
+    assert owed(datetime(2025, 11, 23, 17, 0, tzinfo=UTC)) == 0
+    cli("sms", "send")
+    bodies = [(r["To"], r["Body"]) for r in twilio.sent()]
+    assert bodies[0] == ("+17735550101", "Legal Aid Bond Project: Liberaron a José de Broadview"
+                         " Service Staging el jue 20 nov, 12:00. Dudas: +1 312-555-0100"
+                         " Responda STOP para no recibir mensajes.")
+    assert [to for to, _ in bodies[1:]] == ["+13125550100", "+17735550101"] * 2
+    assert ("se presente el lun 24 nov, 10:00 en 101 W Ida B Wells Drive, Suite 4000, Chicago"
+            " (formulario I-340)") in bodies[1][1]  # the field office's address
+    assert "se presente mañana, lun 24 nov, 10:00" in bodies[3][1]
+    assert "STOP" in bodies[1][1] and "STOP" not in bodies[2][1]  # each number's first text

@@ -22,7 +22,16 @@ from workflow.audit import Actor
 from workflow.bonds import Kind, State
 from workflow.config import Settings
 from workflow.errors import NotFoundError
-from workflow.models import Bond, BondEvent, CourtOrder, Detainee, Event, Hearing, Notice
+from workflow.models import (
+    Bond,
+    BondEvent,
+    CourtOrder,
+    Detainee,
+    Event,
+    FieldOffice,
+    Hearing,
+    Notice,
+)
 from workflow.sms import consent, outbox, setup, texts
 
 HEARING, DEMAND, RELEASE = "hearing-reminder", "demand", "release"
@@ -107,9 +116,14 @@ def _releases(session: Session, order: CourtOrder) -> list[tuple[Detainee, Event
 
 def _demand_context(session: Session, order: CourtOrder, person: Detainee, event: BondEvent,
                     tomorrow: bool, language: str) -> dict[str, Any]:
-    office = person.facility.field_office if person.facility else None
-    place = office or ("la oficina de ICE del I-340" if language == "es"
-                       else "the ICE office on the I-340")
+    name = person.facility.field_office if person.facility else None
+    office = session.scalar(select(FieldOffice).where(FieldOffice.name == name)) if name else None
+    if office is not None and office.address:
+        place = f"{office.address}, {office.city}" if office.city else office.address
+    elif name:
+        place = f"la oficina de ICE de {name}" if language == "es" else f"ICE's {name} office"
+    else:
+        place = "la oficina de ICE del I-340" if language == "es" else "the ICE office on the I-340"
     assert event.due_at is not None, "a demand has its surrender time"
     return {"given": person.given_name, "tomorrow": tomorrow, "place": place,
             "when": texts.when(event.due_at, order.time_zone, language)}

@@ -63,8 +63,11 @@ def enqueue(session: Session, *, order: CourtOrder, detainee: Detainee, role: st
     if session.scalar(select(Notice.id).where(Notice.idempotency_key == key)) is not None:
         return None
     language = texts.language_for(detainee.language, settings)
-    text = texts.render(kind, language, {**sms_context(settings), **context},
-                        first=number.first_texted_at is None)
+    # The first text to a number says how to stop: none queued before (a withdrawn one
+    # is gone, so the next is the first).
+    first = session.scalar(select(SmsMessage.id).where(SmsMessage.number_id == number.id)
+                           .limit(1)) is None
+    text = texts.render(kind, language, {**sms_context(settings), **context}, first=first)
     notice = Notice(order_id=order.id, detainee_id=detainee.id, kind=notice_kind or kind,
                     language=language, channel=SMS, recipient=number.number,
                     subject=f"text: {kind}", idempotency_key=key, status=PENDING, attempts=0,
@@ -78,7 +81,6 @@ def enqueue(session: Session, *, order: CourtOrder, detainee: Detainee, role: st
                                    encoding=text.segments.encoding, callbacks=0))
     except IntegrityError:  # another writer queued the same key first
         return None
-    number.first_texted_at = number.first_texted_at or now
     return notice
 
 
@@ -252,6 +254,10 @@ def _sent(run: _Run, notice_id: int, accepted: provider.Accepted) -> str:
                 values["segments"] = accepted.segments
             session.execute(update(SmsMessage).where(SmsMessage.notice_id == notice_id)
                             .values(**values))
+            number_id = select(SmsMessage.number_id).where(SmsMessage.notice_id == notice_id)
+            session.execute(update(SmsNumber).where(SmsNumber.id.in_(number_id),
+                                                    SmsNumber.first_texted_at.is_(None))
+                            .values(first_texted_at=run.now()))
     return SENT
 
 
