@@ -288,6 +288,7 @@ def test_texts_are_paced_per_sending_number_and_go_in_the_order_queued(
     assert [r["To"] for r in twilio.sent()] == ["+13125550112", "+13125550111", "+13125550110"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_615_reminders_queue_and_go_out_in_order(
         cli, court_order: str, sms_on: config.Settings, twilio: StandIn, database: db.Database,

@@ -82,9 +82,13 @@ def opt_in(session: Session, number: SmsNumber, now: datetime) -> None:
 def _step(session: Session, number: SmsNumber, action: str, status: str, how: str,
           now: datetime) -> None:
     number.status, number.updated_at = status, now
+    by = Actor("the provider" if how == "provider" else "the number's owner", "sms")
     for detainee_id, role in _holders(session, number.id):
         session.add(SmsConsent(detainee_id=detainee_id, number_id=number.id, role=role,
-                               action=action, how=how, recorded_by="the number's owner", at=now))
+                               action=action, how=how, recorded_by=by.operator, at=now))
+        audit.record(session, kind=f"sms-{action}", actor=by, at=now, now=now,
+                     detainee=session.get_one(Detainee, detainee_id),
+                     payload={"role": role, "number_id": number.id})
 
 
 def _holders(session: Session, number_id: int) -> list[tuple[int, str]]:

@@ -25,8 +25,9 @@ from workflow.notices.outbox import NEEDS_REVIEW, PENDING, SENT
 from workflow.sms import consent, phones
 from workflow.sms.outbox import FAILING_NUMBER, SMS
 
-DELIVERY = ("accepted", "queued", "sending", "sent", "delivered", "undelivered", "failed",
-            "read")
+# Twilio's message statuses (a status callback reports the outbound ones).
+DELIVERY = ("accepted", "scheduled", "canceled", "queued", "sending", "sent", "delivered",
+            "undelivered", "failed", "partially_delivered", "read", "receiving", "received")
 FAILED_DELIVERY = frozenset({"undelivered", "failed"})
 STOPPED, STARTED, KEPT, REPEATED = "opted-out", "opted-in", "kept", "repeated"
 
@@ -61,8 +62,9 @@ def delivery(session: Session, fields: Mapping[str, str], now: datetime,
     status = fields.get("MessageStatus", "")
     if status not in DELIVERY:
         raise ValidationError("unknown MessageStatus")
+    # Locked: two segments' callbacks at once must not let a success overwrite a failure.
     message = session.scalar(select(SmsMessage).where(
-        SmsMessage.provider_sid == fields.get("MessageSid", "")))
+        SmsMessage.provider_sid == fields.get("MessageSid", "")).with_for_update())
     if message is None:
         return None
     message.callbacks += 1
