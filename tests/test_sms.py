@@ -394,3 +394,23 @@ def test_the_release_and_an_i340_demand_are_texted_once_each_and_again_the_day_b
             " (formulario I-340)") in bodies[1][1]  # the field office's address
     assert "se presente mañana, lun 24 nov, 10:00" in bodies[3][1]
     assert "STOP" in bodies[1][1] and "STOP" not in bodies[2][1]  # each number's first text
+
+
+def test_the_alert_check_texts_due_reminders_and_logs_no_number_or_text(
+        cli, people: str, sms_on: config.Settings, twilio: StandIn, frozen,  # type: ignore[no-untyped-def]
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.web_fixtures import free_port
+
+    caplog.set_level("DEBUG")
+    monkeypatch.setenv("BONDTRACK_NOTICES_STAFF_EMAILS", "duty@example.org")
+    monkeypatch.setenv("BONDTRACK_SMTP_PORT", str(free_port()))  # no mail server: e-mails wait
+    frozen(datetime(2025, 11, 20, 18, 0, tzinfo=UTC))
+    _consent(cli)
+    cli("hearing", "add", ROSA, "--at", "2025-11-21 09:00", "--court", "miami-krome")
+    said = __import__("json").loads(cli("alerts", "check", "--json").output)
+    assert said["texts"]["sent"] == 1
+    [request] = twilio.sent()
+    assert request["To"] == PHONE
+    logged = caplog.text + "\n".join(cli("alerts", "list").output.splitlines())
+    for secret in ("5550100", "555-0100", "Rosa", request["Body"][:30], "audiencia"):
+        assert secret not in logged
