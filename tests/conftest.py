@@ -22,7 +22,8 @@ from workflow.record import db
 # Shared fixtures, registered once for the whole run: a session fixture imported by name into
 # several modules would be defined (and started) once per module.
 pytest_plugins = ["tests.foundation_fixtures", "tests.notices_fixtures", "tests.prefect_fixtures",
-                  "tests.report_fixtures", "tests.bonds_fixtures", "tests.web_fixtures"]
+                  "tests.report_fixtures", "tests.bonds_fixtures", "tests.web_fixtures",
+                  "tests.sms_fixtures"]
 
 BACKENDS = ("sqlite", "postgresql")
 DEADLINE = datetime(2025, 11, 21, 18, 0, tzinfo=UTC)  # noon in Chicago (CST)

@@ -35,6 +35,9 @@ ROUTES = [
      PEOPLE_ROLES),
     ("POST", "/people/{person}/hearings/999/move", {"at": "2025-12-11 09:00"}, PEOPLE_ROLES),
     ("POST", "/people/{person}/hearings/999/done", {}, PEOPLE_ROLES),
+    ("POST", "/people/{person}/sms/consent", {"role": "client", "phone": "312-555-0100",
+                                              "how": "form"}, PEOPLE_ROLES),
+    ("POST", "/people/{person}/sms/test", {"role": "client"}, PEOPLE_ROLES),
     ("GET", "/bulk/apply", None, PEOPLE_ROLES),
     ("GET", "/bulk/reconcile", None, PEOPLE_ROLES),
     ("POST", "/bulk/apply/preview", "upload", PEOPLE_ROLES),
@@ -110,8 +113,10 @@ def test_the_table_covers_every_route(web: Web) -> None:
     covered = {urls.match(path.split("?")[0].format(order=1, person=1), method)[0]
                for method, path, _, _ in ROUTES}
     endpoints = {rule.endpoint for rule in web.app.url_map.iter_rules()}
-    # Open to all: sign-in (tested below), the stylesheet and an empty favicon.
-    assert endpoints - covered == {"auth.login", "auth.favicon", "static"}
+    # Open to all: sign-in (tested below), the stylesheet and an empty favicon; the SMS
+    # provider's webhooks, signed instead (tests/test_sms_web.py).
+    assert endpoints - covered == {"auth.login", "auth.favicon", "static", "sms.inbound",
+                                   "sms.status"}
 
 
 def test_signed_out_requests_go_to_the_sign_in_page(web: Web) -> None:

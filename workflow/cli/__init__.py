@@ -58,6 +58,7 @@ COMMANDS = {
     "field-office": "facility:field_office",
     "user": "users:user",
     "web": "web:web",
+    "sms": "sms:sms",
 }
 
 

@@ -228,11 +228,12 @@ def _posting_window(at: datetime, tz: str) -> datetime:
 def _steps() -> tuple[Step, ...]:
     """Each feature's demo step, in the order the demo tells the story (imported on use:
     the flows step starts Prefect, the reports step loads WeasyPrint)."""
-    from workflow.demo import accounts, alerts, bonds, court, flows, letters, terms
+    from workflow.demo import accounts, alerts, bonds, court, flows, letters, terms, texts
 
     return (flows.step,  # a sweep and a custody list, through Prefect
             letters.step,  # demand letters and a sample of client letters, as PDFs
             alerts.step,  # the deadline alerts, checked across the timeline
+            texts.step,  # text messages: off, and what they would send
             terms.step,  # the order's terms and its four obligations
             court.step,  # the report for the court and the dashboard
             bonds.step,  # weeks later: the bonds' second life, and the ledger

@@ -42,6 +42,9 @@ from workflow.core.config import Settings
 from workflow.core.errors import ConfigError
 from workflow.core.stages import OUTSTANDING, Stage
 from workflow.notices import bond_alerts, hearing_reminders, letters
+from workflow.notices.sms import messages
+from workflow.notices.sms import outbox as sms_outbox
+from workflow.notices.sms import setup as sms_setup
 from workflow.notices.thresholds import (
     DIGEST,
     Decision,
@@ -106,9 +109,11 @@ class Report:
 
     outcomes: list[Outcome]
     delivery: dict[str, int] = field(default_factory=dict)
+    texts: dict[str, int] = field(default_factory=dict)  # when SMS is on
 
     def as_dict(self) -> dict[str, Any]:
-        return {"orders": [o.as_dict() for o in self.outcomes], "delivery": self.delivery}
+        shown = {"orders": [o.as_dict() for o in self.outcomes], "delivery": self.delivery}
+        return {**shown, "texts": self.texts} if self.texts else shown
 
 
 def describe(outcome: Outcome) -> str:
@@ -182,6 +187,7 @@ def check(session: Session, order: CourtOrder, now: datetime, settings: Settings
                   rows=rows, skipped=due.skipped)
             others += (due.send,)
     hearing_reminders.queue_reminders(session, order, now, settings)
+    messages.queue_bond_texts(session, order, now, settings)
     return Outcome(order.case_number, order.time_zone, decision.send, decision.skip,
                    len(staff), outstanding, next_threshold(order.deadline, rules, now), paused,
                    others)
@@ -253,6 +259,8 @@ def run(database: db.Database, settings: Settings, *, case: str | None, now: dat
         if outcome.sent is not None or outcome.obligations:
             _log.info("%s; %d outstanding", describe(outcome), outcome.outstanding)
     report.delivery = outbox.deliver(database, settings, now=now, worker=worker, kinds=KINDS)
+    if sms_setup.off_reason(settings) is None:
+        report.texts = sms_outbox.deliver(database, settings, now=now, worker=worker)
     return report
 
 

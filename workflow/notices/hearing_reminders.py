@@ -14,15 +14,15 @@ reminder_days`` before it (7 and 1 by default), in the client's language:
   reminder, not also a late 7-day one.
 
 Each reminder goes by the first channel in ``CHANNELS`` that can reach the
-recipient: e-mail when an address is on file, else a letter queued to print.
-An SMS channel is one more ``Channel`` (its ``address`` a phone number, its
-``queue`` an SMS outbox notice), placed before the letter.
+recipient: a text when SMS is on and the recipient consented to texts (people
+are reached by phone), else e-mail when an address is on file, else a letter
+queued to print.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ from workflow.core.config import Settings
 from workflow.core.errors import ValidationError
 from workflow.notices import letters
 from workflow.notices.composing import person_context
+from workflow.notices.sms import consent, messages, setup
 from workflow.places import courts
 from workflow.record.models import CourtOrder, Detainee, Hearing, Notice
 from workflow.record.outbox import enqueue_email, enqueue_letter
@@ -46,6 +47,7 @@ class Recipient:
     person: Detainee
     email: str | None
     phone: str | None
+    texts: str | None = None  # the number the recipient consented to be texted at
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,15 @@ def _queue_letter(session: Session, recipient: Recipient, address: str, **common
                           language=common["language"], settings=common["settings"]) is not None
 
 
+def _queue_text(session: Session, recipient: Recipient, address: str, **common: Any) -> bool:
+    return messages.queue_hearing_text(
+        session, order=common["order"], person=recipient.person, role=recipient.role,
+        hearing=common["hearing"], days=common["days_before"], key=common["key"],
+        now=common["now"], settings=common["settings"])
+
+
 CHANNELS: tuple[Channel, ...] = (
+    Channel("sms", lambda r: r.texts, _queue_text),
     Channel("email", lambda r: r.email, _queue_email),
     Channel("letter", lambda r: "print", _queue_letter),
 )
@@ -105,6 +115,7 @@ def queue_reminders(session: Session, order: CourtOrder, now: datetime,
                     settings: Settings) -> int:
     """Queue every hearing reminder now due for ``order`` (idempotent); how many were new."""
     days = reminder_days(settings)
+    texting = setup.off_reason(settings) is None
     queued = 0
     already = set(session.scalars(select(Notice.idempotency_key).where(
         Notice.order_id == order.id, Notice.kind == REMINDER)))
@@ -114,6 +125,9 @@ def queue_reminders(session: Session, order: CourtOrder, now: datetime,
             continue
         person = person_of(session, hearing)
         for recipient in recipients(person):
+            if texting and (number := consent.consented_number(session, person.id,
+                                                               recipient.role)):
+                recipient = replace(recipient, texts=number.number)
             key = reminder_key(hearing, before, recipient.role)
             if key in already:
                 continue
@@ -125,8 +139,8 @@ def queue_reminders(session: Session, order: CourtOrder, now: datetime,
             channel = next(c for c in CHANNELS if c.address(recipient))
             queued += channel.queue(session, recipient, channel.address(recipient) or "",
                                     order=order, subject=subject, body=body, language=language,
-                                    key=key, now=now,
-                                    settings=settings)
+                                    key=key, now=now, settings=settings, hearing=hearing,
+                                    days_before=before)
     return queued
 
 

@@ -10,6 +10,7 @@ SQL parameters (which can hold personal data).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -199,12 +200,17 @@ def _server_reason(line: str) -> str:
 
 
 def head_revision() -> str:
-    """The newest migration, read from file names (``0001_foundation.py`` → ``0001``).
+    """The newest migration's revision id: the file whose name sorts last (``0008d_sms.py``)
+    names it in its ``revision = '...'`` line.
 
     Cheap on purpose: every command checks the schema without importing Alembic.
     """
     versions = resource("migrations", "versions")
-    return max(p.name.split("_", 1)[0] for p in versions.glob("[0-9]*_*.py"))
+    newest = max(versions.glob("[0-9]*_*.py"), key=lambda p: p.name.split("_", 1)[0])
+    found = re.search(r"^revision = ['\"]([^'\"]+)['\"]", newest.read_text(encoding="utf-8"),
+                      re.M)
+    assert found, f"{newest.name} names no revision"
+    return found.group(1)
 
 
 def alembic_config() -> Config:

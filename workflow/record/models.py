@@ -314,3 +314,65 @@ class SchedulerHeartbeat(Base):
     job: Mapped[str]
     last_seen: Mapped[datetime]
     interval_seconds: Mapped[float]
+
+
+class SmsNumber(Base):
+    """A phone number texts go to (E.164): active, opted out, or failing."""
+
+    __table__ = schema.sms_numbers
+
+    id: Mapped[int]
+    number: Mapped[str]
+    status: Mapped[str]
+    failures: Mapped[int]
+    first_texted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SmsConsent(Base):
+    """One step of a number's consent history for a person: given, withdrawn, opted out/in."""
+
+    __table__ = schema.sms_consents
+
+    id: Mapped[int]
+    detainee_id: Mapped[int]
+    number_id: Mapped[int]
+    role: Mapped[str]
+    action: Mapped[str]
+    how: Mapped[str]
+    recorded_by: Mapped[str]
+    at: Mapped[datetime]
+    number: Mapped[SmsNumber] = relationship()
+
+
+class SmsMessage(Base):
+    """A text in the outbox (its notice): body, segments, the provider's id and status."""
+
+    __table__ = schema.sms_messages
+
+    id: Mapped[int]
+    notice_id: Mapped[int]
+    number_id: Mapped[int]
+    body: Mapped[str]
+    segments: Mapped[int]
+    encoding: Mapped[str]
+    provider_sid: Mapped[str | None]
+    delivery: Mapped[str | None]
+    error_code: Mapped[int | None]
+    callbacks: Mapped[int]
+    updated_at: Mapped[datetime | None]
+
+
+class SmsReply(Base):
+    """A text received from a number, kept on the person's record like a note."""
+
+    __table__ = schema.sms_replies
+
+    id: Mapped[int]
+    detainee_id: Mapped[int | None]
+    number_id: Mapped[int]
+    provider_sid: Mapped[str]
+    body: Mapped[str]
+    received_at: Mapped[datetime]
+    seen_at: Mapped[datetime | None]

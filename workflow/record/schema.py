@@ -381,6 +381,59 @@ scheduler_heartbeats = Table(
 )
 
 
+# A phone number texts go to (E.164, one row per number): opted out, failing or active.
+sms_numbers = Table(
+    "sms_numbers", metadata,
+    _id(),
+    _text("number", 20, nullable=False, unique=True),
+    _text("status", 20, nullable=False),
+    _int("failures", nullable=False, default=0),
+    _when("first_texted_at", nullable=True),
+    _when("created_at"),
+    _when("updated_at"),
+)
+
+# The consent history of a person's number: given (who, how), withdrawn, opted out or in.
+sms_consents = Table(
+    "sms_consents", metadata,
+    _id(),
+    _ref("detainee_id", "detainees.id", nullable=False, index=True),
+    _ref("number_id", "sms_numbers.id", nullable=False, index=True),
+    _text("role", 20, nullable=False),
+    _text("action", 20, nullable=False),
+    _text("how", 20, nullable=False),
+    _text("recorded_by", 200, nullable=False),
+    _when("at"),
+)
+
+# One text in the outbox (its notice): the body, its segments, the provider's id and status.
+sms_messages = Table(
+    "sms_messages", metadata,
+    _id(),
+    _ref("notice_id", "notices.id", nullable=False, unique=True),
+    _ref("number_id", "sms_numbers.id", nullable=False, index=True),
+    _text("body", nullable=False),
+    _int("segments", nullable=False),
+    _text("encoding", 10, nullable=False),
+    _text("provider_sid", 64, unique=True),
+    _text("delivery", 20),
+    _int("error_code"),
+    _int("callbacks", nullable=False, default=0),
+    _when("updated_at", nullable=True),
+)
+
+# A text received from a number (not a STOP or START word): kept like a note on the person.
+sms_replies = Table(
+    "sms_replies", metadata,
+    _id(),
+    _ref("detainee_id", "detainees.id", nullable=True, index=True),
+    _ref("number_id", "sms_numbers.id", nullable=False),
+    _text("provider_sid", 64, nullable=False, unique=True),
+    _text("body", nullable=False),
+    _when("received_at"),
+    _when("seen_at", nullable=True),
+)
+
 class OrderRow(Protocol):
     """What the read side needs of an order: a ``court_orders`` row or a ``CourtOrder``."""
 

@@ -56,12 +56,12 @@ def create_app(settings: config.Settings | None = None,
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
-    from workflow.web import admin, auth, bulk, case, downloads, notices, outage, pages
+    from workflow.web import admin, auth, bulk, case, downloads, notices, outage, pages, sms
 
     auth.install(app)
     outage.install(app, database.engine)
     for blueprint in (auth.blueprint, pages.blueprint, case.blueprint, bulk.blueprint,
-                      admin.blueprint, downloads.blueprint, notices.blueprint):
+                      admin.blueprint, downloads.blueprint, notices.blueprint, sms.blueprint):
         app.register_blueprint(blueprint)
     return app
 

@@ -39,6 +39,9 @@ from workflow.web.base import access_log, actor, read, settings, write
 
 blueprint = Blueprint("auth", __name__)
 OPEN_ENDPOINTS = frozenset({"auth.login", "auth.favicon", "static"})
+# The SMS provider's webhooks (/sms/inbound, /sms/status): no session and no CSRF token;
+# their signature is checked instead (workflow/web/sms.py).
+WEBHOOKS = "/sms/"
 _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 
 
@@ -75,6 +78,8 @@ def _idle_seconds() -> float:
 def _before() -> BaseResponse | None:
     g.started = time.monotonic()
     g.user = None
+    if request.path.startswith(WEBHOOKS):
+        return None
     now = clock.now().timestamp()
     uid, seen = session.get("uid"), session.get("seen")
     if uid is not None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from workflow.actions import bonds as bonding
 from workflow.actions import casework
 from workflow.actions import people as persons
+from workflow.actions import texts as sms
 from workflow.actions.orders import resolve
 from workflow.core.config import Settings
 from workflow.core.errors import BondtrackError, ConflictError, NotFoundError
@@ -107,13 +108,16 @@ def person_page(detainee_id: int, error: str | None = None, status: int = 200,
             "hearings": bonding.person_hearings(session, detainee),
             "sub_orders": casework.sub_orders(session, detainee),
             "order_id": detainee.order_id,
+            "sms": sms.person_texts(session, detainee),
+            "sms_off": sms.off_reason(settings()),
         }
     return render_template("person.html.j2", **page, fields=persons.MOVE_FIELDS,
                            methods=persons.PAYMENT_METHODS, reasons=persons.EXCLUSION_REASONS,
                            error=error, form=form or {}, failed=failed,
                            courts=bonding.court_choices(), hearing_kinds=bonding.HEARING_KINDS,
                            cancel_reasons=bonding.CANCEL_REASONS,
-                           outcomes=bonding.OUTCOMES), status
+                           outcomes=bonding.OUTCOMES, consent_hows=sms.CONSENT_HOWS,
+                           consent_roles=sms.CONSENT_ROLES), status
 
 
 Change = Callable[[Session, Detainee], str]

@@ -1,0 +1,99 @@
+"""What the provider's webhooks mean: a reply received, a delivery reported.
+
+The web edge checks the signature and hands the form's fields here. A reply
+that is a STOP word opts the number out, a START word opts it back in, and any
+other reply is kept on the person's record (never in a log). A delivery
+callback comes once per status and, for a text in several segments, once per
+segment: a failure is kept even when a later segment is delivered. A number
+whose texts fail ``failures_to_mark_failing`` times is marked failing, and its
+texts waiting in the outbox go to ``needs-review``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from workflow.core.config import Settings
+from workflow.core.errors import ValidationError
+from workflow.notices.sms import consent, phones
+from workflow.notices.sms.outbox import FAILING_NUMBER, SMS
+from workflow.record.models import Notice, SmsMessage, SmsNumber, SmsReply
+from workflow.record.outbox import NEEDS_REVIEW, PENDING, SENT
+
+# Twilio's message statuses (a status callback reports the outbound ones).
+DELIVERY = ("accepted", "scheduled", "canceled", "queued", "sending", "sent", "delivered",
+            "undelivered", "failed", "partially_delivered", "read", "receiving", "received")
+FAILED_DELIVERY = frozenset({"undelivered", "failed"})
+STOPPED, STARTED, KEPT, REPEATED = "opted-out", "opted-in", "kept", "repeated"
+
+
+def inbound(session: Session, fields: Mapping[str, str], now: datetime) -> str:
+    """A text received: opt out, opt in, or keep it as a reply; what was done."""
+    sid, sender = fields.get("MessageSid", ""), fields.get("From", "")
+    if not sid or not sender:
+        raise ValidationError("a reply needs MessageSid and From")
+    number = consent.number_row(session, phones.e164(sender), now)
+    word = fields.get("Body", "").strip().upper()
+    if word in consent.STOP_WORDS:
+        consent.opt_out(session, number, now)
+        return STOPPED
+    if word in consent.START_WORDS:
+        consent.opt_in(session, number, now)
+        return STARTED
+    try:
+        with session.begin_nested():
+            session.add(SmsReply(detainee_id=consent.holder(session, number.id),
+                                 number_id=number.id, provider_sid=sid,
+                                 body=fields.get("Body", ""), received_at=now))
+    except IntegrityError:  # the provider retried a reply already kept
+        return REPEATED
+    return KEPT
+
+
+def delivery(session: Session, fields: Mapping[str, str], now: datetime,
+             settings: Settings) -> str | None:
+    """A delivery callback recorded on its text; the text's delivery status, or None if the
+    message is not one of ours."""
+    status = fields.get("MessageStatus", "")
+    if status not in DELIVERY:
+        raise ValidationError("unknown MessageStatus")
+    # Locked: two segments' callbacks at once must not let a success overwrite a failure.
+    message = session.scalar(select(SmsMessage).where(
+        SmsMessage.provider_sid == fields.get("MessageSid", "")).with_for_update())
+    if message is None:
+        return None
+    message.callbacks += 1
+    message.updated_at = now
+    if message.delivery in FAILED_DELIVERY:  # an earlier segment failed: that stands
+        return message.delivery
+    message.delivery = status
+    if status in FAILED_DELIVERY:
+        code = fields.get("ErrorCode", "")
+        message.error_code = int(code) if code.isdigit() else None
+        _failed(session, message, now, settings)
+    return message.delivery
+
+
+def _failed(session: Session, message: SmsMessage, now: datetime, settings: Settings) -> None:
+    """The text did not arrive: its notice needs review; the number's failures count."""
+    reason = f"the provider could not deliver it (error {message.error_code})"
+    session.execute(update(Notice).where(Notice.id == message.notice_id, Notice.status == SENT)
+                    .values(status=NEEDS_REVIEW, error=reason))
+    number = session.get_one(SmsNumber, message.number_id)
+    number.failures += 1
+    number.updated_at = now
+    if message.error_code == 21610:
+        consent.opt_out(session, number, now, how="provider")
+    elif (number.failures >= settings.section("sms")["failures_to_mark_failing"]
+          and number.status == consent.ACTIVE):
+        number.status = consent.FAILING
+        waiting = select(SmsMessage.notice_id).where(SmsMessage.number_id == number.id)
+        session.execute(update(Notice).where(
+            Notice.channel == SMS, Notice.id.in_(waiting),
+            Notice.status == PENDING)
+            .values(status=NEEDS_REVIEW, error=FAILING_NUMBER))
