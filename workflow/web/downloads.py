@@ -1,4 +1,6 @@
-"""The export and the court report, downloaded; audited like `bondtrack export|report`."""
+"""The export, the court report and letters, downloaded; audited like `bondtrack
+export|report|notices render`. Each is a POST form with the CSRF token, never a plain link
+another site could make a signed-in browser follow."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def _send(make: Callable[[Path], object], name: str) -> Response:
     return send_file(io.BytesIO(data), as_attachment=True, download_name=name)
 
 
-@blueprint.route("/export.<fmt>")
+@blueprint.route("/export.<fmt>", methods=["POST"])
 @requires("exports")
 def export(fmt: str) -> Response:
     from workflow.export import export_people
@@ -42,14 +44,14 @@ def export(fmt: str) -> Response:
     if fmt not in EXPORT_FORMATS:
         abort(404)
     with read() as session:
-        order = _order(session, request.args.get("order"))
+        order = _order(session, request.form.get("order"))
         order_id = order.id
     return _send(lambda path: export_people(
         _database(), order_id, fmt=fmt, path=path, actor=actor(), now=clock.now()),
         f"people.{fmt}")
 
 
-@blueprint.route("/report.<fmt>")
+@blueprint.route("/report.<fmt>", methods=["POST"])
 @requires("reports")
 def report(fmt: str) -> Response:
     from workflow import compliance
@@ -57,7 +59,7 @@ def report(fmt: str) -> Response:
     if fmt not in REPORT_FORMATS:
         abort(404)
     with read() as session:
-        order = _order(session, request.args.get("order"))
+        order = _order(session, request.form.get("order"))
         order_id = order.id
     return _send(lambda path: compliance.generate_report(
         _database(), order_id, fmt=fmt, path=path, actor=actor(), now=clock.now(),
