@@ -3,9 +3,12 @@ letters that cannot be made, final moves that ask first, and a demo that keeps t
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -25,3 +28,111 @@ def test_a_closed_pipe_ends_any_command_quietly(court_order, args) -> None:  # t
         os.close(writer)
     assert done.stderr == "", done.stderr
     assert done.returncode in (0, 1)
+
+
+def _letters(browser, **fields):  # type: ignore[no-untyped-def]
+    return browser.post("/downloads/letters", {"format": "html", "order": "1", **fields})
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"kind": "client", "a_number": "A-999-999-999"}, "A-number"),
+    ({"kind": "client", "a_number": "garbage <b>"}, "A-number"),
+    ({"kind": "client", "facility": "NO SUCH PLACE"}, "facility"),
+    ({"kind": "client", "stage": "ON_THE_MOON"}, "no stage"),
+    ({"kind": "demand", "stage": "RELEASED"}, "outstanding"),
+    ({"kind": "ransom"}, "choose a kind"),
+    ({"kind": "client", "format": "docx"}, "choose a kind"),
+])
+def test_letter_filters_that_make_nothing_say_why_on_the_same_page(web, fields, message) -> None:  # type: ignore[no-untyped-def]
+    answer = _letters(web.browser("attorney"), **fields)
+    assert answer.status_code == 400
+    assert 'role="alert"' in answer.text and message in answer.text, answer.text[:3000]
+    assert '<form method="post" action="/downloads/letters"' in answer.text
+    assert "attachment" not in answer.headers.get("Content-Disposition", "")
+
+
+def test_an_obligor_letter_for_a_released_person_says_why(web, cli) -> None:  # type: ignore[no-untyped-def]
+    cli("locate", "A200000003", "--facility", "EAZ")
+    cli("bond", "A200000003", "--obligor", "Rosa Núñez", "--obligor-phone", "+1 773-555-0101")
+    cli("post", "A200000003", "--receipt", "I305-0042")
+    cli("release", "A200000003")
+    answer = _letters(web.browser("attorney"), kind="obligor", a_number="A200000003")
+    assert answer.status_code == 400 and "no obligor letter to make" in answer.text
+    assert '<form method="post" action="/downloads/letters"' in answer.text
+
+
+class _Forms(HTMLParser):
+    """Every form of a page: its action and the names of its fields (file inputs apart)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, set[str], set[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if tag == "form" and (named.get("method") or "get").lower() == "post":
+            self.forms.append((named.get("action") or "", set(), set()))
+        elif tag in ("input", "select", "textarea", "button") and self.forms and named.get("name"):
+            _, fields, files = self.forms[-1]
+            (files if named.get("type") == "file" else fields).add(named["name"] or "")
+
+
+GARBAGE = ["", "-1", "99999999999999999999999", "A-999-999-999 💥", "\x00'; DROP TABLE x; --",
+           "<script>alert(1)</script>", "2025-13-45 25:61", "x" * 5000]
+PAGES = ["/", "/orders", "/orders/1", "/people?order=1", "/people/{person}", "/bulk/apply",
+         "/bulk/reconcile", "/downloads/letters", "/outbox", "/alerts", "/users", "/account"]
+SIGN_OUT = {"/logout", "/logout/everywhere"}
+
+
+def _forms(browser, person: int) -> dict[str, tuple[set[str], set[str]]]:  # type: ignore[no-untyped-def]
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    for page in PAGES:
+        answer = browser.get(page.format(person=person))
+        if answer.status_code != 200:
+            continue
+        parser = _Forms()
+        parser.feed(answer.text)
+        for action, fields, files in parser.forms:
+            seen = found.setdefault(action.split("?")[0], (set(), set()))
+            seen[0].update(fields - {"csrf"})
+            seen[1].update(files)
+    return found
+
+
+def _every_post_rule(web, person: int) -> set[str]:  # type: ignore[no-untyped-def]
+    """Every POST route of the app, its ids filled in (a person of the order, or none)."""
+    paths = set()
+    for rule in web.app.url_map.iter_rules():
+        if "POST" in (rule.methods or ()):
+            path = re.sub(r"<int:detainee_id>", str(person), rule.rule)
+            path = re.sub(r"<int:\w+>", "999", path)
+            paths.add(re.sub(r"<\w+>", "nope", path))
+    return paths
+
+
+def test_garbage_in_every_field_of_every_form_never_answers_a_server_error(web) -> None:  # type: ignore[no-untyped-def]
+    web.app.testing = False  # a crash answers 500 as in production, and the walk goes on
+    crashed: list[tuple[str, str, str, int]] = []
+    posted: set[str] = set()
+    for role in ("attorney", "admin"):  # staff's forms are among the attorney's
+        browser = web.browser(role)
+        person = web.ids[0]
+        forms = _forms(browser, person)
+        names = set().union(*(fields for fields, _ in forms.values()))
+        targets = {path: forms.get(path, (names, {"file"})) for path in
+                   set(forms) | _every_post_rule(web, person)}
+        for path, (fields, files) in sorted(targets.items()):
+            if path in SIGN_OUT:
+                continue
+            for value in GARBAGE:
+                data: dict[str, object] = {name: value for name in fields}
+                for name in files:
+                    data[name] = (io.BytesIO(value.encode("utf-8", "replace")), value[:20] + ".csv")
+                answer = browser.post(path, data, content_type="multipart/form-data" if files
+                                      else None)
+                posted.add(path)
+                if answer.status_code >= 500:
+                    crashed.append((role, path, value[:20], answer.status_code))
+    assert not crashed, sorted({(path, value) for _, path, value, _ in crashed})
+    assert {"/downloads/letters", f"/people/{web.ids[0]}/locate", "/users/role",
+            "/bulk/apply/preview", "/account/password"} <= posted

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, current_app, request, send_file
 
 from workflow import clock
 from workflow.db import Database, ensure_private_dir
+from workflow.errors import BondtrackError
 from workflow.web.auth import actor, read, requires, settings
 from workflow.web.base import state
 from workflow.web.pages import _order
@@ -70,26 +71,32 @@ def _database() -> Database:
     return state(current_app)["database"]
 
 
-@blueprint.route("/letters", methods=["GET"])
-@requires("letters")
-def letters_form() -> str:
+def _letters_page(order: str | None, error: str | None = None) -> str:
     from flask import render_template
 
     from workflow.notices.letters import LETTER_KINDS
     from workflow.stages import Stage
 
     with read() as session:
-        order = _order(session, request.args.get("order"))
-        order_id, case = order.id, order.case_number
+        chosen = _order(session, order)
+        order_id, case = chosen.id, chosen.case_number
     return render_template("letters.html.j2", kinds=LETTER_KINDS, order_id=order_id, case=case,
-                           stages=[s.value for s in Stage])
+                           stages=[s.value for s in Stage], error=error)
+
+
+@blueprint.route("/letters", methods=["GET"])
+@requires("letters")
+def letters_form() -> str:
+    return _letters_page(request.args.get("order"))
 
 
 @blueprint.route("/letters", methods=["POST"])
 @requires("letters")
-def letters() -> Response:
+def letters() -> Any:
     """One printable file: the letters chosen (a POST: a person's A-number stays out of URLs),
-    or every queued letter to print; audited as `bondtrack notices render` is."""
+    or every queued letter to print; audited as `bondtrack notices render` is. A choice that
+    makes no letter (an A-number not in the order, an unknown facility or stage, a released
+    person's obligor letter) is said on the same page."""
     from workflow.notices.composing import Filters
     from workflow.notices.letters import LETTER_KINDS
     from workflow.notices.renotice import render_queued
@@ -99,7 +106,7 @@ def letters() -> Response:
     fmt = form.get("format", "pdf")
     kind = form.get("kind", "")
     if fmt not in ("pdf", "html") or (kind not in LETTER_KINDS and kind != "queued"):
-        abort(400, "choose a kind of letter and a format")
+        return _letters_page(form.get("order"), "choose a kind of letter and a format"), 400
     with read() as session:
         case = _order(session, form.get("order")).case_number
 
@@ -114,7 +121,12 @@ def letters() -> Response:
                 stage=form.get("stage") or None, facility=form.get("facility") or None,
                 a_number=form.get("a_number") or None), **common)
         if not batch.files:
-            abort(404, "no letters to make for that choice")
+            raise BondtrackError(f"no {kind} letter to make for that choice" + (
+                ": obligor letters go to people whose bond is set (BOND_SET unless a stage"
+                " is chosen)" if kind == "obligor" else ""))
         Path(batch.files[0]).replace(path)
 
-    return _send(make, f"letters-{kind}.{fmt}")
+    try:
+        return _send(make, f"letters-{kind}.{fmt}")
+    except BondtrackError as exc:
+        return _letters_page(form.get("order"), str(exc)), 400

@@ -91,7 +91,8 @@ def overview(order_id: int) -> Response:
 
 def _order(session: Any, order_id: str | None) -> CourtOrder:
     if order_id and order_id.isdigit():
-        order = session.get(CourtOrder, int(order_id))
+        # No id has 10 digits; a longer one would overflow the database's integer.
+        order = session.get(CourtOrder, int(order_id)) if len(order_id) < 10 else None
         if order is None:
             abort(404)
         return order
