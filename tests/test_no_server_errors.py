@@ -136,3 +136,64 @@ def test_garbage_in_every_field_of_every_form_never_answers_a_server_error(web) 
     assert not crashed, sorted({(path, value) for _, path, value, _ in crashed})
     assert {"/downloads/letters", f"/people/{web.ids[0]}/locate", "/users/role",
             "/bulk/apply/preview", "/account/password"} <= posted
+
+
+CUSTODY_HEADER = "A-Number,Facility Code,Facility Name,Status\n"
+
+
+@pytest.mark.parametrize("command, header", [
+    (("import",), "A#,Last Name,First Name,DOB,Language,Facility,Facility Name\n"),
+    (("apply",), "a_number,action,note\n"),
+    (("run", "reconcile"), CUSTODY_HEADER),
+])
+def test_a_file_with_a_header_and_no_rows_is_refused_before_anything_runs(
+        web, cli, tmp_path, command, header) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from workflow.models import Event
+
+    path = tmp_path / "empty.csv"
+    path.write_text(header + "\n,,\n")  # a blank row is no row either
+    with web.database.read() as session:
+        before = session.scalar(select(func.count()).select_from(Event))
+    result = cli(*command, path, ok=False)
+    assert result.exit_code == 1
+    assert result.output == "Error: empty.csv: no rows under the header: nothing was read\n"
+    with web.database.read() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == before
+
+
+def _upload(browser, kind: str, content: str):  # type: ignore[no-untyped-def]
+    return browser.post(f"/bulk/{kind}/preview", {"file": (io.BytesIO(content.encode()),
+                                                           "list.csv"), "order": "1"},
+                        content_type="multipart/form-data")
+
+
+def test_an_empty_upload_is_refused_in_the_browser(web) -> None:  # type: ignore[no-untyped-def]
+    browser = web.browser("staff")
+    for kind, header in (("apply", "a_number,action,note\n"), ("reconcile", CUSTODY_HEADER)):
+        answer = _upload(browser, kind, header)
+        assert answer.status_code == 400 and "no rows under the header" in answer.text
+        assert 'name="token"' not in answer.text
+
+
+def test_a_custody_list_flagging_most_people_missing_needs_a_second_step(web) -> None:  # type: ignore[no-untyped-def]
+    from workflow.models import Detainee
+
+    browser = web.browser("staff")
+    preview = _upload(browser, "reconcile", CUSTODY_HEADER + "A200000003,EAZ,Eloy,held\n")
+    assert preview.status_code == 200
+    assert "would flag 2 of the 3 people in custody as missing" in preview.text
+    assert re.search(r'<input type="checkbox" id="flag_missing" name="flag_missing" value="yes"'
+                     r' required>', preview.text)
+    token = re.search(r'name="token" value="(\w+)"', preview.text).group(1)  # type: ignore[union-attr]
+    refused = browser.post("/bulk/reconcile/confirm", {"token": token, "order": "1"})
+    assert refused.status_code == 400 and "tick the box" in refused.text
+    assert f'value="{token}"' in refused.text  # the second step, on the same page
+    with web.database.read() as session:
+        assert session.get(Detainee, web.ids[2]).stage == "INTAKE"
+    done = browser.post("/bulk/reconcile/confirm", {"token": token, "order": "1",
+                                                    "flag_missing": "yes"})
+    assert done.status_code == 303
+    with web.database.read() as session:
+        assert session.get(Detainee, web.ids[2]).stage == "LOCATED"

@@ -409,7 +409,8 @@ def test_uploads_are_size_limited(web: Web) -> None:
 
 def test_custody_list_preview_then_confirm(web: Web) -> None:
     browser = web.browser("attorney")
-    listed = b"A-Number,Facility Code,Facility Name,Status\nA200000003,EAZ,Eloy,held\n"
+    listed = (b"A-Number,Facility Code,Facility Name,Status\nA200000003,EAZ,Eloy,held\n"
+              b"A200000001,KRO,Krome,held\nA200000002,KRO,Krome,held\n")
     preview = browser.post("/bulk/reconcile/preview",
                            {"file": (io.BytesIO(listed), "custody.csv"), "order": "1"},
                            content_type="multipart/form-data")

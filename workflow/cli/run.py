@@ -25,6 +25,7 @@ from workflow.cli.common import (
     print_rows,
     print_table,
 )
+from workflow.errors import BondtrackError
 
 TOP = 50
 PEOPLE_COLUMNS = ["id", "a_number", "stage", "facility", "hours_in_stage", "checks"]
@@ -97,12 +98,15 @@ def sweep_command(app: App, case: str | None, at: str | None, top: int, fmt: str
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @order_option
 @click.option("--dry-run", is_flag=True, help="Match and report, change nothing.")
+@click.option("--yes", is_flag=True,
+              help="Go ahead when the list would flag more than half the people in custody"
+                   " as missing.")
 @intake_options
 @_now_option
 @output_options
 @pass_app
-def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, encoding: str,
-                      sheet: str | None, at: str | None, fmt: str) -> None:
+def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, yes: bool,
+                      encoding: str, sheet: str | None, at: str | None, fmt: str) -> None:
     """Match a government custody list (CSV/XLSX: a_number, facility_code or facility_name,
     book_in_date, status; or ICE's own column names) against the order: locate, transfer,
     flag the missing. The list is checked whole before any flow starts."""
@@ -110,8 +114,12 @@ def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, enc
 
     case_number, now = _instant(app, case, at)
     with app.order_session(case_number) as (session, court_order):
-        reconcile.check(session, court_order, file, now or clock.now(), encoding=encoding,
-                        sheet=sheet)
+        listed, _ = reconcile.check(session, court_order, file, now or clock.now(),
+                                    encoding=encoding, sheet=sheet)
+        warning = None if dry_run or yes else reconcile.many_missing(
+            session, court_order, reconcile.listed_missing(session, court_order, listed))
+    if warning:
+        raise BondtrackError(f"{warning}, then run again with --yes")
     from workflow import flows  # Prefect starts only for a list that is fit to run
 
     say_where_runs_go(flows)

@@ -26,7 +26,7 @@ def _page(kind: str, status: int = 200, **context: Any) -> tuple[str, int]:
         order = _order(db_session, request.values.get("order"))
         case, order_id = order.case_number, order.id
     context = {"preview": None, "problems": [], "report": None, "token": None, "error": None,
-               "custody": None, "notes": [], **context}
+               "custody": None, "notes": [], "many_missing": None, **context}
     return render_template("bulk.html.j2", kind=kind, case=case, order_id=order_id,
                            **context), status
 
@@ -65,7 +65,8 @@ def preview(kind: str) -> tuple[str, int]:
                 custody = workspace.preview_reconcile(db_session, order, path, actor=actor(),
                                                       now=clock.now())
                 result = {"report": custody.counts, "custody": custody.changes,
-                          "notes": custody.notes}
+                          "notes": custody.notes, "many_missing": reconcile.many_missing(
+                              db_session, order, custody.counts["missing"])}
             db_session.rollback()
     except ValidationError as exc:
         result = {"problems": exc.problems or [str(exc)]}
@@ -96,6 +97,12 @@ def confirm(kind: str) -> Any:
                                                   now=clock.now(), settings=settings())
                 message = f"applied {applied} moves"
             else:
+                listed, _ = reconcile.check(db_session, order, path, clock.now())
+                warning = reconcile.many_missing(
+                    db_session, order, reconcile.listed_missing(db_session, order, listed))
+                if warning and request.form.get("flag_missing") != "yes":
+                    return _page(kind, 400, token=token, many_missing=warning,
+                                 error=f"{warning}: tick the box to confirm")
                 report = reconcile.reconcile(db_session, order, path, actor=actor(),
                                              now=clock.now())
                 counts = report.counts()
