@@ -197,3 +197,41 @@ def test_a_custody_list_flagging_most_people_missing_needs_a_second_step(web) ->
     assert done.status_code == 303
     with web.database.read() as session:
         assert session.get(Detainee, web.ids[2]).stage == "LOCATED"
+
+
+def test_the_demo_builds_beside_the_home_in_use(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from workflow import demo
+
+    monkeypatch.delenv("BONDTRACK_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("BONDTRACK_HOME", str(tmp_path / "office" / "bondtrack"))
+    assert demo.default_home() == tmp_path / "office" / "bondtrack-demo"
+    monkeypatch.delenv("BONDTRACK_HOME")
+    assert demo.default_home() == tmp_path / "xdg" / "bondtrack-demo"
+    built = demo.prepare_home(tmp_path / "office" / "bondtrack-demo")
+    monkeypatch.setenv("BONDTRACK_HOME", str(built))  # exploring the demo: rebuilt in place
+    assert demo.default_home() == built
+
+
+def test_the_demo_removes_only_a_folder_it_made(tmp_path: Path) -> None:
+    from workflow import demo
+    from workflow.errors import BondtrackError
+
+    made = demo.prepare_home(tmp_path / "made")
+    (made / "old.db").write_text("last run")
+    assert demo.prepare_home(made) == made and not (made / "old.db").exists()
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "bondtrack.db").write_text("real data")
+    (precious / demo.MARKER).symlink_to(made / demo.MARKER)  # a marker it did not write there
+    linked = tmp_path / "linked"
+    linked.symlink_to(made)
+    forged = tmp_path / "forged"
+    forged.mkdir()
+    (forged / demo.MARKER).write_text("")
+    for folder in (precious, linked, forged):
+        with pytest.raises(BondtrackError, match="not a bondtrack demo home"):
+            demo.prepare_home(folder)
+    assert (precious / "bondtrack.db").read_text() == "real data"
+    assert (made / demo.MARKER).is_file() and forged.is_dir()
+

@@ -148,6 +148,9 @@ def _before() -> BaseResponse | None:
         sent = request.form.get("csrf", "")
         if not (sent and "csrf" in session and hmac.compare_digest(sent, session["csrf"])):
             abort(400, "the form has expired or did not come from this site: reload the page")
+        # No text anywhere may hold a NUL (PostgreSQL refuses it): one answer for every form.
+        if any("\x00" in value for _, values in request.form.lists() for value in values):
+            abort(400, "a field holds a NUL character: no text may")
     if g.enrolment is not None and request.endpoint not in ENROLMENT_ENDPOINTS:
         return redirect(url_for("auth.enrol"))
     return None
