@@ -20,7 +20,7 @@ from workflow.audit import Actor
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.models import Detainee, Event, Facility
 from workflow.money import parse_amount
-from workflow.stages import Action
+from workflow.stages import Action, Stage
 
 NOTE = "note"
 _FACILITY = ("facility", "facility_name", "facility_city", "facility_state")
@@ -58,6 +58,17 @@ class FieldError(ValidationError):
         super().__init__(f"{label}{error}", list(getattr(error, "problems", None) or []))
 
 
+# Moves that end a person's case on the order (release without a bond is one too): the
+# browser asks for a confirmation before them.
+_FINAL = frozenset({Action.EXCLUDE.value, Action.DEPART.value, Action.NOT_IN_CUSTODY.value})
+
+
+def is_final(move: str, stage: str) -> bool:
+    """Whether ``move`` from ``stage`` ends the case: exclude, depart, not in custody, and a
+    release without a bond (from LOCATED)."""
+    return move in _FINAL or (move == Action.RELEASE.value and stage == Stage.LOCATED.value)
+
+
 def make(session: Session, detainee: Detainee, move: str, fields: Mapping[str, str | None], *,
          actor: Actor, now: datetime, default_bond_cents: int,
          facility: Facility | None = None) -> Event:
@@ -79,6 +90,9 @@ def make(session: Session, detainee: Detainee, move: str, fields: Mapping[str, s
         facility = resolve_facility(session, given)
     action = Action(move)
     reason = given.get("reason")
+    if action is Action.DEPART and not reason:  # the record says how they left, everywhere
+        raise FieldError("reason", ValidationError(
+            "depart needs a reason: left the country, removed, ..."))
     if action is Action.BOND:
         amount = _parsed("amount", given, parse_amount)
         return tracking.set_bond(

@@ -152,6 +152,8 @@ def _person_page(detainee_id: int, error: str | None = None, status: int = 200,
             "record": record,
             "terms": terms.person_terms(detainee, settings()),
             "moves": workspace.allowed_moves(detainee),
+            "final_moves": [m for m in workspace.allowed_moves(detainee)
+                            if moves.is_final(m, detainee.stage)],
             "bond_moves": casework.bond_moves(session, detainee),
             "hearings": casework.person_hearings(session, detainee),
             "sub_orders": casework.sub_orders(session, detainee),
@@ -206,6 +208,8 @@ def move(detainee_id: int, move: str) -> Any:
 
     def change(session: Session, detainee: Detainee) -> str:
         typed = {name: text.strip() for name, text in request.form.items()}
+        if moves.is_final(move, detainee.stage) and typed.get("confirm") != "yes":
+            raise BondtrackError(f"{move} ends the person's case: tick the box to confirm it")
         event = moves.make(session, detainee, move, typed, actor=actor(), now=clock.now(),
                            default_bond_cents=terms.default_bond_cents(settings()))
         return moves.describe(detainee, event)
