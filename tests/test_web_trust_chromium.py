@@ -1,7 +1,8 @@
-"""Final moves ask first, in a real headless Chromium against a real `bondtrack web`: the
-browser will not send exclude, depart, not in custody or a release without bond until the
-box is ticked, and depart needs its reason there as on the CLI. The same rules hold on the
-server for a form sent without the browser's checks."""
+"""Trust on first contact in a real headless Chromium against a real `bondtrack web`: final
+moves ask first (the browser will not send exclude, depart, not in custody or a release
+without bond until the box is ticked, and depart needs its reason there as on the CLI; the
+same rules hold on the server for a form sent without the browser's checks), and a member
+whose role needs a second factor sets it up at sign-in from a QR code drawn on the server."""
 
 from __future__ import annotations
 
@@ -52,6 +53,46 @@ def test_final_moves_ask_for_confirmation_and_depart_needs_a_reason(
         assert session.get(Detainee, person).stage == "DEPARTED"
         departed = session.scalar(select(Event).where(Event.kind == "depart"))
         assert departed.payload["reason"] == "removed"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_second_factor_is_set_up_at_sign_in_from_a_qr_code(web: Web, servers: list[Server],
+                                                             tmp_path: Path) -> None:
+    import pyotp
+
+    from workflow import clock, users
+    from workflow.audit import Actor
+
+    with web.database.write() as session:
+        users.require_totp(session, "attorney", required=True, actor=Actor("t"),
+                           now=clock.now())
+    servers.append(start_server(dict(os.environ), tmp_path / "web.log"))
+    url = servers[0].url
+    chromium = Chromium()
+    try:
+        tab = Tab(chromium, size=(1366, 900))
+        tab.go(url + "/login")
+        tab.fill({"#email": email("attorney"), "#password": PASSWORD})
+        tab.click("form.stack button")
+        assert tab.url == url + "/enrol" and "Set up your second factor" in tab.text
+        # The QR code is drawn: the image loaded from its data: URI under the page's CSP.
+        assert tab.js("document.querySelector('#enrol-qr').complete && "
+                      "document.querySelector('#enrol-qr').naturalWidth > 100")
+        secret = tab.js("document.querySelector('#enrol-secret').textContent")
+        tab.go(url + "/people")  # nothing else until it is done
+        assert tab.url == url + "/enrol"
+        secret = tab.js("document.querySelector('#enrol-secret').textContent")  # a new one
+        tab.fill({"#enrol-code": pyotp.TOTP(secret).now()})
+        tab.click("#enrol-code ~ button")
+        assert tab.url == url + "/orders"
+        tab.go(url + "/people")
+        assert tab.url == url + "/people"
+        tab.close()
+        assert tab.errors == [], "no console errors"
+        assert [r for r in tab.requests if not r.startswith((url + "/", "data:"))] == []
+    finally:
+        chromium.close()
 
 
 @pytest.mark.parametrize("move, fields", [
