@@ -306,7 +306,8 @@ def enrol_totp(session: Session, user_id: int, secret: str, code: str, *,
     """The user proves their app holds ``secret`` with a code: it becomes their second factor
     and the sign-in is complete. None (and a counted failure) when the code is wrong."""
     user = session.get(User, user_id)
-    if user is None or user.disabled_at is not None:
+    if user is None or user.disabled_at is not None or (
+            user.locked_until is not None and user.locked_until > now):
         return None
     actor = Actor(user.email, source)
     step = code_step(secret, code, now, None)
