@@ -259,7 +259,7 @@ def test_every_move_command_works_and_lands_in_the_history(people, frozen) -> No
         ("release", JOSE),
         ("redetain", JOSE, "--reason", "picked up at check-in"),
         ("exclude", "098765432", "--reason", "security-threat", "--note", "ICE position"),
-        ("depart", "23456789"),
+        ("depart", "23456789", "--reason", "removed"),
     ]
     for minutes, step in enumerate(steps, start=1):
         frozen(NOW + timedelta(minutes=minutes))

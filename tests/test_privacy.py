@@ -278,7 +278,7 @@ def test_the_browser_story_names_nobody_in_logs_or_urls(demo: Demo, tmp_path: Pa
                              files={"file": ("moves.csv", bad, "text/csv")})
         assert upload.status_code == 400
         client.get("/orders/1")
-        client.get("/downloads/export.csv")
+        client.post("/downloads/export.csv", data={"csrf": token, "order": "1"})
     finally:
         client.close()
         server.stop()

@@ -48,7 +48,7 @@ def test_bad_accounts_are_one_line_errors(cli, database) -> None:  # type: ignor
             (("add", "not-an-address", "--role", "staff", "--password-stdin"), PASSWORD,
              "not an e-mail address"),
             (("add", "c@example.org", "--role", "staff", "--password-stdin"), "short",
-             "shorter than 10"),
+             "shorter than 12"),
             (("set-role", "nobody@example.org", "admin"), "", "no user with that e-mail")):
         result = user(*args, input=text + "\n", ok=False)
         assert result.exit_code == 1 and message in result.output

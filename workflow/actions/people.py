@@ -156,6 +156,11 @@ EXCLUSION_REASONS = tracking.EXCLUSION_REASONS
 FieldError = moves.FieldError
 
 
+def is_final(move: str, stage: str) -> bool:
+    """Whether ``move`` from ``stage`` ends the person's case (the browser asks to confirm)."""
+    return moves.is_final(move, stage)
+
+
 def move_in(session: Session, detainee: Detainee, move: str, fields: Mapping[str, str | None],
             *, actor: Actor, now: datetime, settings: Settings) -> str:
     """``move`` inside the caller's transaction (after the browser's version check); the line

@@ -135,6 +135,7 @@ class ReconcilePreview:
     counts: dict[str, int]
     changes: list[dict[str, Any]]
     notes: list[str]
+    many_missing: str | None = None  # the warning to confirm when most would be flagged
 
 
 # What each outcome of a reconcile means for the person, in the page's words.
@@ -171,7 +172,9 @@ def preview_reconcile(session: Session, order: CourtOrder, path: Path, *, actor:
     changes.sort(key=lambda row: (row["line"] is None, _line_number(row["line"]), row["person"]))
     notes = [*report.notes, *(f"{path.name}:{line}: a_number: not in order {order.case_number}"
                               for line in report.strangers)]
-    return ReconcilePreview(report.counts(), changes, sorted(notes, key=_line_number))
+    counts = report.counts()
+    return ReconcilePreview(counts, changes, sorted(notes, key=_line_number),
+                            reconcile.many_missing(session, order, counts["missing"]))
 
 
 def _line_number(where: str | None) -> int:
@@ -184,11 +187,25 @@ def _line_number(where: str | None) -> int:
 
 
 def check_custody_list(database: Database, case: str | None, path: Path, *, now: datetime,
-                       encoding: str = "auto", sheet: str | None = None) -> None:
-    """Refuse a custody list with any bad line, every problem by line, before a flow starts."""
+                       encoding: str = "auto", sheet: str | None = None,
+                       ask_missing: bool = True) -> str | None:
+    """Refuse a custody list with any bad line, every problem by line, before a flow starts;
+    with ``ask_missing``, the warning to confirm when it would flag more than half of the
+    people in custody as missing (None: nothing to confirm)."""
     with database.read() as session:
-        reconcile.check(session, orders.resolve_order(session, case), path, now,
-                        encoding=encoding, sheet=sheet)
+        order = orders.resolve_order(session, case)
+        listed, _ = reconcile.check(session, order, path, now, encoding=encoding, sheet=sheet)
+        if not ask_missing:
+            return None
+        return reconcile.many_missing(session, order,
+                                      reconcile.listed_missing(session, order, listed))
+
+
+def missing_warning_in(session: Session, order: CourtOrder, path: Path, *,
+                       now: datetime) -> str | None:
+    """``check_custody_list``'s warning, in the caller's transaction (the browser's confirm)."""
+    listed, _ = reconcile.check(session, order, path, now)
+    return reconcile.many_missing(session, order, reconcile.listed_missing(session, order, listed))
 
 
 def keep_custody_list(home: Path, path: Path) -> int:

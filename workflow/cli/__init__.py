@@ -89,6 +89,8 @@ class LazyGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): ``entry`` ends quietly
         except Exception as exc:  # the edge: no traceback, no personal data
             if debugging():
                 raise
@@ -116,8 +118,16 @@ def entry() -> None:
         main(prog_name="bondtrack")
         code: Any = 0
     except SystemExit as done:
-        if "prefect" not in sys.modules:
-            raise
         code = done.code
+    try:
+        for stream in (sys.stdout, sys.__stdout__):
+            if stream is not None:
+                stream.flush()
+    except BrokenPipeError:
+        # The reader went away (`bondtrack list --json | head -2`), in any output format: what
+        # is still buffered goes nowhere, so the interpreter's last flush says nothing either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())  # type: ignore[union-attr]
+        code = 1
     if "prefect" in sys.modules:
         processes.exit_now(code)
+    sys.exit(code)

@@ -123,7 +123,9 @@ def exclude(app: App, a_number: str, case: str | None, at: str | None, reason: s
     _run(app, case, a_number, "exclude", at=at, reason=reason, note=note)
 
 
-@_move_command("depart", "The person left the country or was removed (→ DEPARTED).", _reason)
+@_move_command("depart", "The person left the country or was removed (→ DEPARTED).",
+               click.option("--reason", required=True,
+                            help="How they left (left the country, removed)."))
 def depart(app: App, a_number: str, case: str | None, at: str | None, reason: str | None) -> None:
     _run(app, case, a_number, "depart", at=at, reason=reason)
 

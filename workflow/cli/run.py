@@ -26,6 +26,7 @@ from workflow.cli.common import (
     print_table,
 )
 from workflow.core import clock
+from workflow.core.errors import BondtrackError
 from workflow.runners import prefect_server
 from workflow.views import reports
 
@@ -124,22 +125,29 @@ def _sweep_counts(summary: Any, people: int, fmt: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @order_option
 @click.option("--dry-run", is_flag=True, help="Match and report, change nothing.")
+@click.option("--yes", is_flag=True,
+              help="Go ahead when the list would flag more than half the people in custody"
+                   " as missing.")
 @intake_options
 @_now_option
 @_quiet_option
 @output_options
 @pass_app
-def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, encoding: str,
-                      sheet: str | None, at: str | None, quiet: bool, fmt: str) -> None:
+def reconcile_command(app: App, file: Path, case: str | None, dry_run: bool, yes: bool,
+                      encoding: str, sheet: str | None, at: str | None, quiet: bool,
+                      fmt: str) -> None:
     """Match a government custody list (CSV/XLSX: a_number, facility_code or facility_name,
     book_in_date, status; or ICE's own column names) against the order: locate, transfer,
     flag the missing. The list is checked whole before any flow starts."""
     from workflow.actions import uploads
 
     case_number, now = _instant(app, case, at)
-    uploads.check_custody_list(app.ready(), case_number, file, now=now or clock.now(),
-                               encoding=encoding, sheet=sheet)
-    from workflow.runners import flows
+    warning = uploads.check_custody_list(app.ready(), case_number, file, now=now or clock.now(),
+                                         encoding=encoding, sheet=sheet,
+                                         ask_missing=not (dry_run or yes))
+    if warning:
+        raise BondtrackError(f"{warning}, then run again with --yes")
+    from workflow.runners import flows  # Prefect starts only for a list that is fit to run
 
     say_where_runs_go(flows)
     report = flows.run_reconcile(app.settings, file, case_number, dry_run=dry_run, now=now,

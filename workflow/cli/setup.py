@@ -38,7 +38,8 @@ def _counts(outcome: dict[str, int]) -> str:
               help="How many synthetic people.")
 @click.option("--seed", default=2025, show_default=True, help="Random seed (same seed, same demo).")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to build it (default: a 'bondtrack-demo' folder beside your data home).")
+              help="Where to build it (default: beside the home in use, BONDTRACK_HOME's"
+                   " name with '-demo').")
 def demo(people: int, seed: int, home: Path | None) -> None:
     """Build a synthetic order like the real one and walk it to the eve of the deadline.
 

@@ -22,7 +22,8 @@ def _password(from_stdin: bool) -> str:
 
 @click.group()
 def user() -> None:
-    """Accounts for `bondtrack web`: add, list, set-role, disable, reset-password, totp."""
+    """Accounts for `bondtrack web`: add, list, set-role, disable, enable, reset-password,
+    change-password, totp."""
 
 
 @user.command("add")
@@ -70,6 +71,36 @@ def disable(app: App, email: str) -> None:
     with app.write() as session:
         account = users.disable_user(session, email, actor=app.actor(), now=clock.now())
         line = f"user #{account.id} is disabled"
+    click.echo(line)
+
+
+@user.command("enable")
+@click.argument("email")
+@pass_app
+def enable(app: App, email: str) -> None:
+    """Let a disabled account sign in again."""
+    with app.write() as session:
+        account = users.enable_user(session, email, actor=app.actor(), now=clock.now())
+        line = f"user #{account.id} is enabled"
+    click.echo(line)
+
+
+@user.command("change-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the current password, then the new one, from standard input.")
+@pass_app
+def change_password(app: App, email: str, password_stdin: bool) -> None:
+    """Change your own password, giving the current one (ends your browser sessions)."""
+    if password_stdin:
+        current, password = (sys.stdin.readline().rstrip("\r\n") for _ in range(2))
+    else:
+        current = click.prompt("Current password", hide_input=True)
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with app.write() as session:
+        account = users.change_password(session, email, current, password, actor=app.actor(),
+                                        now=clock.now())
+        line = f"user #{account.id} has a new password"
     click.echo(line)
 
 

@@ -40,6 +40,7 @@ ORDER_DATE = date(2025, 11, 12)
 IMPORTED_AT = datetime(2025, 11, 13, 15, 0, tzinfo=UTC)  # 09:00 CST
 NOW = datetime(2025, 11, 20, 15, 0, tzinfo=UTC)  # 09:00 CST, T-27h
 MARKER = ".bondtrack-demo"
+_MARKED = "built by `bondtrack demo`; rebuilt on every run\n"
 ACTOR = Actor(operator="demo", source="demo")
 
 Say = Callable[[str], None]
@@ -53,7 +54,17 @@ class DemoResult:
 
 
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
-    return config.data_home(os.environ if environ is None else environ, "bondtrack-demo")
+    """Beside the home in use (``BONDTRACK_HOME``, the configuration's, or the default data
+    home): its name with ``-demo``; the home in use itself when it is a demo home."""
+    home = config.load(os.environ if environ is None else environ).home
+    return home if is_demo_home(home) else home.with_name(f"{home.name}-demo")
+
+
+def is_demo_home(home: Path) -> bool:
+    """Whether ``home`` is a folder the demo made: a real folder holding the demo's marker."""
+    marker = home / MARKER
+    return (home.is_dir() and not home.is_symlink() and marker.is_file()
+            and not marker.is_symlink() and marker.read_text(errors="replace") == _MARKED)
 
 
 def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
@@ -77,14 +88,15 @@ def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
 
 
 def prepare_home(home: Path) -> Path:
-    """An empty private home; refuses to wipe a folder that is not a demo home."""
-    if home.exists():
-        if not (home / MARKER).exists():
+    """An empty private home; only a folder the demo made itself (its marker says so) is
+    removed first, anything else there is refused and left as it is."""
+    if home.exists() or home.is_symlink():
+        if not is_demo_home(home):
             raise BondtrackError(
                 f"{home} exists and is not a bondtrack demo home; choose another --home")
         shutil.rmtree(home)
     ensure_private_dir(home)
-    (home / MARKER).write_text("built by `bondtrack demo`; rebuilt on every run\n")
+    (home / MARKER).write_text(_MARKED)
     return home
 
 

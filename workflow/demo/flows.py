@@ -94,7 +94,7 @@ def step(database: Database, settings: Settings, order_id: int, now: datetime,
     say(f"\nrunning the Prefect flows (a custody list of {count} lines is in {path.name})")
     at = [clock.local(now + timedelta(minutes=m), tz).strftime("%Y-%m-%d %H:%M") for m in (0, 5)]
     commands = [["run", "sweep", "--order", case, "--now", at[0], "--top", "10"],
-                ["run", "reconcile", str(path), "--order", case, "--now", at[1]]]
+                ["run", "reconcile", str(path), "--order", case, "--now", at[1], "--yes"]]
     env = {**os.environ, "BONDTRACK_HOME": str(settings.home),
            "BONDTRACK_DATABASE_URL": settings.database_url, "BONDTRACK_OPERATOR": settings.operator}
     env.pop("PREFECT_API_URL", None)

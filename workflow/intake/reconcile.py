@@ -138,6 +138,29 @@ def check(session: Session, order: CourtOrder, path: Path, now: datetime, *,
     return listed, table.notes
 
 
+def listed_missing(session: Session, order: CourtOrder, listed: list[_Listed]) -> int:
+    """How many outstanding people of ``order`` the checked list does not name (to be flagged
+    missing)."""
+    on_list = {entry.a_number for entry in listed}
+    return sum(a_number not in on_list for a_number in _outstanding(session, order))
+
+
+def many_missing(session: Session, order: CourtOrder, missing: int) -> str | None:
+    """A warning when ``missing`` is more than half the people in custody: most likely a list
+    cut short, so it must be confirmed before the flags are recorded."""
+    outstanding = len(_outstanding(session, order))
+    if missing * 2 <= outstanding:
+        return None
+    return (f"this custody list would flag {missing} of the {outstanding} people in custody as"
+            " missing: make sure it is the whole list")
+
+
+def _outstanding(session: Session, order: CourtOrder) -> list[str]:
+    return list(session.scalars(select(Detainee.a_number).where(
+        Detainee.order_id == order.id,
+        Detainee.stage.not_in([*_RESOLVED, Stage.EXCLUDED.value]))))
+
+
 def _failure(path: Path, problems: list[str]) -> str:
     return f"{len(problems)} problem(s) in {path.name}; nothing was changed"
 

@@ -173,6 +173,10 @@ def read(path: Path, columns: Mapping[str, tuple[str, ...]], required: tuple[str
                 elif "\x00" in values[at]:
                     table.problem(line, name, "contains a NUL character")
         table.records.append((line, values))
+    if not table.records:
+        # A header alone is a list cut short, never "nobody": a custody list read as empty
+        # would flag everyone missing.
+        raise ValidationError(f"{path.name}: no rows under the header: nothing was read")
     return table
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from workflow.core import clock
 from workflow.core.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.core.money import parse_amount
-from workflow.core.stages import Action
+from workflow.core.stages import Action, Stage
 from workflow.orders import terms
 from workflow.people import tracking
 from workflow.places import facilities
@@ -61,6 +61,17 @@ class FieldError(ValidationError):
         super().__init__(f"{label}{error}", list(getattr(error, "problems", None) or []))
 
 
+# Moves that end a person's case on the order (release without a bond is one too): the
+# browser asks for a confirmation before them.
+_FINAL = frozenset({Action.EXCLUDE.value, Action.DEPART.value, Action.NOT_IN_CUSTODY.value})
+
+
+def is_final(move: str, stage: str) -> bool:
+    """Whether ``move`` from ``stage`` ends the case: exclude, depart, not in custody, and a
+    release without a bond (from LOCATED)."""
+    return move in _FINAL or (move == Action.RELEASE.value and stage == Stage.LOCATED.value)
+
+
 def make(session: Session, detainee: Detainee, move: str, fields: Mapping[str, str | None], *,
          actor: Actor, now: datetime, default_bond_cents: int,
          facility: Facility | None = None) -> Event:
@@ -82,6 +93,9 @@ def make(session: Session, detainee: Detainee, move: str, fields: Mapping[str, s
         facility = resolve_facility(session, given)
     action = Action(move)
     reason = given.get("reason")
+    if action is Action.DEPART and not reason:  # the record says how they left, everywhere
+        raise FieldError("reason", ValidationError(
+            "depart needs a reason: left the country, removed, ..."))
     if action is Action.BOND:
         amount = _parsed("amount", given, parse_amount)
         return tracking.set_bond(

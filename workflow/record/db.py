@@ -200,7 +200,7 @@ def _server_reason(line: str) -> str:
 
 
 def head_revision() -> str:
-    """The newest migration's revision id: the file whose name sorts last (``0008d_sms.py``)
+    """The newest migration's revision id: the file whose name sorts last (``0009_sms.py``)
     names it in its ``revision = '...'`` line.
 
     Cheap on purpose: every command checks the schema without importing Alembic.

@@ -279,6 +279,7 @@ class User(Base):
     role: Mapped[str]
     password_hash: Mapped[str]
     totp_secret: Mapped[str | None]
+    totp_last_step: Mapped[int | None]
     disabled_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -293,6 +294,18 @@ class SignInFailure(Base):
     id: Mapped[int]
     user_id: Mapped[int]
     at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """One signed-in browser, by the hash of its cookie's token; deleting it signs it out."""
+
+    __table__ = schema.web_sessions
+
+    id: Mapped[int]
+    token_hash: Mapped[str]
+    user_id: Mapped[int]
+    created_at: Mapped[datetime]
+    totp_enrolment: Mapped[str | None]
 
 
 class RolePolicy(Base):

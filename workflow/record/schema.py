@@ -348,6 +348,7 @@ users = Table(
     _text("role", 20, nullable=False),
     _text("password_hash", 200, nullable=False),  # argon2id, never the password
     _text("totp_secret", 64),
+    _int("totp_last_step"),  # the time step of the last code accepted: each works once
     _when("disabled_at", nullable=True),
     _when("locked_until", nullable=True),
     _when("created_at"),
@@ -361,6 +362,18 @@ sign_in_failures = Table(
     _ref("user_id", "users.id", nullable=False),
     _when("at"),
     Index("ix_sign_in_failures_user_id_at", "user_id", "at"),
+)
+
+# One signed-in browser: the cookie carries a random token, this row its SHA-256; deleting
+# the row (sign-out, a password or role change, disabling) ends that session wherever the
+# cookie was copied. A row with a second factor being enrolled can do nothing else yet.
+web_sessions = Table(
+    "web_sessions", metadata,
+    _id(),
+    _text("token_hash", 64, nullable=False, unique=True),
+    _ref("user_id", "users.id", nullable=False, index=True),
+    _when("created_at"),
+    _text("totp_enrolment", 64),
 )
 
 # Per-role sign-in policy an admin sets: whether a second factor (TOTP) is required.

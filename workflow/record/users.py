@@ -9,28 +9,33 @@ lives in one place.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
+from workflow.core import passwords
 from workflow.core.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.record import audit
 from workflow.record.audit import Actor
-from workflow.record.models import RolePolicy, SignInFailure, User
+from workflow.record.models import RolePolicy, SignInFailure, User, WebSession
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
 ROLES = ("admin", "attorney", "staff", "viewer")
-MIN_PASSWORD = 10
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
 LOCKOUT_FOR = timedelta(minutes=15)
-WRONG = "wrong e-mail, password or code"
-LOCKED = "this account is locked for 15 minutes after 5 failed sign-ins: try again later"
+# One answer for every refusal (unknown e-mail, wrong password or code, locked, disabled):
+# which one it was is nobody's business before they are signed in.
+WRONG = ("wrong e-mail, password or code; after 5 failed sign-ins an account is locked for"
+         " 15 minutes")
 
 
 def _hasher() -> PasswordHasher:
@@ -39,12 +44,9 @@ def _hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
-def hash_password(password: str) -> str:
-    """The argon2id hash of ``password`` after checking it is long enough."""
-    if len(password) < MIN_PASSWORD:
-        raise ValidationError(f"the password is shorter than {MIN_PASSWORD} characters")
-    if len(password) > 1024:
-        raise ValidationError("the password is longer than 1024 characters")
+def hash_password(password: str, email: str = "") -> str:
+    """The argon2id hash of ``password`` after checking it is good enough (``passwords``)."""
+    passwords.check(password, email)
     return _hasher().hash(password)
 
 
@@ -100,7 +102,7 @@ def add_user(session: Session, email: str, role: str, password: str, *, actor: A
              now: datetime) -> User:
     """A new account in ``role``; the e-mail must be new."""
     email, role = normalize_email(email), check_role(role)
-    hashed = hash_password(password)
+    hashed = hash_password(password, email)
     if session.scalar(select(User.id).where(User.email == email)):
         raise BondtrackError("a user with that e-mail already exists")
     user = User(email=email, role=role, password_hash=hashed, created_at=now, updated_at=now)
@@ -120,30 +122,77 @@ def list_users(session: Session) -> list[dict[str, Any]]:
     ]
 
 
+def _keep_an_admin(session: Session, user: User, doing: str) -> None:
+    """Refuse to take away the last active admin: nobody could manage accounts after."""
+    if user.role != "admin" or user.disabled_at is not None:
+        return
+    others = session.scalar(select(func.count()).select_from(User).where(
+        User.role == "admin", User.disabled_at.is_(None), User.id != user.id))
+    if not others:
+        raise BondtrackError(f"the last active admin cannot be {doing}: make another admin first")
+
+
 def set_role(session: Session, email: str, role: str, *, actor: Actor, now: datetime) -> User:
+    """Give the account ``role``; its open sessions end (it signs in again in the new role)."""
     user, role = find_user(session, email), check_role(role)
+    if role == user.role:
+        return user
+    if role != "admin":
+        _keep_an_admin(session, user, "demoted")
     previous, user.role, user.updated_at = user.role, role, now
+    end_sessions(session, user.id)
     _record(session, "user-role-set", user, actor, now, role=role, previous=previous)
     return user
 
 
 def disable_user(session: Session, email: str, *, actor: Actor, now: datetime) -> User:
-    """The account can no longer sign in; its open sessions end at their next request."""
+    """The account can no longer sign in, and every session it has open ends."""
     user = find_user(session, email)
     if user.disabled_at is None:
+        _keep_an_admin(session, user, "disabled")
         user.disabled_at, user.updated_at = now, now
+        end_sessions(session, user.id)
         _record(session, "user-disabled", user, actor, now)
+    return user
+
+
+def enable_user(session: Session, email: str, *, actor: Actor, now: datetime) -> User:
+    """A disabled account can sign in again (with the password it had)."""
+    user = find_user(session, email)
+    if user.disabled_at is not None:
+        user.disabled_at, user.updated_at = None, now
+        _record(session, "user-enabled", user, actor, now)
     return user
 
 
 def reset_password(session: Session, email: str, password: str, *, actor: Actor,
                    now: datetime) -> User:
-    """A new password; it also lifts a lockout."""
+    """A new password, set by an admin; it lifts a lockout and ends every open session."""
     user = find_user(session, email)
-    user.password_hash, user.locked_until, user.updated_at = hash_password(password), None, now
-    session.execute(delete(SignInFailure).where(SignInFailure.user_id == user.id))
+    _new_password(session, user, password, now)
     _record(session, "user-password-reset", user, actor, now)
     return user
+
+
+def change_password(session: Session, email: str, current: str, password: str, *,
+                    actor: Actor, now: datetime) -> User:
+    """The account's owner changes their password, giving the current one; every session of
+    the account ends (the browser that asked gets a new one)."""
+    user = find_user(session, email)
+    if user.disabled_at is not None or not _password_matches(user.password_hash, current):
+        raise BondtrackError("the current password is not right")
+    if current == password:
+        raise BondtrackError("the new password is the current one")
+    _new_password(session, user, password, now)
+    _record(session, "user-password-changed", user, actor, now)
+    return user
+
+
+def _new_password(session: Session, user: User, password: str, now: datetime) -> None:
+    user.password_hash = hash_password(password, user.email)
+    user.locked_until, user.updated_at = None, now
+    session.execute(delete(SignInFailure).where(SignInFailure.user_id == user.id))
+    end_sessions(session, user.id)
 
 
 def set_totp(session: Session, email: str, *, enabled: bool, actor: Actor,
@@ -153,7 +202,7 @@ def set_totp(session: Session, email: str, *, enabled: bool, actor: Actor,
 
     user = find_user(session, email)
     user.totp_secret = pyotp.random_base32() if enabled else None
-    user.updated_at = now
+    user.totp_last_step, user.updated_at = None, now
     _record(session, "user-totp-set" if enabled else "user-totp-removed", user, actor, now)
     return user.totp_secret
 
@@ -184,10 +233,12 @@ def totp_required(session: Session, role: str) -> bool:
 
 @dataclass(frozen=True)
 class SignIn:
-    """The outcome of a sign-in: the user, or why not (a message safe to show)."""
+    """The outcome of a sign-in: the user, or why not (a message safe to show); ``enrol``:
+    the password was right and the role needs a second factor the user has yet to set up."""
 
     user: User | None
     refusal: str | None = None
+    enrol: bool = False
 
 
 def sign_in(session: Session, email: str, password: str, code: str | None, *,
@@ -195,8 +246,9 @@ def sign_in(session: Session, email: str, password: str, code: str | None, *,
     """Judge a sign-in, recording failures and lockouts; the caller commits either way.
 
     After LOCKOUT_FAILURES failures within LOCKOUT_WINDOW the account is refused
-    for LOCKOUT_FOR even with the right password. Every refusal names no reason
-    an attacker could use (unknown e-mail, wrong password and wrong code read alike).
+    for LOCKOUT_FOR even with the right password. Every refusal reads alike and costs one
+    password hash (unknown e-mail, wrong password or code, locked, disabled), so neither the
+    answer nor its time tells an attacker which it was.
     """
     try:
         user = session.scalar(select(User).where(User.email == normalize_email(email)))
@@ -209,17 +261,22 @@ def sign_in(session: Session, email: str, password: str, code: str | None, *,
         return SignIn(None, WRONG)
     actor = Actor(user.email, source)
     if user.locked_until is not None and user.locked_until > now:
+        _password_matches(_dummy_hash(), password)
         _record(session, "sign-in-refused-locked", user, actor, now)
-        return SignIn(None, LOCKED)
+        return SignIn(None, WRONG)
     if user.disabled_at is not None:
+        _password_matches(_dummy_hash(), password)
         _record(session, "sign-in-refused-disabled", user, actor, now)
         return SignIn(None, WRONG)
     good = _password_matches(user.password_hash, password)
     if good and user.totp_secret is None and totp_required(session, user.role):
-        _record(session, "sign-in-refused-no-totp", user, actor, now)
-        return SignIn(None, "your role needs a second factor: ask an admin to set it up")
+        _record(session, "sign-in-needs-second-factor", user, actor, now)
+        return SignIn(user, enrol=True)
     if good and user.totp_secret is not None:
-        good = _code_matches(user.totp_secret, code, now)
+        step = code_step(user.totp_secret, code, now, user.totp_last_step)
+        good = step is not None
+        if good:
+            user.totp_last_step = step
     if not good:
         return _failed(session, user, actor, now)
     session.execute(delete(SignInFailure).where(SignInFailure.user_id == user.id))
@@ -228,11 +285,40 @@ def sign_in(session: Session, email: str, password: str, code: str | None, *,
     return SignIn(user)
 
 
-def _code_matches(secret: str, code: str | None, now: datetime) -> bool:
+def code_step(secret: str, code: str | None, now: datetime, used: int | None) -> int | None:
+    """The time step ``code`` belongs to (this one or either neighbour, for clock drift),
+    unless it is not a code of ``secret`` or its step is not after the last one ``used``."""
     import pyotp
 
+    totp = pyotp.TOTP(secret)
     digits = (code or "").replace(" ", "")
-    return digits.isdigit() and pyotp.TOTP(secret).verify(digits, for_time=now, valid_window=1)
+    if not (digits.isdigit() and len(digits) == totp.digits):
+        return None
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if step > (used if used is not None else -1) and hmac.compare_digest(
+                totp.generate_otp(step), digits):
+            return step
+    return None
+
+
+def enrol_totp(session: Session, user_id: int, secret: str, code: str, *,
+               now: datetime, source: str = "web") -> User | None:
+    """The user proves their app holds ``secret`` with a code: it becomes their second factor
+    and the sign-in is complete. None (and a counted failure) when the code is wrong."""
+    user = session.get(User, user_id)
+    if user is None or user.disabled_at is not None or (
+            user.locked_until is not None and user.locked_until > now):
+        return None
+    actor = Actor(user.email, source)
+    step = code_step(secret, code, now, None)
+    if step is None:
+        _failed(session, user, actor, now)
+        return None
+    user.totp_secret, user.totp_last_step, user.updated_at = secret, step, now
+    _record(session, "user-totp-set", user, actor, now, by="self")
+    _record(session, "signed-in", user, actor, now)
+    return user
 
 
 def _failed(session: Session, user: User, actor: Actor, now: datetime) -> SignIn:
@@ -245,14 +331,64 @@ def _failed(session: Session, user: User, actor: Actor, now: datetime) -> SignIn
         user.locked_until = now + LOCKOUT_FOR
         session.execute(delete(SignInFailure).where(SignInFailure.user_id == user.id))
         _record(session, "user-locked", user, actor, now, until=user.locked_until.isoformat())
-        return SignIn(None, LOCKED)
     return SignIn(None, WRONG)
 
 
-def active_user(session: Session, user_id: int) -> User | None:
-    """The account behind a session, unless it has been disabled since (checked per request)."""
-    user = session.get(User, user_id)
-    return user if user is not None and user.disabled_at is None else None
+# ---------------------------------------------------------------- sessions kept on the server
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    """Who a browser's session belongs to, and whether it is still enrolling a second factor."""
+
+    user_id: int
+    email: str
+    role: str
+    enrolment: str | None
+
+
+def start_session(session: Session, user: User, now: datetime, *,
+                  enrolment: str | None = None) -> str:
+    """A new session for ``user``; the token goes in the cookie and only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    session.add(WebSession(token_hash=_digest(token), user_id=user.id, created_at=now,
+                           totp_enrolment=enrolment))
+    return token
+
+
+def open_session(session: Session, token: str | None) -> OpenSession | None:
+    """The session behind a cookie's token, unless it has ended or its account is disabled."""
+    if not token:
+        return None
+    row = session.execute(
+        select(WebSession.totp_enrolment, User.id, User.email, User.role)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_hash == _digest(token), User.disabled_at.is_(None))).first()
+    return row and OpenSession(row.id, row.email, row.role, row.totp_enrolment)
+
+
+def set_enrolment(session: Session, token: str, secret: str | None) -> None:
+    """The secret being enrolled in this session (None: enrolment done, fully signed in)."""
+    row = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(token)))
+    if row is not None:
+        row.totp_enrolment = secret
+
+
+def end_session(session: Session, token: str | None) -> None:
+    """Sign this one session out, wherever its cookie was copied."""
+    if token:
+        session.execute(delete(WebSession).where(WebSession.token_hash == _digest(token)))
+
+
+def end_sessions(session: Session, user_id: int) -> int:
+    """Sign every session of the account out (sign out everywhere); how many there were."""
+    ended = cast(CursorResult[Any], session.execute(
+        delete(WebSession).where(WebSession.user_id == user_id)))
+    return ended.rowcount or 0
 
 
 # What each role may do in the browser; every route asks ``can`` on the server.

@@ -76,6 +76,17 @@ def disable() -> Any:
     return _change(change)
 
 
+@blueprint.route("/enable", methods=["POST"])
+@requires("users")
+def enable() -> Any:
+    def change(session: Any) -> str:
+        user = users.enable_user(session, request.form.get("email", ""), actor=actor(),
+                                 now=clock.now())
+        return f"user #{user.id} is enabled"
+
+    return _change(change)
+
+
 @blueprint.route("/password", methods=["POST"])
 @requires("users")
 def reset_password() -> Any:

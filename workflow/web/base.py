@@ -80,7 +80,8 @@ def requires(capability: str) -> Callable:
 def current_order(session: Session, order_id: str | None) -> CourtOrder:
     """The order a request names by internal id, or the only one."""
     if order_id and order_id.isdigit():
-        order = session.get(CourtOrder, int(order_id))
+        # No id has 10 digits; a longer one would overflow the database's integer.
+        order = session.get(CourtOrder, int(order_id)) if len(order_id) < 10 else None
         if order is None:
             abort(404)
         return order
@@ -104,6 +105,8 @@ def person_page(detainee_id: int, error: str | None = None, status: int = 200,
             "record": record,
             "terms": persons.person_terms(detainee, settings()),
             "moves": persons.allowed_moves(detainee),
+            "final_moves": [m for m in persons.allowed_moves(detainee)
+                            if persons.is_final(m, detainee.stage)],
             "bond_moves": bonding.bond_moves(session, detainee),
             "hearings": bonding.person_hearings(session, detainee),
             "sub_orders": casework.sub_orders(session, detainee),

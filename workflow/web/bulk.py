@@ -25,7 +25,7 @@ def _page(kind: str, status: int = 200, **context: Any) -> tuple[str, int]:
         order = current_order(db_session, request.values.get("order"))
         case, order_id = order.case_number, order.id
     context = {"preview": None, "problems": [], "report": None, "token": None, "error": None,
-               "custody": None, "notes": [], **context}
+               "custody": None, "notes": [], "many_missing": None, **context}
     return render_template("bulk.html.j2", kind=kind, case=case, order_id=order_id,
                            **context), status
 
@@ -64,7 +64,7 @@ def preview(kind: str) -> tuple[str, int]:
                 custody = uploads.preview_reconcile(db_session, order, path, actor=actor(),
                                                       now=clock.now())
                 result = {"report": custody.counts, "custody": custody.changes,
-                          "notes": custody.notes}
+                          "notes": custody.notes, "many_missing": custody.many_missing}
             db_session.rollback()
     except ValidationError as exc:
         result = {"problems": exc.problems or [str(exc)]}
@@ -95,6 +95,10 @@ def confirm(kind: str) -> Any:
                                                   now=clock.now(), settings=settings())
                 message = f"applied {applied} moves"
             else:
+                warning = uploads.missing_warning_in(db_session, order, path, now=clock.now())
+                if warning and request.form.get("flag_missing") != "yes":
+                    return _page(kind, 400, token=token, many_missing=warning,
+                                 error=f"{warning}: tick the box to confirm")
                 report = uploads.reconcile_in(db_session, order, path, actor=actor(),
                                               now=clock.now())
                 counts = report.counts()

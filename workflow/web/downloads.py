@@ -1,4 +1,6 @@
-"""The export and the court report, downloaded; audited like `bondtrack export|report`."""
+"""The export, the court report and letters, downloaded; audited like `bondtrack
+export|report|notices render`. Each is a POST form with the CSRF token, never a plain link
+another site could make a signed-in browser follow."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, abort, request, send_file
 
 from workflow.core import clock
+from workflow.core.errors import BondtrackError
 from workflow.core.files import ensure_private_dir
 from workflow.web.base import actor, current_order, database, read, requires, settings
 
@@ -31,7 +35,7 @@ def _send(make: Callable[[Path], object], name: str) -> Response:
     return send_file(io.BytesIO(data), as_attachment=True, download_name=name)
 
 
-@blueprint.route("/export.<fmt>")
+@blueprint.route("/export.<fmt>", methods=["POST"])
 @requires("exports")
 def export(fmt: str) -> Response:
     from workflow.views.export import export_people
@@ -39,14 +43,14 @@ def export(fmt: str) -> Response:
     if fmt not in EXPORT_FORMATS:
         abort(404)
     with read() as session:
-        order = current_order(session, request.args.get("order"))
+        order = current_order(session, request.form.get("order"))
         order_id = order.id
     return _send(lambda path: export_people(
         database(), order_id, fmt=fmt, path=path, actor=actor(), now=clock.now()),
         f"people.{fmt}")
 
 
-@blueprint.route("/report.<fmt>")
+@blueprint.route("/report.<fmt>", methods=["POST"])
 @requires("reports")
 def report(fmt: str) -> Response:
     from workflow.views import compliance
@@ -54,40 +58,46 @@ def report(fmt: str) -> Response:
     if fmt not in REPORT_FORMATS:
         abort(404)
     with read() as session:
-        order = current_order(session, request.args.get("order"))
+        order = current_order(session, request.form.get("order"))
         order_id = order.id
     return _send(lambda path: compliance.generate_report(
         database(), order_id, fmt=fmt, path=path, actor=actor(), now=clock.now(),
         settings=settings()), f"compliance-report.{fmt}")
 
 
-@blueprint.route("/letters", methods=["GET"])
-@requires("letters")
-def letters_form() -> str:
+def _letters_page(order: str | None, error: str | None = None) -> str:
     from flask import render_template
 
     from workflow.actions.letters import letter_kinds
     from workflow.core.stages import Stage
 
     with read() as session:
-        order = current_order(session, request.args.get("order"))
-        order_id, case = order.id, order.case_number
+        chosen = current_order(session, order)
+        order_id, case = chosen.id, chosen.case_number
     return render_template("letters.html.j2", kinds=letter_kinds(), order_id=order_id, case=case,
-                           stages=[s.value for s in Stage])
+                           stages=[s.value for s in Stage], error=error)
+
+
+@blueprint.route("/letters", methods=["GET"])
+@requires("letters")
+def letters_form() -> str:
+    return _letters_page(request.args.get("order"))
 
 
 @blueprint.route("/letters", methods=["POST"])
 @requires("letters")
-def letters() -> Response:
+def letters() -> Any:
     """One printable file: the letters chosen (a POST: a person's A-number stays out of URLs),
-    or every queued letter to print; audited as `bondtrack notices render` is."""
+    or every queued letter to print; audited as `bondtrack notices render` is. A choice that
+    makes no letter (an A-number not in the order, an unknown facility or stage, a released
+    person's obligor letter) is said on the same page."""
     from workflow.actions import letters as lettering
 
     form = request.form
     fmt = form.get("format", "pdf")
     kind = form.get("kind", "")
     if fmt not in ("pdf", "html") or (kind not in lettering.letter_kinds() and kind != "queued"):
-        abort(400, "choose a kind of letter and a format")
+        return _letters_page(form.get("order"), "choose a kind of letter and a format"), 400
     with read() as session:
         case = current_order(session, form.get("order")).case_number
 
@@ -98,7 +108,12 @@ def letters() -> Response:
             one_file=True, stage=form.get("stage") or None,
             facility=form.get("facility") or None, a_number=form.get("a_number") or None)
         if not batch.files:
-            abort(404, "no letters to make for that choice")
+            raise BondtrackError(f"no {kind} letter to make for that choice" + (
+                ": obligor letters go to people whose bond is set (BOND_SET unless a stage"
+                " is chosen)" if kind == "obligor" else ""))
         Path(batch.files[0]).replace(path)
 
-    return _send(make, f"letters-{kind}.{fmt}")
+    try:
+        return _send(make, f"letters-{kind}.{fmt}")
+    except BondtrackError as exc:
+        return _letters_page(form.get("order"), str(exc)), 400

@@ -140,6 +140,8 @@ def move(detainee_id: int, move: str) -> Any:
 
     def change(session: Session, detainee: Detainee) -> str:
         typed = {name: text.strip() for name, text in request.form.items()}
+        if persons.is_final(move, detainee.stage) and typed.get("confirm") != "yes":
+            raise BondtrackError(f"{move} ends the person's case: tick the box to confirm it")
         return persons.move_in(session, detainee, move, typed, actor=actor(), now=clock.now(),
                                settings=settings())
 
