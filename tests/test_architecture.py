@@ -165,26 +165,11 @@ def test_imports_between_wings_run_only_downwards() -> None:
     assert wrong == []
 
 
-# The edges' imports of rule wings that are still to move behind ``actions`` (issue 24). The
-# list may only shrink: a new one fails, and so does one that is gone but still listed.
-EDGE_DEBTS = {
-    ("demo", "intake.roster"),
-    ("demo", "orders.orders"),
-    ("demo", "people.tracking"),
-    ("demo", "places.facilities"),
-    ("demo.bonds", "bonds.bonds"),
-    ("demo.bonds", "bonds.hearings"),
-    ("demo.terms", "orders.amendments"),
-    ("demo.terms", "orders.obligations"),
-}
-
-
 def test_the_edges_reach_the_rules_only_through_actions() -> None:
-    wrong = {(name[len("workflow."):], target[len("workflow."):])
-             for name, targets in graph().items() if wing_of(name) in EDGE_WINGS
-             for target in targets if wing_of(target) in RULES}
-    assert sorted(wrong - EDGE_DEBTS) == [], "call workflow.actions instead"
-    assert sorted(EDGE_DEBTS - wrong) == [], "paid: take it off EDGE_DEBTS"
+    wrong = sorted(f"{name} imports {target}" for name, targets in graph().items()
+                   if wing_of(name) in EDGE_WINGS for target in targets
+                   if wing_of(target) in RULES)
+    assert wrong == [], "call workflow.actions instead"
 
 
 def test_the_top_level_reads_as_the_domain() -> None:

@@ -57,6 +57,11 @@ def bond_event_line(row: BondEvent, kind: str, time_zone: str) -> str:
     return line
 
 
+def posted_cents(detainee: Detainee) -> int | None:
+    """The amount of the person's posted bond, in cents."""
+    return bonds.posted_bond(detainee).amount_cents
+
+
 def record_event_in(session: Session, detainee: Detainee, kind: str, *, actor: Actor,
                     now: datetime, at: str | None = None, due: str | None = None,
                     amount_cents: int | None = None, reason: str | None = None,

@@ -162,11 +162,13 @@ def is_final(move: str, stage: str) -> bool:
 
 
 def move_in(session: Session, detainee: Detainee, move: str, fields: Mapping[str, str | None],
-            *, actor: Actor, now: datetime, settings: Settings) -> str:
+            *, actor: Actor, now: datetime, settings: Settings,
+            facility: Facility | None = None) -> str:
     """``move`` inside the caller's transaction (after the browser's version check); the line
-    that says what it did."""
+    that says what it did. ``facility``: one the caller already resolved."""
     event = moves.make(session, detainee, move, fields, actor=actor, now=now,
-                       default_bond_cents=terms.default_bond_cents(settings))
+                       default_bond_cents=terms.default_bond_cents(settings),
+                       facility=facility)
     return moves.describe(detainee, event)
 
 

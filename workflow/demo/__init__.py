@@ -21,14 +21,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.actions import orders as ordering
+from workflow.actions import people as persons
+from workflow.actions import places, uploads
 from workflow.core import config
 from workflow.core.errors import BondtrackError
 from workflow.core.files import ensure_private_dir, private_file
 from workflow.demo.data import FACILITIES, FacilityInfo, pick_facility, synthetic_person
-from workflow.intake.roster import import_class_list
-from workflow.orders.orders import add_order
-from workflow.people import tracking
-from workflow.places import facilities
 from workflow.record import db
 from workflow.record.audit import Actor
 from workflow.record.models import CourtOrder, Detainee, Facility
@@ -106,23 +105,26 @@ def build(database: db.Database, home: Path, *, people: int, seed: int, now: dat
     persons = [synthetic_person(rng, index) for index in range(people)]
     reported = {str(p["a_number"]): pick_facility(rng) for p in persons if rng.random() < 0.7}
     class_list = write_class_list(home / "class-list.csv", persons, reported)
+    settings = database.settings
+    _add_facilities(database)
+    ordering.add_order(
+        database, settings, case_number=CASE, court="N.D. Ill.", judge="Jeffrey I. Cummings",
+        deadline="2025-11-21 12:00", time_zone=TIME_ZONE, order_date=ORDER_DATE,
+        title="Castañon Nava v. DHS: release on bond of people arrested without warrants",
+        actor=ACTOR, now=IMPORTED_AT,
+    )
+    uploads.import_class_list(database, settings, CASE, class_list,
+                              actor=Actor("demo", "import"), now=IMPORTED_AT)
     with database.write() as session:
-        _add_facilities(session)
-        order = add_order(
-            session, case_number=CASE, court="N.D. Ill.", judge="Jeffrey I. Cummings",
-            deadline="2025-11-21 12:00", time_zone=TIME_ZONE, order_date=ORDER_DATE,
-            title="Castañon Nava v. DHS: release on bond of people arrested without warrants",
-            actor=ACTOR, now=IMPORTED_AT,
-        )
-        import_class_list(session, order, class_list, actor=Actor("demo", "import"),
-                          now=IMPORTED_AT)
+        order = ordering.resolve(session, CASE)
         facilities = {f.code: f for f in session.scalars(select(Facility))}
         detainees = session.scalars(
             select(Detainee).where(Detainee.order_id == order.id).order_by(Detainee.id)
         )
         for detainee in detainees:
             where = reported.get(detainee.a_number) or pick_facility(rng)
-            _walk(session, rng, detainee, facilities, where, now)
+            _walk(_Mover(session, detainee, settings, now), rng, detainee, facilities, where,
+                  now)
         return order.id
 
 
@@ -146,12 +148,27 @@ def write_class_list(path: Path, persons: list[dict[str, Any]],
     return path
 
 
-def _add_facilities(session: Session) -> None:
+def _add_facilities(database: db.Database) -> None:
     """The shipped directory, as `bondtrack init` loads it, with the demo's fictional phones."""
-    facilities.sync_directory(session, actor=ACTOR, now=IMPORTED_AT)
+    places.sync_directory(database, actor=ACTOR, now=IMPORTED_AT)
     for info in FACILITIES:
-        facilities.edit(session, info.code, {"phone": info.phone}, actor=ACTOR, now=IMPORTED_AT)
-    session.flush()
+        places.edit_facility(database, info.code, {"phone": info.phone}, actor=ACTOR,
+                             now=IMPORTED_AT)
+
+
+@dataclass
+class _Mover:
+    """One person's moves through the one door, with the text fields staff would type."""
+
+    session: Session
+    detainee: Detainee
+    settings: config.Settings
+    now: datetime
+
+    def __call__(self, move: str, at: datetime, facility: Facility | None = None,
+                 **fields: str) -> None:
+        persons.move_in(self.session, self.detainee, move, {"at": at.isoformat(), **fields},
+                        actor=ACTOR, now=self.now, settings=self.settings, facility=facility)
 
 
 # How far each person has got by the eve of the deadline (shares of 100).
@@ -161,59 +178,53 @@ _FATES = {
 }
 
 
-def _walk(session: Session, rng: random.Random, detainee: Detainee,
+def _walk(move: _Mover, rng: random.Random, detainee: Detainee,
           facilities: Mapping[str, Facility], where: FacilityInfo, now: datetime) -> None:
     """Move one person toward their fate at plausible times; every step happens before ``now``."""
     fate = rng.choices(list(_FATES), weights=list(_FATES.values()))[0]
-    common: dict[str, Any] = {"actor": ACTOR, "now": now}
     steps = iter(_schedule(rng, now))
     t = next(steps)
     if fate == "intake":
         return
     if fate == "excluded":
-        reason = rng.choice(["mandatory-detention", "security-threat"])
-        tracking.exclude(session, detainee, reason=reason, at=t, note="decided by counsel",
-                         **common)
+        move("exclude", t, reason=rng.choice(["mandatory-detention", "security-threat"]),
+             note="decided by counsel")
         return
     if fate == "not-in-custody":
-        tracking.not_in_custody(session, detainee, at=t, reason="released before the order",
-                                **common)
+        move("not-in-custody", t, reason="released before the order")
         return
-    tracking.search(session, detainee, at=t, **common)
+    move("search", t)
     if fate == "locating":
         return
     t = next(steps)
     if fate == "departed":
-        tracking.depart(session, detainee, at=t, reason="removed", **common)
+        move("depart", t, reason="removed")
         return
-    tracking.locate(session, detainee, facilities[where.code], at=t, **common)
+    move("locate", t, facilities[where.code])
     other = pick_facility(rng)
     if rng.random() < 0.06 and other.code != where.code:
-        tracking.transfer(session, detainee, facilities[other.code], at=next(steps), **common)
-        tracking.locate(session, detainee, facilities[other.code], at=next(steps), **common)
+        move("transfer", next(steps), facilities[other.code])
+        move("locate", next(steps), facilities[other.code])
     if fate == "located":
         return
     t = next(steps)
     if fate == "released-no-bond":
-        tracking.release(session, detainee, at=t, reason="released on recognizance", **common)
+        move("release", t, reason="released on recognizance")
         return
     amount = rng.choices([150_000, 300_000, 500_000], weights=[88, 8, 4])[0]
-    tracking.set_bond(
-        session, detainee, amount_cents=amount, at=t,
-        obligor_name=f"{rng.choice(['Ana', 'Luis', 'Rosa', 'Carlos', 'Elena', 'Jorge'])} "
-                     f"{detainee.family_name.split()[0]}",
-        obligor_relationship=rng.choice(["spouse", "sibling", "parent", "cousin", "sponsor"]),
-        obligor_phone=f"+1 773-555-{rng.randrange(10000):04d}", **common,
-    )
+    move("bond", t, amount=f"{amount / 100:.2f}",
+         obligor=f"{rng.choice(['Ana', 'Luis', 'Rosa', 'Carlos', 'Elena', 'Jorge'])} "
+                 f"{detainee.family_name.split()[0]}",
+         relationship=rng.choice(["spouse", "sibling", "parent", "cousin", "sponsor"]),
+         obligor_phone=f"+1 773-555-{rng.randrange(10000):04d}")
     if fate == "bond-set":
         return
     # Cash bonds are taken in office hours at the ERO office, in the facility's zone.
     posted = min(_posting_window(next(steps), where.time_zone), now)
-    tracking.post_bond(session, detainee, at=posted, receipt=f"I305-{detainee.id:06d}",
-                       method=rng.choice(["cebonds", "cebonds", "money-order", "cashier-check"]),
-                       **common)
+    move("post", posted, receipt=f"I305-{detainee.id:06d}",
+         method=rng.choice(["cebonds", "cebonds", "money-order", "cashier-check"]))
     if fate == "released":
-        tracking.release(session, detainee, at=max(next(steps), posted), **common)
+        move("release", max(next(steps), posted))
 
 
 def _schedule(rng: random.Random, now: datetime) -> list[datetime]:

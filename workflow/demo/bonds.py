@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.bonds import bonds, hearings
+from workflow.actions import bonds as bonding
 from workflow.core import clock
 from workflow.core.config import Settings
 from workflow.core.stages import Stage
@@ -37,8 +37,8 @@ def step(database: db.Database, settings: Settings, order_id: int, now: datetime
     rng = random.Random(order_id * 15)
     later = now + AFTER
     with database.write() as session:
-        order = session.get(CourtOrder, order_id)
-        assert order is not None
+        order = session.get_one(CourtOrder, order_id)
+        case, time_zone = order.case_number, order.time_zone
         people = _released_on_bond(session, order)
         rng.shuffle(people)
         _after_life(session, people, now, rng)
@@ -46,14 +46,14 @@ def step(database: db.Database, settings: Settings, order_id: int, now: datetime
         for index, person in enumerate(ahead):
             court = _COURTS[index % len(_COURTS)]
             day = clock.local(later, "America/Chicago").date() + timedelta(days=3 + 2 * index)
-            hearings.add(session, person, at=hearings.parse_time(f"{day} 09:00", court),
-                         court=court, kind="individual" if index % 4 == 0 else "master",
-                         actor=ACTOR, now=later)
-        data = bonds.ledger(session, order, later, settings)
-    local = clock.local(later, order.time_zone)
+            bonding.add_hearing_in(session, person, at=f"{day} 09:00", court=court,
+                                   kind="individual" if index % 4 == 0 else "master",
+                                   note=None, actor=ACTOR, now=later)
+    data = bonding.ledger(database, settings, case, now=later)
+    local = clock.local(later, time_zone)
     say(f"five weeks on ({local:%a %d %b %Y}): {len(ahead)} hearings ahead, and the bond"
         " ledger (`bondtrack bonds`):")
-    for key in bonds.LEDGER_KEYS:
+    for key in bonding.LEDGER_KEYS:
         bucket = data[key]
         say(f"  {key:<17}{bucket['count']:>4}  ${bucket['amount_cents'] / 100:>12,.2f}")
     say(f"  interest received ${data['interest_cents'] / 100:,.2f}")
@@ -76,7 +76,8 @@ def _after_life(session: Session, people: list[Detainee], now: datetime,
     """Cancellations and refunds for twelve, a demand, a breach under appeal, two moves."""
     def event(person: Detainee, kind: str, weeks: float, **options: Any) -> None:
         at = now + timedelta(weeks=weeks, hours=rng.randrange(1, 8))
-        bonds.record(session, person, kind, actor=ACTOR, now=now + AFTER, at=at, **options)
+        bonding.record_event_in(session, person, kind, actor=ACTOR, now=now + AFTER,
+                                at=at.isoformat(), **options)
 
     for index, (person, fate) in enumerate(zip(people, _FATES, strict=False)):
         if fate in ("refunded", "refund-requested", "cancelled"):
@@ -85,10 +86,11 @@ def _after_life(session: Session, people: list[Detainee], now: datetime,
         if fate in ("refunded", "refund-requested"):
             event(person, "refund-requested", 3)
         if fate == "refunded":
-            amount = bonds.posted_bond(person).amount_cents or 0
-            event(person, "refunded", 4.5, amount=amount + rng.randrange(150, 900))
+            amount = bonding.posted_cents(person) or 0
+            event(person, "refunded", 4.5, amount_cents=amount + rng.randrange(150, 900))
         if fate == "demand":
-            event(person, "demand", 4, due=now + AFTER + timedelta(days=3, hours=2))
+            event(person, "demand", 4,
+                  due=(now + AFTER + timedelta(days=3, hours=2)).isoformat())
         if fate == "under-appeal":
             event(person, "breached", 1)
             event(person, "appeal-filed", 3, note="I-290B: the I-340 went to an old address")

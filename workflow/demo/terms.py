@@ -5,29 +5,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
+from workflow.actions import orders as ordering
 from workflow.core.config import Settings
-from workflow.orders import amendments, obligations
 from workflow.record import db
 from workflow.record.audit import Actor
 from workflow.record.models import CourtOrder
 
 
 def step(database: db.Database, settings: Settings, order_id: int, now: datetime,
-              say: Callable[[str], None]) -> None:
-    """The order's terms (ECF 195) and its four obligations, the data ones done."""
+         say: Callable[[str], None]) -> None:
+    """The order's terms (ECF 195), which queue the updated letters they call for, and its
+    obligations, the ones already due done."""
     actor = Actor(operator="demo", source="demo")
-    with database.write() as session:
-        order = session.get_one(CourtOrder, order_id)
-        amendments.amend(session, order, docket="ECF 195", docket_date=date(2025, 11, 12),
-              conditions="check-in", note="release on $1,500 bond with check-ins", actor=actor,
-              now=now)
-        for kind, due, owed_by, note in OBLIGATIONS:
-            added = obligations.add_obligation(session, order, kind=kind, due=due,
-                                               owed_by=owed_by, note=note, actor=actor, now=now)
-            if added.due_at < now:
-                obligations.complete_obligation(session, order, added.key, actor=actor, now=now,
-                                                at=added.due_at)
-    say("the order's terms (bond $1,500, check-ins) and four obligations: `bondtrack order show`")
+    with database.read() as session:
+        case = session.get_one(CourtOrder, order_id).case_number
+    _, _, letters = ordering.amend(
+        database, settings, case, docket="ECF 195", docket_date=date(2025, 11, 12),
+        deadline=None, bond_cents=None, conditions="check-in",
+        note="release on $1,500 bond with check-ins", actor=actor, now=now)
+    for kind, due, owed_by, note in OBLIGATIONS:
+        key, due_at = ordering.add_obligation(database, case, kind=kind, due=due,
+                                              owed_by=owed_by, note=note, actor=actor, now=now)
+        if datetime.fromisoformat(due_at) < now:
+            ordering.complete_obligation(database, case, key, at=due_at, note=None,
+                                         actor=actor, now=now)
+    say("the order's terms (bond $1,500, check-ins) and four obligations: `bondtrack order show`;"
+        f" {letters}")
 
 
 OBLIGATIONS = (
