@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from tests.foundation_fixtures import NOW, STAFF
 from tests.order_changes_fixtures import ANA, JOSE, LUIS, on_person
-from workflow import bonds, db, orders, tracking
+from workflow import bonds, db, facilities, tracking
 from workflow.bonds import Kind, State
 from workflow.models import BondEvent, Event
 
@@ -22,7 +22,7 @@ def post(database: db.Database, a_number: str, *, amount_cents: int = 150_000,
          obligor: str | None = "Rosa Núñez", email: str | None = None) -> None:
     """Walk the person from INTAKE to a posted bond, all at NOW."""
     def walk(session, detainee):  # type: ignore[no-untyped-def]
-        facility = orders.facility_for(session, "BROADIL", "Broadview Processing Center")
+        facility = facilities.facility_for(session, "BROADIL", "Broadview Processing Center")
         tracking.locate(session, detainee, facility, actor=STAFF, now=NOW)
         tracking.set_bond(session, detainee, amount_cents=amount_cents, obligor_name=obligor,
                           obligor_email=email, actor=STAFF, now=NOW)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.conftest import CASE
-from workflow import db, orders, tracking
+from workflow import db, facilities, orders, tracking
 from workflow.audit import Actor
 from workflow.intake.roster import import_class_list
 from workflow.models import CourtOrder, Detainee, Event
@@ -48,7 +48,7 @@ def seed_order(database: db.Database, people: int, tmp_path: Path, *, case: str 
                                  deadline="2025-11-21 12:00", time_zone="America/Chicago",
                                  actor=STAFF, now=STARTED)
         for code, name in FACILITIES.items():
-            orders.facility_for(session, code, name)
+            facilities.facility_for(session, code, name)
         import_class_list(session, order, path, actor=Actor("tester", "import"), now=STARTED)
         return order.id
 
@@ -78,7 +78,7 @@ def move(session: Any, detainee: Detainee, verb: str, *, at: datetime,
          facility: str = "BROADIL") -> Event:
     common = {"actor": STAFF, "now": max(at, STARTED), "at": at}
     if verb in ("locate", "transfer"):
-        place = orders.facility_for(session, facility)
+        place = facilities.facility_for(session, facility)
         return getattr(tracking, verb)(session, detainee, place, **common)
     if verb == "set_bond":
         return tracking.set_bond(session, detainee, amount_cents=150_000, **common)

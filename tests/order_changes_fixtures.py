@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tests.conftest import CASE
 from tests.foundation_fixtures import STAFF, _columns
-from workflow import config, db, orders
+from workflow import config, dates, db, orders
 from workflow.models import CourtOrder, Detainee, Event, Notice
 
 JOSE, ANA, LUIS = "012345678", "098765432", "023456789"
@@ -20,9 +20,8 @@ T = TypeVar("T")
 
 def chicago(text: str) -> datetime:
     """``2025-11-21 12:00`` in Chicago as an aware UTC instant."""
-    from workflow import clock
 
-    return clock.parse_instant(text, "America/Chicago")
+    return dates.parse_instant(text, "America/Chicago")
 
 
 def on_order(database: db.Database, change: Callable[..., T], case: str = CASE) -> T:

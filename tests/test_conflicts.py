@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import CASE
 from tests.hardening_fixtures import check_invariants
-from workflow import clock, config, db, orders, tracking
+from workflow import clock, config, db, facilities, orders, tracking
 from workflow.audit import Actor
 from workflow.errors import ConflictError, ValidationError
 from workflow.intake import apply as applying
@@ -76,7 +76,7 @@ def _move(session: Any, detainee: Detainee, action: str, actor: Actor) -> None:
     now = clock.now()
     if action in ("locate", "transfer"):
         code = "KROME" if detainee.facility and detainee.facility.code == "BROADIL" else "BROADIL"
-        facility = orders.facility_for(session, code)
+        facility = facilities.facility_for(session, code)
         getattr(tracking, action)(session, detainee, facility, actor=actor, now=now)
     elif action == "bond":
         tracking.set_bond(session, detainee, amount_cents=150_000, actor=actor, now=now)

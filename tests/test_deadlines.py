@@ -20,7 +20,7 @@ from tests.flows_fixtures import (
     seed_order,
     walk,
 )
-from workflow import config, db, deadlines, orders, reports
+from workflow import config, db, deadlines, facilities, reports
 from workflow.deadlines import Risk
 
 NOW = DEADLINE - timedelta(hours=24)  # STARTED + 171 h
@@ -191,7 +191,7 @@ MONDAY_8AM = datetime(2025, 11, 24, 14, 0, tzinfo=UTC)  # Chicago 08:00, before 
 
 def _facility_in(database: db.Database, code: str, state: str) -> None:
     with database.write() as session:
-        orders.facility_for(session, code, f"{code} facility").state = state
+        facilities.facility_for(session, code, f"{code} facility").state = state
 
 
 def test_a_closed_posting_window_puts_a_person_at_risk_whatever_the_deadline_says(

@@ -22,7 +22,7 @@ from tests.order_changes_fixtures import (
     read_order,
     settings_with,
 )
-from workflow import amendments, config, db, orders, posting, terms, tracking
+from workflow import amendments, config, db, facilities, orders, posting, terms, tracking
 from workflow.errors import ConfigError, ValidationError
 from workflow.intake import apply as applying
 from workflow.models import Facility
@@ -135,7 +135,7 @@ def test_a_terms_row_without_terms_is_a_problem_of_its_line(imported: db.Databas
 
 def release(database: db.Database, a_number: str, **imposed) -> None:  # type: ignore[no-untyped-def]
     on_person(database, a_number, lambda s, d: tracking.locate(
-        s, d, orders.facility_for(s, "BROADIL"), actor=STAFF, now=NOW))
+        s, d, facilities.facility_for(s, "BROADIL"), actor=STAFF, now=NOW))
     on_person(database, a_number, lambda s, d: tracking.release(
         s, d, reason="released on conditions", actor=STAFF, now=NOW, **imposed))
 
@@ -176,7 +176,7 @@ def test_a_mismatch_with_the_ordered_terms_is_a_finding(imported: db.Database,
 def test_a_bond_ice_set_above_the_order_is_a_finding_before_release(
         imported: db.Database, settings: config.Settings) -> None:
     on_person(imported, JOSE, lambda s, d: tracking.locate(
-        s, d, orders.facility_for(s, "BROADIL"), actor=STAFF, now=NOW))
+        s, d, facilities.facility_for(s, "BROADIL"), actor=STAFF, now=NOW))
     on_person(imported, JOSE, lambda s, d: tracking.set_bond(
         s, d, amount_cents=300000, conditions="ATD", actor=STAFF, now=NOW))
     (row,) = findings(imported, settings)
@@ -282,7 +282,7 @@ def test_unposted_bonds_carry_their_last_window(imported: db.Database,
         session.add(Facility(code="STEWART", name="Stewart", state="GA"))
     for a_number, code in ((JOSE, "STEWART"), (ANA, "BROADIL")):
         on_person(imported, a_number, lambda s, d, c=code: tracking.locate(
-            s, d, orders.facility_for(s, c), actor=STAFF, now=NOW))
+            s, d, facilities.facility_for(s, c), actor=STAFF, now=NOW))
         on_person(imported, a_number, lambda s, d: tracking.set_bond(
             s, d, amount_cents=150000, actor=STAFF, now=NOW))
     # 08:30 in Chicago: Broadview's office opens too late on Friday, Stewart's (Eastern) not.

@@ -39,7 +39,7 @@ from tests.hardening_fixtures import (
     fresh_home,
     table_rows,
 )
-from workflow import clock, config, db, orders, stages, tracking
+from workflow import clock, config, db, facilities, orders, stages, tracking
 from workflow.audit import Actor
 from workflow.errors import BondtrackError
 from workflow.intake import apply as applying
@@ -307,7 +307,7 @@ class TrackingMachine(RuleBasedStateMachine):
             tracking.add_note(session, detainee, "a note", **common)
             return
         action = Action(move.action)
-        facility = (orders.facility_for(session, move.facility, FACILITIES[move.facility])
+        facility = (facilities.facility_for(session, move.facility, FACILITIES[move.facility])
                     if move.facility else None)
         if action in _NEED_FACILITY:
             if facility is None:  # the API needs one; the table's check is what is tested

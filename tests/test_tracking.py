@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.foundation_fixtures import NOW, STAFF, _columns, counts, events_of, person, write_csv
-from workflow import clock, db, money, orders, stages, tracking
+from workflow import clock, db, facilities, money, orders, stages, tracking
 from workflow.audit import Actor
 from workflow.errors import TransitionError, ValidationError
 from workflow.intake import apply as applying
@@ -47,7 +47,7 @@ def act(database: db.Database, a_number: str, verb: str, *, now=NOW, facility=No
         detainee = orders.find_detainee(session, orders.resolve_order(session, None), a_number)
         if facility is not None:
             code, name = (facility, None) if isinstance(facility, str) else facility
-            options["facility"] = orders.facility_for(session, code, name)
+            options["facility"] = facilities.facility_for(session, code, name)
         if verb in ("locate", "transfer"):
             event = getattr(tracking, verb)(session, detainee, options.pop("facility"),
                                             actor=STAFF, now=now, **options)

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import bonds, clock, courts, hearings, terms
+from workflow import bonds, clock, courts, dates, hearings, terms
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.errors import NotFoundError, ValidationError
@@ -172,7 +172,7 @@ def bond_event_from_form(session: Session, detainee: Detainee, kind: str,
 
     def when(name: str) -> datetime | None:
         text = value.get(name)
-        return clock.parse_instant(text, tz) if text else None
+        return dates.parse_instant(text, tz) if text else None
 
     options: dict[str, Any] = {"due": when("due"), "reason": value.get("reason"),
                                "outcome": value.get("outcome"), "name": value.get("name")}
@@ -183,8 +183,10 @@ def bond_event_from_form(session: Session, detainee: Detainee, kind: str,
             raise ValidationError(f"amount: {exc}") from None
     if value.get("in_person") == "yes":
         options["by_mail"] = False
-    row = bonds.record(session, detainee, kind, actor=actor, now=now, at=when("date"),
-                       note=value.get("note"), **options)
+    day = value.get("date")
+    at, whole_day = dates.parse_when(day, tz) if day else (None, False)
+    row = bonds.record(session, detainee, kind, actor=actor, now=now, at=at,
+                       whole_day=whole_day, note=value.get("note"), **options)
     return bond_event_line(row, kind, tz)
 
 

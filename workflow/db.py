@@ -11,6 +11,7 @@ SQL parameters (which can hold personal data).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -224,12 +225,16 @@ def _server_reason(line: str) -> str:
 
 
 def head_revision() -> str:
-    """The newest migration, read from file names (``0001_foundation.py`` → ``0001``).
+    """The newest migration: the ``revision = '...'`` line of the last file by name
+    (``0001_foundation.py`` → ``0001``; an id may hold underscores, ``0008c_search_key``).
 
     Cheap on purpose: every command checks the schema without importing Alembic.
     """
     versions = resource("migrations", "versions")
-    return max(p.name.split("_", 1)[0] for p in versions.glob("[0-9]*_*.py"))
+    newest = max(versions.glob("[0-9]*_*.py"), key=lambda p: p.name)
+    found = re.search(r"^revision = ['\"]([^'\"]+)['\"]", newest.read_text("utf-8"), re.M)
+    assert found, f"{newest.name} names no revision"
+    return found[1]
 
 
 def alembic_config() -> Config:

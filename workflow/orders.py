@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, case, func, select
 
-from workflow import audit, clock, schema
+from workflow import audit, dates, schema
 from workflow.audit import Actor
 from workflow.db import flushed
 from workflow.errors import BondtrackError, NotFoundError, ValidationError
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from workflow.db import Reader
-    from workflow.models import CourtOrder, Detainee, Facility
+    from workflow.models import CourtOrder, Detainee
 
 
 def check_widths(table: Table, values: Mapping[str, Any], what: str = "") -> None:
@@ -75,7 +75,7 @@ def add_order(
     check_widths(schema.court_orders, {"conditions": conditions})
     order = CourtOrder(
         **text,
-        deadline=clock.parse_instant(deadline, time_zone),
+        deadline=dates.parse_instant(deadline, time_zone),
         order_date=order_date,
         created_at=now,
         parent_id=parent.id if parent else None,
@@ -169,23 +169,6 @@ def normalize_facility_code(code: str) -> str:
     if not value or len(value) > 32 or not all(ch.isalnum() or ch in "-_." for ch in value):
         raise ValueError("not a facility code (letters, digits, - _ . up to 32)")
     return value
-
-
-def facility_for(session: Session, code: str, name: str | None = None) -> Facility:
-    """The facility with ``code``; a new code needs a name and is added."""
-    from workflow.models import Facility
-
-    code = normalize_facility_code(code)
-    facility = session.scalar(select(Facility).where(Facility.code == code))
-    if facility is None:
-        if not (name and name.strip()):
-            raise NotFoundError(f"unknown facility {code}: give its name to add it")
-        name = " ".join(name.split())
-        check_widths(schema.facilities, {"name": name}, what="facility ")
-        facility = Facility(code=code, name=name)
-        session.add(facility)
-        session.flush()
-    return facility
 
 
 def is_stayed(order: OrderRow) -> bool:

@@ -9,6 +9,7 @@ presents, the rules are here and in the modules they call.
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from workflow import clock, moves, stages, terms
@@ -24,7 +25,7 @@ from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.db import ensure_private_dir, private_file
 from workflow.errors import ConflictError, NotFoundError, ValidationError
-from workflow.identity import a_number_fields, normalize_a_number
+from workflow.identity import a_number_fields, fold, normalize_a_number
 from workflow.intake import apply as applying
 from workflow.intake import tables
 from workflow.models import CourtOrder, Detainee, Event, Facility
@@ -110,21 +111,32 @@ def people_page(session: Session, order: CourtOrder, now: datetime, *, stage: st
                       {"stage": stage, "facility": facility, "field_office": field_office})
 
 
+_PARTIAL_A_NUMBER = 3  # digits: fewer would match most of a class list
+
+
 def search_people(session: Session, order: CourtOrder, text: str,
                   now: datetime) -> list[dict[str, Any]]:
-    """People whose A-number (any spelling) is ``text`` or whose name contains it."""
+    """People ``text`` names: ``#8`` (an internal id, as the overview and the bulk preview name
+    people), an A-number in any spelling or at least three of its digits, or words each
+    found in the name, accents and case ignored ("garcia" finds García)."""
     text = " ".join(text.split())
     if not text:
-        raise ValidationError("type an A-number or a name to search for")
+        raise ValidationError("type an A-number, a name or #id to search for")
     query = _people_query(order)
-    try:
-        query = query.where(Detainee.a_number == normalize_a_number(text))
-    except ValueError:
-        words = [w.lower() for w in text.split()][:4]
-        for word in words:
-            pattern = f"%{word.replace('%', '').replace('_', '')}%"
-            query = query.where(or_(func.lower(Detainee.family_name).like(pattern),
-                                    func.lower(Detainee.given_name).like(pattern)))
+    digits = re.sub(r"[\s.-]", "", text.removeprefix("A").removeprefix("a"))
+    if re.fullmatch(r"#\s*\d{1,12}", text):
+        query = query.where(Detainee.id == int(text[1:]))
+    elif digits.isdigit():
+        try:
+            query = query.where(Detainee.a_number == normalize_a_number(text))
+        except ValueError:
+            if len(digits) < _PARTIAL_A_NUMBER:
+                raise ValidationError(
+                    f"type at least {_PARTIAL_A_NUMBER} digits of an A-number") from None
+            query = query.where(Detainee.a_number.contains(digits, autoescape=True))
+    else:
+        for word in fold(text).split()[:4]:
+            query = query.where(Detainee.search_key.contains(word, autoescape=True))
     found = session.execute(query.order_by(Detainee.a_number).limit(SEARCH_LIMIT)).all()
     return [_row(d, code, office, now, order.time_zone) for d, code, office in found]
 

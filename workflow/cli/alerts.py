@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from workflow import alerts as alerting
-from workflow import clock
+from workflow import clock, dates
 from workflow.cli.common import (
     App,
     human_time,
@@ -45,7 +45,7 @@ def instant(app: App, case: str | None, at: str | None) -> datetime:
         return clock.now()
     with app.read() as session:
         zones = {order.time_zone for order in alerting.orders_to_watch(session, case)}
-    instants = {clock.parse_instant(at, zone) for zone in sorted(zones)}
+    instants = {dates.parse_instant(at, zone) for zone in sorted(zones)}
     if len(instants) > 1:
         raise BondtrackError("--now: the orders are in different time zones; give an offset"
                              " (2025-11-20T12:00:00-06:00) or --order")

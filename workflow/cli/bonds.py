@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from workflow import clock
+from workflow import clock, dates
 from workflow.bonds import EVENTS, OUTCOMES, State
 from workflow.cli.common import (
     App,
@@ -110,10 +110,11 @@ def record(app: App, a_number: str, event: str, when: str | None, due: str | Non
     with app.order_session(case, write=True) as (session, court_order):
         tz = court_order.time_zone
         detainee = orders.find_detainee(session, court_order, a_number)
+        at, whole_day = dates.parse_when(when, tz) if when else (None, False)
         row = rules.record(
             session, detainee, event, actor=app.actor(), now=clock.now(),
-            at=clock.parse_instant(when, tz) if when else None, note=note,
-            due=clock.parse_instant(due, tz) if due else None, amount=cents, reason=reason,
+            at=at, whole_day=whole_day, note=note,
+            due=dates.parse_instant(due, tz) if due else None, amount=cents, reason=reason,
             outcome=outcome, name=name, by_mail=False if in_person else None)
         line = bond_event_line(row, event, tz)
     click.echo(line)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from workflow import clock, reports
+from workflow import clock, dates, reports
 from workflow.cli.common import (
     App,
     describe_stay,
@@ -188,7 +188,7 @@ def obligation_done(app: App, key: str, case: str | None, at: str | None, note: 
     from workflow import obligations
 
     with app.order_session(case, write=True) as (session, court_order):
-        when = clock.parse_instant(at, court_order.time_zone) if at else None
+        when = dates.parse_instant(at, court_order.time_zone) if at else None
         done = obligations.complete_obligation(session, court_order, key, actor=app.actor(),
                                                now=clock.now(), at=when, note=note)
     click.echo(f"{done.key} done by {done.done_by}")
@@ -261,7 +261,7 @@ def stay(app: App, case: str | None, docket: str, at: str | None, note: str | No
     from workflow import amendments
 
     with app.order_session(case, write=True) as (session, court_order):
-        when = clock.parse_instant(at, court_order.time_zone) if at else None
+        when = dates.parse_instant(at, court_order.time_zone) if at else None
         event = amendments.stay(session, court_order, docket=docket, at=when, note=note,
                                 actor=app.actor(), now=clock.now())
         since = clock.iso(event.at, court_order.time_zone)
@@ -281,7 +281,7 @@ def lift_stay(app: App, case: str | None, docket: str, at: str | None, new_deadl
     from workflow import amendments
 
     with app.order_session(case, write=True) as (session, court_order):
-        when = clock.parse_instant(at, court_order.time_zone) if at else None
+        when = dates.parse_instant(at, court_order.time_zone) if at else None
         event = amendments.lift_stay(session, court_order, docket=docket, at=when,
                                      new_deadline=new_deadline, note=note, actor=app.actor(),
                                      now=clock.now())

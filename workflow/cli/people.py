@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import click
 
-from workflow import clock, orders, reports
+from workflow import clock, display, orders, reports
 from workflow.cli.common import (
     App,
     human_time,
@@ -188,7 +187,8 @@ def show(app: App, a_number: str, case: str | None, fmt: str) -> None:
         return
     for key in ("id", "a_number", "family_name", "given_name", "date_of_birth", "country_of_birth",
                 "language", "stage", "stage_since", "exclusion_reason"):
-        value = human_time(record[key]) if key == "stage_since" else shown(record, key)
+        value = (human_time(record[key]) if key == "stage_since"
+                 else display.stage(record[key]) if key == "stage" else shown(record, key))
         click.echo(f"{key.replace('_', ' '):>16}: {value or ''}")
     facility = record["facility"]
     click.echo(f"{'facility':>16}: {facility['code'] + ' ' + facility['name'] if facility else ''}")
@@ -206,12 +206,13 @@ def show(app: App, a_number: str, case: str | None, fmt: str) -> None:
         {
             **e,
             "at": human_time(e["at"]),
-            "move": f"{e['from_stage'] or ''} → {e['to_stage']}" if e["to_stage"] else "",
-            "details": json.dumps(e["payload"], ensure_ascii=False) if e["payload"] else "",
+            "what": sentence,
+            "move": (f"{display.stage(e['from_stage'])} → {display.stage(e['to_stage'])}"
+                     if e["to_stage"] else ""),
         }
-        for e in record["events"]
+        for e, sentence in zip(record["events"], display.history(record["events"]), strict=True)
     ]
-    print_table(rows, ["at", "kind", "move", "actor", "source", "details"], title="history")
+    print_table(rows, ["at", "what", "move", "actor", "source"], title="history")
 
 
 @click.command()
@@ -227,4 +228,4 @@ def apply(app: App, file: Path, case: str | None, encoding: str, sheet: str | No
     applied = commands.apply_file(app.ready(), app.settings, case, file,
                                   actor=app.actor("apply"), now=clock.now(), encoding=encoding,
                                   sheet=sheet)
-    click.echo(f"applied {applied} moves from {file.name}")
+    click.echo(f"applied {display.plural(applied, 'move')} from {file.name}")

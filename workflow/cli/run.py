@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from workflow import clock, prefect_server, reports
+from workflow import clock, dates, prefect_server, reports
 from workflow.cli.common import (
     App,
     intake_options,
@@ -50,7 +50,7 @@ def say_where_runs_go(flows: ModuleType) -> None:
 def _instant(app: App, case: str | None, at: str | None) -> tuple[str, datetime | None]:
     """The order's case number (checked before Prefect starts) and --now as an instant."""
     with app.order_session(case) as (_, court_order):
-        when = clock.parse_instant(at, court_order.time_zone) if at else None
+        when = dates.parse_instant(at, court_order.time_zone) if at else None
         return court_order.case_number, when
 
 

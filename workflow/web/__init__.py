@@ -16,7 +16,7 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import StrictUndefined
 
-from workflow import config, db, resource
+from workflow import config, db, display, resource
 
 
 class WebApp(Flask):
@@ -56,6 +56,8 @@ def create_app(settings: config.Settings | None = None,
     from workflow.web import admin, auth, bulk, case, downloads, notices, pages
 
     auth.install(app)
+    app.jinja_env.filters.update(when=display.moment, span=display.span, stage=display.stage,
+                                 plural=display.plural)
     for blueprint in (auth.blueprint, pages.blueprint, case.blueprint, bulk.blueprint,
                       admin.blueprint, downloads.blueprint, notices.blueprint):
         app.register_blueprint(blueprint)

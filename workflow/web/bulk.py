@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from workflow import clock, workspace
+from workflow import clock, display, workspace
 from workflow.errors import BondtrackError, ValidationError
 from workflow.intake import reconcile
 from workflow.web.auth import actor, read, requires, settings, write
@@ -94,7 +94,7 @@ def confirm(kind: str) -> Any:
             if kind == "apply":
                 applied = workspace.confirm_apply(db_session, order, path, actor=actor(),
                                                   now=clock.now(), settings=settings())
-                message = f"applied {applied} moves"
+                message = f"applied {display.plural(applied, 'move')}"
             else:
                 report = reconcile.reconcile(db_session, order, path, actor=actor(),
                                              now=clock.now())

@@ -22,8 +22,8 @@ def alert_list() -> str:
     with read() as session:
         order = _order(session, request.args.get("order"))
         rows = alerts.list_alerts(session, order, clock.now(), settings())
-        case = order.case_number
-    return render_template("alerts.html.j2", alerts=rows, case=case)
+        case, tz = order.case_number, order.time_zone
+    return render_template("alerts.html.j2", alerts=rows, case=case, tz=tz)
 
 
 def _outbox(status: str | None, error: str | None = None, code: int = 200) -> tuple[str, int]:

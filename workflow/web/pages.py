@@ -16,6 +16,7 @@ from workflow import (
     casework,
     clock,
     dashboard,
+    display,
     hearings,
     moves,
     reports,
@@ -147,6 +148,9 @@ def _person_page(detainee_id: int, error: str | None = None, status: int = 200,
         except NotFoundError:
             abort(404)
         record = reports.person_record(session, detainee)
+        for event, sentence in zip(record["events"], display.history(record["events"]),
+                                   strict=True):
+            event["said"] = sentence
         page = {
             "record": record,
             "terms": terms.person_terms(detainee, settings()),
@@ -155,6 +159,7 @@ def _person_page(detainee_id: int, error: str | None = None, status: int = 200,
             "hearings": casework.person_hearings(session, detainee),
             "sub_orders": casework.sub_orders(session, detainee),
             "order_id": detainee.order_id,
+            "tz": detainee.court_order.time_zone,
         }
     return render_template("person.html.j2", **page, fields=moves.FIELDS,
                            methods=PAYMENT_METHODS, reasons=EXCLUSION_REASONS, error=error,
