@@ -71,3 +71,28 @@ def test_sign_in_find_a_person_move_them_and_apply_a_file(web: Web, servers: lis
                 assert a_number.replace("-", "")[1:] not in r and family[:5] not in r
     finally:
         chromium.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_overview_sits_in_the_workspace_and_fits_a_phone(web: Web, servers: list[Server],
+                                                             tmp_path: Path) -> None:
+    servers.append(start_server(dict(os.environ), tmp_path / "web.log"))
+    url = servers[0].url
+    chromium = Chromium()
+    try:
+        for width in (390, 1366):
+            tab = Tab(chromium, size=(width, 844))
+            tab.go(url + "/orders/1")
+            if tab.url == url + "/login":  # the first tab signs in; the next shares its cookie
+                tab.fill({"#email": email("attorney"), "#password": PASSWORD})
+                tab.click("form.stack button")
+                tab.go(url + "/orders/1")
+            assert "Burndown" in tab.text and "Sign out" in tab.text and "People" in tab.text
+            assert tab.js("document.documentElement.scrollWidth") <= width, width
+            tab.click("#behind td a")  # the furthest behind are links to their pages
+            assert tab.url.startswith(url + "/people/") and "History" in tab.text
+            tab.close()
+            assert tab.errors == [], "no console errors"
+    finally:
+        chromium.close()
