@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import CASE
 from tests.foundation_fixtures import NOW, write_csv
+from workflow import stages
 from workflow.stages import Stage
 
 JOSE = "012345678"
@@ -161,7 +162,7 @@ def test_status_for_people_shows_court_time_and_time_left(people) -> None:  # ty
     assert "deadline Fri 21 Nov 2025 12:00 -06:00 (America/Chicago)" in out
     assert "time left 1d 00h 00m" in out
     for stage in Stage:
-        assert stage.value in out
+        assert stages.word(stage) in out
 
 
 def test_status_after_the_deadline_says_overdue(people, frozen) -> None:  # type: ignore[no-untyped-def]
@@ -238,7 +239,7 @@ def test_show_for_people_prints_history_with_actor_and_court_time(people, frozen
     frozen(NOW + timedelta(hours=1))
     people("locate", JOSE, "--facility", "BROADIL")
     out = people("show", JOSE).stdout
-    assert "family name: Núñez" in out and "stage: LOCATED" in out
+    assert "family name: Núñez" in out and "stage: Located" in out
     assert "facility: BROADIL Broadview Processing Center" in out
     history = out[out.index("history"):]
     assert history.index("imported") < history.index("locate")

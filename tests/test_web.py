@@ -376,7 +376,7 @@ def test_a_bad_apply_file_lists_every_problem_by_line_and_keeps_nothing(web: Web
                                                   "order": "1"},
                           content_type="multipart/form-data")
     assert answer.status_code == 400
-    for line in ("upload.csv:2", "upload.csv:3", "upload.csv:4"):
+    for line in ("moves.csv:2", "moves.csv:3", "moves.csv:4"):
         assert line in answer.text
     assert 'name="token"' not in answer.text
     assert not list((web.settings.home / "web-uploads").iterdir())

@@ -62,3 +62,44 @@ def test_the_orders_and_alerts_pages_show_court_time_and_time_left(web: Web) -> 
     assert "<td>1 d</td>" in orders  # the fixture stands at T-24h
     alerts = browser.get("/alerts").text
     assert "CST" in alerts and not ISO_TIME.search(alerts)
+
+
+def test_the_people_list_counts_sorts_and_names_facilities(web: Web) -> None:
+    browser = web.browser("staff")
+    page = browser.get("/people").text
+    assert "3 people; page 1 of 1" in page
+    assert '<option value="EAZ">EAZ · Eloy' in page  # names beside codes
+    by_name = browser.get("/people?sort=name").text
+    order = [by_name.index(name) for name in ("Lindqvist", "Okafor", "Quispe")]
+    assert order == sorted(order)
+    by_facility = browser.get("/people?sort=facility").text
+    assert by_facility.index("Lindqvist") < by_facility.index("Okafor")  # EAZ before KRO
+    assert "1 person; page 1 of 1" in browser.get("/people?facility=EAZ").text
+    assert browser.get("/people?sort=shoe-size").status_code == 400
+    for sort in ("stage", "time_in_stage", "a_number"):
+        assert browser.get(f"/people?sort={sort}").status_code == 200
+
+
+def test_the_bulk_preview_names_each_person_and_the_page_offers_a_template(web: Web) -> None:
+    import io
+
+    browser = web.browser("staff")
+    moves = b"a_number,action,facility,amount\nA200000003,locate,EAZ,\nA200000003,bond,,2500\n"
+    preview = browser.post("/bulk/apply/preview", {"file": (io.BytesIO(moves), "fund list.csv"),
+                                                   "order": "1"},
+                           content_type="multipart/form-data")
+    assert preview.status_code == 200
+    page = preview.text
+    assert "2 moves in the file" in page
+    assert "<td>A200-000-003</td>" in page and "<td>Lindqvist, Maja</td>" in page
+    assert "<td>located at EAZ</td>" in page and "<td>bond set at $2,500</td>" in page
+    bad = browser.post("/bulk/apply/preview", {"file": (io.BytesIO(b"a_number,action\nx,fly\n"),
+                                                        "fund list.csv"), "order": "1"},
+                       content_type="multipart/form-data")
+    assert bad.status_code == 400 and "fund list.csv:2" in bad.text
+    form = browser.get("/bulk/apply").text
+    assert "<code>a_number</code>" in form and "<code>obligor_name</code>" in form
+    template = browser.get("/bulk/apply/template.csv")
+    assert template.status_code == 200
+    assert template.text.startswith("a_number,action,facility_code,")
+    assert "book_in_date" in browser.get("/bulk/reconcile/template.csv").text

@@ -17,15 +17,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from workflow import clock, moves, stages, terms
+from workflow import clock, display, moves, stages, terms
 from workflow.audit import Actor
 from workflow.config import Settings
 from workflow.db import ensure_private_dir, private_file
 from workflow.errors import ConflictError, NotFoundError, ValidationError
-from workflow.identity import a_number_fields, fold, normalize_a_number
+from workflow.identity import a_number_fields, fold, format_a_number, normalize_a_number
 from workflow.intake import apply as applying
 from workflow.intake import tables
 from workflow.models import CourtOrder, Detainee, Event, Facility
@@ -83,18 +83,34 @@ class PeoplePage:
     page: int
     has_next: bool
     filters: dict[str, str] = field(default_factory=dict)
+    total: int = 0  # people the filters select, on every page
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PER_PAGE))
+
+
+# How the list may be sorted: by name (accents ignored), stage (in pipeline order), time in
+# stage (longest first) or facility; the A-number breaks ties.
+SORTS = {
+    "a_number": (),
+    "name": (Detainee.search_key,),
+    "stage": (case({stage.value: index for index, stage in enumerate(Stage)},
+                   value=Detainee.stage),),
+    "time_in_stage": (Detainee.stage_since,),
+    "facility": (Facility.code.is_(None), Facility.code),
+}
 
 
 def people_page(session: Session, order: CourtOrder, now: datetime, *, stage: str = "",
                 facility: str = "", field_office: str = "", page: int = 1,
-                per_page: int = PER_PAGE) -> PeoplePage:
-    """One page of people by A-number, filtered; one query whatever the size of the order.
-
-    No total count: counting 100,000 rows on every page turn is what would make the
-    page slower as the order grows; the next page exists if one more row does.
-    """
+                per_page: int = PER_PAGE, sort: str = "a_number") -> PeoplePage:
+    """One page of people, filtered and sorted, and how many the filters select (one count
+    on the order's index: milliseconds at 100,000 people)."""
     if stage and stage not in Stage.__members__:
         raise ValidationError("not a stage")
+    if sort not in SORTS:
+        raise ValidationError(f"sort by one of: {', '.join(SORTS)}")
     page = max(1, page)
     query = _people_query(order)
     if stage:
@@ -103,12 +119,15 @@ def people_page(session: Session, order: CourtOrder, now: datetime, *, stage: st
         query = query.where(Facility.code == facility.strip().upper())
     if field_office:
         query = query.where(Facility.field_office == field_office)
-    query = query.order_by(Detainee.a_number).offset((page - 1) * per_page).limit(per_page + 1)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = (query.order_by(*SORTS[sort], Detainee.a_number)
+             .offset((page - 1) * per_page).limit(per_page + 1))
     found = session.execute(query).all()
     tz = order.time_zone
     rows = [_row(d, code, office, now, tz) for d, code, office in found[:per_page]]
     return PeoplePage(rows, page, len(found) > per_page,
-                      {"stage": stage, "facility": facility, "field_office": field_office})
+                      {"stage": stage, "facility": facility, "field_office": field_office,
+                       "sort": sort}, total)
 
 
 _PARTIAL_A_NUMBER = 3  # digits: fewer would match most of a class list
@@ -141,12 +160,12 @@ def search_people(session: Session, order: CourtOrder, text: str,
     return [_row(d, code, office, now, order.time_zone) for d, code, office in found]
 
 
-def places(session: Session) -> dict[str, list[str]]:
-    """Facility codes and field offices for the filter menus."""
-    codes = session.scalars(select(Facility.code).order_by(Facility.code)).all()
+def places(session: Session) -> dict[str, list[Any]]:
+    """Facilities (code, name) and field offices for the filter menus."""
+    codes = session.execute(select(Facility.code, Facility.name).order_by(Facility.code)).all()
     offices = session.scalars(select(Facility.field_office).where(
         Facility.field_office.is_not(None)).distinct().order_by(Facility.field_office)).all()
-    return {"facilities": list(codes),
+    return {"facilities": [tuple(row) for row in codes],
             "field_offices": [office for office in offices if office is not None]}
 
 
@@ -160,7 +179,9 @@ def keep_upload(home: Path, filename: str, data: bytes) -> str:
         raise ValidationError("upload a .csv or .xlsx file")
     token = secrets.token_hex(16)
     folder = ensure_private_dir(home / UPLOADS / token)
-    target = private_file(folder / f"upload{suffix}")
+    # Kept under its own name (made safe), so a problem names the file the user chose.
+    stem = re.sub(r"[^\w .-]+", "_", Path(filename).stem).strip(" .")[:80] or "upload"
+    target = private_file(folder / f"{stem}{suffix}")
     target.write_bytes(data)
     return token
 
@@ -205,9 +226,15 @@ def preview_apply(session: Session, order: CourtOrder, path: Path, *, actor: Act
         Event.recorded_at == now).order_by(Event.id)).all()
     lines = [row.line for row in tables.read(path, applying.APPLY_COLUMNS,
                                              ("a_number", "action")).good_rows()]
+    people = {d.id: d for d in session.scalars(
+        select(Detainee).where(Detainee.id.in_({e.detainee_id for e in made})))}
     changes = [{"line": line, "person": e.detainee_id, "kind": e.kind,
+                "a_number": format_a_number(person.a_number),
+                "name": f"{person.family_name}, {person.given_name}",
+                "what": display.history([{"kind": e.kind, "payload": e.payload}])[0],
                 "from_stage": e.from_stage, "to_stage": e.to_stage}
-               for line, e in zip(lines, made, strict=False)]
+               for line, e in zip(lines, made, strict=False)
+               if (person := people[e.detainee_id or 0])]
     savepoint.rollback()
     return ApplyPreview(changes, [])
 

@@ -7,12 +7,24 @@ confirmation run the same functions as `bondtrack apply` and `bondtrack run reco
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from workflow import clock, display, workspace
 from workflow.errors import BondtrackError, ValidationError
+from workflow.intake import apply as applying
 from workflow.intake import reconcile
 from workflow.web.auth import actor, read, requires, settings, write
 from workflow.web.pages import _order
@@ -28,7 +40,21 @@ def _page(kind: str, status: int = 200, **context: Any) -> tuple[str, int]:
     context = {"preview": None, "problems": [], "report": None, "token": None, "error": None,
                "custody": None, "notes": [], **context}
     return render_template("bulk.html.j2", kind=kind, case=case, order_id=order_id,
-                           **context), status
+                           columns=list(_columns(kind)), **context), status
+
+
+def _columns(kind: str) -> Mapping[str, tuple[str, ...]]:
+    return applying.APPLY_COLUMNS if kind == "apply" else reconcile.COLUMNS
+
+
+@blueprint.route("/<kind>/template.csv", methods=["GET"])
+@requires("bulk")
+def template(kind: str) -> Response:
+    """An empty file with the columns, to fill in a spreadsheet."""
+    if kind not in KINDS:
+        abort(404)
+    return Response(",".join(_columns(kind)) + "\r\n", mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename={kind}-template.csv"})
 
 
 @blueprint.route("/<kind>", methods=["GET"])

@@ -132,7 +132,8 @@ def people() -> Any:
                 listing = workspace.people_page(
                     session, order, now, stage=args.get("stage", ""),
                     facility=args.get("facility", ""),
-                    field_office=args.get("field_office", ""), page=page_number)
+                    field_office=args.get("field_office", ""), page=page_number,
+                    sort=args.get("sort") or "a_number")
         except BondtrackError as exc:
             return render_template("error.html.j2", code=400, title="Cannot list people",
                                    message=str(exc)), 400
