@@ -17,14 +17,18 @@ Every reader (class list, history, apply, custody lists) and every ``--at``/``--
   with the events of the same day.
 """
 
+from __future__ import annotations
+
 import re
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
-
-from dateutil import parser as dateutil_parser
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 from workflow import clock
 from workflow.errors import BondtrackError
+
+if TYPE_CHECKING:
+    from dateutil.parser import parserinfo
 
 NOT_A_DATE = ("not a date (use YYYY-MM-DD, M/D/YYYY or M/D/YY, with a 12- or 24-hour time"
               " if any; court time unless an offset is given)")
@@ -33,7 +37,15 @@ _NUMERIC = re.compile(r"^(\d{1,4})([/.-])(\d{1,2})\2(\d{1,4})\b")
 _EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0, after its 1900 leap-year bug
 # Two defaults that differ in every field: a field that comes out different was not given.
 _LOW, _HIGH = datetime(2000, 1, 1, 0, 0, 0), datetime(2001, 2, 2, 1, 1, 1)
-_US = dateutil_parser.parserinfo(dayfirst=False, yearfirst=False)
+
+
+@cache
+def _us() -> parserinfo:
+    """dateutil's rules, month first; loaded on the first date that is not ISO (`status`
+    and every ISO date never pay for it)."""
+    from dateutil.parser import parserinfo
+
+    return parserinfo(dayfirst=False, yearfirst=False)
 
 
 class DateError(BondtrackError, ValueError):
@@ -76,9 +88,11 @@ def read(text: str) -> tuple[datetime, bool]:
     except ValueError:
         pass
     _refuse_day_first(text)
+    from dateutil.parser import parse
+
     try:
-        low = dateutil_parser.parse(text, _US, default=_LOW)
-        high = dateutil_parser.parse(text, _US, default=_HIGH)
+        low = parse(text, _us(), default=_LOW)
+        high = parse(text, _us(), default=_HIGH)
     except (ValueError, OverflowError):
         raise DateError(NOT_A_DATE) from None
     if (low.year, low.month, low.day) != (high.year, high.month, high.day):

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import rapidfuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -233,8 +232,9 @@ class Index:
     def closest(self, key: str) -> tuple[Facility, float] | None:
         """The facility whose name is spelled most like ``key``, and how alike (0-100); a
         near tie with another facility counts as no more than a suggestion."""
-        best = rapidfuzz.process.extract(key, list(self.by_name), limit=8,
-                                         scorer=rapidfuzz.fuzz.token_sort_ratio)
+        from rapidfuzz import fuzz, process  # only when a name is not found as written
+
+        best = process.extract(key, list(self.by_name), limit=8, scorer=fuzz.token_sort_ratio)
         if not best or len(self.by_name[best[0][0]]) > 1:
             return None
         first = self.by_name[best[0][0]][0]
