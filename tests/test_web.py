@@ -37,6 +37,7 @@ ROUTES = [
     ("POST", "/people/{person}/hearings/999/done", {}, PEOPLE_ROLES),
     ("GET", "/bulk/apply", None, PEOPLE_ROLES),
     ("GET", "/bulk/reconcile", None, PEOPLE_ROLES),
+    ("GET", "/bulk/apply/template.csv", None, PEOPLE_ROLES),
     ("POST", "/bulk/apply/preview", "upload", PEOPLE_ROLES),
     ("POST", "/bulk/reconcile/preview", "upload", PEOPLE_ROLES),
     ("POST", "/bulk/apply/confirm", {"token": "0" * 32}, PEOPLE_ROLES),
