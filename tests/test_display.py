@@ -3,7 +3,7 @@ module for the browser, CLI tables and e-mails."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -26,11 +26,6 @@ def test_court_times_read_with_weekday_and_zone() -> None:
 ])
 def test_durations_read_as_their_two_largest_units(seconds: float, text: str) -> None:
     assert display.span(seconds) == text
-
-
-def test_relative_times_say_ago_or_in() -> None:
-    assert display.relative(NOON_CST - timedelta(hours=3), NOON_CST) == "3 h ago"
-    assert display.relative(NOON_CST + timedelta(days=2, hours=4), NOON_CST) == "in 2 d 4 h"
 
 
 def test_stages_read_as_words_from_the_stage_table() -> None:

@@ -4,7 +4,6 @@ CLI tables and e-mails. JSON and CSV keep ISO 8601 and stage codes; this is for 
 - An instant is shown in a named zone: ``Fri 21 Nov 2025, 12:00 CST`` (Babel, so the zone's
   abbreviation follows its DST rules), never an ISO timestamp with microseconds.
 - A duration is its two largest units: ``2 d 4 h``, ``3 h 5 min``, ``45 min``.
-- Relative to now: ``3 h ago``, ``in 2 d 4 h``.
 """
 
 from __future__ import annotations
@@ -31,12 +30,6 @@ def span(seconds: float) -> str:
     days, hours, minutes = clock.duration_parts(seconds)
     parts = [f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "min")) if n]
     return " ".join(parts[:2]) or "0 min"
-
-
-def relative(instant: datetime, now: datetime) -> str:
-    """``3 h ago`` for the past, ``in 2 d 4 h`` for the future."""
-    seconds = (instant - now).total_seconds()
-    return f"in {span(seconds)}" if seconds > 0 else f"{span(seconds)} ago"
 
 
 def stage(code: str | None) -> str:
