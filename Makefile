@@ -5,6 +5,8 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 # Test workers: one per core. Tests marked serial (they kill or time processes) run after, alone.
 JOBS   ?= auto
+# axe-core from its npm package: the browser tests inject it to check WCAG 2.1 AA.
+AXE    := .cache/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: demo test lint deps bench screenshot clean
 
@@ -14,7 +16,7 @@ demo: $(STAMP)
 # Lint first (seconds), then both test passes. Both passes always run, so one failure hides
 # nothing of the other; pytest exits 5 when PYTEST_ARGS leave a pass no test to run: that
 # pass is simply empty.
-test: $(STAMP) deps lint
+test: $(STAMP) deps $(AXE) lint
 	@failed=0; \
 	$(PY) -m pytest -n $(JOBS) -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
 	$(PY) -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ] || failed=1; \
@@ -41,9 +43,12 @@ $(STAMP): pyproject.toml
 screenshot: $(STAMP) deps
 	$(PY) scripts/dashboard-screenshot
 
+$(AXE): | deps
+	npm install --prefix .cache/axe --no-audit --no-fund --silent axe-core@4
+
 # System packages the tests use (PostgreSQL, pdftotext, Chromium, fonts).
 deps:
 	bash scripts/system-deps
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache .cache build dist *.egg-info

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tests.conftest import CASE
 from tests.foundation_fixtures import STAFF, _columns
-from workflow.core import config
+from workflow.core import config, dates
 from workflow.orders import orders
 from workflow.record import db
 from workflow.record.models import CourtOrder, Detainee, Event, Notice
@@ -22,9 +22,8 @@ T = TypeVar("T")
 
 def chicago(text: str) -> datetime:
     """``2025-11-21 12:00`` in Chicago as an aware UTC instant."""
-    from workflow.core import clock
 
-    return clock.parse_instant(text, "America/Chicago")
+    return dates.parse_instant(text, "America/Chicago")
 
 
 def on_order(database: db.Database, change: Callable[..., T], case: str = CASE) -> T:

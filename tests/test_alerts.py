@@ -27,7 +27,7 @@ from tests.flows_fixtures import (
     walk,
 )
 from tests.notices_fixtures import free_port, with_smtp
-from workflow.core import clock, config
+from workflow.core import clock, config, dates
 from workflow.core.errors import ConfigError
 from workflow.demo import alerts as demo_alerts
 from workflow.notices import alerts, letters, thresholds
@@ -186,7 +186,7 @@ def check_at(database: db.Database, staffed: config.Settings, order_id: int,
 
 
 def chicago(text: str) -> datetime:
-    return clock.parse_instant(text, "America/Chicago")
+    return dates.parse_instant(text, "America/Chicago")
 
 
 def stored(database: db.Database) -> dict[str, tuple[str, datetime | None]]:
@@ -405,6 +405,15 @@ def test_the_demo_step_says_which_alerts_fired(database, settings, order_id) -> 
                      "overdue-1"]
     assert "no alert due; next T-24h" in said[2]
     assert {r for _, r, _ in notices_of(database)} == {demo_alerts.STAFF}
+
+
+def test_a_long_missed_deadline_counts_the_skipped_thresholds(
+        cli, court_order, staff_env, smtp_server, mailbox, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cli("import", _class_list(tmp_path))
+    out = cli("alerts", "check", "--now", "2026-12-01 12:00").output
+    line = next(line for line in out.splitlines() if f"{CASE}: sent" in line)
+    assert re.search(r"\(skipped \d{3} earlier thresholds\)", line), line
+    assert "T-72h" not in line and "overdue-2," not in line
 
 
 # ---------------------------------------------------------------- the commands

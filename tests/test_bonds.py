@@ -172,6 +172,31 @@ def test_a_breach_records_and_shows_its_appeal_deadline(  # type: ignore[no-unty
     assert json.loads(in_person)[0]["due"] == "2025-12-27T23:59:00-06:00"
 
 
+def test_a_day_without_a_time_is_in_order_with_that_days_events(  # type: ignore[no-untyped-def]
+        cli, court_order, tmp_path, frozen) -> None:
+    _posted_through_cli(cli, tmp_path)  # posted at noon court time on 20 Nov
+    frozen(datetime(2025, 11, 20, 20, 0, tzinfo=UTC))
+    out = cli("bonds", "record", "012345678", "cancelled", "--date", "11/20/2025",
+              "--reason", "case-closed").output
+    assert "bond #1: cancelled recorded, now cancelled" in out
+    assert json.loads(cli("bonds", "list", "--json").output)[0]["state"] == "cancelled"
+    earlier = cli("bonds", "record", "012345678", "refund-requested", "--date", "11/19/2025",
+                  ok=False)
+    assert earlier.output.strip() == "Error: the date given is before bond #1's last recorded event"
+
+
+def test_a_us_date_with_a_24_hour_time_is_read_by_bond_options(  # type: ignore[no-untyped-def]
+        cli, court_order, tmp_path, frozen) -> None:
+    _posted_through_cli(cli, tmp_path)
+    frozen(datetime(2025, 11, 22, 18, 0, tzinfo=UTC))
+    out = cli("bonds", "record", "012345678", "demand", "--due", "11/26/2025 14:00").output
+    assert "surrender due Wed 26 Nov 2025 14:00 CST" in out
+    day_first = cli("bonds", "record", "012345678", "produced", "--date", "21/11/2025",
+                    ok=False)
+    assert day_first.exit_code == 1
+    assert "reads day-first (the first number is above 12)" in day_first.output
+
+
 # ---------------------------------------------------------------- the command line
 
 

@@ -1,4 +1,4 @@
-"""Court time in, UTC stored; DST gaps and overlaps refused rather than guessed."""
+"""Court time shown, UTC stored, durations read, and the clock tests stand still on."""
 
 from __future__ import annotations
 
@@ -7,65 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from workflow.core import clock
-from workflow.core.errors import BondtrackError
 
 CHICAGO = "America/Chicago"
-
-
-def test_noon_on_21_november_in_chicago_is_six_pm_utc() -> None:
-    assert clock.parse_instant("2025-11-21 12:00", CHICAGO) == \
-        datetime(2025, 11, 21, 18, 0, tzinfo=UTC)
-
-
-def test_summer_court_time_uses_daylight_time() -> None:
-    assert clock.parse_instant("2025-07-01 12:00", CHICAGO) == \
-        datetime(2025, 7, 1, 17, 0, tzinfo=UTC)
-
-
-def test_parsed_instants_are_aware_utc() -> None:
-    value = clock.parse_instant("2025-11-21T12:00", CHICAGO)
-    assert value.tzinfo is UTC
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("2025-11-21T12:00:00-05:00", datetime(2025, 11, 21, 17, 0, tzinfo=UTC)),
-     ("2025-11-21 18:00Z", datetime(2025, 11, 21, 18, 0, tzinfo=UTC)),
-     ("2025-11-21T12:00+00:00", datetime(2025, 11, 21, 12, 0, tzinfo=UTC))],
-)
-def test_an_explicit_offset_wins_over_the_court_zone(text: str, expected: datetime) -> None:
-    assert clock.parse_instant(text, CHICAGO) == expected
-
-
-@pytest.mark.parametrize("text", ["2026-03-08 02:30", "2025-11-02 01:30"])
-def test_a_wall_time_skipped_or_repeated_by_dst_is_refused(text: str) -> None:
-    with pytest.raises(BondtrackError, match="DST change in America/Chicago: give an offset"):
-        clock.parse_instant(text, CHICAGO)
-
-
-def test_a_repeated_wall_time_with_an_offset_is_accepted() -> None:
-    first = clock.parse_instant("2025-11-02 01:30-05:00", CHICAGO)
-    second = clock.parse_instant("2025-11-02 01:30-06:00", CHICAGO)
-    assert second - first == timedelta(hours=1)
-
-
-def test_wall_times_next_to_the_dst_change_are_fine() -> None:
-    assert clock.parse_instant("2026-03-08 03:00", CHICAGO) == \
-        datetime(2026, 3, 8, 8, 0, tzinfo=UTC)
-    assert clock.parse_instant("2025-11-02 02:00", CHICAGO) == \
-        datetime(2025, 11, 2, 8, 0, tzinfo=UTC)
-
-
-@pytest.mark.parametrize("zone", ["America/Chicgo", "Mars/Olympus", "", "../etc/passwd"])
-def test_an_unknown_time_zone_is_refused(zone: str) -> None:
-    with pytest.raises(BondtrackError, match="unknown time zone"):
-        clock.parse_instant("2025-11-21 12:00", zone)
-
-
-@pytest.mark.parametrize("text", ["noon Friday", "11/21/2025 12:00", "2025-11-21 25:00", ""])
-def test_text_that_is_not_a_time_is_refused(text: str) -> None:
-    with pytest.raises(BondtrackError, match="not a date and time"):
-        clock.parse_instant(text, CHICAGO)
 
 
 def test_local_shows_an_instant_in_court_time() -> None:

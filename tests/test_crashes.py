@@ -52,7 +52,7 @@ from tests.conftest import CASE, new_pg_database
 from tests.forkserver import ForkServer
 from tests.hardening_fixtures import check_invariants, connected, drop_pg_database, environment
 from tests.notices_fixtures import Mailbox, SmtpServer, free_port
-from workflow.core import clock
+from workflow.core import clock, dates
 from workflow.core import crashpoints as steps
 from workflow.core.files import ensure_private_dir
 from workflow.intake.roster import import_class_list
@@ -565,7 +565,7 @@ def _after_scheduler(database: db.Database, mailboxes: list[SmtpServer]) -> str:
         scheduler.acquire(session, scheduler.Holder.this_process(), clock.now(),
                           timedelta(minutes=2))
     _jobs_load(database)
-    at = clock.parse_instant(REHEARSAL, "America/Chicago") + timedelta(hours=1)
+    at = dates.parse_instant(REHEARSAL, "America/Chicago") + timedelta(hours=1)
     alerts.run(database, database.settings, case=CASE, now=at, actor=Actor("after"),
                worker="after-the-crash")
     with database.read() as session:
@@ -583,7 +583,7 @@ def start_sweep(server: ForkServer, env: dict[str, str], tasks: bool,
                 kill_at: Step | None = None) -> None:
     """`bondtrack run sweep`, or with ``tasks`` its tasks alone (tests/sweep_tasks.py)."""
     if tasks:
-        now = int(clock.parse_instant(SWEEP_AT, "America/Chicago").timestamp())
+        now = int(dates.parse_instant(SWEEP_AT, "America/Chicago").timestamp())
         server.start([CASE, str(now)], env, log(env), call="tests.sweep_tasks:run",
                      kill_at=kill_at)
     else:
@@ -627,7 +627,7 @@ def _findings_by_person(database: db.Database) -> dict[int, Counter]:
 
 def _finish_sweep(database: db.Database) -> None:
     """What the next sweep does after a crash: the same checks, recording only what is new."""
-    now = clock.parse_instant(SWEEP_AT, "America/Chicago")
+    now = dates.parse_instant(SWEEP_AT, "America/Chicago")
     with database.read() as session:
         plan = sweep.plan(session, orders.resolve_order(session, CASE), now, database.settings)
     for ids in sweep.batches(plan.detainee_ids, sweep.batch_size(database.settings)):

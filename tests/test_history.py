@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import CASE
-from workflow.core import clock
+from workflow.core import dates
 from workflow.intake import history
 from workflow.orders import orders
 from workflow.record import db
@@ -34,7 +34,7 @@ STAGES = {"200000001": "INTAKE", "200000002": "LOCATING", "200000003": "LOCATED"
 
 
 def chicago(text: str) -> datetime:
-    return clock.parse_instant(text, "America/Chicago")
+    return dates.parse_instant(text, "America/Chicago")
 
 
 def csv_file(folder: Path, *rows: str, name: str = "history.csv") -> Path:
@@ -209,8 +209,7 @@ BAD_LINES = [
      "stage: not a stage (use Located, Bond Set, Bond Posted, Released, Excluded, Departed or"
      " Not in custody)"),
     (person_row("300000001", "Located", located="the 14th"),
-     "located_at: not a date (use YYYY-MM-DD, YYYY-MM-DD HH:MM or M/D/YYYY; court time unless"
-     " an offset is given)"),
+     "located_at: " + dates.NOT_A_DATE),
     (person_row("300000001", "Located", located="2025-11-14", facility=""),
      "facility_code: is required: the person was located (located_at)"),
     (person_row("300000001", "", located="2025-11-14"),
@@ -343,6 +342,17 @@ def test_a_person_from_a_plain_list_moves_on_from_a_later_history_file(
     assert (located.kind, located.at) == ("locate", chicago("2025-11-20 14:30"))
 
 
+def test_excel_us_date_times_and_two_digit_years_are_imported(  # type: ignore[no-untyped-def]
+        cli, court_order, database, tmp_path, frozen) -> None:
+    frozen(chicago("2025-11-20 15:00"))
+    path = csv_file(tmp_path, person_row("300000011", "Bond Set", located="11/13/2025 14:00",
+                                         bond_set="11/14/25"))
+    cli("import", path)
+    moves = [(e.kind, e.at) for e in events_of(database, "300000011") if e.to_stage][1:]
+    assert moves == [("locate", chicago("2025-11-13 14:00")),
+                     ("bond", chicago("2025-11-14 00:00"))]
+
+
 # ---------------------------------------------------------------- reading dates and stages
 
 
@@ -357,14 +367,14 @@ def test_a_person_from_a_plain_list_moves_on_from_a_later_history_file(
 ])
 def test_dates_in_any_of_the_import_formats_are_court_time(text: str, expected: str,
                                                           day_only: bool) -> None:
-    assert history.parse_when(text, "America/Chicago") == (chicago(expected), day_only)
+    assert dates.parse_when(text, "America/Chicago") == (chicago(expected), day_only)
 
 
 def test_an_offset_is_taken_as_given_and_a_dst_gap_is_refused() -> None:
-    assert history.parse_when("2025-11-14T09:05:00-05:00", "America/Chicago") == (
+    assert dates.parse_when("2025-11-14T09:05:00-05:00", "America/Chicago") == (
         datetime(2025, 11, 14, 14, 5, tzinfo=UTC), False)
     with pytest.raises(ValueError, match="skipped or repeated by a DST change"):
-        history.parse_when("2025-11-02 01:30", "America/Chicago")
+        dates.parse_when("2025-11-02 01:30", "America/Chicago")
 
 
 @pytest.mark.parametrize(("text", "stage"), [

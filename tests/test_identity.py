@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from hypothesis import given
@@ -14,7 +14,6 @@ from workflow.core.identity import (
     normalize_a_number,
     normalize_language,
     normalize_name,
-    parse_date,
 )
 
 TODAY = date(2025, 11, 20)
@@ -94,41 +93,6 @@ def test_control_characters_in_names_are_refused(text: str) -> None:
 def test_an_empty_name_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="empty"):
         normalize_name(text)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("1985-03-07", date(1985, 3, 7)), ("3/7/1985", date(1985, 3, 7)),
-     ("03/07/1985", date(1985, 3, 7)), (" 12/31/1999 ", date(1999, 12, 31)),
-     ("1900-01-01", date(1900, 1, 1)), ("2025-11-20", TODAY)],
-)
-def test_dates_of_birth_are_iso_or_us(text: str, expected: date) -> None:
-    assert parse_date(text, today=TODAY) == expected
-
-
-@pytest.mark.parametrize("text", ["2/30/1990", "1990-02-30", "2023-02-29", "13/1/1990",
-                                  "1990-13-01", "0/10/1990"])
-def test_impossible_dates_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="not a date"):
-        parse_date(text, today=TODAY)
-
-
-@pytest.mark.parametrize("text",
-                         ["7 March 1985", "1985.03.07", "3/7/85", "07-03-1985", "yesterday"])
-def test_other_date_formats_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="YYYY-MM-DD or M/D/YYYY"):
-        parse_date(text, today=TODAY)
-
-
-def test_a_birth_date_in_the_future_is_refused() -> None:
-    tomorrow = TODAY + timedelta(days=1)
-    with pytest.raises(ValueError, match="future"):
-        parse_date(tomorrow.isoformat(), today=TODAY)
-
-
-def test_a_birth_date_before_1900_is_refused() -> None:
-    with pytest.raises(ValueError, match="before 1900"):
-        parse_date("12/31/1899", today=TODAY)
 
 
 @pytest.mark.parametrize(

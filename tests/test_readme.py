@@ -65,7 +65,7 @@ def test_the_spreadsheet_section_runs_with_its_sample(cli, tmp_path, monkeypatch
         "Released": "0", "Outstanding": "9", "Bond posted, awaiting release": "1",
         "Bond set, not yet posted": "2", "Located, bond not yet set": "2", "Not located": "4",
         "Excluded from the order": "1"}
-    assert "RELEASED" in said[4] and "import" in said[4]
+    assert "Released" in said[4] and "import" in said[4]
 
 
 def test_the_bond_section_runs_line_by_line(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -23,6 +23,7 @@ from tests.foundation_fixtures import (
     person,
     write_csv,
 )
+from workflow.core import dates
 from workflow.core.errors import ValidationError
 from workflow.orders import orders
 from workflow.people import tracking
@@ -320,7 +321,7 @@ def test_a_duplicate_is_named_even_when_its_twin_has_other_problems(
     problems = refused(with_order, path)
     assert "list.csv:2: a_number: the same A-number is on line(s) 3" in problems
     assert "list.csv:3: a_number: the same A-number is on line(s) 2" in problems
-    assert "list.csv:3: date_of_birth: not a date (use YYYY-MM-DD or M/D/YYYY)" in problems
+    assert "list.csv:3: date_of_birth: " + dates.NOT_A_DATE in problems
 
 
 def test_a_long_list_reports_problems_row_by_row_across_thousands_of_lines(
@@ -337,7 +338,7 @@ def test_a_long_list_reports_problems_row_by_row_across_thousands_of_lines(
     assert problems == [
         "long.csv:3: a_number: the same A-number is on line(s) 1002",
         "long.csv:1001: family_name: is required",
-        "long.csv:1001: date_of_birth: not a date (use YYYY-MM-DD or M/D/YYYY)",
+        "long.csv:1001: date_of_birth: " + dates.NOT_A_DATE,
         "long.csv:1002: language: is required",
         "long.csv:1002: a_number: the same A-number is on line(s) 3",
         "long.csv:2501: a_number: not an A-number (8 or 9 digits, optionally after 'A')",

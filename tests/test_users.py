@@ -78,7 +78,12 @@ def test_the_demo_step_prints_how_to_open_the_browser_with_an_account_that_works
     address, _ = accounts.ACCOUNTS[0]
     assert said == [f"browser: BONDTRACK_HOME={settings.home} bondtrack web, then open"
                     f" http://127.0.0.1:8000/ and sign in as {address} with the password"
-                    f" {accounts.PASSWORD}"]
+                    f" {accounts.PASSWORD}",
+                    "demo accounts, each with that password: attorney@demo.bondtrack.invalid"
+                    " (attorney), staff@demo.bondtrack.invalid (staff),"
+                    " viewer@demo.bondtrack.invalid (viewer), admin@demo.bondtrack.invalid"
+                    " (admin)"]
     with database.write() as session:
-        signed = users.sign_in(session, address, accounts.PASSWORD, None, now=clock.now())
-        assert signed.user is not None and signed.user.role == "attorney"
+        for address, role in accounts.ACCOUNTS:
+            signed = users.sign_in(session, address, accounts.PASSWORD, None, now=clock.now())
+            assert signed.user is not None and signed.user.role == role

@@ -40,6 +40,7 @@ ROUTES = [
     ("POST", "/people/{person}/sms/test", {"role": "client"}, PEOPLE_ROLES),
     ("GET", "/bulk/apply", None, PEOPLE_ROLES),
     ("GET", "/bulk/reconcile", None, PEOPLE_ROLES),
+    ("GET", "/bulk/apply/template.csv", None, PEOPLE_ROLES),
     ("POST", "/bulk/apply/preview", "upload", PEOPLE_ROLES),
     ("POST", "/bulk/reconcile/preview", "upload", PEOPLE_ROLES),
     ("POST", "/bulk/apply/confirm", {"token": "0" * 32}, PEOPLE_ROLES),
@@ -287,7 +288,7 @@ def test_locate_bond_post_release_from_the_browser(web: Web) -> None:
         assert answer.status_code == 303, (move, answer.text[:400])
         assert answer.headers["Location"] == f"/people/{person}"
     page = browser.get(f"/people/{person}").text
-    assert "RELEASED" in page and "$2,500.00" in page and "I305-77" in page
+    assert "Released" in page and "$2,500.00" in page and "I305-77" in page
     with web.database.read() as session:
         events = [(e.kind, e.actor) for e in session.scalars(select(Event).where(
             Event.detainee_id == person, Event.source == "web"))]
@@ -364,7 +365,7 @@ def test_apply_file_upload_preview_then_confirm(web: Web) -> None:
     preview = browser.post("/bulk/apply/preview", {"file": (io.BytesIO(good), "moves.csv"),
                                                    "order": "1"},
                            content_type="multipart/form-data")
-    assert preview.status_code == 200 and "LOCATED → BOND_SET" in preview.text
+    assert preview.status_code == 200 and "Located → Bond set" in preview.text
     with web.database.read() as session:
         assert session.get(Detainee, web.ids[0]).stage == "INTAKE"  # nothing yet
     token = re.search(r'name="token" value="(\w+)"', preview.text).group(1)  # type: ignore[union-attr]
@@ -391,7 +392,7 @@ def test_a_bad_apply_file_lists_every_problem_by_line_and_keeps_nothing(web: Web
                                                   "order": "1"},
                           content_type="multipart/form-data")
     assert answer.status_code == 400
-    for line in ("upload.csv:2", "upload.csv:3", "upload.csv:4"):
+    for line in ("moves.csv:2", "moves.csv:3", "moves.csv:4"):
         assert line in answer.text
     assert 'name="token"' not in answer.text
     assert not list((web.settings.home / "web-uploads").iterdir())
@@ -522,6 +523,6 @@ def test_hostile_text_in_every_move_field_is_shown_inert(web: Web) -> None:
         found = browser.post("/people", {"q": query})
         assert found.status_code == 200 and "<script>alert(1)" not in found.text
     page = browser.get(f"/people/{person}").text
-    assert "BOND_POSTED" in page
+    assert "Bond posted" in page
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4

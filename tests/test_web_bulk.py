@@ -46,14 +46,14 @@ def test_the_custody_preview_shows_each_change_by_line(web: Web) -> None:
     assert page.headers["Cache-Control"] == "no-store"
     rows = _rows(page.text)
     assert rows == [
-        ["upload.csv:2", f"#{third}", "Lindqvist, Maja", "INTAKE", "located at EAZ"],
-        ["upload.csv:3", f"#{first}", "Quispe<script>alert(1)</script>, Rosa", "LOCATED",
+        ["custody.csv:2", f"#{third}", "Lindqvist, Maja", "Intake", "located at EAZ"],
+        ["custody.csv:3", f"#{first}", "Quispe<script>alert(1)</script>, Rosa", "Located",
          "transferred and located at EAZ (was KRO)"],
         ["not on the list", f"#{second}", 'Okafor, Chidi "><img src=x onerror=alert(2)>',
-         "INTAKE", "flagged: not on the custody list"],
+         "Intake", "flagged: not on the custody list"],
     ]
     text = re.sub(r"<[^>]+>", "", page.text)
-    assert "upload.csv:4: a_number: not in order" in text
+    assert "custody.csv:4: a_number: not in order" in text
     assert "<script>alert(1)" not in page.text and "&lt;script&gt;" in page.text
     assert f'href="/people/{third}"' in page.text
     with web.database.read() as session:
@@ -71,6 +71,6 @@ def test_a_bad_custody_list_shows_every_problem_by_file_and_line(web: Web) -> No
     assert page.status_code == 400
     problems = re.findall(r"<li>(.*?)</li>", page.text)
     assert [p.split(":")[1] for p in problems] == ["3", "4", "5"], problems
-    assert all(p.startswith("upload.csv:") for p in problems)
+    assert all(p.startswith("custody.csv:") for p in problems)
     assert 'name="token"' not in page.text and 'id="custody-changes"' not in page.text
     assert not list((web.settings.home / "web-uploads").iterdir())

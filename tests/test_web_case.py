@@ -182,7 +182,7 @@ def test_a_bond_event_the_table_forbids_is_refused_and_writes_nothing(web: Web) 
     [line] = errors(refused.text)
     assert line.startswith("bond #") and "'refunded' is not allowed; allowed: " in line
     for form, why in (({"due": ""}, "'demand' needs --due"),
-                      ({"due": "soon"}, "not a date and time"),
+                      ({"due": "soon"}, "not a date"),
                       ({"due": "2025-11-19 09:00"}, "must be after the demand's date")):
         answer = _post(browser, person, "bonds/demand", form)
         assert answer.status_code == 400 and why in errors(answer.text)[0], form
@@ -206,7 +206,7 @@ def test_hearings_are_added_moved_and_done_on_the_persons_page(web: Web) -> None
         hearing = session.scalar(select(Hearing).where(Hearing.detainee_id == person))
         hearing_id = hearing.id
     page = browser.get(f"/people/{person}").text
-    assert "Miami Krome Immigration Court" in page and "2025-12-10T09:00:00-05:00" in page
+    assert "Miami Krome Immigration Court" in page and "Wed 10 Dec 2025, 09:00 EST" in page
     assert "courtroom 3" in page and "individual" in page
     # The add made a new version: a form from before it is stale.
     stale = browser.post(f"/people/{person}/hearing", {"at": "2025-12-12 09:00",
@@ -214,7 +214,7 @@ def test_hearings_are_added_moved_and_done_on_the_persons_page(web: Web) -> None
     assert stale.status_code == 409 and "changed by someone else" in stale.text
     moved = _post(browser, person, f"hearings/{hearing_id}/move", {"at": "2025-12-17 10:30"})
     assert moved.status_code == 303
-    assert "2025-12-17T10:30:00-05:00" in browser.get(f"/people/{person}").text
+    assert "Wed 17 Dec 2025, 10:30 EST" in browser.get(f"/people/{person}").text
     done = _post(browser, person, f"hearings/{hearing_id}/done", {})
     assert done.status_code == 303
     again = _post(browser, person, f"hearings/{hearing_id}/done", {})

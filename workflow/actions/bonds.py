@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.bonds import bonds, hearings
-from workflow.core import clock
+from workflow.core import clock, dates
 from workflow.core.config import Settings
 from workflow.core.errors import NotFoundError, ValidationError
 from workflow.orders import orders
@@ -72,11 +72,12 @@ def record_event_in(session: Session, detainee: Detainee, kind: str, *, actor: A
     if kind not in bonds.EVENTS:
         raise NotFoundError("no such bond event")
     tz = detainee.court_order.time_zone
+    # A day given without a time means that day, in order with the day's earlier events.
+    when, whole_day = dates.parse_when(at, tz) if at else (None, False)
     row = bonds.record(
-        session, detainee, kind, actor=actor, now=now,
-        at=clock.parse_instant(at, tz) if at else None, note=note,
-        due=clock.parse_instant(due, tz) if due else None, amount=amount_cents, reason=reason,
-        outcome=outcome, name=name, by_mail=False if in_person else None)
+        session, detainee, kind, actor=actor, now=now, at=when, whole_day=whole_day,
+        note=note, due=dates.parse_instant(due, tz) if due else None, amount=amount_cents,
+        reason=reason, outcome=outcome, name=name, by_mail=False if in_person else None)
     return bond_event_line(row, kind, tz)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from workflow.core import clock
+from workflow.core import clock, dates
 from workflow.core.config import Settings
 from workflow.orders import amendments, obligations, orders, terms
 from workflow.record import watch
@@ -103,7 +103,7 @@ def stay(database: Database, case: str | None, *, docket: str, at: str | None,
     """Record a stay (``at`` in court time; default now); the case number and since when."""
     with database.write() as session:
         order = orders.resolve_order(session, case)
-        when = clock.parse_instant(at, order.time_zone) if at else None
+        when = dates.parse_instant(at, order.time_zone) if at else None
         event = amendments.stay(session, order, docket=docket, at=when, note=note, actor=actor,
                                 now=now)
         return order.case_number, clock.local(event.at, order.time_zone).isoformat()
@@ -116,7 +116,7 @@ def lift_stay(database: Database, settings: Settings, case: str | None, *, docke
     the deadline now, and the letters line."""
     with database.write() as session:
         order = orders.resolve_order(session, case)
-        when = clock.parse_instant(at, order.time_zone) if at else None
+        when = dates.parse_instant(at, order.time_zone) if at else None
         event = amendments.lift_stay(session, order, docket=docket, at=when,
                                      new_deadline=new_deadline, note=note, actor=actor, now=now)
         return {"stayed_seconds": event.payload["stayed_seconds"],
@@ -146,7 +146,7 @@ def complete_obligation(database: Database, case: str | None, key: str, *, at: s
     """Close an obligation (``at`` in court time; default now); its key and who closed it."""
     with database.write() as session:
         order = orders.resolve_order(session, case)
-        when = clock.parse_instant(at, order.time_zone) if at else None
+        when = dates.parse_instant(at, order.time_zone) if at else None
         done = obligations.complete_obligation(session, order, key, actor=actor, now=now,
                                                at=when, note=note)
         return done.key, done.done_by or ""

@@ -4,8 +4,10 @@ shows what they would do, then confirmed or discarded. All rows or none.
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflow.core import display
 from workflow.core.config import Settings
 from workflow.core.errors import NotFoundError, ValidationError
 from workflow.core.files import ensure_private_dir, private_file
+from workflow.core.identity import format_a_number
 from workflow.intake import apply as applying
 from workflow.intake import reconcile, tables
 from workflow.intake.reconcile import ReconcileReport
@@ -75,7 +79,9 @@ def keep_upload(home: Path, filename: str, data: bytes) -> str:
         raise ValidationError("upload a .csv or .xlsx file")
     token = secrets.token_hex(16)
     folder = ensure_private_dir(home / UPLOADS / token)
-    target = private_file(folder / f"upload{suffix}")
+    # Kept under its own name (made safe), so a problem names the file the user chose.
+    stem = re.sub(r"[^\w .-]+", "_", Path(filename).stem).strip(" .")[:80] or "upload"
+    target = private_file(folder / f"{stem}{suffix}")
     target.write_bytes(data)
     return token
 
@@ -120,9 +126,15 @@ def preview_apply(session: Session, order: CourtOrder, path: Path, *, actor: Act
         Event.recorded_at == now).order_by(Event.id)).all()
     lines = [row.line for row in tables.read(path, applying.APPLY_COLUMNS,
                                              ("a_number", "action")).good_rows()]
+    people = {d.id: d for d in session.scalars(
+        select(Detainee).where(Detainee.id.in_({e.detainee_id for e in made})))}
     changes = [{"line": line, "person": e.detainee_id, "kind": e.kind,
+                "a_number": format_a_number(person.a_number),
+                "name": f"{person.family_name}, {person.given_name}",
+                "what": display.history([{"kind": e.kind, "payload": e.payload}])[0],
                 "from_stage": e.from_stage, "to_stage": e.to_stage}
-               for line, e in zip(lines, made, strict=False)]
+               for line, e in zip(lines, made, strict=False)
+               if (person := people[e.detainee_id or 0])]
     savepoint.rollback()
     return ApplyPreview(changes, [])
 
@@ -181,6 +193,12 @@ def _line_number(where: str | None) -> int:
     """The line of ``FILE:LINE[: ...]`` (0 when there is none), to sort by."""
     parts = (where or "").split(":")
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def columns(kind: str) -> Mapping[str, tuple[str, ...]]:
+    """The columns an upload of ``kind`` (``apply``, else a custody list) reads, with the
+    header names each accepts."""
+    return applying.APPLY_COLUMNS if kind == "apply" else reconcile.COLUMNS
 
 
 # ---------------------------------------------------------------- custody lists

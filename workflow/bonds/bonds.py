@@ -188,12 +188,15 @@ def state_of(events: list[BondEvent]) -> State:
 
 
 def record(session: Session, detainee: Detainee, kind: str, *, actor: Actor, now: datetime,
-           at: datetime | None = None, note: str | None = None, **options: Any) -> BondEvent:
+           at: datetime | None = None, note: str | None = None, whole_day: bool = False,
+           **options: Any) -> BondEvent:
     """Record one event of the person's posted bond, if the table allows it from its state.
 
     ``options``: ``due`` (demand: the surrender time), ``amount`` (refunded: cents),
     ``reason`` (cancelled), ``outcome`` (appeal-decided), ``name`` (designee),
     ``by_mail`` (breached: the I-323 came by mail, the default: 3 more days to appeal).
+    ``whole_day``: ``at`` is the start of a day given without a time, which is in order
+    with the events already recorded that day.
     Everything is checked before anything is written; one bond event and one audit event.
     """
     try:
@@ -211,7 +214,7 @@ def record(session: Session, detainee: Detainee, kind: str, *, actor: Actor, now
     if extra:
         flags = ", ".join("--" + e.replace("_", "-") for e in extra)
         raise ValidationError(f"'{kind}' takes no {flags}")
-    at = _checked_time(bond, events, at, now)
+    at = _checked_time(bond, events, at, now, whole_day)
     row = BondEvent(bond_id=bond.id, kind=event_kind.value, state=transition.target.value, at=at,
                     note=(note or "").strip() or None, actor=actor.operator, recorded_at=now,
                     **_facts(detainee, event_kind, at, given))
@@ -253,11 +256,13 @@ def _transition(bond: Bond, kind: Kind, source: State, options: dict[str, Any]) 
 
 
 def _checked_time(bond: Bond, events: list[BondEvent], at: datetime | None,
-                  now: datetime) -> datetime:
+                  now: datetime, whole_day: bool) -> datetime:
     last = events[-1].at if events else bond.posted_at
     assert last is not None, "a posted bond has its posting time"
     if at is None:
         return max(now, last)
+    if whole_day and at <= last < at + timedelta(days=1):
+        at = last  # that day, after what was already recorded on it
     if at > now + _CLOCK_SLACK:
         raise ValidationError("the date given is in the future")
     if at < last:

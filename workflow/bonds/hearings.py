@@ -13,7 +13,7 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from workflow.core import clock
+from workflow.core import dates
 from workflow.core.clock import iso
 from workflow.core.errors import NotFoundError, ValidationError
 from workflow.places import courts
@@ -47,7 +47,7 @@ def add(session: Session, detainee: Detainee, *, at: datetime, court: str, actor
 
 def parse_time(text: str, court: str) -> datetime:
     """``2026-01-14 09:00`` in the immigration court's own zone → aware UTC."""
-    return clock.parse_instant(text, courts.find(court).time_zone)
+    return dates.parse_instant(text, courts.find(court).time_zone)
 
 
 def get(session: Session, order: CourtOrder, hearing_id: int) -> Hearing:
@@ -125,7 +125,8 @@ def describe(hearing: Hearing) -> dict[str, Any]:
     """A hearing for people: its time in the immigration court's zone, and the court."""
     court = courts.by_key(hearing.court)
     return {"id": hearing.id, "person": hearing.detainee_id,
-            "at": iso(hearing.at, court.time_zone), "court": court.key,
+            "at": iso(hearing.at, court.time_zone), "time_zone": court.time_zone,
+            "court": court.key,
             "court_name": court.name, "kind": hearing.kind, "note": hearing.note,
             "done": hearing.done_at is not None}
 

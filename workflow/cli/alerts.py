@@ -20,7 +20,7 @@ from workflow.cli.common import (
     print_record,
     print_rows,
 )
-from workflow.core import clock
+from workflow.core import clock, dates
 from workflow.core.errors import BondtrackError
 
 
@@ -44,7 +44,7 @@ def instant(app: App, case: str | None, at: str | None) -> datetime:
     if at is None:
         return clock.now()
     zones = {zone for _, zone in alerting.watched(app.ready(), case)}
-    instants = {clock.parse_instant(at, zone) for zone in sorted(zones)}
+    instants = {dates.parse_instant(at, zone) for zone in sorted(zones)}
     if len(instants) > 1:
         raise BondtrackError("--now: the orders are in different time zones; give an offset"
                              " (2025-11-20T12:00:00-06:00) or --order")

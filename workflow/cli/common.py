@@ -120,7 +120,7 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str],
     from rich.console import Console
     from rich.table import Table
 
-    cells = [[_plain(shown(row, c)) for c in columns] for row in rows]
+    cells = [[_plain(_table_cell(row, c)) for c in columns] for row in rows]
     table = Table(title=title, header_style="bold")
     for index, column in enumerate(columns):
         # No word (a case number, an A-number, "data-production") is ever cut in two:
@@ -131,6 +131,18 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str],
         table.add_row(*line)
     # Piped or redirected, the table takes the width it needs, so grep finds what is there.
     Console(width=None if sys.stdout.isatty() else 100_000).print(table)
+
+
+_STAGE_COLUMNS = frozenset({"stage", "from_stage", "to_stage"})
+
+
+def _table_cell(row: Mapping[str, Any], column: str) -> Any:
+    """A cell as people read it: stages as words ("Bond set"); CSV and JSON keep the codes."""
+    if column in _STAGE_COLUMNS and row.get(column):
+        from workflow.core.display import stage
+
+        return stage(row[column])
+    return shown(row, column)
 
 
 def flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

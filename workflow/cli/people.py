@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from workflow.cli.common import (
     print_rows,
     print_table,
 )
-from workflow.core import clock
+from workflow.core import clock, display
 from workflow.core.identity import shown
 from workflow.core.money import dollars
 from workflow.core.stages import Stage
@@ -189,7 +188,8 @@ def show(app: App, a_number: str, case: str | None, fmt: str) -> None:
         return
     for key in ("id", "a_number", "family_name", "given_name", "date_of_birth", "country_of_birth",
                 "language", "stage", "stage_since", "exclusion_reason"):
-        value = human_time(record[key]) if key == "stage_since" else shown(record, key)
+        value = (human_time(record[key]) if key == "stage_since"
+                 else display.stage(record[key]) if key == "stage" else shown(record, key))
         click.echo(f"{key.replace('_', ' '):>16}: {value or ''}")
     facility = record["facility"]
     click.echo(f"{'facility':>16}: {facility['code'] + ' ' + facility['name'] if facility else ''}")
@@ -207,12 +207,13 @@ def show(app: App, a_number: str, case: str | None, fmt: str) -> None:
         {
             **e,
             "at": human_time(e["at"]),
-            "move": f"{e['from_stage'] or ''} → {e['to_stage']}" if e["to_stage"] else "",
-            "details": json.dumps(e["payload"], ensure_ascii=False) if e["payload"] else "",
+            "what": sentence,
+            "move": (f"{display.stage(e['from_stage'])} → {display.stage(e['to_stage'])}"
+                     if e["to_stage"] else ""),
         }
-        for e in record["events"]
+        for e, sentence in zip(record["events"], display.history(record["events"]), strict=True)
     ]
-    print_table(rows, ["at", "kind", "move", "actor", "source", "details"], title="history")
+    print_table(rows, ["at", "what", "move", "actor", "source"], title="history")
 
 
 @click.command()
@@ -228,4 +229,4 @@ def apply(app: App, file: Path, case: str | None, encoding: str, sheet: str | No
     applied = uploads.apply_file(app.ready(), app.settings, case, file,
                                   actor=app.actor("apply"), now=clock.now(), encoding=encoding,
                                   sheet=sheet)
-    click.echo(f"applied {applied} moves from {file.name}")
+    click.echo(f"applied {display.plural(applied, 'move')} from {file.name}")

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from workflow.cli.common import App, order_option, pass_app
-from workflow.core import clock
+from workflow.core import clock, dates
 
 _out = click.Path(dir_okay=False, writable=True, path_type=Path)
 
@@ -34,7 +34,7 @@ def report(app: App, case: str | None, as_of: str | None, fmt: str | None, out: 
     now = clock.now()
     with app.order_session(case) as (_, court_order):
         order_id, tz = court_order.id, court_order.time_zone
-    moment = clock.parse_instant(as_of, tz) if as_of else None
+    moment = dates.parse_instant(as_of, tz) if as_of else None
     written = compliance.generate_report(app.database, order_id, fmt=fmt, path=out,
                                          actor=app.actor(), now=now, settings=app.settings,
                                          as_of=moment)

@@ -25,7 +25,7 @@ from workflow.cli.common import (
     print_rows,
     print_table,
 )
-from workflow.core import clock
+from workflow.core import clock, dates
 from workflow.core.errors import BondtrackError
 from workflow.runners import prefect_server
 from workflow.views import reports
@@ -59,7 +59,7 @@ def _quiet_option(f: Callable[..., Any]) -> Callable[..., Any]:
 def _instant(app: App, case: str | None, at: str | None) -> tuple[str, datetime | None]:
     """The order's case number (checked before Prefect starts) and --now as an instant."""
     with app.order_session(case) as (_, court_order):
-        when = clock.parse_instant(at, court_order.time_zone) if at else None
+        when = dates.parse_instant(at, court_order.time_zone) if at else None
         return court_order.case_number, when
 
 

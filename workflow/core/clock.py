@@ -45,26 +45,6 @@ def zone(name: str) -> ZoneInfo:
                              " (use an IANA name such as America/Chicago)") from None
 
 
-def parse_instant(text: str, tz: str) -> datetime:
-    """``2025-11-21 12:00`` in court time ``tz``, or any ISO 8601 time with an offset → aware UTC.
-
-    A wall time that a DST change skips or repeats is refused rather than guessed.
-    """
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise BondtrackError("not a date and time (use YYYY-MM-DD HH:MM, court time)") from None
-    if value.tzinfo is not None:
-        return value.astimezone(UTC)
-    court = zone(tz)
-    first, second = value.replace(tzinfo=court, fold=0), value.replace(tzinfo=court, fold=1)
-    if first.utcoffset() != second.utcoffset():
-        raise BondtrackError(
-            f"{value:%Y-%m-%d %H:%M} is skipped or repeated by a DST change in {tz}: give an offset"
-        )
-    return first.astimezone(UTC)
-
-
 def local(instant: datetime, tz: str) -> datetime:
     """``instant`` as wall time in ``tz`` (for display only)."""
     return instant.astimezone(zone(tz))

@@ -8,6 +8,7 @@ is made: it is slow to load.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     from weasyprint import Document
 
 Progress = Callable[[str, int, int], None]
+# WeasyPrint logs a line per step of every page at INFO ("Step 5 - Creating layout - Page 3"):
+# most of a busy server's log. Its warnings still come through.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def write_pdf(html_text: str, target: Path, progress: Progress | None = None) -> None:

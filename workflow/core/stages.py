@@ -33,6 +33,21 @@ class Action(StrEnum):
     REDETAIN = "redetain"
 
 
+# Each stage as people read it, in CLI tables and the browser alike (codes stay in JSON/CSV).
+WORDS = {Stage.INTAKE: "Intake", Stage.LOCATING: "Locating", Stage.LOCATED: "Located",
+         Stage.BOND_SET: "Bond set", Stage.BOND_POSTED: "Bond posted",
+         Stage.RELEASED: "Released", Stage.EXCLUDED: "Excluded", Stage.DEPARTED: "Departed",
+         Stage.NOT_IN_CUSTODY: "Not in custody"}
+
+
+def word(code: str) -> str:
+    """``BOND_SET`` → ``Bond set``; a code the table lacks is shown as it is."""
+    try:
+        return WORDS[Stage(code)]
+    except ValueError:
+        return code
+
+
 RESOLVED = frozenset({Stage.RELEASED, Stage.DEPARTED, Stage.NOT_IN_CUSTODY})
 COVERED = frozenset(Stage) - {Stage.EXCLUDED}
 OUTSTANDING = COVERED - RESOLVED

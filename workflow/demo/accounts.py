@@ -11,8 +11,9 @@ from workflow.record.audit import Actor
 from workflow.record.db import Database
 
 ACCOUNTS = (("attorney@demo.bondtrack.invalid", "attorney"),
-                 ("staff@demo.bondtrack.invalid", "staff"),
-                 ("viewer@demo.bondtrack.invalid", "viewer"))
+            ("staff@demo.bondtrack.invalid", "staff"),
+            ("viewer@demo.bondtrack.invalid", "viewer"),
+            ("admin@demo.bondtrack.invalid", "admin"))
 PASSWORD = "demo-password-not-secret"
 
 
@@ -25,3 +26,5 @@ def step(database: Database, settings: Settings, order_id: int, now: datetime,
     say(f"browser: BONDTRACK_HOME={settings.home} bondtrack web, then open"
         f" http://127.0.0.1:8000/ and sign in as {ACCOUNTS[0][0]}"
         f" with the password {PASSWORD}")
+    say("demo accounts, each with that password: "
+        + ", ".join(f"{address} ({role})" for address, role in ACCOUNTS))

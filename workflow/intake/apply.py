@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from workflow.bonds import bonds
-from workflow.core import clock, crashpoints
+from workflow.core import crashpoints, dates
 from workflow.core.errors import BondtrackError, ValidationError
 from workflow.core.money import parse_amount
 from workflow.intake import headers, tables
@@ -104,16 +104,17 @@ def _apply_row(session: Session, order: CourtOrder, row: tables.Row, *, actor: A
             facility = moves.resolve_facility(session, fields)
     # A row is checked whole: a time or an amount its action does not read must still be one.
     at = amount = None
+    whole_day = False
     if row.get("at"):
         with _column("at"):
-            at = clock.parse_instant(row.get("at"), order.time_zone)
+            at, whole_day = dates.parse_when(row.get("at"), order.time_zone)
     if row.get("amount"):
         with _column("amount"):
             amount = parse_amount(row.get("amount"))
     if name in _bond_events():
         with _column("action"):
             _record_bond_event(session, order, detainee, name, row, at=at, amount=amount,
-                               actor=actor, now=now)
+                               whole_day=whole_day, actor=actor, now=now)
         return
     if name == TERMS_ACTION:
         with _column("action"):
@@ -130,18 +131,18 @@ def _bond_events() -> tuple[str, ...]:
 
 def _record_bond_event(session: Session, order: CourtOrder, detainee: Detainee, name: str,
                        row: tables.Row, *, at: datetime | None, amount: int | None,
-                       actor: Actor, now: datetime) -> None:
+                       whole_day: bool, actor: Actor, now: datetime) -> None:
     """An ``apply`` row for the bond fund's spreadsheet: one event of a posted bond."""
     options: dict[str, Any] = {}
     if row.get("due"):
         with _column("due"):
-            options["due"] = clock.parse_instant(row.get("due"), order.time_zone)
+            options["due"] = dates.parse_instant(row.get("due"), order.time_zone)
     if amount is not None:
         options["amount"] = amount
     for option, column in (("reason", "reason"), ("outcome", "outcome"), ("name", "designee")):
         if row.get(column):
             options[option] = row.get(column)
-    bonds.record(session, detainee, name, actor=actor, now=now, at=at,
+    bonds.record(session, detainee, name, actor=actor, now=now, at=at, whole_day=whole_day,
                  note=row.get("notes") or None, **options)
 
 

@@ -24,7 +24,6 @@ recorded event is an error naming the line and the event.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,8 +34,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, String, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from workflow.core import clock, stages
-from workflow.core.errors import BondtrackError, ConflictError
+from workflow.core import clock, dates, stages
+from workflow.core.errors import ConflictError
 from workflow.core.identity import normalize_a_number, normalize_name
 from workflow.core.money import parse_amount
 from workflow.core.stages import Action, Stage
@@ -93,8 +92,6 @@ _FINAL = {Stage.LOCATING: Action.SEARCH, Stage.EXCLUDED: Action.EXCLUDE,
 _CLOCK_SLACK = timedelta(minutes=5)
 # A day (ISO or US) and, if given, a wall time (24-hour or with AM/PM); anything else, such
 # as a time with an offset, is read as ISO 8601.
-_WALL = re.compile(r"^(?:(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})/(\d{1,2})/(\d{4}))"
-                   r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp])\.?[Mm]?\.?)?$")
 UNDATED_IMPORT = "no date in the file: the time of the import"
 
 
@@ -148,36 +145,6 @@ class Move:
     details: dict[str, Any]
 
 
-@lru_cache(maxsize=65536)  # a spreadsheet holds a few dozen days, each on thousands of rows
-def parse_when(text: str, tz: str) -> tuple[datetime, bool]:
-    """A date or date and time as staff write them → (aware UTC, whether it was a day only).
-
-    ISO (``2025-11-14``, ``2025-11-14 10:30``, with an offset or not) or US
-    (``11/14/2025``, ``11/14/2025 2:30 PM``); court time unless an offset is given. A day
-    alone is the start of that day in court time.
-    """
-    wall = _WALL.match(text.strip())
-    try:
-        if wall is None:
-            return clock.parse_instant(text, tz), False
-        y1, m1, d1, m2, d2, y2, hour, minute, second, half = wall.groups()
-        day = date(int(y1 or y2), int(m1 or m2), int(d1 or d2))
-        if hour is None:
-            return clock.parse_instant(f"{day.isoformat()} 00:00", tz), True
-        hours = int(hour)
-        if half:
-            if not 1 <= hours <= 12:
-                raise ValueError("not a time of day")
-            hours = hours % 12 + (12 if half.lower() == "p" else 0)
-        moment = datetime.combine(day, time(hours, int(minute), int(second or 0)))
-        return clock.parse_instant(moment.isoformat(sep=" "), tz), False
-    except (BondtrackError, ValueError) as exc:
-        if "DST" in str(exc):
-            raise ValueError(str(exc)) from None
-        raise ValueError("not a date (use YYYY-MM-DD, YYYY-MM-DD HH:MM or M/D/YYYY;"
-                         " court time unless an offset is given)") from None
-
-
 def parse_stage(text: str) -> Stage:
     key = " ".join(text.lower().replace("_", " ").replace("-", " ").split())
     stage = _SPELLINGS.get(key)
@@ -217,9 +184,9 @@ def read_row(row: tables.Row, context: Context, errors: list[tuple[str, str]]) -
     except ValueError:
         return None  # the class list's own check reports it
     stage = row.parsed("stage", parse_stage, errors)
-    dates = {column: row.parsed(column, lambda t: parse_when(t, context.time_zone), errors)
-             for column in _DATE_COLUMNS}
-    for column, value in dates.items():
+    when = {column: row.parsed(column, lambda t: dates.parse_when(t, context.time_zone), errors)
+            for column in _DATE_COLUMNS}
+    for column, value in when.items():
         if value is not None:
             _check_date(column, value, context, errors)
     details = _details(row, errors)
@@ -236,7 +203,7 @@ def read_row(row: tables.Row, context: Context, errors: list[tuple[str, str]]) -
             given = next(c for c in COLUMNS if row.get(c))
             errors.append(("stage", f"is required when {given} is given"))
         return None
-    steps = _steps(stage, row, dates, details, errors)
+    steps = _steps(stage, row, when, details, errors)
     if errors:
         return None
     _order_and_time(steps, context, errors)
@@ -523,7 +490,7 @@ def _order_start(order: CourtOrder) -> datetime | None:
     if order.order_date is None:
         return None
     start = datetime.combine(order.order_date, time(0), tzinfo=clock.zone(order.time_zone))
-    return clock.parse_instant(f"{start:%Y-%m-%d %H:%M}", order.time_zone)
+    return dates.parse_instant(f"{start:%Y-%m-%d %H:%M}", order.time_zone)
 
 
 def record(session: Session, order: CourtOrder, plans: Iterable[Plan], *, file: str,

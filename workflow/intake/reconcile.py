@@ -31,10 +31,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.core import clock
+from workflow.core import clock, dates
 from workflow.core.errors import NotFoundError, ValidationError
 from workflow.core.files import ensure_private_dir, private_file
-from workflow.core.identity import a_number_fields, normalize_a_number, normalize_name, parse_date
+from workflow.core.identity import a_number_fields, normalize_a_number, normalize_name
 from workflow.core.stages import RESOLVED, Stage
 from workflow.intake import headers, tables
 from workflow.people import tracking
@@ -212,8 +212,8 @@ def _parse(row: tables.Row, today: date, directory: facilities.Index,
     # ICE's lists say "out" with a book-out time and a release reason, not a status.
     held = status in HELD and not (row.get("book_out_date") and row.get("release_reason"))
     # ICE's "Stay Book In Date Time": the date is what matters here, the time may follow.
-    parsed("book_in_date", lambda text: parse_date(_day(text), today=today))
-    parsed("book_out_date", lambda text: parse_date(_day(text), today=today))
+    parsed("book_in_date", lambda text: dates.parse_day(text, today=today))
+    parsed("book_out_date", lambda text: dates.parse_day(text, today=today))
     given = row.get("facility_code") or row.get("facility_name")
     if held and not given and not row.withheld & set(FACILITY_COLUMNS):
         errors.append(("facility_code", "is required for someone in custody"))
@@ -221,11 +221,6 @@ def _parse(row: tables.Row, today: date, directory: facilities.Index,
     if errors or a_number is None:
         return None
     return _Listed(row.line, a_number, held, code, name)
-
-
-def _day(text: str) -> str:
-    """``2025-11-10T08:00:00`` or ``11/10/2025 8:00 AM`` → the date alone."""
-    return text.replace("T", " ").split()[0]
 
 
 def _place(row: tables.Row, parsed: Any, directory: facilities.Index,
@@ -309,7 +304,7 @@ def _facility(session: Session, entry: _Listed, report: ReconcileReport,
     if entry.facility_code not in known:
         known.add(entry.facility_code)
         report.facilities_added.append(entry.facility_code)
-    return facilities.by_code(session, entry.facility_code, entry.facility_name)
+    return facilities.facility_for(session, entry.facility_code, entry.facility_name)
 
 
 _OUTCOMES = ("found", "moved", "missing", "listed_out", "held_but_resolved")

@@ -18,13 +18,13 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import String, select
 from sqlalchemy.orm import Session
 
-from workflow.core import clock, crashpoints
+from workflow.core import clock, crashpoints, dates
 from workflow.core.errors import BondtrackError, ValidationError
 from workflow.core.identity import (
     normalize_a_number,
     normalize_language,
     normalize_name,
-    parse_date,
+    search_key,
 )
 from workflow.core.stages import Stage
 from workflow.intake import headers, history, tables
@@ -250,7 +250,8 @@ class _Cells:
         at = {name: index for index, name in enumerate(columns)}
         self.parsers: dict[str, Callable[[str], Any]] = {
             "a_number": normalize_a_number, "family_name": normalize_name,
-            "given_name": normalize_name, "date_of_birth": partial(parse_date, today=today),
+            "given_name": normalize_name,
+            "date_of_birth": partial(dates.parse_day, today=today, past=True),
             "country_of_birth": normalize_name, "language": normalize_language,
             "phone": _phone, "email": _email, "facility_name": normalize_name,
         }
@@ -404,11 +405,13 @@ def _insert_new(session: Session, order: CourtOrder, new_people: list[tuple[_Per
     count = len(new_people)
     ids = bulk.new_ids(session, people, count)
     since = [entered.get(person.a_number) or now for person, _ in new_people]
-    fields = zip(*(person.values for person, _ in new_people), strict=True)
+    fields = dict(zip(PERSON_FIELDS, zip(*(person.values for person, _ in new_people),
+                                         strict=True), strict=True))
     bulk.insert_columns(session, people, {
         "id": ids, "order_id": [order.id] * count,
         "a_number": [person.a_number for person, _ in new_people],
-        **dict(zip(PERSON_FIELDS, fields, strict=True)),
+        **fields,
+        "search_key": list(map(search_key, fields["family_name"], fields["given_name"])),
         "facility_id": [facility_id for _, facility_id in new_people],
         "stage": [_INTAKE] * count, "stage_since": since, "version": [1] * count,
         "created_at": [now] * count, "updated_at": [now] * count,

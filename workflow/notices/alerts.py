@@ -122,13 +122,25 @@ def describe(outcome: Outcome) -> str:
     return _describe_releases(outcome) + others
 
 
+NAMED_SKIPS = 3  # more skipped thresholds than this are counted, not named
+
+
+def _skipped(passed: Sequence[Threshold]) -> str:
+    """`` (skipped T-72h, T-48h)``, or `` (skipped 389 earlier thresholds)`` after a long
+    sleep: a line, not a paragraph."""
+    if not passed:
+        return ""
+    if len(passed) > NAMED_SKIPS:
+        return f" (skipped {len(passed)} earlier thresholds)"
+    return f" (skipped {', '.join(t.name for t in passed)})"
+
+
 def _describe_releases(outcome: Outcome) -> str:
     case = outcome.case_number
     if outcome.sent is not None:
         what = ("the digest for " + outcome.sent.name.removeprefix(DIGEST)
                 if outcome.sent.name.startswith(DIGEST) else outcome.sent.name)
-        passed = ", ".join(t.name for t in outcome.skipped)
-        skipped = f" (skipped {passed})" if passed else ""
+        skipped = _skipped(outcome.skipped)
         return f"{case}: sent {what} to {outcome.recipients} staff{skipped}"
     if outcome.paused:
         return f"{case}: {outcome.paused}"

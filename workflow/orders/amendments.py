@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
-from workflow.core import clock
+from workflow.core import clock, dates
 from workflow.core.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.core.identity import normalize_a_number
 from workflow.core.stages import OUTSTANDING
@@ -60,7 +60,7 @@ def amend(session: Session, order: CourtOrder, *, docket: str, docket_date: date
     docket = _docket(docket)
     wanted: dict[str, Any] = {}
     if deadline is not None:
-        wanted["deadline"] = clock.parse_instant(deadline, order.time_zone)
+        wanted["deadline"] = dates.parse_instant(deadline, order.time_zone)
     if bond_amount_cents is not None:
         if bond_amount_cents < 0:
             raise ValidationError("the bond amount is negative")
@@ -130,7 +130,7 @@ def lift_stay(session: Session, order: CourtOrder, *, docket: str, actor: Actor,
         raise ValidationError("the stay cannot be lifted before it began")
     changes = {}
     if new_deadline is not None:
-        deadline = clock.parse_instant(new_deadline, order.time_zone)
+        deadline = dates.parse_instant(new_deadline, order.time_zone)
         if deadline != order.deadline:
             changes["deadline"] = (order.deadline, deadline)
     affected = _affected(session, order, changes)

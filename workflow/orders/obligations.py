@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from workflow.core import clock
+from workflow.core import clock, dates
 from workflow.core.errors import NotFoundError, ValidationError
 from workflow.record import audit, schema
 from workflow.record.audit import Actor
@@ -91,7 +91,7 @@ def add_obligation(session: Session, order: CourtOrder, *, kind: str, due: str, 
     check_widths(schema.obligations, {"kind": kind, "owed_by": owed_by})
     from workflow.record.models import Obligation  # the ORM: whoever writes has loaded it
 
-    row = Obligation(order_id=order.id, kind=kind, due_at=clock.parse_instant(due, order.time_zone),
+    row = Obligation(order_id=order.id, kind=kind, due_at=dates.parse_instant(due, order.time_zone),
                      owed_by=owed_by, note=note or None, created_at=now)
     session.add(row)
     session.flush()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import case, func, select
 
-from workflow.core import clock
+from workflow.core import dates
 from workflow.core.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.core.identity import normalize_a_number
 from workflow.core.stages import OUTSTANDING
@@ -66,7 +66,7 @@ def add_order(
     schema.check_widths(schema.court_orders, {"conditions": conditions})
     order = CourtOrder(
         **text,
-        deadline=clock.parse_instant(deadline, time_zone),
+        deadline=dates.parse_instant(deadline, time_zone),
         order_date=order_date,
         created_at=now,
         parent_id=parent.id if parent else None,

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from workflow.core import clock
+from workflow.core import dates
 from workflow.core.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.core.money import parse_amount
 from workflow.core.stages import Action, Stage
@@ -88,7 +88,7 @@ def make(session: Session, detainee: Detainee, move: str, fields: Mapping[str, s
     if move == NOTE:
         return tracking.add_note(session, detainee, given.get("note", ""), actor=actor, now=now)
     zone = detainee.court_order.time_zone
-    at = _parsed("at", given, lambda text: clock.parse_instant(text, zone))
+    at = _parsed("at", given, lambda text: dates.parse_instant(text, zone))
     if facility is None and given.get("facility"):
         facility = resolve_facility(session, given)
     action = Action(move)
@@ -131,6 +131,11 @@ def resolve_facility(session: Session, fields: Mapping[str, str | None]) -> Faci
 
 def describe(detainee: Detainee, event: Event) -> str:
     """The one line a move prints: ``person #7: LOCATED → BOND_SET``."""
+    if event.kind in ("locate", "transfer") and detainee.facility is not None:
+        # A facility typed by name: say which one it was read as.
+        where = f"{detainee.facility.code} ({detainee.facility.name})"
+        return (f"person #{detainee.id}: {event.from_stage} → {event.to_stage}"
+                f" {'at' if event.kind == 'locate' else 'to'} {where}")
     if event.to_stage:
         return f"person #{detainee.id}: {event.from_stage} → {event.to_stage}"
     return f"person #{detainee.id}: {event.kind} recorded"

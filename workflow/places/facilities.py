@@ -152,13 +152,23 @@ def audit_change(session: Session, what: tuple[str, str], verb: str, changes: di
 
 # ---------------------------------------------------------------- names to codes
 
+SHOWN_CANDIDATES = 10  # a name that fits more lists this many, with the count of the rest
+# rapidfuzz's 0-100 ratio from which a name reads as a misspelling of one facility's, when no
+# other comes within CLEAR_WINNER of it ("Kenosa County Jail" fits Kenton and Reno alike).
+CLOSE_SPELLING, CLEAR_WINNER, WORTH_SUGGESTING = 90, 5, 60
+
+
 class AmbiguousFacility(ValidationError):
     """A name that fits more than one facility: one line, and the candidates as problems."""
 
     def __init__(self, text: str, candidates: Iterable[Facility]):
+        ordered = sorted(candidates, key=lambda f: f.code)
         lines = [f"  {f.code}  {f.name}, {f.city or '?'} {f.state or ''}".rstrip()
-                 for f in sorted(candidates, key=lambda f: f.code)]
-        super().__init__(f"{text!r} fits {len(lines)} facilities; give the code, or the city "
+                 for f in ordered[:SHOWN_CANDIDATES]]
+        if len(ordered) > SHOWN_CANDIDATES:
+            lines.append(f"  ... and {len(ordered) - SHOWN_CANDIDATES} more"
+                         " (`bondtrack facility search` lists them)")
+        super().__init__(f"{text!r} fits {len(ordered)} facilities; give the code, or the city "
                          "and state", lines)
 
     def listing(self) -> str:
@@ -198,7 +208,8 @@ class Index:
         facility = self.by_code.get(text.upper())
         if facility is not None:
             return facility
-        candidates = self.by_name.get(name_key(text), [])
+        key = name_key(text)
+        candidates = self.by_name.get(key) or self._by_words(key)
         if state:
             candidates = [f for f in candidates if (f.state or "").upper() == state.strip().upper()]
         if city and len(candidates) > 1:
@@ -206,7 +217,41 @@ class Index:
             candidates = in_city or candidates
         if len(candidates) > 1:
             raise AmbiguousFacility(text, candidates)
-        return candidates[0] if candidates else None
+        if candidates:
+            return candidates[0]
+        close = self.closest(key)
+        return close[0] if close is not None and close[1] >= CLOSE_SPELLING else None
+
+    def _by_words(self, key: str) -> list[Facility]:
+        """The facilities one of whose names holds every word of ``key`` ("kenosha county
+        detention" is the Kenosha County Detention Center)."""
+        words = set(key.split())
+        found = {f.code: f for name, fits in self.by_name.items() if words <= set(name.split())
+                 for f in fits}
+        return list(found.values())
+
+    def closest(self, key: str) -> tuple[Facility, float] | None:
+        """The facility whose name is spelled most like ``key``, and how alike (0-100); a
+        near tie with another facility counts as no more than a suggestion."""
+        from rapidfuzz import fuzz, process  # only when a name is not found as written
+
+        best = process.extract(key, list(self.by_name), limit=8, scorer=fuzz.token_sort_ratio)
+        if not best or len(self.by_name[best[0][0]]) > 1:
+            return None
+        first = self.by_name[best[0][0]][0]
+        rivals = [score for name, score, _ in best[1:]
+                  if any(f.code != first.code for f in self.by_name[name])]
+        score = best[0][1]
+        if rivals and score - rivals[0] < CLEAR_WINNER:
+            score = min(score, CLOSE_SPELLING - 1)
+        return first, score
+
+    def suggestion(self, text: str) -> str:
+        """`` (the closest is KENOSWI, Kenosha County Detention Center)``, or nothing."""
+        close = self.closest(name_key(text))
+        if close is None or close[1] < WORTH_SUGGESTING:
+            return ""
+        return f" (the closest is {close[0].code}, {close[0].name})"
 
 
 def index(session: Session) -> Index:
@@ -238,17 +283,20 @@ def by_code(session: Session, code: str, name: str | None = None) -> Facility:
 def resolve(session: Session, text: str, city: str | None = None,
             state: str | None = None) -> Facility:
     """The facility a code or name means; a clear error when none or several fit."""
-    facility = index(session).find(text, city, state)
+    directory = index(session)
+    facility = directory.find(text, city, state)
     if facility is None:
-        raise NotFoundError(f"no facility {' '.join(text.split())!r} in the directory: "
-                            "`bondtrack facility search` finds one, `facility add` adds one")
+        raise NotFoundError(f"no facility {' '.join(text.split())!r} in the directory"
+                            f"{directory.suggestion(text)}: `bondtrack facility search` finds"
+                            " one, `facility add` adds one")
     return facility
 
 
 def facility_for(session: Session, text: str, name: str | None = None, city: str | None = None,
                  state: str | None = None, directory: Index | None = None) -> Facility:
-    """The facility a code or a name means (locate, transfer, apply); a code the directory
-    lacks is added when its name is given."""
+    """The facility a code or a name means (locate, transfer, apply, a custody list, a test):
+    the one lookup every edge shares. A code the directory lacks is added when its name is
+    given."""
     directory = directory or index(session)
     where = place(directory, text, name, city, state)
     if where.ambiguous:
@@ -456,5 +504,6 @@ def place(index: Index, code_text: str, name: str | None = None, city: str | Non
     if code:
         return Place(bare_code=code)
     return Place(unknown=f"no facility in the directory is called {text!r}"
-                 f"{' in ' + ', '.join(p for p in (city, state) if p) if city or state else ''};"
+                 f"{' in ' + ', '.join(p for p in (city, state) if p) if city or state else ''}"
+                 f"{index.suggestion(text)};"
                  " imported without a facility (`bondtrack facility add` adds it)")

@@ -94,6 +94,7 @@ class Detainee(Base):
     a_number: Mapped[str]
     family_name: Mapped[str]
     given_name: Mapped[str]
+    search_key: Mapped[str | None]
     date_of_birth: Mapped[date | None]
     country_of_birth: Mapped[str | None]
     language: Mapped[str | None]

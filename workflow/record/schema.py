@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from workflow.core import identity
 from workflow.core.errors import ValidationError
 
 # Stable constraint names on SQLite and PostgreSQL, so migrations can name them.
@@ -93,6 +94,11 @@ def _id() -> Column[int]:
 
 def _when(name: str, nullable: bool = False) -> Column[datetime]:
     return Column(name, UTCDateTime(), nullable=nullable)
+
+
+def _search_key(context: Any) -> str:
+    row = context.get_current_parameters()
+    return identity.search_key(row["family_name"], row["given_name"])
 
 
 def _text(name: str, length: int | None = None, nullable: bool = True, **kw: Any) -> Column[str]:
@@ -188,6 +194,9 @@ detainees = Table(
     _text("a_number", 9, nullable=False),
     _text("family_name", 200, nullable=False),
     _text("given_name", 200, nullable=False),
+    # The name folded for search (identity.search_key): accents and case ignored alike on
+    # SQLite and PostgreSQL. Names are written once; a bulk load sets it itself.
+    _text("search_key", 402, default=_search_key),
     Column("date_of_birth", Date, nullable=True),
     _text("country_of_birth", 100),
     _text("language", 40),

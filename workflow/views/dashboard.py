@@ -252,9 +252,11 @@ def _describe(series: Sequence[tuple[datetime, int]], peak: int, current: int, a
 # ---------------------------------------------------------------- the page
 
 
-def render_dashboard(data: dict[str, Any]) -> str:
-    """The page as one self-contained HTML string."""
-    return render("dashboard.html.j2", d=data)
+def render_dashboard(data: dict[str, Any], person_link: str | None = None) -> str:
+    """The page as one self-contained HTML string; with ``person_link`` (the workspace's
+    ``/people/``), the part of a page the workspace wraps, its people linked."""
+    return render("dashboard.html.j2", d=data, embedded=person_link is not None,
+                  person_link=person_link)
 
 
 def write_dashboard(database: db.Database, order_id: int, *, path: Path, now: datetime,

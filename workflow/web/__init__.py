@@ -17,7 +17,7 @@ from flask import Flask
 from jinja2 import StrictUndefined
 
 from workflow import resource
-from workflow.core import config
+from workflow.core import config, display
 from workflow.core.files import ensure_private_dir, private_file
 from workflow.record import db
 
@@ -60,6 +60,8 @@ def create_app(settings: config.Settings | None = None,
 
     auth.install(app)
     outage.install(app, database.engine)
+    app.jinja_env.filters.update(when=display.moment, span=display.span, stage=display.stage,
+                                 plural=display.plural)
     for blueprint in (auth.blueprint, pages.blueprint, case.blueprint, bulk.blueprint,
                       admin.blueprint, downloads.blueprint, notices.blueprint, sms.blueprint):
         app.register_blueprint(blueprint)

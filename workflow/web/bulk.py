@@ -7,12 +7,23 @@ confirmation run the same functions as `bondtrack apply` and `bondtrack run reco
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from workflow.actions import uploads
-from workflow.core import clock
+from workflow.core import clock, display
 from workflow.core.errors import BondtrackError, ValidationError
 from workflow.web.base import actor, current_order, read, requires, settings, write
 
@@ -27,7 +38,21 @@ def _page(kind: str, status: int = 200, **context: Any) -> tuple[str, int]:
     context = {"preview": None, "problems": [], "report": None, "token": None, "error": None,
                "custody": None, "notes": [], "many_missing": None, **context}
     return render_template("bulk.html.j2", kind=kind, case=case, order_id=order_id,
-                           **context), status
+                           columns=list(_columns(kind)), **context), status
+
+
+def _columns(kind: str) -> Mapping[str, tuple[str, ...]]:
+    return uploads.columns(kind)
+
+
+@blueprint.route("/<kind>/template.csv", methods=["GET"])
+@requires("bulk")
+def template(kind: str) -> Response:
+    """An empty file with the columns, to fill in a spreadsheet."""
+    if kind not in KINDS:
+        abort(404)
+    return Response(",".join(_columns(kind)) + "\r\n", mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename={kind}-template.csv"})
 
 
 @blueprint.route("/<kind>", methods=["GET"])
@@ -93,7 +118,7 @@ def confirm(kind: str) -> Any:
             if kind == "apply":
                 applied = uploads.apply_file_in(db_session, order, path, actor=actor(),
                                                   now=clock.now(), settings=settings())
-                message = f"applied {applied} moves"
+                message = f"applied {display.plural(applied, 'move')}"
             else:
                 warning = uploads.missing_warning_in(db_session, order, path, now=clock.now())
                 if warning and request.form.get("flag_missing") != "yes":

@@ -21,8 +21,8 @@ def alert_list() -> str:
     with read() as session:
         order = current_order(session, request.args.get("order"))
         rows = alerts.alert_rows(session, order, clock.now(), settings())
-        case = order.case_number
-    return render_template("alerts.html.j2", alerts=rows, case=case)
+        case, tz = order.case_number, order.time_zone
+    return render_template("alerts.html.j2", alerts=rows, case=case, tz=tz)
 
 
 def _outbox(status: str | None, error: str | None = None, code: int = 200) -> tuple[str, int]:

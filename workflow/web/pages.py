@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
@@ -80,8 +81,12 @@ def overview(order_id: int) -> Response:
         order = session.get(CourtOrder, order_id)
         if order is None:
             abort(404)
-        page = dashboard.render_dashboard(
-            dashboard.dashboard_data(session, order, clock.now(), settings()))
+        case = order.case_number
+        body = dashboard.render_dashboard(
+            dashboard.dashboard_data(session, order, clock.now(), settings()),
+            person_link=url_for("pages.person", detainee_id=0).removesuffix("0"))
+    # The dashboard's own template autoescapes: its HTML is markup, not text.
+    page = render_template("overview.html.j2", case=case, dashboard=Markup(body))
     response = Response(page, mimetype="text/html")
     response.headers["Refresh"] = "60"  # live without a script
     return response
@@ -112,7 +117,8 @@ def people() -> Any:
                 listing = persons.people_page(
                     session, order, now, stage=args.get("stage", ""),
                     facility=args.get("facility", ""),
-                    field_office=args.get("field_office", ""), page=page_number)
+                    field_office=args.get("field_office", ""), page=page_number,
+                    sort=args.get("sort") or "a_number")
         except BondtrackError as exc:
             return render_template("error.html.j2", code=400, title="Cannot list people",
                                    message=str(exc)), 400

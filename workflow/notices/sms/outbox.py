@@ -23,7 +23,7 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow.core import clock, crashpoints
+from workflow.core import clock, crashpoints, dates
 from workflow.core.config import Settings
 from workflow.core.errors import ValidationError
 from workflow.core.stages import RESOLVED
@@ -234,7 +234,7 @@ def quiet_until(now: datetime, zone: str, sms: Any) -> datetime | None:
     day = local.date() if at < end else local.date() + timedelta(days=1)
     morning = datetime.combine(day, end, tzinfo=local.tzinfo)
     # Through the wall clock, so a DST change overnight still means 08:00 local.
-    return clock.parse_instant(morning.strftime("%Y-%m-%d %H:%M"), zone)
+    return dates.parse_instant(morning.strftime("%Y-%m-%d %H:%M"), zone)
 
 
 def _advance(run: _Run, notice_id: int) -> bool:
