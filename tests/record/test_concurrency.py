@@ -50,21 +50,28 @@ def test_a_write_based_on_a_stale_read_is_refused(database: db.Database, person:
                               .where(Event.detainee_id == person)) == 1
 
 
-def _editor(environ: dict[str, str], person: int, rounds: int, queue) -> None:  # type: ignore[no-untyped-def]
+def _editor(environ: dict[str, str], name: str, person: int, rounds: int, wrote, other,  # type: ignore[no-untyped-def]
+            queue) -> None:
+    """Edit ``rounds`` times; after its first applied note, wait (bounded) for the other
+    editor's, so the two provably overlap rather than run one after the other."""
     os.environ.update(environ)
     database = db.connect(config.load())
     applied = conflicts = 0
+    met = True
     for i in range(rounds):
         try:
             with database.write() as session:
                 detainee = session.get(Detainee, person)
-                tracking.add_note(session, detainee, f"round {i} from {os.getpid()}",
-                                  actor=Actor(f"pid-{os.getpid()}"), now=clock.now())
+                tracking.add_note(session, detainee, f"round {i} from {name}",
+                                  actor=Actor(name), now=clock.now())
             applied += 1
         except ConflictError:
             conflicts += 1
+        if applied == 1 and not wrote.is_set():
+            wrote.set()
+            met = other.wait(timeout=120)
     database.dispose()
-    queue.put((applied, conflicts))
+    queue.put((name, applied, conflicts, met))
 
 
 def test_two_processes_editing_one_person_lose_nothing(database: db.Database, person: int) -> None:
@@ -72,17 +79,27 @@ def test_two_processes_editing_one_person_lose_nothing(database: db.Database, pe
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     environ = {k: v for k, v in os.environ.items() if k.startswith("BONDTRACK_")}
-    workers = [ctx.Process(target=_editor, args=(environ, person, rounds, queue)) for _ in range(2)]
+    wrote = {name: ctx.Event() for name in ("editor-a", "editor-b")}
+    workers = [ctx.Process(target=_editor, args=(environ, name, person, rounds, wrote[name],
+                                                 wrote[other], queue))
+               for name, other in (("editor-a", "editor-b"), ("editor-b", "editor-a"))]
     for worker in workers:
         worker.start()
-    results = [queue.get(timeout=120) for _ in workers]
+    results = [queue.get(timeout=300) for _ in workers]
     for worker in workers:
-        worker.join(timeout=30)
-    applied = sum(a for a, _ in results)
-    assert applied + sum(c for _, c in results) == 2 * rounds
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    assert all(met for *_, met in results), "an editor never saw the other write"
+    applied = sum(a for _, a, _, _ in results)
+    assert applied + sum(c for _, _, c, _ in results) == 2 * rounds
     with database.read() as session:
-        notes = session.scalar(select(func.count()).select_from(Event)
-                               .where(Event.detainee_id == person, Event.kind == "note"))
+        authors = session.scalars(select(Event.actor).where(
+            Event.detainee_id == person, Event.kind == "note").order_by(Event.id)).all()
         version = session.get(Detainee, person).version  # type: ignore[union-attr]
-    assert notes == applied, "every applied change has its event, and only those"
+    assert len(authors) == applied, "every applied change has its event, and only those"
     assert version == 1 + applied, "no update was lost"
+    # The log shows the overlap: each editor has a note after the other's first one.
+    first = {name: authors.index(name) for name in wrote}
+    last = {name: len(authors) - 1 - authors[::-1].index(name) for name in wrote}
+    a, b = wrote
+    assert first[a] < last[b] and first[b] < last[a], "the editors ran one after the other"
