@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -218,14 +219,20 @@ def test_two_workers_at_once_send_each_email_once(letters_order: Letters, mailbo
             enqueue_email(session, order=order, kind="alert", recipient=f"staff{index}@example.org",
                           subject="s", html="<p>h</p>", text="h", key=f"alert:{index}", now=NOW,
                           settings=settings)
-    results: list[dict[str, int]] = []
-    workers = [threading.Thread(target=lambda w=w: results.append(
-        deliver(letters_order.database, settings, now=NOW, worker=w))) for w in ("a", "b")]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join(timeout=60)
-    assert sum(r["sent"] for r in results) == 12
+    # Worker a is held inside its first message's DATA while worker b runs: the two overlap,
+    # and a's claimed e-mail is never b's. A worker's exception reaches the test through its
+    # future; every wait is bounded.
+    mailbox.hold_data = threading.Event()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(deliver, letters_order.database, settings, now=NOW, worker="a")
+        assert mailbox.hold_data.wait(timeout=60), "worker a never reached the server"
+        second = pool.submit(deliver, letters_order.database, settings, now=NOW, worker="b")
+        try:
+            b = second.result(timeout=120)
+        finally:
+            mailbox.release.set()
+        a = first.result(timeout=120)
+    assert (a["sent"], b["sent"]) == (1, 11), "both workers sent, each its own claims"
     assert sorted(a for m in mailbox.messages for a in m.rcpt_tos) == sorted(
         f"staff{i}@example.org" for i in range(12))
 
