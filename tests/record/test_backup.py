@@ -201,16 +201,23 @@ def _other_kind(tmp_path: Path, backend: str) -> Path:
     return path
 
 
-def _writer(environ: dict[str, str], person: int, stop: Any, done: Any) -> None:
-    """Add notes to one person until told to stop; ``done`` counts the committed ones."""
+def _writer(environ: dict[str, str], person: int, stop: Any, warm: Any, asked: Any,
+            answered: Any) -> None:
+    """Add notes to one person until told to stop: ``warm`` is set once 20 are committed,
+    ``answered`` by the first commit begun after ``asked`` was set."""
     os.environ.update(environ)
     database = db.connect(config.load())
+    committed = 0
     while not stop.is_set():
+        was_asked = asked.is_set()
         with database.write() as session:
             tracking.add_note(session, session.get(Detainee, person), "still writing",
                               actor=Actor("writer"), now=clock.now())
-        with done.get_lock():
-            done.value += 1
+        committed += 1
+        if committed == 20:
+            warm.set()
+        if was_asked:
+            answered.set()
     database.dispose()
 
 
@@ -226,22 +233,20 @@ def test_backups_taken_while_another_process_writes_are_each_one_moment(
     with database.read() as session:
         person = session.scalar(select(Detainee.id).where(Detainee.a_number == KEPT[0][0]))
     ctx = multiprocessing.get_context("spawn")
-    stop, done = ctx.Event(), ctx.Value("i", 0)
+    stop, warm, asked, answered = ctx.Event(), ctx.Event(), ctx.Event(), ctx.Event()
     environ = {k: v for k, v in os.environ.items() if k.startswith("BONDTRACK_")}
-    writer = ctx.Process(target=_writer, args=(environ, person, stop, done))
+    writer = ctx.Process(target=_writer, args=(environ, person, stop, warm, asked, answered))
     writer.start()
     try:
-        while done.value < 20:
-            time.sleep(0.01)
+        assert warm.wait(timeout=120), "the writer never committed 20 notes"
         windows = []
         for number in range(3):
             out = tmp_path / f"during-{number}.backup"
             before = _notes(database)
             two_orders("backup", "--out", out)
             windows.append((out, before, _notes(database)))
-        moved_on = done.value
-        time.sleep(0.2)
-        assert done.value > moved_on, "the writer must still be writing after the backups"
+        asked.set()
+        assert answered.wait(timeout=60), "the writer must still be writing after the backups"
     finally:
         stop.set()
         writer.join(timeout=60)
