@@ -8,6 +8,8 @@ from workflow.core import stages
 from workflow.core.stages import COVERED, OPEN, OUTSTANDING, RESOLVED, Action, Stage
 
 FINAL = (Stage.EXCLUDED, Stage.DEPARTED, Stage.NOT_IN_CUSTODY)
+# DESIGN.md's open stages, in pipeline order: written out, not read from the code under test.
+OPEN_STAGES = (Stage.INTAKE, Stage.LOCATING, Stage.LOCATED, Stage.BOND_SET, Stage.BOND_POSTED)
 
 
 def edges() -> set[tuple[Action, Stage, Stage]]:
@@ -55,7 +57,7 @@ def test_the_table_is_exactly_the_design() -> None:
         (Action.RELEASE, Stage.LOCATED, Stage.RELEASED),
         (Action.REDETAIN, Stage.RELEASED, Stage.LOCATING),
     }
-    for stage in OPEN:
+    for stage in OPEN_STAGES:
         design |= {(Action.EXCLUDE, stage, Stage.EXCLUDED), (Action.DEPART, stage, Stage.DEPARTED),
                    (Action.NOT_IN_CUSTODY, stage, Stage.NOT_IN_CUSTODY)}
     assert edges() == design
@@ -90,7 +92,7 @@ def test_release_is_forbidden_before_location_or_posting(source: Stage) -> None:
     assert stages.find(Action.RELEASE, source) is None
 
 
-@pytest.mark.parametrize("source", OPEN)
+@pytest.mark.parametrize("source", OPEN_STAGES)
 @pytest.mark.parametrize(
     ("action", "target"),
     [(Action.EXCLUDE, Stage.EXCLUDED), (Action.DEPART, Stage.DEPARTED),
@@ -107,7 +109,7 @@ def test_every_open_stage_can_end_in_exclusion_departure_or_not_in_custody(
 def test_stage_groups_follow_the_design() -> None:
     assert RESOLVED == {Stage.RELEASED, Stage.DEPARTED, Stage.NOT_IN_CUSTODY}
     assert COVERED == set(Stage) - {Stage.EXCLUDED}
-    assert OUTSTANDING == set(OPEN)
+    assert OUTSTANDING == set(OPEN_STAGES) and OPEN == OPEN_STAGES
 
 
 def test_describe_allowed_lists_the_moves_and_what_they_need() -> None:

@@ -126,7 +126,7 @@ def test_a_move_with_no_date_of_its_own_gets_the_import_time_and_says_so(
     assert not_in_custody.payload["undated"] == "no date in the file: the time of the import"
     locating = events_of(database, "200000002")[-1]
     assert (locating.kind, locating.at, locating.payload["undated"]) == (
-        "search", NOW, history.UNDATED_IMPORT)
+        "search", NOW, "no date in the file: the time of the import")
     assert "undated" not in events_of(database, "200000006")[-1].payload
     shown = cli("show", "200000010").output
     assert "the time of the import" in " ".join(shown.split()).replace("│ ", "").replace(" │", "")

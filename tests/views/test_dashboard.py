@@ -66,13 +66,16 @@ def test_burndown_draws_the_line_to_zero_at_the_deadline_and_the_projection(
         database, settings, caseload: Caseload) -> None:
     data = dashboard_of(database, settings, caseload.case, ROUND_2)
     chart = data["burndown"]
-    frame = chart["frame"]
-    assert chart["ideal"]["x1"] == frame.x(T0) and chart["ideal"]["y1"] == frame.y(12)
-    assert chart["ideal"]["x2"] == chart["deadline_x"] and chart["ideal"]["y2"] == frame.y(0)
-    assert chart["projection"]["x1"] == chart["now_x"] < chart["deadline_x"]
-    assert chart["projection"]["y1"] == frame.y(6)
-    assert chart["projection"]["y2"] == frame.y(data["projection"]["at_risk"])
-    assert chart["actual"].startswith(f"M{round(frame.x(T0))} {frame.y(12)}")
+    # The frame worked out by hand: 1180 x 400 px, plotted from x 64 to 1156 and y 360 (0
+    # people) up to 48 (12, the top tick); time from T0 to the deadline (T0 + 24 h) plus 3 %
+    # and a minute, so x = 64 + 1092 * seconds / 89,052.
+    deadline_x, now_x = 1123.5, 196.4  # T0 + 24 h, and ROUND_2 = T0 + 3 h
+    assert chart["deadline_x"] == deadline_x and chart["now_x"] == now_x
+    assert chart["ideal"] == {"x1": 64.0, "y1": 48.0, "x2": deadline_x, "y2": 360.0}
+    at_risk = data["projection"]["at_risk"]
+    assert chart["projection"] == {"x1": now_x, "y1": 204.0,  # 6 outstanding
+                                   "x2": deadline_x, "y2": round(360 - 312 * at_risk / 12, 1)}
+    assert chart["actual"].startswith("M64 48.0")
     assert [tick["label"] for tick in chart["x_ticks"]] == ["Fri 21 Nov"]
     assert chart["y_ticks"][0]["label"] == "0" and chart["y_ticks"][-1]["label"] == "12"
 
