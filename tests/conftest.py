@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from tests import pgcluster
@@ -25,6 +26,11 @@ from workflow.record import db
 pytest_plugins = [f"tests.fixtures_{name}" for name in (
     "foundation", "order_changes", "flows", "hardening", "dashboard", "notices", "prefect",
     "report", "bonds", "web")]
+
+# No per-example deadline: on a shared 2-core machine Hypothesis's default 200 ms flakes. The
+# example count stays bounded (tests that need other settings still pass their own).
+hypothesis_settings.register_profile("bondtrack", deadline=None, max_examples=100)
+hypothesis_settings.load_profile("bondtrack")
 
 
 @pytest.fixture(scope="session")
