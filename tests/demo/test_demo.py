@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests.fixtures_demo import Demo
 from workflow import demo
 from workflow.core import config
 from workflow.core.errors import BondtrackError
@@ -17,9 +18,8 @@ from workflow.record import db
 from workflow.record.models import Detainee, Event
 
 
-def test_demo_builds_615_people_spread_over_every_stage(home: Path, tmp_path: Path) -> None:
-    result = demo.run(people=615, seed=7, home=tmp_path / "demo", say=lambda line: None)
-    status = result.status
+def test_demo_builds_615_people_spread_over_every_stage(demo_615: Demo) -> None:
+    status = demo_615.status
     assert status["total"] == 615
     assert status["order"]["deadline"] == "2025-11-21T12:00:00-06:00"
     assert status["now"] == "2025-11-20T09:00:00-06:00"
@@ -27,7 +27,7 @@ def test_demo_builds_615_people_spread_over_every_stage(home: Path, tmp_path: Pa
                   Stage.RELEASED, Stage.EXCLUDED):
         assert status["by_stage"][stage.value] > 0, stage
     assert 0 < status["outstanding"] < status["covered"]
-    assert not home.exists(), "the user's own home is never touched"
+    assert not demo_615.user_bondtrack_home.exists(), "the user's own home is never touched"
 
 
 def test_demo_history_is_real_events(tmp_path: Path) -> None:
@@ -62,8 +62,8 @@ def test_demo_rebuilds_its_own_home_but_refuses_any_other(tmp_path: Path) -> Non
     assert (precious / "bondtrack.db").read_text() == "real data"
 
 
-def test_demo_command_prints_the_status_of_615_people(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    out = cli("demo", "--home", tmp_path / "demo").output
+def test_demo_command_prints_the_status_of_615_people(demo_615: Demo) -> None:
+    out = demo_615.output
     assert "building a demo order of 615 synthetic people" in out
     assert "deadline Fri 21 Nov 2025 12:00 -06:00" in out
     assert "time left 1d 03h 00m" in out

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import pgcluster
+from tests.fixtures_demo import Demo
 from tests.fixtures_flows import DEADLINE, a_number, ids_by_index, seed_order, walk
 from tests.fixtures_prefect import artifacts, files_under, flow_run, flow_run_id, task_run_names
 from tests.support import CASE, Cli
@@ -268,22 +269,14 @@ def test_prefect_home_is_private_and_inside_bondtracks_home(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_no_demo_a_number_or_name_anywhere_under_prefect_home(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_demo_a_number_or_name_anywhere_under_prefect_home(demo_615: Demo) -> None:
     """`bondtrack demo` runs the sweep and a reconcile through Prefect, as a user would;
     then every byte Prefect wrote is searched for every demo A-number and family name."""
-    from workflow import demo
     from workflow.core.identity import format_a_number
     from workflow.record.models import Detainee
 
-    for name in [n for n in os.environ if n.startswith(("PREFECT_", "BONDTRACK_"))]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
-    home = tmp_path / "demo"
-    said: list[str] = []
-    result = demo.run(people=615, home=home, say=said.append)
-    assert result.status["total"] == 615
-    output = "\n".join(said)
+    home, output = demo_615.home, demo_615.output
+    assert demo_615.status["total"] == 615
     assert "people with new findings" in output and "A-number(s) not in the order" in output
     database = db.connect(config.load({"BONDTRACK_HOME": str(home)}))
     with database.read() as session:
@@ -300,7 +293,7 @@ def test_no_demo_a_number_or_name_anywhere_under_prefect_home(
              for data in [p.read_bytes()] for n in needles if n in data]
     assert leaks == []
     assert (home / "prefect").stat().st_mode & 0o777 == 0o700
-    assert not (tmp_path / "user-home" / ".prefect").exists()
+    assert not (demo_615.user_home / ".prefect").exists()
 
 
 def _around(data: bytes, needle: bytes) -> bytes:

@@ -16,6 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from tests.fixtures_demo import Demo
 from tests.fixtures_report import (
     BETWEEN,
     HOSTILE_NAMES,
@@ -27,7 +28,6 @@ from tests.fixtures_report import (
     summary_numbers,
 )
 from tests.support import README
-from workflow import demo
 from workflow.core import clock, config
 from workflow.core.stages import OUTSTANDING
 from workflow.orders.orders import resolve_order
@@ -232,9 +232,9 @@ def test_status_by_facility_and_field_office(cli, caseload: Caseload) -> None:
 
 @pytest.mark.slow
 def test_the_demo_report_states_status_and_lists_everyone_outstanding_once(
-        tmp_path: Path, home: Path) -> None:
+        demo_615: Demo, home: Path) -> None:
     """The acceptance test: the demo's own PDF, read back, against `bondtrack status --json`."""
-    result = demo.run(home=tmp_path / "demo", say=lambda line: None)
+    result = demo_615
     env = {**os.environ, "BONDTRACK_HOME": str(result.home)}
     status = json.loads(subprocess.run(
         [str(Path(sys.executable).parent / "bondtrack"), "status", "--json"], env=env,
