@@ -261,8 +261,7 @@ def _kill_when(event: threading.Event, process: subprocess.Popen) -> None:
         process.wait(timeout=30)
 
 
-@pytest.mark.slow
-@pytest.mark.serial  # kills a process
+@pytest.mark.slow  # kills a process at an event, as the test after it: needs no machine of its own
 def test_a_send_killed_during_data_leaves_needs_review_and_no_duplicate(
         letters_order: Letters, mailbox: Mailbox, smtp_server: SmtpServer, cli) -> None:  # type: ignore[no-untyped-def]
     settings = with_smtp(letters_order.settings, smtp_server.port)
