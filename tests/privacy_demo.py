@@ -42,8 +42,9 @@ def after_the_demo(home: Path, result) -> None:  # type: ignore[no-untyped-def]
     from workflow.core import config
     from workflow.demo import NOW
     from workflow.notices.sending import send_notices
-    from workflow.record import backup, db, scheduler
+    from workflow.record import backup, db
     from workflow.record.audit import Actor
+    from workflow.runners import scheduler
     from workflow.views import export
 
     settings = config.load()
