@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""The floor of `flow_overhead`: one trivial task in one flow, run the way `bondtrack run sweep`
-runs its flow (the same Prefect configuration and server, no heartbeat), and nothing else."""
+"""The floor of `flow_overhead`: one trivial task in one flow, and nothing else imported but
+Prefect. bench/run gives it the environment `bondtrack run sweep` gives its flow (the same
+Prefect home, server and settings), and it runs and ends as `run sweep` does: no heartbeat,
+and no interpreter teardown after the flow."""
 
-from workflow.runners import flows
+import atexit
+import os
+import sys
+import threading
 
-# Prefect reads its settings when imported: workflow.runners.flows must set them first, or this
-# flow would run on a temporary server instead of the one `run sweep` uses.
-if flows.TARGET is None:
-    raise SystemExit("trivial_flow: Prefect was imported before bondtrack configured it")
 from prefect import flow, task
+from prefect.settings import temporary_settings
 
 
 @task(name="nothing", persist_result=False)
@@ -22,8 +24,13 @@ def trivial() -> int:
 
 
 if __name__ == "__main__":
-    from workflow.core.processes import exit_now
-
-    with flows._short_run():
+    if not os.environ.get("PREFECT_API_URL"):
+        raise SystemExit("trivial_flow: no PREFECT_API_URL (bench/run sets it to the local server)")
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         trivial()
-    exit_now(0)  # and end as `bondtrack run sweep` does
+    # As workflow.core.processes.exit_now ends `run sweep`: workers drain, atexit runs, no teardown.
+    threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -5,30 +5,32 @@ each test gets a copy, so the whole suite runs on both backends quickly.
 
 from __future__ import annotations
 
-import itertools
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from tests import pgcluster
+from tests.support import BACKENDS, CASE, Cli, new_pg_database
 from workflow.core import clock, config
 from workflow.record import db
 
-# Shared fixtures, registered once for the whole run: a session fixture imported by name into
-# several modules would be defined (and started) once per module.
-pytest_plugins = ["tests.foundation_fixtures", "tests.notices_fixtures", "tests.prefect_fixtures",
-                  "tests.report_fixtures", "tests.bonds_fixtures", "tests.web_fixtures",
-                  "tests.sms_fixtures"]
+# Every fixtures_* module, registered once for the whole run: a session fixture imported by name
+# into several modules would be defined (and started) once per module. Tests import only
+# constants and helpers (from tests.support or a fixtures_* module), never a fixture. A module
+# comes before those that import it, so pytest can rewrite its asserts.
+pytest_plugins = [f"tests.fixtures_{name}" for name in (
+    "foundation", "order_changes", "flows", "hardening", "dashboard", "notices", "prefect",
+    "report", "bonds", "web", "demo", "sms")]
 
-BACKENDS = ("sqlite", "postgresql")
-DEADLINE = datetime(2025, 11, 21, 18, 0, tzinfo=UTC)  # noon in Chicago (CST)
-CASE = "1:18-cv-03757"
-_counter = itertools.count()
+# No per-example deadline: on a shared 2-core machine Hypothesis's default 200 ms flakes. The
+# example count stays bounded (tests that need other settings still pass their own).
+hypothesis_settings.register_profile("bondtrack", deadline=None, max_examples=100)
+hypothesis_settings.load_profile("bondtrack")
 
 
 @pytest.fixture(scope="session")
@@ -60,17 +62,6 @@ def _migrate(url: str, home: Path) -> None:
     database = db.connect(settings)
     db.upgrade(database)
     database.dispose()
-
-
-def new_pg_database(pg: pgcluster.Cluster, template: str | None) -> str:
-    """A fresh database (a copy of ``template`` if given); returns its URL."""
-    name = f"test_{next(_counter)}"
-    engine = create_engine(pg.url(), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        suffix = f" TEMPLATE {template}" if template else ""
-        conn.execute(text(f"CREATE DATABASE {name}{suffix}"))
-    engine.dispose()
-    return pg.url(name)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -121,19 +112,6 @@ def frozen(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 
     set_to(datetime(2025, 11, 20, 18, 0, tzinfo=UTC))
     return set_to
-
-
-class Cli:
-    def __init__(self) -> None:
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, ok: bool = True) -> Result:
-        from workflow.cli import main
-
-        result = self.runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-        if ok and result.exit_code != 0:
-            raise AssertionError(f"bondtrack {' '.join(map(str, args))} failed:\n{result.output}")
-        return result
 
 
 @pytest.fixture

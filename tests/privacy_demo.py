@@ -1,6 +1,6 @@
 """The whole demo and a staff member's next steps, logging everything at DEBUG to a file.
 
-Run by tests/test_privacy.py in a process of its own (``python -m tests.privacy_demo
+Run by tests/demo/test_privacy.py in a process of its own (``python -m tests.privacy_demo
 HOME LOG SMTP_PORT``), so Prefect starts fresh with its home inside the demo's
 home, and under the default umask (022): what is private must be private by
 construction, not because the CLI happened to set a umask.

@@ -4,7 +4,7 @@
 Prefect's thread-pool task runner, which runs them all at once. ``run`` calls
 the same task functions (``.fn``, what Prefect itself calls) the same way, so
 a crash trial can kill the sweep's database work many times in the time one
-real flow run takes to start; tests/test_crashes.py kills the real flow too.
+real flow run takes to start; tests/record/test_crashes.py kills the real flow too.
 """
 
 from __future__ import annotations

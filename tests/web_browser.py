@@ -1,6 +1,6 @@
 """One headless Chromium tab kept open across pages, for the browser workspace test.
 
-Built on tests.dashboard_fixtures.Chromium (DevTools over a pipe, housekeeping
+Built on tests.fixtures_dashboard.Chromium (DevTools over a pipe, housekeeping
 traffic sent to a proxy that answers nothing): the tab keeps its cookies from
 page to page, fills and submits forms, picks a file for an upload, and keeps
 every request and console error it saw.
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.dashboard_fixtures import Chromium
+from tests.fixtures_dashboard import Chromium
 
 
 class Tab:

@@ -23,7 +23,7 @@ from workflow.core import clock
 from workflow.core.stages import Stage
 
 # workflow.notices.letters.LETTER_KINDS, spelled out so `--help` loads no Babel or Jinja2
-# (tests/test_notices_cli.py checks that the two agree).
+# (tests/notices/test_notices_cli.py checks that the two agree).
 LETTER_KINDS = ("client", "obligor", "demand", "hearing", "demand-notice", "refund-packet")
 STATUSES = ("pending", "claimed", "sending", "sent", "failed", "needs-review", "to-print",
             "printed")

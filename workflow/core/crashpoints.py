@@ -1,6 +1,6 @@
 """Named steps inside bondtrack's writes, where the crash trials kill a process.
 
-A trial (tests/test_crashes.py) installs a hook in the child it forks; the child
+A trial (tests/record/test_crashes.py) installs a hook in the child it forks; the child
 announces each step it reaches and the trial kills it at the one it tests, so a
 kill lands where it is meant to whatever the machine's speed. Production never
 installs a hook: reaching a step costs a call and a test of None.

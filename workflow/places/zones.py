@@ -3,7 +3,7 @@
 Most of a state keeps one zone (workflow/places/posting.py's STATE_ZONES); the counties
 below keep the other, as the boundaries of 49 CFR part 71 draw them. Where the IANA
 database names a county in a zone of its own (Oliver ND, Wayne KY, Starke IN...),
-tests/test_facilities.py checks that these lists keep the same clock. Where a county
+tests/places/test_facilities.py checks that these lists keep the same clock. Where a county
 is split itself (Gulf FL, Cherry NE, Dunn and McKenzie ND, Idaho County ID) the
 directory row carries its own zone, which always wins.
 """

@@ -1,0 +1,43 @@
+"""Constants and helpers the tests share (fixtures live in ``fixtures_*.py`` plugins)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, text
+
+from tests import pgcluster
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository
+README = ROOT / "README.md"
+BACKENDS = ("sqlite", "postgresql")
+DEADLINE = datetime(2025, 11, 21, 18, 0, tzinfo=UTC)  # noon in Chicago (CST)
+CASE = "1:18-cv-03757"
+_counter = itertools.count()
+
+
+def new_pg_database(pg: pgcluster.Cluster, template: str | None) -> str:
+    """A fresh database (a copy of ``template`` if given); returns its URL."""
+    name = f"test_{next(_counter)}"
+    engine = create_engine(pg.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        suffix = f" TEMPLATE {template}" if template else ""
+        conn.execute(text(f"CREATE DATABASE {name}{suffix}"))
+    engine.dispose()
+    return pg.url(name)
+
+
+class Cli:
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, ok: bool = True) -> Result:
+        from workflow.cli import main
+
+        result = self.runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+        if ok and result.exit_code != 0:
+            raise AssertionError(f"bondtrack {' '.join(map(str, args))} failed:\n{result.output}")
+        return result
