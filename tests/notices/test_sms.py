@@ -329,7 +329,7 @@ def test_the_readme_text_messages_section_runs_line_by_line(
     import re
     import shlex
 
-    from tests.test_readme import README, walkthrough
+    from tests.architecture.test_readme import README, walkthrough
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "class-list.csv").write_text(
@@ -363,7 +363,7 @@ def test_the_demo_shows_texts_off_with_what_they_would_send_and_their_segments(
 def test_the_release_and_an_i340_demand_are_texted_once_each_and_again_the_day_before(
         cli, sms_on: config.Settings, twilio: StandIn, database: db.Database, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, frozen) -> None:  # type: ignore[no-untyped-def]
-    from tests.test_readme import walkthrough
+    from tests.architecture.test_readme import walkthrough
     from workflow.notices.sms import messages
 
     monkeypatch.chdir(tmp_path)

@@ -102,7 +102,9 @@ moves = st.builds(
     facility=st.one_of(st.none(), st.sampled_from(sorted(FACILITIES))),
     reason=st.booleans(),
     early=st.sampled_from([False, False, False, True]),  # a time before the last change
-)
+).map(lambda move: replace(move, reason=True) if move.action == "depart" else move)
+# A departure always says how the person left: the CLI, the browser and apply files refuse
+# one without a reason, which the Python API (the "core" way here) does not check.
 VIA = st.sampled_from(["core", "cli"])
 # Moves that end a person's path are drawn less often, so runs reach the later stages.
 _WEIGHTS = {"transfer": 2, "exclude": 1, "depart": 1, "not-in-custody": 1}
@@ -144,7 +146,8 @@ def likely_move(data: st.DataObject, people: dict[str, Person],
     action = data.draw(st.sampled_from(weighted or ["note"]))
     facility = (data.draw(st.sampled_from(sorted(FACILITIES)))
                 if action in (Action.LOCATE.value, Action.TRANSFER.value) else None)
-    return Move(a_number, action, facility, reason=not data.draw(RARELY))
+    return Move(a_number, action, facility,
+                reason=action == "depart" or not data.draw(RARELY))
 
 
 def _apply_row(move: Move) -> list[str]:

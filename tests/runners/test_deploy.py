@@ -48,7 +48,7 @@ CASE = "1:18-cv-03757"
 PEOPLE = 40
 # The page's example passwords: the roles get them as typed, the URLs carry them encoded.
 PASSWORDS = {"bondtrack": "pa:ss/w@rd#1", "prefect": "another one!"}
-ACCOUNT_PASSWORD = "a long passphrase for the lead"
+ACCOUNT_PASSWORD = "correct horse battery staple on the bench"
 WAIT = 180.0  # a bound for a hang, not a speed target
 STEP = re.compile(r"<!-- deploy-test: (\S+)(.*?) -->\n```(\w*)\n(.*?)```", re.S)
 ORDER = ["roles", "env-files", "encode", "file /etc/bondtrack/env", "init",

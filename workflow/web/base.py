@@ -19,6 +19,7 @@ from workflow.actions import casework
 from workflow.actions import people as persons
 from workflow.actions import texts as sms
 from workflow.actions.orders import resolve
+from workflow.core import display
 from workflow.core.config import Settings
 from workflow.core.errors import BondtrackError, ConflictError, NotFoundError
 from workflow.record.audit import Actor
@@ -101,6 +102,9 @@ def person_page(detainee_id: int, error: str | None = None, status: int = 200,
         except NotFoundError:
             abort(404)
         record = reports.person_record(session, detainee)
+        for event, sentence in zip(record["events"], display.history(record["events"]),
+                                   strict=True):
+            event["said"] = sentence
         page = {
             "record": record,
             "terms": persons.person_terms(detainee, settings()),
@@ -111,6 +115,7 @@ def person_page(detainee_id: int, error: str | None = None, status: int = 200,
             "hearings": bonding.person_hearings(session, detainee),
             "sub_orders": casework.sub_orders(session, detainee),
             "order_id": detainee.order_id,
+            "tz": detainee.court_order.time_zone,
             "sms": sms.person_texts(session, detainee),
             "sms_off": sms.off_reason(settings()),
         }
