@@ -177,12 +177,18 @@ class Site:
         pairs = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
         return {**self.base, **pairs}
 
-    def stop(self, name: str, signum: int = signal.SIGTERM, timeout: float = 30) -> float:
-        """Signal the step's processes; how long they took to end."""
+    def stop(self, name: str, signum: int = signal.SIGTERM, timeout: float = 30,
+             main_only: bool = False) -> float:
+        """Signal the step's processes (``main_only``: its service process alone, as systemd's
+        KillMode=mixed does, so a flow run it started is left to finish); how long they took
+        to end."""
         process, _ = self.running.pop(name)
         started = time.monotonic()
         try:
-            os.killpg(process.pid, signum)
+            if main_only:
+                os.kill(_main_process(process.pid), signum)
+            else:
+                os.killpg(process.pid, signum)
             process.wait(timeout=timeout)
         except ProcessLookupError:
             pass
@@ -196,6 +202,12 @@ class Site:
         except ProcessLookupError:
             pass
         return took
+
+
+def _main_process(shell: int) -> int:
+    """The service's own process: the command the step's shell runs last (its last child)."""
+    children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+    return int(children[-1]) if children else shell
 
 
 def answers(url: str) -> bool:
@@ -331,7 +343,8 @@ def _stopped_as_the_units_stop_them(site: Site) -> None:
     worker = unit("prefect-worker.service")
     signum = signal.Signals[worker["KillSignal"]]
     timeout = float(worker["TimeoutStopSec"])
-    took = site.stop("worker", signum, timeout=timeout)
+    took = site.stop("worker", signum, timeout=timeout,
+                     main_only=worker.get("KillMode") == "mixed")
     print(f"prefect worker stopped {took:.1f} s after {signum.name}")
     assert took <= timeout, f"the worker did not stop within TimeoutStopSec={timeout:g}"
     for name in ("web", "scheduler", "prefect-server"):

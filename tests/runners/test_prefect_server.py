@@ -63,6 +63,17 @@ def environ_of(pid: int) -> dict[str, str]:
     return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
 
 
+def settled_task_states(url: str) -> set[str]:
+    """The task runs' state types once the server has recorded them: Prefect writes a task
+    run's states from the events its run sends, a moment after the flow run ends (bounded)."""
+    deadline = time.monotonic() + 60
+    while True:
+        states = {t["state_type"] for t in api(url, "task_runs/filter")}
+        if states == {"COMPLETED"} or time.monotonic() > deadline:
+            return states
+        time.sleep(0.5)
+
+
 def test_a_local_server_starts_is_reused_by_run_sweep_and_stops(env: dict[str, str]) -> None:
     home = Path(env["BONDTRACK_HOME"])
     down = bondtrack(env, "prefect", "status", ok=False)
@@ -92,7 +103,7 @@ def test_a_local_server_starts_is_reused_by_run_sweep_and_stops(env: dict[str, s
     assert [(r["name"] != "", r["state_type"]) for r in runs] == [(True, "COMPLETED")]
     tasks = sorted(re.sub(r"-[0-9a-f]{3}$", "", t["name"]) for t in api(url, "task_runs/filter"))
     assert tasks == ["check-batch-0", "check-terms", "plan-sweep"]
-    assert {t["state_type"] for t in api(url, "task_runs/filter")} == {"COMPLETED"}
+    assert settled_task_states(url) == {"COMPLETED"}
     assert list((home / "prefect").glob("prefect.db"))  # its database is in the home
     served_on_it(env, url)
 
