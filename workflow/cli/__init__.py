@@ -59,6 +59,9 @@ COMMANDS = {
     "user": "users:user",
     "web": "web:web",
     "sms": "sms:sms",
+    "caseload": "caseload:caseload",
+    "queue": "caseload:queue",
+    "locator": "locator:locator",
 }
 
 
