@@ -6,6 +6,7 @@ locator desk's look-ups. The CLI (`caseload`, `queue`, `locator`), the browser (
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -237,3 +238,37 @@ def desk_next(session: Session, settings: Settings, order: CourtOrder, user_emai
 
 def lookups(session: Session, detainee: Detainee) -> list[dict[str, Any]]:
     return locating.history(session, detainee)
+
+
+# ---------------------------------------------------------------- the locate flow
+
+@dataclass(frozen=True)
+class LocatePlan:
+    """Who is due for a look-up, as internal ids (soonest due first), and counts: what the
+    `locate` flow may hand Prefect. Never an A-number or a name."""
+
+    case_number: str
+    due_ids: tuple[int, ...]
+    call_office: int
+
+    def counts(self) -> dict[str, int]:
+        return {"due": len(self.due_ids), "call_office": self.call_office}
+
+
+def plan_locate(database: Database, settings: Settings, case: str | None, *,
+                now: datetime) -> LocatePlan:
+    """Everyone due for a look-up now, and how many of them are for the field office."""
+    cadence = locating.Cadence.of(settings)
+    with database.read() as session:
+        order = orders.resolve_order(session, case)
+        rows = session.execute(locating.due_query(order, now).with_only_columns(
+            Detainee.id, Detainee.empty_lookups)).all()
+        return LocatePlan(order.case_number, tuple(row.id for row in rows),
+                          sum(1 for row in rows if row.empty_lookups >= cadence.ask_office_after))
+
+
+def locate_markdown(counts: dict[str, Any]) -> str:
+    """The locate run's counts as a Prefect artifact (no person)."""
+    lines = ["| what | people |", "|---|---|"]
+    lines += [f"| {name.replace('_', ' ')} | {value} |" for name, value in counts.items()]
+    return "\n".join(lines)

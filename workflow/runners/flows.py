@@ -75,8 +75,8 @@ from prefect.settings import temporary_settings  # noqa: E402
 from prefect.states import State  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
+from workflow.actions import caseloads, uploads  # noqa: E402
 from workflow.actions import sweep as sweeping  # noqa: E402
-from workflow.actions import uploads  # noqa: E402
 from workflow.actions.uploads import ReconcileReport  # noqa: E402
 from workflow.core import clock  # noqa: E402
 from workflow.record.audit import Actor  # noqa: E402
@@ -285,6 +285,34 @@ def notices(case: str | None = None, now: int | None = None) -> dict[str, int]:
     return counts
 
 
+# ---------------------------------------------------------------- locate
+
+
+@task(name="find-due-look-ups", **_TASK)
+@_private
+def plan_locate(case: str | None, now: int) -> caseloads.LocatePlan:
+    """Who is due for a look-up now (internal ids), and how many are for the field office."""
+    settings = _settings()
+    return caseloads.plan_locate(_database(settings), settings, case, now=_instant(now))
+
+
+@flow(name="locate", persist_result=False, log_prints=False)
+def locate(case: str | None = None, now: int | None = None) -> dict[str, int]:
+    """Who is due for a look-up: the queue and the locator desk hand them to volunteers.
+    Counts only reach Prefect."""
+    stamp = _stamp(now)
+    planned = plan_locate(case, stamp, return_state=True)
+    if planned.is_failed():
+        return _ending(planned)
+    plan = planned.result()
+    counts = plan.counts()
+    create_markdown_artifact(caseloads.locate_markdown(counts),
+                             key=artifact_key("locate", plan.case_number),
+                             description="Look-ups due (no personal data)")
+    get_run_logger().info("locate: %s", counts)
+    return counts
+
+
 # ---------------------------------------------------------------- run modes
 
 
@@ -301,6 +329,12 @@ def run_sweep(case: str | None, now: datetime | None) -> sweeping.SweepSummary:
     """Run the sweep flow here (on the local, a temporary or PREFECT_API_URL's server)."""
     with _short_run():
         return sweep(case=case, now=None if now is None else int(now.timestamp()))
+
+
+def run_locate(case: str | None, now: datetime | None) -> dict[str, int]:
+    """Run the locate flow here."""
+    with _short_run():
+        return locate(case=case, now=None if now is None else int(now.timestamp()))
 
 
 def run_reconcile(settings: config.Settings, path: Path, case: str | None, *, dry_run: bool,
