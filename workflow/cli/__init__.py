@@ -56,6 +56,7 @@ COMMANDS = {
     "hearing": "hearings:hearing",
     "facility": "facility:facility",
     "field-office": "facility:field_office",
+    "locator": "locator:locator",
     "user": "users:user",
     "web": "web:web",
     "sms": "sms:sms",
