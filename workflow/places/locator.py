@@ -438,7 +438,7 @@ def look_up_politely(locator: Locator, people: Iterable[Wanted],
             sleep(seconds)
 
     for person in queue:
-        if stop_at is not None and clock() >= stop_at:
+        if stop_at is not None and max(clock(), (last_request or clock()) + interval) >= stop_at:
             report.stopped, report.left = "time", 1 + sum(1 for _ in queue)
             break
         attempts = 0
