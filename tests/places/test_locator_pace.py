@@ -5,7 +5,7 @@ A-number reaches a log line."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -57,13 +57,16 @@ def people(*a_numbers: str) -> list[Wanted]:
             for index, a in enumerate(a_numbers, 1)]
 
 
-def run(time: Time, scripts: dict[str, list[Answer]], pace: Pace = Pace(), takes: float = 0.0,
-        stop_at: datetime | None = None) -> tuple[RunReport, list[tuple[int, str]], Scripted]:
+def run(time: Time, scripts: dict[str, list[Answer]], pace: Pace | None = None,
+        takes: float = 0.0, stop_at: datetime | None = None,
+        ) -> tuple[RunReport, list[tuple[Hashable, str]], Scripted]:
     client = Scripted(time, scripts, takes)
-    recorded: list[tuple[int, str]] = []
-    record: Callable[[Wanted, Answer], None] = (
-        lambda person, answer: recorded.append((int(person.handle), answer.kind)))  # type: ignore[call-overload]
-    report = locator.look_up_politely(client, people(*scripts), record, pace=pace,
+    recorded: list[tuple[Hashable, str]] = []
+
+    def record(person: Wanted, answer: Answer) -> None:
+        recorded.append((person.handle, answer.kind))
+
+    report = locator.look_up_politely(client, people(*scripts), record, pace=pace or Pace(),
                                       sleep=time.sleep, clock=time.clock, stop_at=stop_at)
     return report, recorded, client
 
