@@ -11,7 +11,8 @@ with the person's ``current_detention_location`` (``id``, ``name``), and ``POST
 state, ZIP and its ERO field office.
 
 How it answers each A-number is up to the test (``site.answer(a_number, *scripts)``, one
-script per request in turn, the last one kept): ``found:<facility id>``, ``zero`` (an empty
+script per request in turn, the last one kept): ``found:<facility id>`` (``found-unnamed:<id>``:
+the record names no facility, only its id), ``zero`` (an empty
 result, the locator's "zero (0) matching records"), ``zero-page`` (the app's no-match text as
 a page), ``released``, ``no-facility``, ``challenge`` (a captcha page, HTTP 200), ``403``,
 ``429``, ``internal`` (the locator's internal-error page, HTTP 500), ``timeout`` (no answer
@@ -83,6 +84,7 @@ class Site:
 
     url: str = ""  # the locator's base URL, ``http://127.0.0.1:<port>/odls``
     timeout_seconds: float = 1.0  # how long a ``timeout`` answer keeps the client waiting
+    strings_moved: bool = False  # the strings file gone: the app's shell instead, as SPA hosts do
     requests: list[Request] = field(default_factory=list)
     scripts: dict[str, list[str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -101,6 +103,7 @@ class Site:
         with self.lock:
             self.requests.clear()
             self.scripts.clear()
+            self.strings_moved = False
 
     def _next(self, a_number: str) -> str:
         with self.lock:
@@ -120,6 +123,8 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             if self.path in ("/odls", "/odls/"):
                 return self._send(200, SHELL, "text/html")
             if self.path == "/odls/assets/i18n/en-lang.json":
+                if site.strings_moved:
+                    return self._send(200, SHELL, "text/html")
                 return self._json(200, STRINGS)
             return self._send(404, "<html><body>Not Found</body></html>", "text/html")
 
@@ -142,11 +147,13 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             script = site._next(a_number)
             person = {"a_number": a_number, "country_of_birth": COUNTRIES[country],
                       "status": "In ICE Custody"}
-            if script.startswith("found:"):
+            if script.startswith(("found:", "found-unnamed:")):
                 facility_id = script.split(":", 1)[1]
                 known = FACILITIES.get(facility_id)  # an unknown id: its page is empty
                 place = {"id": facility_id,
                          "name": known["name"] if known else f"FACILITY {facility_id}"}
+                if script.startswith("found-unnamed:"):
+                    place["name"] = ""
                 return self._json(200, {"success": True, "result": [
                     {**person, "current_detention_location": place,
                      "state_code": known["address"]["stateCode"] if known else "TX"}]})

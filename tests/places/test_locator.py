@@ -121,6 +121,24 @@ def test_the_country_list_is_read_once_per_client(locator_site: Site,
     assert len(locator_site.asked("/odls/assets/i18n/en-lang.json")) == 1
 
 
+def test_a_site_that_no_longer_serves_its_country_list_is_an_error(locator_site: Site,
+                                                                   client: OdlsClient) -> None:
+    locator_site.strings_moved = True
+    answer = client.look_up(A_NUMBER, "Mexico")
+    assert (answer.kind, answer.retryable) == ("error", True)
+    assert answer.detail == ("the locator's country list could not be read: an unexpected page"
+                             " (HTTP 200)")
+    assert locator_site.asked() == []
+
+
+def test_a_record_whose_facility_has_no_name_nor_page_is_held_nowhere_known(
+        locator_site: Site, client: OdlsClient) -> None:
+    locator_site.answer(A_NUMBER, "found-unnamed:999")
+    answer = client.look_up(A_NUMBER, "Mexico")
+    assert (answer.kind, answer.facility) == ("in-custody-no-facility", None)
+    assert answer.detail == "the facility's page could not be read"
+
+
 def test_a_country_the_locator_does_not_list_asks_nothing(locator_site: Site,
                                                           client: OdlsClient) -> None:
     answer = client.look_up(A_NUMBER, "France")

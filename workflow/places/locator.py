@@ -268,9 +268,17 @@ class OdlsClient:
 
     def _country_code(self, spellings: list[str]) -> str:
         if self._countries is None:
-            strings = self._json(self._request("GET", COUNTRY_LIST_PATH))
+            problem = "not a list of names"
+            response = self._request("GET", COUNTRY_LIST_PATH)  # no answer, or a block: as is
+            try:
+                strings = self._json(response)
+            except _Stop as stop:
+                if stop.answer.kind == "blocked":
+                    raise
+                strings, problem = None, stop.answer.detail  # says nothing about the person
             if not isinstance(strings, dict):
-                raise _Stop(Answer("error", detail="the locator's country list is not a list"))
+                raise _Stop(Answer("error", detail=f"the locator's country list could not be"
+                                                   f" read: {problem}"))
             self._countries = {}
             for code, name in strings.items():
                 if isinstance(name, str):
@@ -299,7 +307,8 @@ class OdlsClient:
                 raise
             facilities = []
         if not facilities:
-            return Answer("found", facility=name, state=state, status=status,
+            return Answer("found" if name else "in-custody-no-facility", facility=name,
+                          state=state, status=status,
                           detail="the facility's page could not be read")
         return _facility_answer(facilities[0], name, state, status)
 
