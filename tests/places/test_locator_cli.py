@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from tests.fixtures_locator import Site
 from tests.support import Cli
 from workflow.places import locator
 
+BONDTRACK = Path(sys.executable).parent / "bondtrack"
 A_NUMBER = "A-087-654-321"
 DIGITS = "087654321"
 
@@ -111,3 +115,25 @@ def test_the_a_number_is_never_logged(selftest: Cli, locator_site: Site,
         selftest("locator", "selftest", A_NUMBER, "--country", "Mexico", ok=False)
     assert caplog.records  # httpx logged each request: without the A-number
     assert DIGITS not in caplog.text and "087-654-321" not in caplog.text
+
+
+@pytest.mark.slow
+def test_the_installed_command(home: Path, locator_site: Site) -> None:
+    """As an operator runs it: the installed `bondtrack`, its settings from the environment."""
+    def selftest() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BONDTRACK), "locator", "selftest", A_NUMBER, "--country",
+                               "Honduras"], env=dict(os.environ), capture_output=True,
+                              text=True, timeout=60)
+
+    locator_site.answer(DIGITS, "found:202", "429")
+    found = selftest()
+    assert (found.returncode, found.stderr) == (0, "")
+    assert found.stdout.splitlines()[1:] == [
+        "found at KROME NORTH SERVICE PROCESSING CENTER, 18201 SW 12TH STREET, BUILDING 4,"
+        " MIAMI, FL 33194", "field office: MIAMI FIELD OFFICE"]
+    blocked = selftest()
+    assert blocked.returncode == 1
+    assert blocked.stderr.splitlines() == [
+        "Error: blocked: the locator answered with a challenge or block (HTTP 429); wait at"
+        " least 30 minutes before asking again"]
+    assert locator_site.asked()[0].form == {"a_number": DIGITS, "country": "HN"}

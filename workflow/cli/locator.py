@@ -23,9 +23,11 @@ def locator() -> None:
 @output_options
 @pass_app
 def selftest(app: App, a_number: str, country: str, fmt: str) -> None:
-    """Look one known A-number up at the locator ([locator] base_url) and print what it
-    answered: found at a facility, not found, blocked, or an error. Exits 1 unless the
-    locator answered (found or not). Made once, whether [locator] auto is on or not."""
+    """Try one known A-number at the locator.
+
+    One look-up at [locator] base_url, made whether [locator] auto is on or not; prints what
+    the locator answered: found at a facility, not found, blocked, or an error. Exits 1
+    unless the locator answered (found or not)."""
     answer = places.locator_selftest(app.settings, a_number, country)
     if print_record(answer, fmt):
         if answer["kind"] in ("blocked", "error"):
