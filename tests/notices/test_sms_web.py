@@ -25,7 +25,8 @@ from tests.fixtures_web import Server, Web, free_port, start_server
 from workflow.core import clock, config
 from workflow.notices.sms import consent, outbox
 from workflow.record import db
-from workflow.record.models import Notice, SmsMessage, SmsNumber, SmsReply
+from workflow.record.audit import Actor
+from workflow.record.models import Event, Notice, SmsMessage, SmsNumber, SmsReply
 
 PHONE = "+13125550100"
 FORM = {"content_type": "application/x-www-form-urlencoded"}
@@ -252,3 +253,47 @@ def test_the_stand_in_posts_signed_callbacks_to_a_running_server_whose_log_names
     with twilio.lock:
         assert {r.path for r in twilio.requests} == {
             f"/2010-04-01/Accounts/{sms_env('')['BONDTRACK_SMS_ACCOUNT_SID']}/Messages.json"}
+
+
+def test_a_reply_and_a_failing_number_reach_the_owners_queue_until_dealt_with(
+        texting: Web, twilio: StandIn) -> None:
+    """Issue 27: the person's owner sees replies and failing numbers in their queue."""
+    from tests.fixtures_web import email
+    from workflow.actions import caseloads
+
+    staff, person = email("staff"), texting.ids[0]
+    caseloads.assign(texting.database, texting.settings, texting.case, [staff],
+                     [_a_number(texting, person)], actor=Actor("tester"), now=clock.now())
+
+    def mine() -> list[tuple[int, str]]:
+        rows = caseloads.next_actions(texting.database, texting.settings, texting.case,
+                                      owner=staff, limit=50, now=clock.now())
+        return [(row["id"], row["action"]) for row in rows if row["action"] in (
+            "read-reply", "check-number")]
+
+    _consent_and_test(texting)
+    assert mine() == []
+    _webhook(texting, "inbound", inbound_fields("SMr1", PHONE, "Where do I go on Monday?"))
+    assert mine() == [(person, "read-reply")]
+    sent = [r["_sid"] for r in twilio.sent()]
+    texting.browser("staff").post(f"/people/{person}/sms/test", {"role": "client"})
+    for sid, code in zip([*sent, twilio.sent()[-1]["_sid"]], ("30003", "30005"), strict=False):
+        _webhook(texting, "status", callback_fields(sid, "failed", code))
+    assert sorted(mine()) == [(person, "check-number"), (person, "read-reply")]
+    browser = texting.browser("staff")
+    page = browser.get(f"/people/{person}").text
+    assert "(unread)" in page and "Mark replies read" in page
+    done = browser.post(f"/people/{person}/sms/read", {"version": browser.version(person)})
+    assert done.status_code == 303
+    assert mine() == [(person, "check-number")]
+    with texting.database.write() as session:
+        kinds = session.scalars(select(Event.kind).where(Event.detainee_id == person)).all()
+    assert "sms-replies-read" in kinds
+    others = caseloads.next_actions(texting.database, texting.settings, texting.case,
+                                    owner="unowned", limit=50, now=clock.now())
+    assert person not in {row["id"] for row in others}
+
+
+def _a_number(web: Web, person_id: int) -> str:
+    with web.database.write() as session:
+        return _person(session, person_id).a_number

@@ -93,6 +93,20 @@ def text_rows(session: Session, order: CourtOrder, *,
     return records.texts(session, order, status=status)
 
 
+def mark_replies_read_in(session: Session, detainee: Detainee, *, actor: Actor,
+                         now: datetime) -> str:
+    """The person's replies read: they leave their owner's queue (audited)."""
+    count = records.mark_replies_read(session, detainee, actor=actor, now=now)
+    return f"{count} repl{'y' if count == 1 else 'ies'} marked read"
+
+
+def mark_replies_read(database: Database, case: str | None, a_number: str, *, actor: Actor,
+                      now: datetime) -> str:
+    with database.write() as session:
+        detainee = orders.find_detainee(session, orders.resolve_order(session, case), a_number)
+        return mark_replies_read_in(session, detainee, actor=actor, now=now)
+
+
 def person_texts(session: Session, detainee: Detainee) -> dict[str, Any]:
     """A person's texts, replies, consent and its history, for their page."""
     return records.person_page(session, detainee)

@@ -56,10 +56,12 @@ COMMANDS = {
     "hearing": "hearings:hearing",
     "facility": "facility:facility",
     "field-office": "facility:field_office",
-    "locator": "locator:locator",
     "user": "users:user",
     "web": "web:web",
     "sms": "sms:sms",
+    "caseload": "caseload:caseload",
+    "queue": "caseload:queue",
+    "locator": "locator:locator",
 }
 
 

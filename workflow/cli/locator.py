@@ -1,4 +1,5 @@
-"""`bondtrack locator ...`: ICE's Online Detainee Locator."""
+"""`bondtrack locator`: the locator desk's look-ups, who is due for one, and a try of ICE's
+locator itself (`selftest`)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,67 @@ from typing import Any
 
 import click
 
-from workflow.actions import places
-from workflow.cli.common import App, output_options, pass_app, print_record
+from workflow.cli.common import (
+    App,
+    human_time,
+    order_option,
+    output_options,
+    pass_app,
+    print_record,
+    print_rows,
+)
+from workflow.core import clock
 from workflow.core.errors import BondtrackError
+
+DUE_COLUMNS = ("a_number", "family_name", "given_name", "date_of_birth", "country_of_birth",
+               "stage", "due", "empty_lookups", "call_office")
+RESULTS = ("found", "not-found", "in-custody-no-facility", "released")
+SOURCES = ("locator", "phone", "email", "attorney", "locator-auto")
 
 
 @click.group()
 def locator() -> None:
-    """ICE's Online Detainee Locator: look-ups by A-number and country of birth."""
+    """The locator desk: record what a look-up found, see who is due for one, and try ICE's
+    locator itself."""
+
+
+@locator.command()
+@click.argument("a_number")
+@click.option("--result", required=True, type=click.Choice(RESULTS),
+              help="What the look-up found.")
+@click.option("--facility", help="Where they are held (a code or a name): with --result found.")
+@click.option("--source", default="locator", show_default=True, type=click.Choice(SOURCES),
+              help="How they were looked up.")
+@click.option("--note", help="What else was learned.")
+@click.option("--at", help="When (court time; default now).")
+@order_option
+@pass_app
+def record(app: App, a_number: str, result: str, facility: str | None, source: str,
+           note: str | None, at: str | None, case: str | None) -> None:
+    """Record one look-up of a person: found at a facility, or not."""
+    from workflow.actions import caseloads
+
+    click.echo(caseloads.record_lookup(app.ready(), app.settings, case, a_number, result,
+                                       facility=facility, source=source, note=note, at=at,
+                                       actor=app.actor(), now=clock.now()))
+
+
+@locator.command()
+@click.option("--owner", metavar="EMAIL", help="Only this account's people.")
+@click.option("--limit", type=int, default=100, show_default=True, help="At most this many people.")
+@order_option
+@output_options
+@pass_app
+def due(app: App, owner: str | None, limit: int, case: str | None, fmt: str) -> None:
+    """Who is due for a look-up now, soonest first, with what the locator asks for."""
+    from workflow.actions import caseloads
+
+    rows = caseloads.due_for_lookup(app.ready(), app.settings, case, owner=owner or "all",
+                                    limit=limit, now=clock.now())
+    if fmt not in ("json", "csv"):
+        rows = [{**row, "due": human_time(row["due"]), "call_office": row["call_office"] or ""}
+                for row in rows]
+    print_rows(rows, DUE_COLUMNS, fmt, title=f"{len(rows)} due for a look-up")
 
 
 @locator.command()
@@ -28,6 +82,8 @@ def selftest(app: App, a_number: str, country: str, fmt: str) -> None:
     One look-up at [locator] base_url, made whether [locator] auto is on or not; prints what
     the locator answered: found at a facility, not found, blocked, or an error. Exits 1
     unless the locator answered (found or not)."""
+    from workflow.actions import places
+
     answer = places.locator_selftest(app.settings, a_number, country)
     if print_record(answer, fmt):
         if answer["kind"] in ("blocked", "error"):

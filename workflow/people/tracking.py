@@ -22,6 +22,8 @@ from workflow.record.audit import Actor
 from workflow.record.models import Bond, Detainee, Event, Facility
 
 PAYMENT_METHODS = ("cebonds", "money-order", "cashier-check", "surety", "other")
+# The stages in which the person is looked up in the locator (workflow.people.locating).
+LOOKING = frozenset({Stage.INTAKE, Stage.LOCATING})
 EXCLUSION_REASONS = ("mandatory-detention", "security-threat", "other")
 # A stated time a little ahead of our clock is a skewed clock, not a prophecy.
 _CLOCK_SLACK = timedelta(minutes=5)
@@ -69,7 +71,9 @@ def move(
         setattr(detainee, name, value)
     detainee.stage = transition.target.value
     detainee.stage_since = at
-    _touch(detainee, now)
+    if transition.target not in LOOKING:  # found (or gone): a later transfer starts afresh
+        detainee.next_lookup_at, detainee.empty_lookups = None, 0
+    touch(detainee, now)
     session.flush()
     return audit.record(
         session,
@@ -84,7 +88,7 @@ def move(
     )
 
 
-def _touch(detainee: Detainee, now: datetime) -> None:
+def touch(detainee: Detainee, now: datetime) -> None:
     """Mark the person changed even when nothing but the event differs (two moves in one
     instant, an amended bond), so every change is one new version and races are caught."""
     detainee.updated_at = now
@@ -277,7 +281,7 @@ def add_note(session: Session, detainee: Detainee, text: str, *, actor: Actor,
     text = text.strip()
     if not text:
         raise ValidationError("the note is empty")
-    _touch(detainee, now)
+    touch(detainee, now)
     session.flush()  # bumps the version, so a note races like any other change
     return audit.record(session, kind="note", detainee=detainee, payload={"text": text},
                         actor=actor, at=now, now=now)

@@ -72,11 +72,7 @@ def last_window_before(deadline: datetime, facility_tz: str,
     """The last posting window that opens before ``deadline``: (opens, closes), aware, in the
     facility's zone; ``closes`` is cut at the deadline. None if no window in three weeks.
     ``local_hours`` ("09:00-12:00", a facility's or office's own) replace [posting]'s."""
-    hours = _hours(settings)
-    if local_hours:
-        from workflow.places.facilities import parse_hours
-
-        hours["opens"], hours["closes"] = (time.fromisoformat(t) for t in parse_hours(local_hours))
+    hours = _local(settings, local_hours)
     zone = clock.zone(facility_tz)
     day = deadline.astimezone(zone).date()
     for _ in range(_LOOKBACK_DAYS):
@@ -87,6 +83,31 @@ def last_window_before(deadline: datetime, facility_tz: str,
                 return opens, min(closes, deadline.astimezone(zone))
         day -= timedelta(days=1)
     return None
+
+
+def next_window(now: datetime, facility_tz: str, settings: Settings | Mapping[str, Any],
+                local_hours: str | None = None) -> Window | None:
+    """The posting window open now or next (one that has not closed by ``now``), aware, in
+    the facility's zone. None if no window in three weeks."""
+    hours = _local(settings, local_hours)
+    zone = clock.zone(facility_tz)
+    day = now.astimezone(zone).date()
+    for _ in range(_LOOKBACK_DAYS):
+        if WEEKDAYS[day.weekday()] in hours["days"] and day.isoformat() not in hours["closed"]:
+            closes = datetime.combine(day, hours["closes"], zone)
+            if closes > now:
+                return datetime.combine(day, hours["opens"], zone), closes
+        day += timedelta(days=1)
+    return None
+
+
+def _local(settings: Settings | Mapping[str, Any], local_hours: str | None) -> dict[str, Any]:
+    hours = _hours(settings)
+    if local_hours:
+        from workflow.places.facilities import parse_hours
+
+        hours["opens"], hours["closes"] = (time.fromisoformat(t) for t in parse_hours(local_hours))
+    return hours
 
 
 def _hours(settings: Settings | Mapping[str, Any]) -> dict[str, Any]:

@@ -113,6 +113,12 @@ class Detainee(Base):
     version: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    owner_id: Mapped[int | None]
+    last_lookup_at: Mapped[datetime | None]
+    next_lookup_at: Mapped[datetime | None]
+    empty_lookups: Mapped[int]
+    desk_user_id: Mapped[int | None]
+    desk_until: Mapped[datetime | None]
 
     court_order: Mapped[CourtOrder] = relationship(back_populates="detainees")
     facility: Mapped[Facility | None] = relationship()

@@ -218,9 +218,23 @@ detainees = Table(
     _int("version", nullable=False),  # the ORM's optimistic lock (workflow.record.models)
     _when("created_at"),
     _when("updated_at"),
+    # The caseload: who works on this person (a staff or attorney account), and the locator
+    # desk's state. A look-up is an event; these three columns are what the queue reads, so
+    # it sorts by an index instead of reading every person's history.
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    _when("last_lookup_at", nullable=True),
+    _when("next_lookup_at", nullable=True),  # NULL: due since stage_since
+    Column("empty_lookups", Integer, nullable=False, server_default="0"),
+    # A volunteer holding this person at the desk, until when: nobody else is handed them.
+    Column("desk_user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"),
+           nullable=True),
+    _when("desk_until", nullable=True),
     UniqueConstraint("order_id", "a_number"),
     Index("ix_detainees_order_id_stage", "order_id", "stage"),
     Index("ix_detainees_facility_id", "facility_id"),
+    Index("ix_detainees_queue", "order_id", "stage", "stage_since"),
+    Index("ix_detainees_lookups", "order_id", "stage", "next_lookup_at"),
+    Index("ix_detainees_owner", "owner_id", "stage", "stage_since"),
 )
 
 bonds = Table(

@@ -77,6 +77,17 @@ def record_consent(detainee_id: int) -> Any:
     return change_person(detainee_id, "sms-consent", change)
 
 
+@blueprint.route("/people/<int:detainee_id>/sms/read", methods=["POST"])
+@requires("moves")
+def replies_read(detainee_id: int) -> Any:
+    """The person's replies are read: they leave their owner's queue."""
+
+    def change(session: Any, detainee: Any) -> str:
+        return texts.mark_replies_read_in(session, detainee, actor=actor(), now=clock.now())
+
+    return change_person(detainee_id, "sms-read", change)
+
+
 @blueprint.route("/people/<int:detainee_id>/sms/test", methods=["POST"])
 @requires("moves")
 def test_text(detainee_id: int) -> Any:
