@@ -12,11 +12,11 @@ state, ZIP and its ERO field office.
 
 How it answers each A-number is up to the test (``site.answer(a_number, *scripts)``, one
 script per request in turn, the last one kept): ``found:<facility id>`` (``found-unnamed:<id>``:
-the record names no facility, only its id), ``zero`` (an empty
-result, the locator's "zero (0) matching records"), ``zero-page`` (the app's no-match text as
-a page), ``released``, ``no-facility``, ``challenge`` (a captcha page, HTTP 200), ``403``,
-``429``, ``internal`` (the locator's internal-error page, HTTP 500), ``timeout`` (no answer
-for longer than the client waits). An A-number it was not told about is not found.
+the record names the facility only by its id), ``zero`` (an empty result, the locator's "zero
+(0) matching records"), ``zero-page`` (the app's no-match text as a page), ``released``,
+``no-facility``, ``challenge`` (a captcha page, HTTP 200), ``403``, ``429``,
+``429:<Retry-After>``, ``internal`` (the locator's internal-error page, HTTP 500), ``timeout``
+(no answer for longer than the client waits). An A-number it was not told about is not found.
 
 What it does not reproduce: the app's HTML and scripts beyond a shell, searches by name,
 cookies, or any rate limit of its own.
@@ -173,6 +173,9 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             if script in ("403", "429"):
                 return self._send(int(script), "<html><body><h1>Access Denied</h1></body>"
                                   "</html>", "text/html")
+            if script.startswith("429:"):  # 429 with a Retry-After (seconds, or a date)
+                return self._send(429, "<html><body>Too Many Requests</body></html>",
+                                  "text/html", {"Retry-After": script.split(":", 1)[1]})
             if script == "internal":
                 return self._send(500, INTERNAL_PAGE, "text/html")
             if script == "timeout":
@@ -189,10 +192,13 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
         def _json(self, code: int, payload: Any) -> None:
             self._send(code, json.dumps(payload), "application/json")
 
-        def _send(self, code: int, text: str, kind: str) -> None:
+        def _send(self, code: int, text: str, kind: str,
+                  headers: dict[str, str] | None = None) -> None:
             data = text.encode()
             try:
                 self.send_response(code)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", f"{kind}; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -4,6 +4,8 @@ what it is asked and as whom; the [locator] settings; countries as the locator s
 from __future__ import annotations
 
 import socket
+import time
+from email.utils import formatdate
 
 import pytest
 
@@ -78,6 +80,22 @@ def test_a_challenge_or_a_block_is_blocked(locator_site: Site, client: OdlsClien
     locator_site.answer(A_NUMBER, script)
     answer = client.look_up(A_NUMBER, "Mexico")
     assert (answer.kind, answer.detail) == ("blocked", detail)
+
+
+def test_a_block_says_how_long_the_site_asks_us_to_wait(locator_site: Site,
+                                                       client: OdlsClient) -> None:
+    locator_site.answer(A_NUMBER, "429:3600")
+    assert client.look_up(A_NUMBER, "Mexico").retry_after_seconds == 3600.0
+    # A date is read against the answer's own Date, so neither machine's clock error counts.
+    locator_site.answer(A_NUMBER, f"429:{formatdate(time.time() + 7200, usegmt=True)}")
+    waited = client.look_up(A_NUMBER, "Mexico").retry_after_seconds
+    assert waited is not None and 7198 <= waited <= 7201
+    for unreadable in ("soon", "Mon, 99 Foo 2026"):
+        locator_site.answer(A_NUMBER, f"429:{unreadable}")
+        answer = client.look_up(A_NUMBER, "Mexico")
+        assert (answer.kind, answer.retry_after_seconds) == ("blocked", None)
+    locator_site.answer(A_NUMBER, "429")
+    assert client.look_up(A_NUMBER, "Mexico").retry_after_seconds is None
 
 
 def test_the_internal_error_page_is_an_error_worth_asking_again(locator_site: Site,

@@ -150,6 +150,14 @@ def test_a_longer_pause_is_kept_and_a_shorter_one_refused() -> None:
         Pace(block_pause_minutes=29.9)
 
 
+def test_a_longer_wait_the_site_asks_for_is_kept() -> None:
+    time = Time()
+    _, _, client = run(time, {
+        "000000001": [Answer("blocked", detail="HTTP 429", retry_after_seconds=3600), FOUND],
+        "000000002": [Answer("blocked", detail="HTTP 429", retry_after_seconds=60), FOUND]})
+    assert seconds_between(client.calls) == [3600.0, 10.0, 1800.0]
+
+
 def test_still_blocked_after_the_last_attempt_stops_the_run() -> None:
     time = Time()
     report, recorded, client = run(time, {"000000001": [FOUND], "000000002": [BLOCKED],

@@ -25,6 +25,7 @@ import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from importlib import metadata
 from typing import Any, Literal, Protocol
 
@@ -69,6 +70,7 @@ class Answer:
     status: str | None = None  # the custody status as the site shows it, when it shows one
     detail: str = ""
     retryable: bool = True  # False: asking again cannot help (a bad A-number or country)
+    retry_after_seconds: float | None = None  # a block's Retry-After, when the site sent one
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -324,7 +326,8 @@ class OdlsClient:
             raise _Stop(Answer("error", detail=f"could not reach the locator"
                                                f" ({type(exc).__name__})")) from None
         if response.status_code in (403, 429):
-            raise _Stop(Answer("blocked", detail=f"HTTP {response.status_code}"))
+            raise _Stop(Answer("blocked", detail=f"HTTP {response.status_code}",
+                               retry_after_seconds=_retry_after(response)))
         return response
 
     def _json(self, response: httpx.Response) -> Any:
@@ -365,6 +368,20 @@ def _page_answer(response: httpx.Response) -> Answer:
         return Answer("error", detail=f"the locator's internal error page"
                                       f" (HTTP {response.status_code})")
     return Answer("error", detail=f"an unexpected page (HTTP {response.status_code})")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds the site asks us to wait (``Retry-After``: seconds, or a date read against the
+    answer's own ``Date``, so neither clock's error counts); None when it does not say."""
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        seconds = (parsedate_to_datetime(value)
+                   - parsedate_to_datetime(response.headers.get("Date", ""))).total_seconds()
+    except (TypeError, ValueError):  # not a date, or one with a zone and one without
+        return None
+    return max(0.0, seconds)
 
 
 def _facility_answer(record: Mapping[str, Any], name: str | None, state: str | None,
@@ -429,7 +446,8 @@ def look_up_politely(locator: Locator, people: Iterable[Wanted],
 
     At least ``pace.min_interval_seconds`` between two requests; a failure (``error``) is
     asked again, at most ``pace.max_attempts`` times in all; a challenge or block pauses
-    every look-up ``pace.block_pause_minutes`` and then asks again (it counts as an attempt).
+    every look-up ``pace.block_pause_minutes`` (or the site's longer ``Retry-After``) and then
+    asks again (it counts as an attempt).
     A person still blocked after the last attempt is recorded as ``blocked`` and the run
     stops: the people left are not asked (``RunReport.left``). Not found is recorded as it
     came: one empty answer proves nothing, and asking again at once would not be polite.
@@ -461,9 +479,10 @@ def look_up_politely(locator: Locator, people: Iterable[Wanted],
             if answer.kind == "blocked":
                 report.blocks += 1
                 log.warning("the locator answered with a challenge or block (%s)", answer.detail)
-                resume = clock() + pause
+                resume = clock() + max(pause, timedelta(seconds=answer.retry_after_seconds or 0))
                 if attempts < pace.max_attempts and (stop_at is None or resume < stop_at):
-                    log.warning("pausing look-ups for %g minutes", pace.block_pause_minutes)
+                    log.warning("pausing look-ups for %g minutes",
+                                (resume - clock()).total_seconds() / 60)
                     started = clock()
                     wait_until(resume)
                     report.paused_seconds += (clock() - started).total_seconds()
