@@ -202,8 +202,6 @@ def test_the_defaults(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert setup.auto is False
     assert setup.base_url == "https://locator.ice.gov/odls"
     assert setup.pace == locator.Pace(10.0, 4, 30.0)
-    assert (setup.recheck_hours, setup.ask_office_after, setup.interval_minutes) == (12.0, 3,
-                                                                                      60.0)
     assert setup.timeout_seconds == 30.0
     assert setup.user_agent == locator.user_agent("")
 
@@ -225,7 +223,6 @@ def test_environment_variables_set_each_value(tmp_path) -> None:  # type: ignore
     ("base_url", "locator.ice.gov/odls",
      "[locator] base_url must be an http:// or https:// address"),
     ("timeout_seconds", "0", "[locator] timeout_seconds must be more than 0"),
-    ("ask_office_after", "0", "[locator] ask_office_after must be at least 1"),
 ])
 def test_a_bad_value_is_one_clear_error(tmp_path, name: str, value: str,  # type: ignore[no-untyped-def]
                                         message: str) -> None:

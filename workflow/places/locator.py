@@ -104,16 +104,14 @@ class Pace:
 
 @dataclass(frozen=True)
 class LocatorSettings:
-    """The [locator] section, checked."""
+    """The automated client's part of [locator], checked (the desk's cadence is
+    ``people.locating.Cadence``)."""
 
     auto: bool
     base_url: str
     user_agent_contact: str
     timeout_seconds: float
     pace: Pace
-    recheck_hours: float
-    ask_office_after: int
-    interval_minutes: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocatorSettings:
@@ -121,16 +119,12 @@ class LocatorSettings:
         base_url = str(section["base_url"]).strip().rstrip("/")
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError("[locator] base_url must be an http:// or https:// address")
-        for name in ("timeout_seconds", "recheck_hours", "interval_minutes"):
-            if section[name] <= 0:
-                raise ConfigError(f"[locator] {name} must be more than 0")
-        if section["ask_office_after"] < 1:
-            raise ConfigError("[locator] ask_office_after must be at least 1")
+        if section["timeout_seconds"] <= 0:
+            raise ConfigError("[locator] timeout_seconds must be more than 0")
         pace = Pace(float(section["min_interval_seconds"]), int(section["max_attempts"]),
                     float(section["block_pause_minutes"]))
         return cls(bool(section["auto"]), base_url, str(section["user_agent_contact"]).strip(),
-                   float(section["timeout_seconds"]), pace, float(section["recheck_hours"]),
-                   int(section["ask_office_after"]), float(section["interval_minutes"]))
+                   float(section["timeout_seconds"]), pace)
 
     @property
     def user_agent(self) -> str:
