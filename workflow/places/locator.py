@@ -445,7 +445,8 @@ def look_up_politely(locator: Locator, people: Iterable[Wanted],
     A person still blocked after the last attempt is recorded as ``blocked`` and the run
     stops: the people left are not asked (``RunReport.left``). Not found is recorded as it
     came: one empty answer proves nothing, and asking again at once would not be polite.
-    The run also stops before a person, or a pause, would pass ``stop_at``.
+    The run also stops before a person, or a pause, would pass ``stop_at``. What ``record``
+    raises ends the run (the answers recorded before it stay recorded).
     """
     report = RunReport()
     interval = timedelta(seconds=pace.min_interval_seconds)
