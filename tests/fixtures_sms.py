@@ -28,6 +28,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -176,17 +177,26 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def twilio() -> Iterator[StandIn]:
-    """The stand-in, listening on a free loopback port."""
+@contextmanager
+def stand_in() -> Iterator[StandIn]:
+    """A stand-in listening on a free loopback port while the block runs."""
     state = StandIn()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def twilio() -> Iterator[StandIn]:
+    """The stand-in, listening on a free loopback port."""
+    with stand_in() as state:
+        yield state
 
 
 def sms_env(api: str, public: str = PUBLIC, pace: float = 0.0) -> dict[str, str]:
