@@ -39,6 +39,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from tests.fixtures_web import Web
 from workflow.core import config
 from workflow.notices.sms import segments
 
@@ -197,6 +198,16 @@ def twilio() -> Iterator[StandIn]:
     """The stand-in, listening on a free loopback port."""
     with stand_in() as state:
         yield state
+
+
+@pytest.fixture
+def texting(web: Web, sms_on: config.Settings) -> Web:
+    """The workspace with SMS on, against the stand-in."""
+    from workflow.web import create_app
+
+    app = create_app(sms_on, web.database)
+    app.testing = True
+    return Web(app, web.database, sms_on, web.ids, web.case)
 
 
 def sms_env(api: str, public: str = PUBLIC, pace: float = 0.0) -> dict[str, str]:

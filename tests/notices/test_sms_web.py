@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -24,7 +22,7 @@ from tests.fixtures_sms import (
     sms_env,
 )
 from tests.fixtures_web import Server, Web, free_port, start_server
-from workflow.core import clock, config, crashpoints
+from workflow.core import clock, config
 from workflow.notices.sms import consent, outbox
 from workflow.record import db
 from workflow.record.models import Notice, SmsMessage, SmsNumber, SmsReply
@@ -33,27 +31,13 @@ PHONE = "+13125550100"
 FORM = {"content_type": "application/x-www-form-urlencoded"}
 
 
-@pytest.fixture
-def texting(web: Web, sms_on: config.Settings) -> Web:
-    """The workspace with SMS on, against the stand-in."""
-    from workflow.web import create_app
-
-    app = create_app(sms_on, web.database)
-    app.testing = True
-    return Web(app, web.database, sms_on, web.ids, web.case)
-
-
-def _consent(web: Web, phone: str = "(312) 555-0100") -> Any:
+def _consent_and_test(web: Web, phone: str = "(312) 555-0100") -> Any:
     browser = web.browser("staff")
     person = web.ids[0]
     answer = browser.post(f"/people/{person}/sms/consent", {
         "role": "client", "phone": phone, "how": "in-person", "version": browser.version(person)})
     assert answer.status_code == 303, answer.text
-    return browser
-
-
-def _consent_and_test(web: Web, phone: str = "(312) 555-0100") -> Any:
-    return _consent(web, phone).post(f"/people/{web.ids[0]}/sms/test", {"role": "client"})
+    return browser.post(f"/people/{person}/sms/test", {"role": "client"})
 
 
 def _webhook(web: Web, name: str, fields: dict[str, str], signature: str | None = "sign",
@@ -250,11 +234,16 @@ def test_the_stand_in_posts_signed_callbacks_to_a_running_server_whose_log_names
     # API request, as Twilio may: the server records it on the text the URL names.
     worker = config.load({**os.environ, **sms_env(twilio.url, public=public)})
     twilio.first[PHONE] = [("sent", None), ("delivered", None)]
-    early = _queue_text(texting, consent_first=False)
+    with texting.database.write() as session:
+        early = outbox.enqueue(
+            session, order=_order(session), detainee=_person(session, person), role="client",
+            kind="test", context={}, key="early", now=clock.now(), settings=worker)
+        assert early is not None
+        early_id = early.id
     assert outbox.deliver(texting.database, worker, now=clock.now(), worker="w")["sent"] == 1
     assert twilio.posted_first == [204, 204]
     notice, message, _ = _message(texting.database)
-    assert (notice.id, notice.status) == (early, "sent")
+    assert (notice.id, notice.status) == (early_id, "sent")
     assert (message.provider_sid, message.delivery, message.callbacks) == (
         twilio.sent()[-1]["_sid"], "delivered", 2)
     browser.close()
@@ -269,168 +258,3 @@ def test_the_stand_in_posts_signed_callbacks_to_a_running_server_whose_log_names
     with twilio.lock:
         assert {r.path for r in twilio.requests} == {
             f"/2010-04-01/Accounts/{sms_env('')['BONDTRACK_SMS_ACCOUNT_SID']}/Messages.json"}
-
-
-# ---------------------------------------------------------------- callbacks before the record
-
-
-def _queue_text(web: Web, consent_first: bool = True) -> int:
-    """A text to the person's consented number (consent recorded first unless it was) waiting
-    in the outbox; its outbox id."""
-    if consent_first:
-        _consent(web)
-    with web.database.write() as session:
-        notice = outbox.enqueue(
-            session, order=_order(session), detainee=_person(session, web.ids[0]),
-            role="client", kind="test", context={}, key="early", now=clock.now(),
-            settings=web.settings)
-        assert notice is not None
-        return notice.id
-
-
-def _callback(web: Web, url: str, sid: str, status: str, error: str | None = None,
-              signed_url: str | None = None) -> Any:
-    """Twilio's callback to ``url`` (the text's StatusCallback), signed for the whole URL."""
-    fields = callback_fields(sid, status, error)
-    split = urlsplit(url)
-    return web.app.test_client().post(
-        f"{split.path}?{split.query}", data=fields,
-        headers={"X-Twilio-Signature": sign(signed_url or url, fields)})
-
-
-def _at_step(step: str, then: Any) -> None:
-    """Run ``then()`` when the worker reaches ``step``."""
-    crashpoints.install(lambda reached: then() if reached == step else None)
-
-
-@pytest.mark.parametrize("reported", [
-    (("sent", None), ("delivered", None)),
-    (("sent", None), ("undelivered", "30003")),
-])
-def test_a_callback_that_comes_before_the_sid_is_recorded_is_not_lost(
-        texting: Web, twilio: StandIn, reported: tuple[tuple[str, str | None], ...]) -> None:
-    """Twilio reports the text's status while the worker has not yet recorded its answer: the
-    callback finds the text by its outbox id, records the SID and the status; the worker's
-    record then keeps that status, and a failure sends the text to review, not to sent."""
-    notice_id = _queue_text(texting)
-    answers = []
-
-    def callbacks_first() -> None:
-        [request] = twilio.sent()
-        assert request["StatusCallback"].endswith(f"/sms/status?m={notice_id}")
-        _, message, _ = _message(texting.database)
-        assert (message.provider_sid, message.delivery) == (None, None)  # not recorded yet
-        answers.extend(_callback(texting, request["StatusCallback"], request["_sid"], status,
-                                 error).status_code for status, error in reported)
-
-    _at_step(crashpoints.SMS_ACCEPTED, callbacks_first)
-    try:
-        counts = outbox.deliver(texting.database, texting.settings, now=clock.now(), worker="w")
-    finally:
-        crashpoints.install(None)
-    assert answers == [204, 204]
-    notice, message, number = _message(texting.database)
-    assert message.provider_sid == twilio.sent()[0]["_sid"] and message.callbacks == 2
-    if reported[-1][0] == "delivered":
-        assert counts["sent"] == 1 and notice.status == "sent"
-        assert message.delivery == "delivered"  # not the "queued" of the API's answer
-        assert number.failures == 0
-    else:
-        assert counts["needs-review"] == 1 and notice.status == "needs-review"
-        assert (message.delivery, message.error_code) == ("undelivered", 30003)
-        assert "error 30003" in (notice.error or "") and number.failures == 1
-    assert len(twilio.sent()) == 1
-
-
-class _Killed(BaseException):
-    """The worker dies (the crash trials kill a real one: tests/record/test_crashes.py)."""
-
-
-def test_a_callback_for_a_text_whose_worker_died_before_the_record_records_it_for_review(
-        texting: Web, twilio: StandIn, caplog: pytest.LogCaptureFixture) -> None:
-    """The worker dies between the provider's answer and the record: the text is left for a
-    person to settle, and Twilio's "delivered" is recorded on it as evidence, with its SID.
-    Callbacks that name another text, a SID it does not hold, or no text at all change
-    nothing and tell the caller nothing."""
-    caplog.set_level("DEBUG")
-    notice_id = _queue_text(texting)
-
-    def die() -> None:
-        raise _Killed
-
-    _at_step(crashpoints.SMS_ACCEPTED, die)
-    try:
-        with pytest.raises(_Killed):
-            outbox.deliver(texting.database, texting.settings, now=clock.now(), worker="dead")
-    finally:
-        crashpoints.install(None)
-    later = clock.now() + timedelta(seconds=texting.settings.section("sms")["lease_seconds"] + 1)
-    assert outbox.deliver(texting.database, texting.settings, now=later,
-                          worker="next")["needs-review"] == 1
-    [request] = twilio.sent()
-    url, sid = request["StatusCallback"], request["_sid"]
-    assert url == f"{PUBLIC}/sms/status?m={notice_id}"
-
-    base = f"{PUBLIC}/sms/status"
-    for answer in (
-        _callback(texting, url, sid, "delivered", signed_url=base),  # signed without the query
-        _callback(texting, f"{base}?m={notice_id + 1}", sid, "delivered",
-                  signed_url=url),  # the signature of another URL
-    ):
-        assert answer.status_code == 403
-    for ignored in (f"{base}?m={notice_id + 1}", f"{base}?m=x1", f"{base}?m=99999999999999999999",
-                    f"{base}?m=", f"{base}?m=-{notice_id}"):
-        answer = _callback(texting, ignored, sid, "delivered")
-        assert answer.status_code == 204 and answer.data == b""
-    assert _callback(texting, url, "", "delivered").status_code == 204
-    assert _message(texting.database)[1].callbacks == 0
-
-    for status in ("sent", "delivered"):
-        assert _callback(texting, url, sid, status).status_code == 204
-    assert _callback(texting, url, "SM" + "f" * 32, "failed", "30003").status_code == 204
-    notice, message, number = _message(texting.database)
-    assert (message.provider_sid, message.delivery, message.callbacks) == (sid, "delivered", 2)
-    assert notice.status == "needs-review" and number.failures == 0  # a person decides
-    outbox.deliver(texting.database, texting.settings, now=later + timedelta(hours=1),
-                   worker="again")
-    assert len(twilio.sent()) == 1  # never texted twice
-    assert "5550100" not in caplog.text and request["Body"][:20] not in caplog.text
-
-
-def test_a_text_sent_again_takes_the_new_sends_callbacks_only(
-        texting: Web, twilio: StandIn) -> None:
-    """A person settles a text in review with ``--resend``: its record starts afresh, the new
-    send's callbacks are recorded (even before its SID), the old send's are not."""
-    from workflow.record import outbox as records
-
-    notice_id = _queue_text(texting)
-    twilio.answers["+13125550100"] = "drop"  # the answer is lost: nobody knows
-    outbox.deliver(texting.database, texting.settings, now=clock.now(), worker="w")
-    old = twilio.sent()[0]
-    assert "_sid" not in old  # (the stand-in dropped it before making a message)
-    old_sid = "SM" + "a" * 32
-    assert _callback(texting, old["StatusCallback"], old_sid, "delivered").status_code == 204
-    assert _message(texting.database)[1].provider_sid == old_sid
-    with texting.database.write() as session:
-        records.resolve(session, session.get_one(Notice, notice_id), delivered=False,
-                        operator="t")
-    del twilio.answers["+13125550100"]
-
-    def sent_first() -> None:  # the new send's first callback, before its SID is recorded
-        new = twilio.sent()[1]
-        assert _callback(texting, new["StatusCallback"], new["_sid"], "sent").status_code == 204
-
-    _at_step(crashpoints.SMS_ACCEPTED, sent_first)
-    try:
-        outbox.deliver(texting.database, texting.settings, now=clock.now(), worker="w2")
-    finally:
-        crashpoints.install(None)
-    new = twilio.sent()[1]
-    assert new["StatusCallback"] == old["StatusCallback"]  # the same text
-    assert _callback(texting, new["StatusCallback"], new["_sid"], "delivered").status_code == 204
-    assert _callback(texting, old["StatusCallback"], old_sid, "failed", "30003"
-                     ).status_code == 204
-    notice, message, number = _message(texting.database)
-    assert (notice.status, message.provider_sid, message.delivery, message.callbacks) == (
-        "sent", new["_sid"], "delivered", 2)
-    assert number.failures == 0
