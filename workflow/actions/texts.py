@@ -49,10 +49,11 @@ def inbound(database: Database, fields: Mapping[str, str], *, now: datetime) -> 
 
 
 def delivery(database: Database, settings: Settings, fields: Mapping[str, str], *,
-             now: datetime) -> str | None:
-    """A delivery callback recorded on its text; what it was (None: not one of ours)."""
+             now: datetime, outbox_id: str | None = None) -> str | None:
+    """A delivery callback recorded on its text (``outbox_id``: the ``m`` its URL carries);
+    what it was (None: not one of ours)."""
     with database.write() as session:
-        return webhooks.delivery(session, fields, now, settings)
+        return webhooks.delivery(session, fields, now, settings, outbox_id)
 
 
 def record_consent_in(session: Session, detainee: Detainee, *, role: str, phone: str, how: str,
