@@ -139,6 +139,12 @@ def locate_command(app: App, case: str | None, at: str | None, fmt: str) -> None
         return
     click.echo(f"locate run for {case_number}: due for a look-up: {counts['due']}"
                f" ({counts['call_office']} to ask the field office)")
+    if "looked_up" in counts:
+        click.echo(f"looked up by the automated locator client: {counts['looked_up']} (found"
+                   f" {counts['found']}, to confirm {counts['to_confirm']}, not found"
+                   f" {counts['not_found']}, no facility listed {counts['no_facility']},"
+                   f" released {counts['released']}); blocked {counts['blocked']}, errors"
+                   f" {counts['errors']}, no country of birth {counts['no_country']}")
 
 
 @run.command("reconcile")

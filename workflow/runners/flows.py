@@ -296,16 +296,38 @@ def plan_locate(case: str | None, now: int) -> caseloads.LocatePlan:
     return caseloads.plan_locate(_database(settings), settings, case, now=_instant(now))
 
 
+@task(name="look-up-automatically", persist_result=False, cache_policy=NO_CACHE)
+@_private
+def look_up_automatically(plan: caseloads.LocatePlan) -> dict[str, int]:
+    """With ``[locator] auto`` on: the due people looked up by the locator client, politely,
+    until the next run is due; counts only. Not retried: a retry would ask the site again."""
+    settings = _settings()
+    client = caseloads.locator_client(settings)
+    if client is None:
+        return {}
+    window = timedelta(minutes=settings.section("locator")["interval_minutes"] * 0.9)
+    with client:
+        return caseloads.auto_look_ups(_database(settings), settings, plan, client=client,
+                                       stop_at=clock.now() + window)
+
+
 @flow(name="locate", persist_result=False, log_prints=False)
 def locate(case: str | None = None, now: int | None = None) -> dict[str, int]:
-    """Who is due for a look-up: the queue and the locator desk hand them to volunteers.
-    Counts only reach Prefect."""
+    """Who is due for a look-up: the queue and the locator desk hand them to volunteers; with
+    the automated locator client configured, it looks them up too. Counts only reach
+    Prefect."""
     stamp = _stamp(now)
     planned = plan_locate(case, stamp, return_state=True)
     if planned.is_failed():
         return _ending(planned)
     plan = planned.result()
     counts = plan.counts()
+    if plan.due_ids:
+        looked = look_up_automatically(cast(caseloads.LocatePlan, quote(plan)),
+                                       return_state=True)
+        if looked.is_failed():
+            return _ending(looked)
+        counts.update(looked.result())
     create_markdown_artifact(caseloads.locate_markdown(counts),
                              key=artifact_key("locate", plan.case_number),
                              description="Look-ups due (no personal data)")

@@ -58,6 +58,9 @@ LOOK_AGAIN = Step("look-again", "Look them up again",
                   "[locator] recheck_hours after the last look-up")
 CALL_OFFICE = Step("call-office", "Ask the field office where they are held",
                    "at once, after [locator] ask_office_after empty look-ups in a row")
+CONFIRM_FACILITY = Step("confirm-facility",
+                        "Confirm where the locator says they are (a facility the directory lacks)",
+                        "at once, after the automated locator found them there")
 ASK_BOND = Step("ask-bond", "Ask for bond, or send the demand letter to the field office",
                 "[sweep] stale_hours_located after they were located")
 POST_BOND = Step("post-bond", "Post the bond",
@@ -79,6 +82,7 @@ TABLE: tuple[tuple[str, Step], ...] = (
     (Stage.INTAKE.value, LOOK_UP),
     (Stage.LOCATING.value, LOOK_AGAIN),
     (f"{Stage.INTAKE.value}, {Stage.LOCATING.value}", CALL_OFFICE),
+    (f"{Stage.INTAKE.value}, {Stage.LOCATING.value}", CONFIRM_FACILITY),
     (Stage.LOCATED.value, ASK_BOND),
     (Stage.BOND_SET.value, POST_BOND),
     (Stage.BOND_POSTED.value, CONFIRM),
@@ -176,7 +180,9 @@ def next_step(ctx: Context, person: Any) -> tuple[Step, datetime, bool] | None:
     facility_id); None for a stage with no next action here."""
     stage = person.stage
     if stage in (Stage.INTAKE.value, Stage.LOCATING.value):
-        if person.empty_lookups >= ctx.cadence.ask_office_after:
+        if person.locator_saw:
+            step = CONFIRM_FACILITY
+        elif person.empty_lookups >= ctx.cadence.ask_office_after:
             step = CALL_OFFICE
         else:
             step = LOOK_UP if stage == Stage.INTAKE.value else LOOK_AGAIN
@@ -199,7 +205,8 @@ def next_step(ctx: Context, person: Any) -> tuple[Step, datetime, bool] | None:
 
 _COLUMNS = (Detainee.id, Detainee.a_number, Detainee.family_name, Detainee.given_name,
             Detainee.stage, Detainee.stage_since, Detainee.next_lookup_at,
-            Detainee.empty_lookups, Detainee.facility_id, Detainee.owner_id)
+            Detainee.empty_lookups, Detainee.facility_id, Detainee.owner_id,
+            Detainee.locator_saw)
 
 ALL = "all"
 UNOWNED = "unowned"
@@ -361,6 +368,8 @@ def _annotate(session: Session, ctx: Context, items: Sequence[Item], settings: S
             item.detail = "; ".join(parts)
         elif item.step is CALL_OFFICE:
             item.detail = office_line(session, person)
+        elif item.step is CONFIRM_FACILITY:
+            item.detail = f"the locator says: {person.locator_saw}"
 
 
 def office_line(session: Session, person: Detainee) -> str:
