@@ -213,3 +213,37 @@ def test_the_readme_table_is_the_next_action_table_as_built() -> None:
     assert [stage for stage, _ in stages] == [stage for stage, _ in TABLE]
     for (_, words), (_, step) in zip(stages, TABLE, strict=True):
         assert words.startswith(step.words.split(":")[0].split(",")[0])
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # SQLite queues writers
+def test_two_look_ups_of_one_person_at_once_are_both_kept_in_order(
+        day: Cli, database: db.Database, settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The second volunteer's look-up lands while the first one's transaction is open: the
+    first is refused as stale at commit, reads again and is kept after it."""
+    import threading
+
+    from workflow.actions import caseloads
+    from workflow.people import locating
+    from workflow.record.audit import Actor
+
+    real = locating.record
+    raced: list[str] = []
+
+    def first_waits_for_a_second(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not raced:
+            raced.append("second")
+            other = threading.Thread(target=caseloads.record_lookup, args=(
+                database, settings, None, JOSE, "not-found"), kwargs={
+                "source": "phone", "actor": Actor("vol2@example.org", "web"), "now": START})
+            other.start()
+            other.join(timeout=30)
+            assert not other.is_alive()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(locating, "record", first_waits_for_a_second)
+    caseloads.record_lookup(database, settings, None, JOSE, "not-found", source="locator",
+                            actor=Actor("vol1@example.org", "web"), now=START)
+    looked = [e for e in events_of(database, JOSE) if e.kind == "lookup"]
+    assert [(e.actor, e.payload["how"]) for e in looked] == [
+        ("vol2@example.org", "phone"), ("vol1@example.org", "locator")]
+    assert person(database, JOSE).empty_lookups == 2
