@@ -247,3 +247,16 @@ def test_two_look_ups_of_one_person_at_once_are_both_kept_in_order(
     assert [(e.actor, e.payload["how"]) for e in looked] == [
         ("vol2@example.org", "phone"), ("vol1@example.org", "locator")]
     assert person(database, JOSE).empty_lookups == 2
+
+
+def test_mine_is_the_operators_own_queue(day: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    day("caseload", "assign", "vol2@example.org", ANA)
+    monkeypatch.setenv("BONDTRACK_OPERATOR", "vol2@example.org")
+    assert [r["a_number"] for r in queue(day, "--mine")] == [ANA]
+    assert {r["a_number"] for r in queue(day, "--unowned")} == {JOSE, LUIS}
+    monkeypatch.setenv("BONDTRACK_OPERATOR", "someone-without-an-account")
+    refused = day("queue", "--mine", ok=False)
+    assert refused.exit_code == 1
+    assert "the operator 'someone-without-an-account', and there is none" in refused.output
+    both = day("queue", "--mine", "--unowned", ok=False)
+    assert both.exit_code == 2 and "choose one of --mine, --owner and --unowned" in both.output
