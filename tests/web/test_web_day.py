@@ -135,6 +135,20 @@ def test_a_confirmation_after_the_record_changed_shows_the_new_preview_and_write
         assert session.get(Detainee, web.ids[2]).language == "swedish"
 
 
+def test_a_preview_whose_file_is_gone_is_said_once(web: Web) -> None:
+    import shutil
+
+    browser = web.browser("staff")
+    token = _token(_upload(browser, HEADER + NEW).text)
+    shutil.rmtree(web.settings.home / "web-uploads" / token)  # cleaned away meanwhile
+    gone = browser.post("/intake/import/confirm", {"token": token, "order": "1"})
+    assert gone.status_code == 404 and "no such upload" in gone.text
+    assert "upload the file again" in gone.text and 'name="token"' not in gone.text
+    again = browser.post("/intake/import/confirm", {"token": token, "order": "1"})
+    assert again.status_code == 404 and "that preview is gone" in again.text  # forgotten
+    assert _counts(web)[0] == len(web.ids)
+
+
 def test_another_session_cannot_confirm_an_upload(web: Web) -> None:
     preview = _upload(web.browser("staff"), HEADER + NEW)
     other = web.browser("attorney")

@@ -17,7 +17,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from workflow.actions import people as persons
 from workflow.actions import uploads
 from workflow.core import clock, display
-from workflow.core.errors import BondtrackError, ValidationError
+from workflow.core.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.web.base import actor, current_order, database, read, requires, settings
 
 blueprint = Blueprint("intake", __name__, url_prefix="/intake")
@@ -99,9 +99,13 @@ def import_confirm() -> Any:
     home = settings().home
     case, _ = _order()
     try:
-        result = uploads.confirm_class_list(database(), settings(), case,
-                                            uploads.kept_upload(home, token), actor=actor(),
-                                            now=clock.now(), expected=expected)
+        kept = uploads.kept_upload(home, token)
+    except NotFoundError as exc:  # the file went (another tab confirmed it): say so once
+        _forget(token)
+        return _import_page(404, error=f"{exc}: upload the file again")
+    try:
+        result = uploads.confirm_class_list(database(), settings(), case, kept,
+                                            actor=actor(), now=clock.now(), expected=expected)
     except uploads.StaleImport as stale:
         _remember(token, uploads.import_digest(stale.result))
         return _import_page(409, error=str(stale), result=_shown(stale.result), token=token)
