@@ -196,6 +196,14 @@ def hearings_ahead(database: Database, case: str | None, *, now: datetime,
         return hearings.listing(session, orders.resolve_order(session, case), now, days)
 
 
+def hearing_calendar(database: Database, case: str | None, *, now: datetime,
+                     days: int | None = None) -> list[dict[str, Any]]:
+    """The open hearings ahead grouped by day, each in its court's zone (``days``: only the
+    next N days)."""
+    with database.read() as session:
+        return hearings.calendar(session, orders.resolve_order(session, case), now, days)
+
+
 def move_hearing(database: Database, case: str | None, hearing_id: int, *, at: str,
                  actor: Actor, now: datetime) -> dict[str, Any]:
     """The court moved a hearing: its new time (in its court's zone); the hearing."""

@@ -25,6 +25,16 @@ def moment(value: datetime | str | None, tz: str) -> str:
     return format_datetime(instant, _PATTERN, tzinfo=clock.zone(tz), locale="en_US")
 
 
+def day(value: datetime | str | None, tz: str) -> str:
+    """``Wednesday 14 January 2026``: the day an instant falls on in zone ``tz``."""
+    from babel.dates import format_datetime
+
+    if value is None or value == "":
+        return ""
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return format_datetime(instant, "EEEE d MMMM y", tzinfo=clock.zone(tz), locale="en_US")
+
+
 def span(seconds: float) -> str:
     """``2 d 4 h``, ``3 h 5 min``, ``45 min``, ``0 min``: the two largest units of a duration."""
     days, hours, minutes = clock.duration_parts(seconds)

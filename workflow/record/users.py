@@ -404,6 +404,8 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "exports": ("attorney",),
     "reports": ("attorney",),
     "letters": ("attorney",),
+    "ledger": ("attorney", "admin"),  # the bond ledger's counts and sums, by obligor
+    "hearings": ("attorney", "admin"),  # the hearings calendar (names only with "people")
     "users": ("admin",),
 }
 
