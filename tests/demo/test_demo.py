@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,23 +12,73 @@ from sqlalchemy import func, select
 
 from tests.fixtures_demo import Demo
 from workflow import demo
-from workflow.core import config
+from workflow.core import clock, config
 from workflow.core.errors import BondtrackError
 from workflow.core.stages import Stage
+from workflow.orders import amendments
 from workflow.record import db
-from workflow.record.models import Detainee, Event
+from workflow.record.models import CourtOrder, Detainee, Event
+from workflow.views import reports
 
 
 def test_demo_builds_615_people_spread_over_every_stage(demo_615: Demo) -> None:
     status = demo_615.status
     assert status["total"] == 615
-    assert status["order"]["deadline"] == "2025-11-21T12:00:00-06:00"
-    assert status["now"] == "2025-11-20T09:00:00-06:00"
+    # Built around the clock's now (the fixture's Tue 14 Jul 2026, 09:30 CDT): noon tomorrow.
+    assert status["order"]["deadline"] == "2026-07-15T12:00:00-05:00"
+    assert status["now"] == "2026-07-14T09:30:00-05:00"
+    assert status["seconds_left"] == 26.5 * 3600
     for stage in (Stage.LOCATING, Stage.LOCATED, Stage.BOND_SET, Stage.BOND_POSTED,
                   Stage.RELEASED, Stage.EXCLUDED):
         assert status["by_stage"][stage.value] > 0, stage
     assert 0 < status["outstanding"] < status["covered"]
     assert not demo_615.user_bondtrack_home.exists(), "the user's own home is never touched"
+
+
+@pytest.mark.parametrize(("now", "deadline", "order_date", "imported_at"), [
+    # 09:00 CST on Thu 20 Nov 2025: noon CST on Fri 21 Nov, T-27h.
+    (datetime(2025, 11, 20, 15, 0, tzinfo=UTC), datetime(2025, 11, 21, 18, 0, tzinfo=UTC),
+     date(2025, 11, 12), datetime(2025, 11, 13, 15, 0, tzinfo=UTC)),
+    # 21:00 CST on 20 Nov is already the 21st in UTC; tomorrow is still the court's 21st.
+    (datetime(2025, 11, 21, 3, 0, tzinfo=UTC), datetime(2025, 11, 21, 18, 0, tzinfo=UTC),
+     date(2025, 11, 12), datetime(2025, 11, 13, 15, 0, tzinfo=UTC)),
+    # Sat 1 Nov 2025, 11:00 CDT: clocks fall back overnight, so noon on Sunday is CST (18:00Z).
+    (datetime(2025, 11, 1, 16, 0, tzinfo=UTC), datetime(2025, 11, 2, 18, 0, tzinfo=UTC),
+     date(2025, 10, 24), datetime(2025, 10, 25, 14, 0, tzinfo=UTC)),
+    # Sat 7 Mar 2026, 10:00 CST: clocks spring forward overnight, so noon on Sunday is CDT.
+    (datetime(2026, 3, 7, 16, 0, tzinfo=UTC), datetime(2026, 3, 8, 17, 0, tzinfo=UTC),
+     date(2026, 2, 27), datetime(2026, 2, 28, 15, 0, tzinfo=UTC)),
+])
+def test_the_deadline_is_noon_tomorrow_in_the_courts_zone(
+        now: datetime, deadline: datetime, order_date: date, imported_at: datetime) -> None:
+    dates = demo.timeline(now)
+    assert (dates.deadline, dates.order_date, dates.imported_at) == (deadline, order_date,
+                                                                     imported_at)
+    assert clock.local(dates.deadline, demo.TIME_ZONE).hour == 12
+
+
+def test_demo_is_built_around_the_clocks_now(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime(2026, 3, 7, 16, 0, tzinfo=UTC)  # Sat 7 Mar 2026, 10:00 CST, DST eve
+    monkeypatch.setattr(clock, "_clock", clock.fixed(now))
+    result = demo.run(people=40, seed=3, home=tmp_path / "demo", say=lambda line: None)
+    assert result.status["now"] == "2026-03-07T10:00:00-06:00"
+    assert result.status["order"]["deadline"] == "2026-03-08T12:00:00-05:00"
+    assert result.status["seconds_left"] == 25 * 3600
+    database = db.connect(config.load({"BONDTRACK_HOME": str(result.home)}))
+    with database.read() as session:
+        order = session.scalars(select(CourtOrder)).one()
+        assert order.order_date == date(2026, 2, 27)
+        moves = session.scalars(select(Event.at).where(Event.to_stage.is_not(None))).all()
+        terms = session.scalars(select(Event.at).where(Event.kind == amendments.AMENDED)).all()
+        again = reports.status(session, order, now)
+    database.dispose()
+    # Every move lies between the import and now (the custody list is reconciled five
+    # minutes on): the demo is live, not a year old.
+    assert min(moves) == datetime(2026, 2, 28, 15, 0, tzinfo=UTC)  # imported
+    assert max(moves) == now + timedelta(minutes=5)
+    assert again == result.status
+    assert terms == [now]  # the order's terms, at the demo's now
 
 
 def test_demo_history_is_real_events(tmp_path: Path) -> None:
