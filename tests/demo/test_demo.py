@@ -116,8 +116,10 @@ def test_demo_rebuilds_its_own_home_but_refuses_any_other(tmp_path: Path) -> Non
 def test_demo_command_prints_the_status_of_615_people(demo_615: Demo) -> None:
     out = demo_615.output
     assert "building a demo order of 615 synthetic people" in out
-    assert "deadline Fri 21 Nov 2025 12:00 -06:00" in out
-    assert "time left 1d 03h 00m" in out
+    # Built at the fixture's now, Tue 14 Jul 2026 09:30 CDT: the deadline is noon tomorrow.
+    assert "status as of Tue 14 Jul 2026, 09:30 CDT (the demo's now)" in out
+    assert "deadline Wed 15 Jul 2026, 12:00 CDT (America/Chicago)" in out
+    assert "time left 1 d 2 h\n" in out
     counts = {
         cells[0]: int(cells[1])
         for line in out.splitlines()
