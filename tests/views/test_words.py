@@ -125,12 +125,17 @@ def _a_busy_day(cli, web: Web) -> None:  # type: ignore[no-untyped-def]
                         .values(locked_until=datetime(2025, 11, 20, 18, 15, 0, 123456, UTC)))
 
 
-def test_every_cli_table_reads_times_in_court_time_with_the_zone_named(web: Web, cli) -> None:  # type: ignore[no-untyped-def]
+def test_every_cli_table_reads_times_in_court_time_with_the_zone_named(
+        web: Web, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     _a_busy_day(cli, web)
+    monkeypatch.setenv("BONDTRACK_NOTICES_STAFF_EMAILS", "counsel@example.org")
+    cli("alerts", "check")
+    cli("notices", "send")
     said = {" ".join(argv): cli(*argv).output for argv in (
-        ["status"], ["list"], ["show", OKAFOR], ["order", "show"], ["order", "list"],
-        ["order", "history"], ["order", "obligation", "list"], ["alerts", "list"], ["bonds"],
-        ["bonds", "list"], ["hearing", "list"], ["user", "list"])}
+        ["status"], ["status", "--by", "facility"], ["list"], ["show", OKAFOR], ["order", "show"],
+        ["order", "list"], ["order", "history"], ["order", "obligation", "list"],
+        ["alerts", "list"], ["notices", "list"], ["sms", "list"], ["bonds"], ["bonds", "list"],
+        ["hearing", "list"], ["user", "list"])}
     for command, output in said.items():
         assert not ISO_TIME.search(output), f"bondtrack {command}: {ISO_TIME.search(output)}"
     assert "deadline Fri 21 Nov 2025, 12:00 CST (America/Chicago)" in said["status"]
@@ -146,6 +151,8 @@ def test_every_cli_table_reads_times_in_court_time_with_the_zone_named(web: Web,
     assert "Tue 14 Jul 2026, 09:00 CDT" in said["bonds list"]
     assert "Thu 20 Nov 2025, 12:15 CST" in said["user list"]  # locked until, court time
     assert "0 min" in said["list"] and "time in stage" in said["list"]
+    assert "oldest in stage" in said["status --by facility"]
+    assert "Thu 20 Nov 2025, 12:00 CST" in said["alerts list"]
     assert "hours_in_stage" in cli("list", "--csv").output  # machines keep the number
     assert "2026-07-14T09:00:00-05:00" in cli("hearing", "list", "--json").output
 

@@ -124,7 +124,12 @@ def status(app: App, case: str | None, by: str | None, fmt: str) -> None:
     if by:
         with app.order_session(case) as (session, court_order):
             rows = reports.by_place(session, court_order, now, by)
-        print_rows(rows, reports.place_columns(by), fmt, title=f"outstanding by {by}")
+        columns = reports.place_columns(by)
+        if fmt not in ("json", "csv"):  # machines keep the hours as a number
+            columns[-1] = "oldest_in_stage"
+            rows = [{**row, "oldest_in_stage": display.span(row["oldest_in_stage_hours"] * 3600)}
+                    for row in rows]
+        print_rows(rows, columns, fmt, title=f"outstanding by {by}")
         return
     from workflow.actions import orders
 
@@ -172,7 +177,7 @@ def list_command(app: App, case: str | None, stage: str | None, facility: str | 
         rows = reports.list_people(session, court_order, now,
                                    stage=stage.upper() if stage else None, facility=facility)
     columns = ["id", "a_number", "family_name", "given_name", "stage", "facility", "hours_in_stage"]
-    if fmt == "table":  # CSV and JSON keep the hours as a number
+    if fmt not in ("json", "csv"):  # CSV and JSON keep the hours as a number
         columns[-1] = "time_in_stage"
         rows = [{**row, "time_in_stage": display.span(
             (now - datetime.fromisoformat(row["stage_since"])).total_seconds())} for row in rows]
