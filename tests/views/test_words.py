@@ -26,10 +26,12 @@ def _bond_amended(cli) -> None:  # type: ignore[no-untyped-def]
     cli("bond", OKAFOR, "--amount", "3000", "--obligor", "Ben Okafor")
 
 
-def test_the_person_page_reads_as_sentences_in_court_time(web: Web, cli) -> None:  # type: ignore[no-untyped-def]
+def test_the_person_page_reads_as_sentences_in_court_time(web: Web, cli, frozen) -> None:  # type: ignore[no-untyped-def]
     _bond_amended(cli)
+    frozen(datetime(2025, 11, 20, 21, 5, tzinfo=UTC))  # 3 h 5 min later
     page = web.browser("attorney").get(f"/people/{web.ids[1]}").text
-    assert "<strong>Bond set</strong> since Thu 20 Nov 2025, 12:00 CST" in page
+    assert "<strong>Bond set</strong> since Thu 20 Nov 2025, 12:00 CST (3 h 5 min ago)" in page
+    assert "stage since: Thu 20 Nov 2025, 12:00 CST (3 h 5 min ago)" in cli("show", OKAFOR).output
     assert "bond amount changed from $1,500 to $3,000; obligor changed" in page
     assert "bond set at $1,500; obligor recorded" in page
     assert "Located → Bond set" in page

@@ -199,7 +199,7 @@ def show(app: App, a_number: str, case: str | None, fmt: str) -> None:
     tz = app.time_zone(case)
     for key in ("id", "a_number", "family_name", "given_name", "date_of_birth", "country_of_birth",
                 "language", "stage", "stage_since", "exclusion_reason"):
-        value = (human_time(record[key], tz) if key == "stage_since"
+        value = (_since(record[key], tz) if key == "stage_since"
                  else display.stage(record[key]) if key == "stage" else shown(record, key))
         click.echo(f"{key.replace('_', ' '):>16}: {value or ''}")
     facility = record["facility"]
@@ -227,6 +227,12 @@ def show(app: App, a_number: str, case: str | None, fmt: str) -> None:
                                strict=True)
     ]
     print_table(rows, ["at", "what", "move", "actor", "source"], title="history")
+
+
+def _since(iso_text: str, tz: str) -> str:
+    """``Thu 20 Nov 2025, 12:00 CST (3 h ago)``."""
+    ago = display.ago((clock.now() - datetime.fromisoformat(iso_text)).total_seconds())
+    return f"{human_time(iso_text, tz)} ({ago})"
 
 
 @click.command()

@@ -19,7 +19,7 @@ from workflow.actions import casework
 from workflow.actions import people as persons
 from workflow.actions import texts as sms
 from workflow.actions.orders import resolve
-from workflow.core import display
+from workflow.core import clock, display
 from workflow.core.config import Settings
 from workflow.core.errors import BondtrackError, ConflictError, NotFoundError
 from workflow.record.audit import Actor
@@ -129,6 +129,7 @@ def person_page(detainee_id: int, error: str | None = None, status: int = 200,
             "sub_orders": casework.sub_orders(session, detainee),
             "order_id": detainee.order_id,
             "tz": detainee.court_order.time_zone,
+            "in_stage": display.ago((clock.now() - detainee.stage_since).total_seconds()),
             "sms": sms.person_texts(session, detainee),
             "sms_off": sms.off_reason(settings()),
         }
