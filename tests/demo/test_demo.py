@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.fixtures_demo import Demo
+from tests.fixtures_demo import NOW, Demo
+from tests.fixtures_web import Browser
 from workflow import demo
 from workflow.core import clock, config
 from workflow.core.errors import BondtrackError
@@ -137,3 +139,34 @@ def test_demo_command_prints_the_status_of_615_people(demo_615: Demo) -> None:
                                          last).groups()
         assert Path(command).resolve() == (Path(sys.executable).parent / "bondtrack").resolve()
         assert Path(activate).is_file()
+
+
+def test_the_browser_the_cli_and_the_dashboard_agree_on_the_demos_time(
+        demo_615: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opened at its own now, the demo is on the eve of its deadline everywhere, never
+    "Past the deadline by 380 d"."""
+    from workflow.demo.accounts import ACCOUNTS, PASSWORD
+    from workflow.web import create_app
+
+    dashboard = (demo_615.home / "dashboard.html").read_text()
+    assert re.search(r"<title>1:18-cv-03757: \d+ outstanding, 1 d 2 h to the deadline</title>",
+                     dashboard)
+    assert "Wed 15 Jul 2026, 12:00 CDT" in dashboard and "Past the deadline" not in dashboard
+    home = tmp_path / "demo"
+    shutil.copytree(demo_615.home, home)  # signing in writes a session: never the shared home
+    monkeypatch.setattr(clock, "_clock", clock.fixed(NOW))
+    settings = config.load({"BONDTRACK_HOME": str(home)})
+    database = db.connect(settings)
+    try:
+        app = create_app(settings, database)
+        app.testing = True
+        browser = Browser(app.test_client())
+        assert browser.sign_in(ACCOUNTS[0][0], PASSWORD).status_code == 303
+        orders = browser.get("/orders").text
+        overview = browser.get("/orders/1").text
+    finally:
+        database.dispose()
+    assert "<td>Wed 15 Jul 2026, 12:00 CDT</td>" in orders and "<td>1 d 2 h</td>" in orders
+    assert "past the deadline" not in orders.lower()
+    assert "Time left to the deadline" in overview and "Past the deadline" not in overview
+    assert "time left 1 d 2 h" in demo_615.output
