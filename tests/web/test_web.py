@@ -38,6 +38,7 @@ ROUTES = [
     ("POST", "/people/{person}/sms/consent", {"role": "client", "phone": "312-555-0100",
                                               "how": "form"}, PEOPLE_ROLES),
     ("POST", "/people/{person}/sms/test", {"role": "client"}, PEOPLE_ROLES),
+    ("POST", "/people/{person}/sms/read", {"version": "1"}, PEOPLE_ROLES),
     ("GET", "/bulk/apply", None, PEOPLE_ROLES),
     ("GET", "/bulk/reconcile", None, PEOPLE_ROLES),
     ("GET", "/bulk/apply/template.csv", None, PEOPLE_ROLES),

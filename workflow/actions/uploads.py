@@ -172,7 +172,8 @@ def preview_apply(session: Session, order: CourtOrder, path: Path, *, actor: Act
     changes = [{"line": line, "person": e.detainee_id, "kind": e.kind,
                 "a_number": format_a_number(person.a_number),
                 "name": f"{person.family_name}, {person.given_name}",
-                "what": display.history([{"kind": e.kind, "payload": e.payload}])[0],
+                "what": display.history([{"kind": e.kind, "payload": e.payload}],
+                                        person.court_order.time_zone)[0],
                 "from_stage": e.from_stage, "to_stage": e.to_stage}
                for line, e in zip(lines, made, strict=False)
                if (person := people[e.detainee_id or 0])]
