@@ -260,3 +260,17 @@ def test_mine_is_the_operators_own_queue(day: Cli, monkeypatch: pytest.MonkeyPat
     assert "the operator 'someone-without-an-account', and there is none" in refused.output
     both = day("queue", "--mine", "--unowned", ok=False)
     assert both.exit_code == 2 and "choose one of --mine, --owner and --unowned" in both.output
+
+
+def test_those_the_sweep_finds_at_risk_come_first(day: Cli, database: db.Database) -> None:
+    from workflow.orders import orders
+    from workflow.people import sweep
+    from workflow.record.audit import Actor
+
+    with database.write() as session:
+        luis = orders.find_detainee(session, orders.resolve_order(session, None), LUIS)
+        sweep.record_findings(session, [(luis, sweep.AT_RISK)], START, Actor("sweep", "flow"))
+    rows = queue(day)
+    assert [r["a_number"] for r in rows] == [LUIS, JOSE, ANA]
+    assert [r["misses_deadline"] for r in rows] == [True, False, False]
+    assert rows[0]["findings"] == ["at-risk"] and rows[0]["urgent"]

@@ -334,6 +334,11 @@ def queue(session: Session, order: CourtOrder, settings: Settings, now: datetime
         found = next_step(ctx, row)
         if found is not None:
             items.append(_item(ctx, row, found[0], found[1], found[2]))
+    if ctx.deadline is not None:  # the sweep's at-risk finding: the pace says they will miss it
+        risky = {person for person, check in sweep.open_findings(
+            session, sorted({item.detainee_id for item in items})) if check == sweep.AT_RISK}
+        for item in items:
+            item.misses_deadline |= item.detainee_id in risky and item.stage in _BEFORE_RELEASE
     items.sort(key=lambda item: (not item.misses_deadline, item.due, item.detainee_id))
     chosen = items[:limit]
     _annotate(session, ctx, chosen, settings)
