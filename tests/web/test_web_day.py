@@ -82,7 +82,21 @@ def test_the_queue_is_mine_by_default_with_everyone_and_nobody_s_a_choice(web: W
     wrong = staff.get("/queue?owner=nobody@bondtrack.test")
     assert wrong.status_code == 400 and "no account" in wrong.text
     # The "more" link appears only when there are more than the page shows.
-    assert "Show 50 more" not in staff.get("/queue?owner=all&limit=x").text
+    assert 'id="more"' not in staff.get("/queue?owner=all&limit=x").text
+
+
+def test_the_queue_shows_a_page_at_a_time_with_a_more_link(web: Web, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from workflow.web import day
+
+    monkeypatch.setattr(day, "PAGE", 2)
+    staff = web.browser("staff")
+    first = staff.get("/queue?owner=all").text
+    assert len(_person_links(first)) == 2
+    more = re.search(r'<a href="([^"]+)" id="more">Show 2 more</a>', first)
+    assert more is not None
+    assert more.group(1).replace("&amp;", "&").endswith("limit=4")
+    everyone = staff.get(more.group(1).replace("&amp;", "&")).text
+    assert sorted(_person_links(everyone)) == sorted(web.ids) and 'id="more"' not in everyone
 
 
 def test_assign_and_take_are_audited_and_a_stale_form_is_refused(web: Web) -> None:

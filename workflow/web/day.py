@@ -62,8 +62,9 @@ def queue() -> Any:
             rows, error = [], str(exc)
         case, zone, order_id = order.case_number, order.time_zone, order.id
     page = render_template("queue.html.j2", rows=rows[:limit], more=len(rows) > limit,
-                           limit=limit, owner=chosen, choices=choices, owner_words=OWNER_WORDS,
-                           case=case, tz=zone, order_id=order_id, error=error)
+                           limit=limit, page=PAGE, owner=chosen, choices=choices,
+                           owner_words=OWNER_WORDS, case=case, tz=zone, order_id=order_id,
+                           error=error)
     return page, 400 if error else 200
 
 
