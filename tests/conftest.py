@@ -25,7 +25,7 @@ from workflow.record import db
 # comes before those that import it, so pytest can rewrite its asserts.
 pytest_plugins = [f"tests.fixtures_{name}" for name in (
     "foundation", "order_changes", "flows", "hardening", "dashboard", "notices", "prefect",
-    "report", "bonds", "web", "demo", "sms")]
+    "report", "bonds", "web", "demo", "sms", "locator")]
 
 # No per-example deadline: on a shared 2-core machine Hypothesis's default 200 ms flakes. The
 # example count stays bounded (tests that need other settings still pass their own).

@@ -8,8 +8,12 @@ auth with the account SID and auth token (401, error 20003, otherwise), a form b
 ``status: queued``, ``num_segments`` counted as GSM-7/UCS-2), or as a test asks for one
 number: 400 with error 21610 (unsubscribed recipient), 429 with error 20429 (too many
 requests), or a dropped connection after reading the request. It posts status callbacks,
-signed with the auth token by the official library's ``RequestValidator``, to a running
-``bondtrack web``; 30003 (unreachable handset) arrives that way, as ``undelivered``.
+signed with the auth token by the official library's ``RequestValidator`` for the whole
+``StatusCallback`` URL (query string included), to a running ``bondtrack web``; 30003
+(unreachable handset) arrives that way, as ``undelivered``. For a number a test names in
+``first`` it posts callbacks before it answers the API request, as Twilio may: the sender
+has not recorded the SID yet. It counts every request that reached it, so "never sent
+twice" is judged on the provider's side.
 
 What it does not check: the sending number's ownership, carrier filtering, message
 length limits beyond 1,600 characters, Messaging Services' own pacing, or any real delivery.
@@ -24,6 +28,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,6 +39,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from tests.fixtures_web import Web
 from workflow.core import config
 from workflow.notices.sms import segments
 
@@ -58,21 +64,35 @@ class StandIn:
     url: str = ""
     requests: list[Request] = field(default_factory=list)
     answers: dict[str, str] = field(default_factory=dict)  # To -> "21610", "429", "drop"
+    # To -> the statuses (and error codes) to post before answering the API request.
+    first: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    posted_first: list[int] = field(default_factory=list)  # what the server answered them
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def sent(self) -> list[dict[str, str]]:
         with self.lock:
             return [r.fields for r in self.requests]
 
+    def sent_to(self, number: str) -> int:
+        """How many texts to ``number`` reached the provider."""
+        return sum(fields["To"] == number for fields in self.sent())
+
+    def callback_url(self, sid: str) -> str:
+        """The StatusCallback URL the message ``sid`` was sent with."""
+        with self.lock:
+            return next(r.fields["StatusCallback"] for r in self.requests
+                        if r.fields.get("_sid") == sid)
+
     def status(self, sid: str, status: str, error: str | None = None) -> httpx.Response:
         """Post a delivery callback for ``sid`` to the StatusCallback URL it was sent with,
         signed for that URL as Twilio signs it."""
-        with self.lock:
-            fields = next(r.fields for r in self.requests if r.fields.get("_sid") == sid)
-        return httpx.post(fields["StatusCallback"], data=callback_fields(sid, status, error),
-                          headers={"X-Twilio-Signature": sign(fields["StatusCallback"],
-                                                              callback_fields(sid, status,
-                                                                              error))})
+        return post_callback(self.callback_url(sid), sid, status, error)
+
+
+def post_callback(url: str, sid: str, status: str, error: str | None = None) -> httpx.Response:
+    """A signed delivery callback for ``sid``, posted to ``url`` as Twilio posts it."""
+    fields = callback_fields(sid, status, error)
+    return httpx.post(url, data=fields, headers={"X-Twilio-Signature": sign(url, fields)})
 
 
 def callback_fields(sid: str, status: str, error: str | None = None) -> dict[str, str]:
@@ -134,6 +154,10 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
                 return None
             sid = "SM" + secrets.token_hex(16)
             fields["_sid"] = sid
+            for status, error in state.first.get(to, []):  # before the sender knows the SID
+                answer = post_callback(fields["StatusCallback"], sid, status, error)
+                with state.lock:
+                    state.posted_first.append(answer.status_code)
             counted = segments.count(fields["Body"])
             return self._answer(201, {
                 "sid": sid, "account_sid": ACCOUNT, "to": to, "from": fields.get("From"),
@@ -154,17 +178,36 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def twilio() -> Iterator[StandIn]:
-    """The stand-in, listening on a free loopback port."""
+@contextmanager
+def stand_in() -> Iterator[StandIn]:
+    """A stand-in listening on a free loopback port while the block runs."""
     state = StandIn()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def twilio() -> Iterator[StandIn]:
+    """The stand-in, listening on a free loopback port."""
+    with stand_in() as state:
+        yield state
+
+
+@pytest.fixture
+def texting(web: Web, sms_on: config.Settings) -> Web:
+    """The workspace with SMS on, against the stand-in."""
+    from workflow.web import create_app
+
+    app = create_app(sms_on, web.database)
+    app.testing = True
+    return Web(app, web.database, sms_on, web.ids, web.case)
 
 
 def sms_env(api: str, public: str = PUBLIC, pace: float = 0.0) -> dict[str, str]:

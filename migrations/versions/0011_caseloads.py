@@ -27,6 +27,7 @@ def upgrade() -> None:
                                    nullable=False))
         batch.add_column(sa.Column('desk_user_id', sa.Integer(), nullable=True))
         batch.add_column(sa.Column('desk_until', sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('locator_saw', sa.String(length=300), nullable=True))
         batch.create_foreign_key(op.f('fk_detainees_owner_id_users'), 'users', ['owner_id'],
                                  ['id'], ondelete='SET NULL')
         batch.create_foreign_key(op.f('fk_detainees_desk_user_id_users'), 'users',
@@ -43,6 +44,6 @@ def downgrade() -> None:
         batch.drop_index('ix_detainees_queue')
         batch.drop_constraint(op.f('fk_detainees_desk_user_id_users'), type_='foreignkey')
         batch.drop_constraint(op.f('fk_detainees_owner_id_users'), type_='foreignkey')
-        for column in ('desk_until', 'desk_user_id', 'empty_lookups', 'next_lookup_at',
+        for column in ('locator_saw', 'desk_until', 'desk_user_id', 'empty_lookups', 'next_lookup_at',
                        'last_lookup_at', 'owner_id'):
             batch.drop_column(column)

@@ -25,20 +25,11 @@ from tests.fixtures_web import Server, Web, free_port, start_server
 from workflow.core import clock, config
 from workflow.notices.sms import consent, outbox
 from workflow.record import db
-from workflow.record.models import Notice, SmsMessage, SmsNumber, SmsReply
+from workflow.record.audit import Actor
+from workflow.record.models import Event, Notice, SmsMessage, SmsNumber, SmsReply
 
 PHONE = "+13125550100"
 FORM = {"content_type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture
-def texting(web: Web, sms_on: config.Settings) -> Web:
-    """The workspace with SMS on, against the stand-in."""
-    from workflow.web import create_app
-
-    app = create_app(sms_on, web.database)
-    app.testing = True
-    return Web(app, web.database, sms_on, web.ids, web.case)
 
 
 def _consent_and_test(web: Web, phone: str = "(312) 555-0100") -> Any:
@@ -229,7 +220,7 @@ def test_the_stand_in_posts_signed_callbacks_to_a_running_server_whose_log_names
     assert browser.post(f"/people/{person}/sms/test", data={"csrf": csrf, "role": "client"}
                         ).status_code == 303
     [request] = twilio.sent()
-    assert request["StatusCallback"] == f"{public}/sms/status"
+    assert request["StatusCallback"] == f"{public}/sms/status?m={_message(texting.database)[0].id}"
     for status in ("sent", "delivered"):
         assert twilio.status(request["_sid"], status).status_code == 204
     answer = httpx.post(f"{public}/sms/inbound", data=inbound_fields("SMr1", PHONE, "gracias"),
@@ -240,6 +231,22 @@ def test_the_stand_in_posts_signed_callbacks_to_a_running_server_whose_log_names
                       ).status_code == 403
     _, message, _ = _message(texting.database)
     assert (message.delivery, message.callbacks) == ("delivered", 2)
+    # A worker sends a text, and the stand-in reports it delivered before it answers the
+    # API request, as Twilio may: the server records it on the text the URL names.
+    worker = config.load({**os.environ, **sms_env(twilio.url, public=public)})
+    twilio.first[PHONE] = [("sent", None), ("delivered", None)]
+    with texting.database.write() as session:
+        early = outbox.enqueue(
+            session, order=_order(session), detainee=_person(session, person), role="client",
+            kind="test", context={}, key="early", now=clock.now(), settings=worker)
+        assert early is not None
+        early_id = early.id
+    assert outbox.deliver(texting.database, worker, now=clock.now(), worker="w")["sent"] == 1
+    assert twilio.posted_first == [204, 204]
+    notice, message, _ = _message(texting.database)
+    assert (notice.id, notice.status) == (early_id, "sent")
+    assert (message.provider_sid, message.delivery, message.callbacks) == (
+        twilio.sent()[-1]["_sid"], "delivered", 2)
     browser.close()
     servers[-1].stop()
     logged = log.read_text()
@@ -252,3 +259,47 @@ def test_the_stand_in_posts_signed_callbacks_to_a_running_server_whose_log_names
     with twilio.lock:
         assert {r.path for r in twilio.requests} == {
             f"/2010-04-01/Accounts/{sms_env('')['BONDTRACK_SMS_ACCOUNT_SID']}/Messages.json"}
+
+
+def test_a_reply_and_a_failing_number_reach_the_owners_queue_until_dealt_with(
+        texting: Web, twilio: StandIn) -> None:
+    """Issue 27: the person's owner sees replies and failing numbers in their queue."""
+    from tests.fixtures_web import email
+    from workflow.actions import caseloads
+
+    staff, person = email("staff"), texting.ids[0]
+    caseloads.assign(texting.database, texting.settings, texting.case, [staff],
+                     [_a_number(texting, person)], actor=Actor("tester"), now=clock.now())
+
+    def mine() -> list[tuple[int, str]]:
+        rows = caseloads.next_actions(texting.database, texting.settings, texting.case,
+                                      owner=staff, limit=50, now=clock.now())
+        return [(row["id"], row["action"]) for row in rows if row["action"] in (
+            "read-reply", "check-number")]
+
+    _consent_and_test(texting)
+    assert mine() == []
+    _webhook(texting, "inbound", inbound_fields("SMr1", PHONE, "Where do I go on Monday?"))
+    assert mine() == [(person, "read-reply")]
+    sent = [r["_sid"] for r in twilio.sent()]
+    texting.browser("staff").post(f"/people/{person}/sms/test", {"role": "client"})
+    for sid, code in zip([*sent, twilio.sent()[-1]["_sid"]], ("30003", "30005"), strict=False):
+        _webhook(texting, "status", callback_fields(sid, "failed", code))
+    assert sorted(mine()) == [(person, "check-number"), (person, "read-reply")]
+    browser = texting.browser("staff")
+    page = browser.get(f"/people/{person}").text
+    assert "(unread)" in page and "Mark replies read" in page
+    done = browser.post(f"/people/{person}/sms/read", {"version": browser.version(person)})
+    assert done.status_code == 303
+    assert mine() == [(person, "check-number")]
+    with texting.database.write() as session:
+        kinds = session.scalars(select(Event.kind).where(Event.detainee_id == person)).all()
+    assert "sms-replies-read" in kinds
+    others = caseloads.next_actions(texting.database, texting.settings, texting.case,
+                                    owner="unowned", limit=50, now=clock.now())
+    assert person not in {row["id"] for row in others}
+
+
+def _a_number(web: Web, person_id: int) -> str:
+    with web.database.write() as session:
+        return _person(session, person_id).a_number

@@ -4,13 +4,15 @@ desk's look-ups, through the CLI on both backends at exact instants."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures_foundation import HEADER, events_of, person, write_csv
-from tests.support import Cli
+from tests.support import README, Cli
 from workflow.record import db
 
 JOSE, ANA, LUIS = "012345678", "098765432", "023456789"
@@ -172,3 +174,89 @@ def test_a_stay_pauses_the_court_deadline_not_the_look_up_cadence(day: Cli, froz
     frozen(datetime(2025, 11, 22, 18, 0, tzinfo=UTC))  # past the deadline, but stayed
     rows = queue(day)
     assert rows and not any(r["misses_deadline"] for r in rows)
+
+
+def _readme_block() -> list[list[str]]:
+    section = README.read_text().split("## Running the day", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    return [shlex.split(line) for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_section_running_the_day_runs_line_by_line(
+        day: Cli, database: db.Database, prefect_harness) -> None:  # type: ignore[no-untyped-def]
+    for email, role in (("staff@example.org", "staff"), ("attorney@example.org", "attorney")):
+        added = day.runner.invoke(_main(), ["user", "add", email, "--role", role,
+                                            "--password-stdin"],
+                                  input="correct horse battery staple 42\n")
+        assert added.exit_code == 0, added.output
+    said = []
+    for argv in _readme_block():
+        assert argv[0] == "bondtrack"
+        said.append(day(*argv[1:]).output)
+    assert "3 of 3 people assigned to staff@example.org, attorney@example.org" in said[0]
+    assert "staff@example.org" in said[1] and "attorney@example.org" in said[1]
+    assert "José" in said[2] and "Ana María" in said[2] and "Luis" not in said[2]
+    assert said[5].startswith(f"person #{person(database, ANA).id}: look-up recorded (found)")
+    assert person(database, ANA).stage == "LOCATED"
+    assert person(database, ANA).facility.code == "BSAHOLD"
+    assert json.loads(said[6]) == []  # everyone has an owner
+    assert "due for a look-up: 1 (0 to ask the field office)" in said[7]
+
+
+def test_the_readme_table_is_the_next_action_table_as_built() -> None:
+    from workflow.views.queue import TABLE
+
+    section = README.read_text().split("## Running the day", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines()
+            if line.startswith("| ") and " | " in line and "---" not in line]
+    stages = [(cells[0].strip("| "), cells[1]) for cells in rows[1:] if len(cells) == 3]
+    assert [stage for stage, _ in stages] == [stage for stage, _ in TABLE]
+    for (_, words), (_, step) in zip(stages, TABLE, strict=True):
+        assert words.startswith(step.words.split(":")[0].split(",")[0])
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # SQLite queues writers
+def test_two_look_ups_of_one_person_at_once_are_both_kept_in_order(
+        day: Cli, database: db.Database, settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The second volunteer's look-up lands while the first one's transaction is open: the
+    first is refused as stale at commit, reads again and is kept after it."""
+    import threading
+
+    from workflow.actions import caseloads
+    from workflow.people import locating
+    from workflow.record.audit import Actor
+
+    real = locating.record
+    raced: list[str] = []
+
+    def first_waits_for_a_second(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not raced:
+            raced.append("second")
+            other = threading.Thread(target=caseloads.record_lookup, args=(
+                database, settings, None, JOSE, "not-found"), kwargs={
+                "source": "phone", "actor": Actor("vol2@example.org", "web"), "now": START})
+            other.start()
+            other.join(timeout=30)
+            assert not other.is_alive()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(locating, "record", first_waits_for_a_second)
+    caseloads.record_lookup(database, settings, None, JOSE, "not-found", source="locator",
+                            actor=Actor("vol1@example.org", "web"), now=START)
+    looked = [e for e in events_of(database, JOSE) if e.kind == "lookup"]
+    assert [(e.actor, e.payload["how"]) for e in looked] == [
+        ("vol2@example.org", "phone"), ("vol1@example.org", "locator")]
+    assert person(database, JOSE).empty_lookups == 2
+
+
+def test_mine_is_the_operators_own_queue(day: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    day("caseload", "assign", "vol2@example.org", ANA)
+    monkeypatch.setenv("BONDTRACK_OPERATOR", "vol2@example.org")
+    assert [r["a_number"] for r in queue(day, "--mine")] == [ANA]
+    assert {r["a_number"] for r in queue(day, "--unowned")} == {JOSE, LUIS}
+    monkeypatch.setenv("BONDTRACK_OPERATOR", "someone-without-an-account")
+    refused = day("queue", "--mine", ok=False)
+    assert refused.exit_code == 1
+    assert "the operator 'someone-without-an-account', and there is none" in refused.output
+    both = day("queue", "--mine", "--unowned", ok=False)
+    assert both.exit_code == 2 and "choose one of --mine, --owner and --unowned" in both.output

@@ -1,18 +1,20 @@
-"""SIGKILL in the middle of the writes: the database survives whole, and no e-mail goes out
-twice unseen.
+"""SIGKILL in the middle of the writes: the database survives whole, and no e-mail or text
+goes out twice unseen.
 
 Each trial runs a `bondtrack` command on a fresh copy of a prepared database
 and kills it with SIGKILL at a step it names: the child announces each step
 it reaches (workflow/core/crashpoints.py) and is killed the Nth time it reaches the
 one under test, inside a batch's transaction, after the mail server accepted
 a message and before it is marked sent, between writing an .eml file and the
-commit, inside an import's commit, inside the scheduler's job. A kill so
+commit, before and after the SMS provider's API call and after its record,
+inside an import's commit, inside the scheduler's job. A kill so
 placed lands there however fast or loaded the machine is. Then the database
 must open, pass every invariant (tests/fixtures_hardening.py) and hold all or
 none of what the command was doing, as that step implies; e-mails are counted
-as the SMTP server received them. A few more kills at random instants within
-the command's measured run time (fixed seeds) reach validation and the rest;
-they are checked as strictly, but how many of them landed is never asserted.
+as the SMTP server received them, texts as the provider's stand-in received
+them. A few more kills at random instants within the command's measured run
+time (fixed seeds) reach validation and the rest; they are checked as
+strictly, but how many of them landed is never asserted.
 
 The commands run as children of a fork server (tests/forkserver.py) that has
 imported bondtrack once: real processes running the real `bondtrack` code,
@@ -36,7 +38,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -50,19 +52,23 @@ from sqlalchemy import func, select, text
 from tests import pgcluster
 from tests.fixtures_hardening import check_invariants, connected, drop_pg_database, environment
 from tests.fixtures_notices import Mailbox, SmtpServer, free_port
+from tests.fixtures_sms import StandIn, callback_fields, sign, sms_env, stand_in
 from tests.forkserver import ForkServer
 from tests.support import CASE, new_pg_database
-from workflow.core import clock, dates
+from workflow.core import clock, config, dates
 from workflow.core import crashpoints as steps
 from workflow.core.files import ensure_private_dir
 from workflow.intake.roster import import_class_list
 from workflow.notices import alerts
+from workflow.notices.sms import consent
+from workflow.notices.sms import outbox as texts
+from workflow.notices.sms.setup import TOKEN_ENV
 from workflow.orders import orders
 from workflow.people import sweep, tracking
 from workflow.places import facilities
 from workflow.record import db
 from workflow.record.audit import Actor
-from workflow.record.models import Alert, Detainee, Event, Notice
+from workflow.record.models import Alert, Detainee, Event, Notice, SmsMessage
 from workflow.runners import scheduler
 
 RANDOM_TRIALS = 4  # kills at random instants, of each kind of command on each backend
@@ -71,6 +77,7 @@ WORKERS = 2  # trials side by side, one per core
 IMPORT_PEOPLE = 2000
 PEOPLE = 300
 OBLIGORS = 12
+TEXTS = 12  # people who agreed to texts, a test text queued to each
 STAFF = ("duty@example.org", "counsel@example.org")
 REHEARSAL = "2030-11-21 02:00"  # ten hours before the deadline: the T-12h alert is due
 SWEEP_AT = "2030-11-20 12:00"  # days after the import: everyone is stale
@@ -79,7 +86,7 @@ COMMAND_MODULES = ("workflow.cli.people", "workflow.cli.notices", "workflow.cli.
                    "workflow.cli.backup", "workflow.intake.roster", "workflow.intake.apply",
                    "workflow.people.tracking",
                    "workflow.notices.sending", "workflow.runners.scheduler",
-                   "workflow.notices.alerts",
+                   "workflow.notices.alerts", "workflow.cli.sms", "workflow.notices.sms.outbox",
                    "workflow.record.backup")
 SWEEP_MODULES = ("workflow.cli.run", "workflow.runners.flows", "tests.sweep_tasks")
 
@@ -516,6 +523,142 @@ def test_a_send_killed_while_queueing_leaves_no_letter_behind(
     with ThreadPoolExecutor(WORKERS) as pool:
         list(pool.map(lambda w: [after_kill(w, BACKENDS[w % len(BACKENDS)], then)
                                  for then in ("send", "purge")], range(WORKERS)))
+
+
+# ---------------------------------------------------------------- text messages
+
+
+def phone(n: int) -> str:
+    """The n-th person's number (n from 1): one number each, so the stand-in counts per text."""
+    return f"+13125550{99 + n}"
+
+
+def _with_texts(database: db.Database, folder: Path) -> None:
+    """People who agreed to texts, each with a test text queued (quiet hours never hold a
+    test text, so the trials run at any hour)."""
+    _add_order(database)
+    listing = class_list(folder / "texts.csv", TEXTS)
+    actor, now = Actor("setup"), clock.now()
+    on = config.load({**sms_env("http://127.0.0.1:9"), "BONDTRACK_HOME": str(folder)})
+    with database.write() as session:
+        order = orders.resolve_order(session, CASE)
+        import_class_list(session, order, listing, actor=actor, now=now)
+        for n, person in enumerate(session.scalars(select(Detainee).order_by(Detainee.id)), 1):
+            consent.record(session, person, role="client", phone=phone(n), how="form",
+                           actor=actor, now=now)
+            assert texts.enqueue(session, order=order, detainee=person, role="client",
+                                 kind="test", context={}, key=f"crash:{n}", now=now, settings=on)
+
+
+@pytest.fixture(scope="module")
+def token() -> Iterator[None]:
+    """The SMS auth token in this process's environment, where bondtrack reads it (the
+    commands' children get it in theirs)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(TOKEN_ENV, sms_env("")[TOKEN_ENV])
+        yield
+
+
+@pytest.fixture(scope="module")
+def with_texts(empty: tuple, token: None) -> Templates:
+    return prepare(empty, "texts", _with_texts)
+
+
+@pytest.fixture
+def providers() -> Iterator[list[StandIn]]:
+    """A stand-in for the SMS provider per worker, so trials side by side count their own."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(stand_in()) for _ in range(WORKERS)]
+
+
+def _sms(providers: list[StandIn], worker: int) -> dict[str, str]:
+    with providers[worker].lock:
+        providers[worker].requests.clear()  # each trial counts its own texts
+    return sms_env(providers[worker].url)
+
+
+def _provider(providers: list[StandIn], database: db.Database) -> StandIn:
+    """The stand-in this database's trial texted through."""
+    api = database.settings.section("sms")["api_base_url"]
+    return next(provider for provider in providers if provider.url == api)
+
+
+def _left_by_the_texts(database: db.Database) -> str:
+    with database.read() as session:
+        sent = session.scalar(select(func.count()).select_from(Notice).where(
+            Notice.status == "sent")) or 0
+    return "all sent" if sent == TEXTS else f"{'some' if sent else 'none'} sent"
+
+
+def _report_delivered(database: db.Database, provider: StandIn) -> None:
+    """The provider reports every text it accepted as delivered, signed, to the StatusCallback
+    URL it was given (through bondtrack's web app), as Twilio does after the worker's death."""
+    from workflow.web import create_app
+
+    client = create_app(database.settings, database).test_client()
+    for request in provider.sent():
+        if "_sid" in request:
+            url, fields = request["StatusCallback"], callback_fields(request["_sid"], "delivered")
+            answer = client.post(url.removeprefix(sms_env("")["BONDTRACK_SMS_PUBLIC_URL"]),
+                                 data=fields, headers={"X-Twilio-Signature": sign(url, fields)})
+            assert answer.status_code == 204
+
+
+def texted_once(database: db.Database, provider: StandIn, expected: int) -> str:
+    """Every queued text reached the provider at most once; one marked sent reached it exactly
+    once and holds its SID; none is left pending. A text in doubt needs review, and the
+    provider's callbacks record on it what became of it: its SID, if the provider had it."""
+    _report_delivered(database, provider)
+    reached = Counter(request["To"] for request in provider.sent())
+    sids = {request["To"]: request.get("_sid") for request in provider.sent()}
+    with database.read() as session:
+        rows = session.execute(
+            select(Notice.recipient, Notice.status, SmsMessage.provider_sid, SmsMessage.delivery)
+            .join(SmsMessage, SmsMessage.notice_id == Notice.id)).all()
+    assert len(rows) == expected, "a text was queued twice, or not at all"
+    for to, status, sid, delivery in rows:
+        assert status in ("sent", "needs-review"), status
+        assert reached[to] <= 1, "a text was sent twice"
+        assert status == "needs-review" or reached[to] == 1, "a text marked sent never went"
+        assert sid == sids.get(to), "a text does not hold the SID the provider gave it"
+        assert delivery == ("delivered" if sid else None)
+    assert sum(reached.values()) == sum(reached[to] for to, *_ in rows)
+    review = [to for to, status, *_ in rows if status == "needs-review"]
+    if not review:
+        return "each sent once"
+    return f"{len(review)} need review ({sum(reached[to] for to in review)} reached the provider)"
+
+
+def test_a_killed_text_send_never_texts_anyone_twice_unmarked(
+        with_texts: Templates, servers: list[ForkServer], providers: list[StandIn]) -> None:
+    """`bondtrack sms send` killed before the provider's API call (the text marked sending),
+    after it (accepted, not yet recorded) and after the record, at the first text and the
+    last; then the next run, once the dead worker's lease is over."""
+
+    def check(database: db.Database) -> str:
+        left = _left_by_the_texts(database)
+        lease = timedelta(seconds=database.settings.section("sms")["lease_seconds"] + 1)
+        texts.deliver(database, database.settings, now=clock.now() + lease,
+                      worker="after-the-crash")
+        return f"{left}, then {texted_once(database, _provider(providers, database), TEXTS)}"
+
+    trial = command_trial(with_texts, servers, ["sms", "send"], check,
+                          lambda worker: _sms(providers, worker))
+    before, after, recorded = ([(step, n) for n in (1, TEXTS)] for step in (
+        steps.SMS_SENDING, steps.SMS_ACCEPTED, steps.SMS_RECORDED))
+    outcomes = run_trials(trial, before + after + recorded, "texts")
+    # Killed with the text marked sending: nobody can know it was not sent, so a person
+    # settles it; the provider never had it.
+    assert outcomes.of(before[0]) == {"none sent, then 1 need review (0 reached the provider)"}
+    assert outcomes.of(before[1]) == {"some sent, then 1 need review (0 reached the provider)"}
+    # Killed with the text accepted, not recorded: left for review, its callback recorded.
+    assert outcomes.of(after[0]) == {"none sent, then 1 need review (1 reached the provider)"}, \
+        str(outcomes)
+    assert outcomes.of(after[1]) == {"some sent, then 1 need review (1 reached the provider)"}, \
+        str(outcomes)
+    # Killed once the text was recorded: the next run sends the rest, each once.
+    assert outcomes.of(recorded[0]) == {"some sent, then each sent once"}, str(outcomes)
+    assert outcomes.of(recorded[1]) == {"all sent, then each sent once"}, str(outcomes)
 
 
 # ---------------------------------------------------------------- the scheduler

@@ -265,7 +265,7 @@ def test_sigterm_stops_cleanly_and_a_restart_keeps_its_jobs(database, order_id, 
         jobs = session.execute(text(f"SELECT id FROM {scheduler.JOB_TABLE} ORDER BY id")).all()
         assert session.scalar(select(func.count()).select_from(Lock)) == 0
     assert [row[0] for row in jobs] == ["alerts:1:18-cv-03757", "digest:1:18-cv-03757",
-                                        "sweep:1:18-cv-03757"]
+                                        "locate:1:18-cv-03757", "sweep:1:18-cv-03757"]
     assert scheduler.JOB_TABLE in inspect(database.engine).get_table_names()
     cfg = db.alembic_config()
     with database.engine.begin() as conn:  # the real job table is not Alembic's business
@@ -283,6 +283,7 @@ def test_once_runs_each_job_once_and_exits(database, order_id, env, mailbox) -> 
     assert done.returncode == 0, done.stderr
     assert "alert check: 1:18-cv-03757: sent T-24h to 2 staff" in done.stderr
     assert "sweep: 1:18-cv-03757: 9 outstanding people checked" in done.stderr
+    assert "locate: 1:18-cv-03757: 9 due for a look-up (0 to ask the field office)" in done.stderr
     assert "digest: 1:18-cv-03757: sent the digest for 2025-11-20" in done.stderr
     assert len(box.messages) == 4
     with database.read() as session:
@@ -291,7 +292,7 @@ def test_once_runs_each_job_once_and_exits(database, order_id, env, mailbox) -> 
         assert flagged == 9  # everyone has been stuck in INTAKE for a week
         assert session.scalar(select(func.count()).select_from(Lock)) == 0
         beat = session.get(SchedulerHeartbeat, watch.NAME)
-        assert beat is not None and beat.job in {"alert check", "sweep", "digest"}
+        assert beat is not None and beat.job in {"alert check", "sweep", "locate", "digest"}
         rehearsed = datetime(2025, 11, 20, 18, 0, tzinfo=UTC)  # noon in Chicago
         assert rehearsed <= beat.last_seen <= rehearsed + ran  # written while it ran
         assert beat.interval_seconds == pytest.approx(CHECK_EVERY)
@@ -344,7 +345,7 @@ def test_jobs_are_functions_named_by_reference(settings) -> None:  # type: ignor
 
     planned = scheduler.plan(settings, [("1:18-cv-03757", "America/Chicago")])
     assert [job.id for job in planned] == ["alerts:1:18-cv-03757", "digest:1:18-cv-03757",
-                                           "sweep:1:18-cv-03757"]
+                                           "sweep:1:18-cv-03757", "locate:1:18-cv-03757"]
     for job in planned:
         assert callable(ref_to_obj(job.func)) and job.func.startswith("workflow.runners.scheduler:")
     digest = planned[1].trigger

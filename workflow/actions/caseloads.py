@@ -5,7 +5,9 @@ locator desk's look-ups. The CLI (`caseload`, `queue`, `locator`), the browser (
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from workflow.core import clock, dates
 from workflow.core.config import Settings
-from workflow.core.errors import ConflictError, NotFoundError, ValidationError
+from workflow.core.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from workflow.core.identity import a_number_fields
 from workflow.orders import orders
 from workflow.people import caseloads, locating
-from workflow.places import facilities
+from workflow.places import facilities, locator
 from workflow.record.audit import Actor
 from workflow.record.db import Database
 from workflow.record.models import CourtOrder, Detainee, User
@@ -217,8 +219,20 @@ def desk_facts(session: Session, detainee: Detainee, cadence: locating.Cadence) 
                         if detainee.last_lookup_at else None),
         "facility": detainee.facility.code if detainee.facility else None,
         "call_office": queue_view.office_line(session, detainee) if call else None,
+        "locator_country": _locator_spelling(detainee.country_of_birth),
+        "locator_saw": detainee.locator_saw,
         "version": detainee.version,
     }
+
+
+def _locator_spelling(country: str | None) -> str | None:
+    """The country of birth as the locator's list spells it (None: not a country it has)."""
+    if not country:
+        return None
+    try:
+        return locator.locator_country(country)
+    except ValueError:
+        return None
 
 
 def desk_next(session: Session, settings: Settings, order: CourtOrder, user_email: str,
@@ -285,3 +299,118 @@ def desk_record(database: Database, settings: Settings, detainee_id: int, result
 
 def lookups(session: Session, detainee: Detainee) -> list[dict[str, Any]]:
     return locating.history(session, detainee)
+
+
+# ---------------------------------------------------------------- the locate flow
+
+@dataclass(frozen=True)
+class LocatePlan:
+    """Who is due for a look-up, as internal ids (soonest due first), and counts: what the
+    `locate` flow may hand Prefect. Never an A-number or a name."""
+
+    case_number: str
+    due_ids: tuple[int, ...]
+    call_office: int
+
+    def counts(self) -> dict[str, int]:
+        return {"due": len(self.due_ids), "call_office": self.call_office}
+
+
+def plan_locate(database: Database, settings: Settings, case: str | None, *,
+                now: datetime) -> LocatePlan:
+    """Everyone due for a look-up now, and how many of them are for the field office."""
+    cadence = locating.Cadence.of(settings)
+    with database.read() as session:
+        order = orders.resolve_order(session, case)
+        rows = session.execute(locating.due_query(order, now).with_only_columns(
+            Detainee.id, Detainee.empty_lookups)).all()
+        return LocatePlan(order.case_number, tuple(row.id for row in rows),
+                          sum(1 for row in rows if row.empty_lookups >= cadence.ask_office_after))
+
+
+def locate_markdown(counts: dict[str, Any]) -> str:
+    """The locate run's counts as a Prefect artifact (no person)."""
+    lines = ["| what | people |", "|---|---|"]
+    lines += [f"| {name.replace('_', ' ')} | {value} |" for name, value in counts.items()]
+    return "\n".join(lines)
+
+
+def auto_look_ups(database: Database, settings: Settings, plan: LocatePlan, *,
+                  client: locator.Locator, stop_at: datetime | None = None,
+                  sleep: Callable[[float], None] = time.sleep,
+                  now: Callable[[], datetime] = clock.now) -> dict[str, int]:
+    """Look the plan's people up with the automated locator client, politely (see
+    ``places.locator.look_up_politely``), and record each answer as a volunteer would, with
+    the source ``locator-auto``: found at a facility the directory knows is a look-up that
+    locates them; at one it does not know, kept for a person to confirm; an empty answer
+    changes no stage. Counts only."""
+    setup = locator.LocatorSettings.from_settings(settings)
+    cadence = locating.Cadence.of(settings)
+    actor = Actor("locator-auto", "flow")
+    counts = dict.fromkeys(("looked_up", "found", "to_confirm", "not_found", "no_facility",
+                            "released", "blocked", "errors", "no_country", "skipped"), 0)
+    wanted: list[locator.Wanted] = []
+    with database.read() as session:
+        for chunk in range(0, len(plan.due_ids), 1000):
+            ids = plan.due_ids[chunk:chunk + 1000]
+            rows = {row.id: row for row in session.execute(
+                select(Detainee.id, Detainee.a_number, Detainee.country_of_birth)
+                .where(Detainee.id.in_(ids)))}
+            for person_id in ids:
+                row = rows.get(person_id)
+                spelled = _locator_spelling(row.country_of_birth) if row else None
+                if row is None or spelled is None:
+                    counts["no_country"] += 1
+                    continue
+                wanted.append(locator.Wanted(person_id, row.a_number, spelled))
+
+    def record(person: locator.Wanted, answer: locator.Answer) -> None:
+        if answer.kind in ("blocked", "error"):
+            counts["blocked" if answer.kind == "blocked" else "errors"] += 1
+            return
+        try:
+            with database.write() as session:
+                detainee = session.get_one(Detainee, person.handle)
+                _record_answer(session, detainee, answer, cadence, actor, now(), counts)
+        except (ConflictError, ValidationError, NotFoundError, TransitionError):
+            counts["skipped"] += 1  # changed meanwhile (released, moved): a person decides
+            return
+        counts["looked_up"] += 1
+
+    locator.look_up_politely(client, wanted, record, pace=setup.pace, sleep=sleep, clock=now,
+                             stop_at=stop_at)
+    return counts
+
+
+_ANSWERS = {"not-found": "not_found", "in-custody-no-facility": "no_facility",
+            "released": "released"}
+
+
+def _record_answer(session: Session, detainee: Detainee, answer: locator.Answer,
+                   cadence: locating.Cadence, actor: Actor, now: datetime,
+                   counts: dict[str, int]) -> None:
+    if answer.kind != "found":
+        locating.record(session, detainee, answer.kind, source=locating.AUTOMATED,
+                        facility=None, cadence=cadence, actor=actor, now=now)
+        counts[_ANSWERS[answer.kind]] += 1
+        return
+    try:
+        place = facilities.index(session).find(answer.facility or "", answer.city, answer.state)
+    except facilities.AmbiguousFacility:
+        place = None
+    if place is None:
+        seen = ", ".join(part for part in (answer.facility, answer.city, answer.state,
+                                           answer.field_office) if part)
+        locating.unconfirmed(session, detainee, seen or "a facility it did not name",
+                             actor=actor, now=now)
+        counts["to_confirm"] += 1
+        return
+    locating.record(session, detainee, "found", source=locating.AUTOMATED, facility=place,
+                    cadence=cadence, actor=actor, now=now)
+    counts["found"] += 1
+
+
+def locator_client(settings: Settings) -> locator.OdlsClient | None:
+    """The automated locator client when ``[locator] auto`` is on, else None."""
+    setup = locator.LocatorSettings.from_settings(settings)
+    return locator.OdlsClient.from_settings(setup) if setup.auto else None

@@ -1,5 +1,6 @@
 """The facility directory and the field offices: list, find, add, edit, import, and bring the
-shipped directory up to date. Each returns rows ready to print or the change it made.
+shipped directory up to date. Each returns rows ready to print or the change it made. And one
+look-up at ICE's locator, for an operator to try it (`locator_selftest`).
 """
 
 from __future__ import annotations
@@ -8,6 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workflow.core.config import Settings
+from workflow.core.errors import BondtrackError
+from workflow.core.identity import normalize_a_number
 from workflow.places import facilities, zones
 from workflow.record.audit import Actor
 from workflow.record.db import Database
@@ -95,3 +99,23 @@ def sync_directory(database: Database, *, actor: Actor, now: datetime) -> SyncRe
 def shipped_facilities() -> list[dict[str, Any]]:
     """The directory as it ships (for the demo's synthetic people)."""
     return facilities.shipped_facilities()
+
+
+def locator_selftest(settings: Settings, a_number: str, country: str) -> dict[str, Any]:
+    """One look-up at the configured locator ([locator] base_url), for an operator to see what
+    it answers: where it asked, as whom, the country as sent, and the answer (no A-number)."""
+    from workflow.places import locator  # httpx and pycountry: only when a look-up is made
+
+    setup = locator.LocatorSettings.from_settings(settings)
+    try:
+        digits = normalize_a_number(a_number)
+    except ValueError as exc:
+        raise BondtrackError(f"A-number: {exc}") from None
+    try:
+        spelled = locator.locator_country(country)
+    except ValueError as exc:
+        raise BondtrackError(f"country of birth: {exc}") from None
+    with locator.OdlsClient.from_settings(setup) as client:
+        answer = client.look_up(digits, spelled)
+    return {"base_url": setup.base_url, "user_agent": setup.user_agent, "country": spelled,
+            **answer.as_dict()}

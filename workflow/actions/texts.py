@@ -49,10 +49,11 @@ def inbound(database: Database, fields: Mapping[str, str], *, now: datetime) -> 
 
 
 def delivery(database: Database, settings: Settings, fields: Mapping[str, str], *,
-             now: datetime) -> str | None:
-    """A delivery callback recorded on its text; what it was (None: not one of ours)."""
+             now: datetime, outbox_id: str | None = None) -> str | None:
+    """A delivery callback recorded on its text (``outbox_id``: the ``m`` its URL carries);
+    what it was (None: not one of ours)."""
     with database.write() as session:
-        return webhooks.delivery(session, fields, now, settings)
+        return webhooks.delivery(session, fields, now, settings, outbox_id)
 
 
 def record_consent_in(session: Session, detainee: Detainee, *, role: str, phone: str, how: str,
@@ -91,6 +92,20 @@ def text_rows(session: Session, order: CourtOrder, *,
               status: str | None = None) -> list[dict[str, Any]]:
     """Every text of the order queued or sent, with its delivery and segments."""
     return records.texts(session, order, status=status)
+
+
+def mark_replies_read_in(session: Session, detainee: Detainee, *, actor: Actor,
+                         now: datetime) -> str:
+    """The person's replies read: they leave their owner's queue (audited)."""
+    count = records.mark_replies_read(session, detainee, actor=actor, now=now)
+    return f"{count} repl{'y' if count == 1 else 'ies'} marked read"
+
+
+def mark_replies_read(database: Database, case: str | None, a_number: str, *, actor: Actor,
+                      now: datetime) -> str:
+    with database.write() as session:
+        detainee = orders.find_detainee(session, orders.resolve_order(session, case), a_number)
+        return mark_replies_read_in(session, detainee, actor=actor, now=now)
 
 
 def person_texts(session: Session, detainee: Detainee) -> dict[str, Any]:

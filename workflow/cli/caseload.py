@@ -8,6 +8,7 @@ import click
 
 from workflow.cli.common import App, human_time, order_option, output_options, pass_app, print_rows
 from workflow.core import clock
+from workflow.core.errors import NotFoundError, ValidationError
 
 CASELOAD_COLUMNS = ("owner", "role", "outstanding", "due", "overdue")
 QUEUE_COLUMNS = ("a_number", "family_name", "given_name", "stage", "action_words", "detail",
@@ -107,8 +108,15 @@ def queue(app: App, mine: bool, owner: str | None, unowned: bool, limit: int, ca
     if sum((mine, bool(owner), unowned)) > 1:
         raise click.UsageError("choose one of --mine, --owner and --unowned")
     chosen = app.settings.operator if mine else owner or ("unowned" if unowned else "all")
-    rows = caseloads.next_actions(app.ready(), app.settings, case, owner=chosen, limit=limit,
-                                  now=clock.now())
+    try:
+        rows = caseloads.next_actions(app.ready(), app.settings, case, owner=chosen,
+                                      limit=limit, now=clock.now())
+    except (NotFoundError, ValidationError) as exc:
+        if not mine:
+            raise
+        raise ValidationError(f"--mine is the account of the operator {chosen!r}, and there is"
+                              " none: set BONDTRACK_OPERATOR to your e-mail, or use"
+                              " --owner EMAIL") from exc
     if fmt not in ("json", "csv"):
         rows = [{**row, "due": human_time(row["due"]), "owner": row["owner"] or "",
                  "flags": _flags(row)} for row in rows]

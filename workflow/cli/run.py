@@ -37,7 +37,8 @@ OUTCOME_COLUMNS = ["outcome", "id", "a_number", "stage", "facility"]
 
 @click.group()
 def run() -> None:
-    """Run a Prefect flow now: the sweep, or a custody-list reconciliation."""
+    """Run a Prefect flow now: the sweep, a custody-list reconciliation, or who is due for a
+    look-up."""
 
 
 def _now_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -119,6 +120,31 @@ def _sweep_counts(summary: Any, people: int, fmt: str) -> None:
     else:
         _sweep_summary(summary)
         click.echo(f"{people} people with new findings" if people else "no new findings")
+
+
+@run.command("locate")
+@order_option
+@_now_option
+@output_options
+@pass_app
+def locate_command(app: App, case: str | None, at: str | None, fmt: str) -> None:
+    """Who is due for a look-up now (counts: `bondtrack locator due` names them)."""
+    from workflow.runners import flows
+
+    case_number, now = _instant(app, case, at)
+    say_where_runs_go(flows)
+    counts = flows.run_locate(case_number, now)
+    if fmt in ("json", "csv"):
+        print_rows([counts], list(counts), fmt)
+        return
+    click.echo(f"locate run for {case_number}: due for a look-up: {counts['due']}"
+               f" ({counts['call_office']} to ask the field office)")
+    if "looked_up" in counts:
+        click.echo(f"looked up by the automated locator client: {counts['looked_up']} (found"
+                   f" {counts['found']}, to confirm {counts['to_confirm']}, not found"
+                   f" {counts['not_found']}, no facility listed {counts['no_facility']},"
+                   f" released {counts['released']}); blocked {counts['blocked']}, errors"
+                   f" {counts['errors']}, no country of birth {counts['no_country']}")
 
 
 @run.command("reconcile")

@@ -16,7 +16,9 @@ APPLY_ROW = "apply-row"  # one more move of an apply file made, the file's trans
 SWEEP_BATCH = "sweep-batch"  # a batch's findings inserted, its transaction not committed
 MESSAGE_FILE = "message-file"  # an e-mail's .eml file written, its queueing not committed
 SMTP_ACCEPTED = "smtp-accepted"  # the mail server accepted a message not yet marked sent
+SMS_SENDING = "sms-sending"  # a text marked sending (committed), the provider not yet called
 SMS_ACCEPTED = "sms-accepted"  # the provider accepted a text not yet marked sent
+SMS_RECORDED = "sms-recorded"  # the provider's answer recorded: the text marked sent
 ALERTS_CHECKED = "alerts-checked"  # an alert check's alerts and e-mails queued, not committed
 
 _hook: Callable[[str], None] | None = None

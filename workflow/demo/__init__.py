@@ -251,7 +251,7 @@ def _posting_window(at: datetime, tz: str) -> datetime:
 def _steps() -> tuple[Step, ...]:
     """Each feature's demo step, in the order the demo tells the story (imported on use:
     the flows step starts Prefect, the reports step loads WeasyPrint)."""
-    from workflow.demo import accounts, alerts, bonds, court, flows, letters, terms, texts
+    from workflow.demo import accounts, alerts, bonds, court, day, flows, letters, terms, texts
 
     return (flows.step,  # a sweep and a custody list, through Prefect
             letters.step,  # demand letters and a sample of client letters, as PDFs
@@ -260,4 +260,5 @@ def _steps() -> tuple[Step, ...]:
             terms.step,  # the order's terms and its four obligations
             court.step,  # the report for the court and the dashboard
             bonds.step,  # weeks later: the bonds' second life, and the ledger
-            accounts.step)  # accounts for the browser workspace
+            accounts.step,  # accounts for the browser workspace
+            day.step)  # the day's work: owners, look-ups, the queue

@@ -115,6 +115,7 @@ def record(session: Session, detainee: Detainee, result: str, *, source: str,
                  if detainee.empty_lookups < cadence.ask_office_after
                  else "ask the field office")
     detainee.last_lookup_at = max(at, detainee.last_lookup_at or at)
+    detainee.locator_saw = None  # a person's look-up settles what the automated one saw
     tracking.touch(detainee, now)
     payload: dict[str, Any] = {"result": result, "how": source}
     if facility is not None:
@@ -126,6 +127,27 @@ def record(session: Session, detainee: Detainee, result: str, *, source: str,
     release_hold(session, detainee.id)
     session.flush()
     return f"person #{detainee.id}: look-up recorded ({result}); {moved}"
+
+
+def unconfirmed(session: Session, detainee: Detainee, seen: str, *, actor: Actor,
+                now: datetime) -> str:
+    """The automated locator found the person at a facility the directory does not know:
+    kept for a person to confirm (the queue asks at once), with no change of stage."""
+    stage = Stage(detainee.stage)
+    if stage not in LOOKING and stage not in (Stage.LOCATED, Stage.BOND_SET, Stage.BOND_POSTED):
+        raise TransitionError(f"person #{detainee.id} is {stage.value}: look-ups are for people"
+                              " still held or being looked for")
+    seen = " ".join(seen.split())[:300]
+    detainee.locator_saw = seen
+    detainee.last_lookup_at = now
+    if stage in LOOKING:
+        detainee.next_lookup_at = now
+    tracking.touch(detainee, now)
+    audit.record(session, kind=LOOKUP, detainee=detainee,
+                 payload={"result": FOUND, "how": AUTOMATED, "unconfirmed": seen},
+                 actor=actor, at=now, now=now)
+    session.flush()
+    return f"person #{detainee.id}: found at a facility the directory does not know; confirm it"
 
 
 def next_lookup(empty: int, at: datetime, cadence: Cadence) -> datetime:

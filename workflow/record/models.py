@@ -119,6 +119,7 @@ class Detainee(Base):
     empty_lookups: Mapped[int]
     desk_user_id: Mapped[int | None]
     desk_until: Mapped[datetime | None]
+    locator_saw: Mapped[str | None]
 
     court_order: Mapped[CourtOrder] = relationship(back_populates="detainees")
     facility: Mapped[Facility | None] = relationship()

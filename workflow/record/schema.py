@@ -229,6 +229,9 @@ detainees = Table(
     Column("desk_user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"),
            nullable=True),
     _when("desk_until", nullable=True),
+    # Where the automated locator says they are, when the directory does not know that
+    # facility: a person confirms it (the queue asks), and any look-up clears it.
+    _text("locator_saw", 300),
     UniqueConstraint("order_id", "a_number"),
     Index("ix_detainees_order_id_stage", "order_id", "stage"),
     Index("ix_detainees_facility_id", "facility_id"),

@@ -75,8 +75,8 @@ from prefect.settings import temporary_settings  # noqa: E402
 from prefect.states import State  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 
+from workflow.actions import caseloads, uploads  # noqa: E402
 from workflow.actions import sweep as sweeping  # noqa: E402
-from workflow.actions import uploads  # noqa: E402
 from workflow.actions.uploads import ReconcileReport  # noqa: E402
 from workflow.core import clock  # noqa: E402
 from workflow.record.audit import Actor  # noqa: E402
@@ -285,6 +285,56 @@ def notices(case: str | None = None, now: int | None = None) -> dict[str, int]:
     return counts
 
 
+# ---------------------------------------------------------------- locate
+
+
+@task(name="find-due-look-ups", **_TASK)
+@_private
+def plan_locate(case: str | None, now: int) -> caseloads.LocatePlan:
+    """Who is due for a look-up now (internal ids), and how many are for the field office."""
+    settings = _settings()
+    return caseloads.plan_locate(_database(settings), settings, case, now=_instant(now))
+
+
+@task(name="look-up-automatically", persist_result=False, cache_policy=NO_CACHE)
+@_private
+def look_up_automatically(plan: caseloads.LocatePlan) -> dict[str, int]:
+    """With ``[locator] auto`` on: the due people looked up by the locator client, politely,
+    until the next run is due; counts only. Not retried: a retry would ask the site again."""
+    settings = _settings()
+    client = caseloads.locator_client(settings)
+    if client is None:
+        return {}
+    window = timedelta(minutes=settings.section("locator")["interval_minutes"] * 0.9)
+    with client:
+        return caseloads.auto_look_ups(_database(settings), settings, plan, client=client,
+                                       stop_at=clock.now() + window)
+
+
+@flow(name="locate", persist_result=False, log_prints=False)
+def locate(case: str | None = None, now: int | None = None) -> dict[str, int]:
+    """Who is due for a look-up: the queue and the locator desk hand them to volunteers; with
+    the automated locator client configured, it looks them up too. Counts only reach
+    Prefect."""
+    stamp = _stamp(now)
+    planned = plan_locate(case, stamp, return_state=True)
+    if planned.is_failed():
+        return _ending(planned)
+    plan = planned.result()
+    counts = plan.counts()
+    if plan.due_ids:
+        looked = look_up_automatically(cast(caseloads.LocatePlan, quote(plan)),
+                                       return_state=True)
+        if looked.is_failed():
+            return _ending(looked)
+        counts.update(looked.result())
+    create_markdown_artifact(caseloads.locate_markdown(counts),
+                             key=artifact_key("locate", plan.case_number),
+                             description="Look-ups due (no personal data)")
+    get_run_logger().info("locate: %s", counts)
+    return counts
+
+
 # ---------------------------------------------------------------- run modes
 
 
@@ -301,6 +351,12 @@ def run_sweep(case: str | None, now: datetime | None) -> sweeping.SweepSummary:
     """Run the sweep flow here (on the local, a temporary or PREFECT_API_URL's server)."""
     with _short_run():
         return sweep(case=case, now=None if now is None else int(now.timestamp()))
+
+
+def run_locate(case: str | None, now: datetime | None) -> dict[str, int]:
+    """Run the locate flow here."""
+    with _short_run():
+        return locate(case=case, now=None if now is None else int(now.timestamp()))
 
 
 def run_reconcile(settings: config.Settings, path: Path, case: str | None, *, dry_run: bool,

@@ -1,12 +1,13 @@
-"""`bondtrack scheduler`: the alert check, the sweep and the daily digest, on a schedule.
+"""`bondtrack scheduler`: the alert check, the sweep, the look-ups due and the daily digest,
+on a schedule.
 
 APScheduler 3.11 runs a ``BlockingScheduler`` whose jobs live in a
 ``SQLAlchemyJobStore`` in the bondtrack database (table ``apscheduler_jobs``:
-not in our metadata, so Alembic leaves it alone). Each watched order has three
+not in our metadata, so Alembic leaves it alone). Each watched order has four
 jobs, each a function of this module named by reference with the case number
 as its only argument: the alert check every ``[alerts] check_every_minutes``,
-the sweep flow every ``[sweep] interval_minutes``, the digest daily at
-``digest_hour`` in the court's zone.
+the sweep flow every ``[sweep] interval_minutes``, the locate flow every
+``[locator] interval_minutes``, the digest daily at ``digest_hour`` in the court's zone.
 
 - **Sleep**: jobs coalesce and have a misfire grace of
   ``misfire_grace_seconds``: a machine that slept through many check times
@@ -276,6 +277,11 @@ def run_sweep(case: str) -> bool:
     return _job("sweep", case, _run_sweep)
 
 
+def run_locate(case: str) -> bool:
+    """Job: the locate flow (Prefect) for one order: who is due for a look-up."""
+    return _job("locate", case, _run_locate)
+
+
 def _check_alerts(process: _Process, case: str, now: datetime) -> str:
     return _describe(alerts.run(process.database, process.settings, case=case, now=now,
                                 actor=process.actor, worker=str(process.holder)))
@@ -298,6 +304,14 @@ def _run_sweep(process: _Process, case: str, now: datetime) -> str:
     summary = flows.run_sweep(case, now)
     return (f"{case}: {summary.checked} outstanding people checked,"
             f" {sum(summary.new.values())} new findings")
+
+
+def _run_locate(process: _Process, case: str, now: datetime) -> str:
+    from workflow.runners import flows
+
+    counts = flows.run_locate(case, now)
+    return (f"{case}: {counts['due']} due for a look-up ({counts['call_office']} to ask the"
+            " field office)")
 
 
 def _describe(report: alerts.Report) -> str:
@@ -342,10 +356,12 @@ class Planned:
 
 
 def plan(settings: Settings, watched: list[tuple[str, str]]) -> list[Planned]:
-    """The three jobs of each watched (case number, court time zone)."""
+    """The four jobs of each watched (case number, court time zone)."""
     section = settings.section("alerts")
     check = IntervalTrigger(seconds=float(section["check_every_minutes"]) * 60, timezone=UTC)
     sweep = IntervalTrigger(minutes=settings.section("sweep")["interval_minutes"], timezone=UTC)
+    locate = IntervalTrigger(minutes=settings.section("locator")["interval_minutes"],
+                             timezone=UTC)
     jobs = []
     for case, zone in watched:
         digest = CronTrigger(hour=section["digest_hour"], minute=0, timezone=clock.zone(zone))
@@ -355,6 +371,8 @@ def plan(settings: Settings, watched: list[tuple[str, str]]) -> list[Planned]:
             Planned(f"digest:{case}", f"digest {case}", f"{__name__}:send_digest", case, digest,
                     True),
             Planned(f"sweep:{case}", f"sweep {case}", f"{__name__}:run_sweep", case, sweep, False),
+            Planned(f"locate:{case}", f"locate {case}", f"{__name__}:run_locate", case, locate,
+                    False),
         ]
     return jobs
 
@@ -459,7 +477,7 @@ def _hold_and_run(database: db.Database, settings: Settings, *, case: str | None
 
 def _run_once(watched: list[tuple[str, str]]) -> None:
     failed = [f"{job.__name__} {case}" for case, _ in watched
-              for job in (check_alerts, run_sweep, send_digest) if not job(case)]
+              for job in (check_alerts, run_sweep, run_locate, send_digest) if not job(case)]
     if failed:
         raise BondtrackError(f"jobs that did not complete (see the log): {', '.join(failed)}")
 
@@ -470,7 +488,8 @@ def _run_scheduled(process: _Process, watched: list[tuple[str, str]],
     process.scheduler = build(process, plan(process.settings, watched))
     say(f"scheduler running for {', '.join(case for case, _ in watched)}: alert check every"
         f" {float(section['check_every_minutes']):g} min, sweep every"
-        f" {process.settings.section('sweep')['interval_minutes']} min, digest daily at"
+        f" {process.settings.section('sweep')['interval_minutes']} min, look-ups due every"
+        f" {process.settings.section('locator')['interval_minutes']} min, digest daily at"
         f" {section['digest_hour']:02d}:00 court time; Ctrl-C or SIGTERM stops it")
     with _stop_on_signals(process):
         process.scheduler.start()

@@ -24,6 +24,7 @@ from workflow.core import clock
 from workflow.core.config import Settings
 from workflow.core.identity import a_number_fields
 from workflow.core.stages import Stage
+from workflow.notices.sms.consent import FAILING
 from workflow.orders import orders
 from workflow.people import locating, sweep
 from workflow.places import posting
@@ -36,6 +37,9 @@ from workflow.record.models import (
     Facility,
     FieldOffice,
     Hearing,
+    SmsConsent,
+    SmsNumber,
+    SmsReply,
     User,
 )
 
@@ -54,6 +58,9 @@ LOOK_AGAIN = Step("look-again", "Look them up again",
                   "[locator] recheck_hours after the last look-up")
 CALL_OFFICE = Step("call-office", "Ask the field office where they are held",
                    "at once, after [locator] ask_office_after empty look-ups in a row")
+CONFIRM_FACILITY = Step("confirm-facility",
+                        "Confirm where the locator says they are (a facility the directory lacks)",
+                        "at once, after the automated locator found them there")
 ASK_BOND = Step("ask-bond", "Ask for bond, or send the demand letter to the field office",
                 "[sweep] stale_hours_located after they were located")
 POST_BOND = Step("post-bond", "Post the bond",
@@ -65,6 +72,9 @@ PRODUCE = Step("produce", "Produce the person: a demand to deliver (I-340)",
                "the surrender time the demand names")
 APPEAL = Step("appeal", "Appeal the bond breach", "the appeal deadline")
 HEARING = Step("hearing", "Prepare for the hearing", "the hearing's time")
+READ_REPLY = Step("read-reply", "Read the text they sent, and answer it", "when it arrived")
+CHECK_NUMBER = Step("check-number", "Their number fails: check it with them before texting",
+                    "when it was marked failing")
 
 # What comes next, by stage; INTAKE and LOCATING turn to a call after empty look-ups, and
 # after release the bond's life (a demand, a breach, a hearing) says what is next.
@@ -72,12 +82,15 @@ TABLE: tuple[tuple[str, Step], ...] = (
     (Stage.INTAKE.value, LOOK_UP),
     (Stage.LOCATING.value, LOOK_AGAIN),
     (f"{Stage.INTAKE.value}, {Stage.LOCATING.value}", CALL_OFFICE),
+    (f"{Stage.INTAKE.value}, {Stage.LOCATING.value}", CONFIRM_FACILITY),
     (Stage.LOCATED.value, ASK_BOND),
     (Stage.BOND_SET.value, POST_BOND),
     (Stage.BOND_POSTED.value, CONFIRM),
     ("RELEASED: bond demanded", PRODUCE),
     ("RELEASED: bond breached", APPEAL),
     ("RELEASED: hearing ahead", HEARING),
+    ("any: a text received, not yet read", READ_REPLY),
+    ("any: a consented number failing", CHECK_NUMBER),
 )
 STEPS = {step.code: step for _, step in TABLE}
 # The sweep's findings that make an action urgent, by the stage they concern.
@@ -167,7 +180,9 @@ def next_step(ctx: Context, person: Any) -> tuple[Step, datetime, bool] | None:
     facility_id); None for a stage with no next action here."""
     stage = person.stage
     if stage in (Stage.INTAKE.value, Stage.LOCATING.value):
-        if person.empty_lookups >= ctx.cadence.ask_office_after:
+        if person.locator_saw:
+            step = CONFIRM_FACILITY
+        elif person.empty_lookups >= ctx.cadence.ask_office_after:
             step = CALL_OFFICE
         else:
             step = LOOK_UP if stage == Stage.INTAKE.value else LOOK_AGAIN
@@ -190,7 +205,8 @@ def next_step(ctx: Context, person: Any) -> tuple[Step, datetime, bool] | None:
 
 _COLUMNS = (Detainee.id, Detainee.a_number, Detainee.family_name, Detainee.given_name,
             Detainee.stage, Detainee.stage_since, Detainee.next_lookup_at,
-            Detainee.empty_lookups, Detainee.facility_id, Detainee.owner_id)
+            Detainee.empty_lookups, Detainee.facility_id, Detainee.owner_id,
+            Detainee.locator_saw)
 
 ALL = "all"
 UNOWNED = "unowned"
@@ -279,6 +295,29 @@ def _released(session: Session, ctx: Context, owner: int | str) -> list[Item]:
     return items
 
 
+def _texts(session: Session, ctx: Context, owner: int | str) -> list[Item]:
+    """What text messages ask of the person's owner: a reply not yet read, a number that
+    fails (besides the person's next step, so neither waits behind a look-up)."""
+    person_columns = (Detainee.id, Detainee.a_number, Detainee.family_name,
+                      Detainee.given_name, Detainee.stage, Detainee.owner_id)
+    clause = _owner_clause(ctx, owner)
+    replies = (select(*person_columns, func.min(SmsReply.received_at).label("at"))
+               .join(SmsReply, SmsReply.detainee_id == Detainee.id)
+               .where(Detainee.order_id == ctx.order.id, SmsReply.seen_at.is_(None))
+               .group_by(*person_columns))
+    failing = (select(*person_columns, func.min(SmsNumber.updated_at).label("at"))
+               .join(SmsConsent, SmsConsent.detainee_id == Detainee.id)
+               .join(SmsNumber, SmsNumber.id == SmsConsent.number_id)
+               .where(Detainee.order_id == ctx.order.id, SmsNumber.status == FAILING)
+               .group_by(*person_columns))
+    items = []
+    for step, query in ((READ_REPLY, replies), (CHECK_NUMBER, failing)):
+        if clause is not None:
+            query = query.where(clause)
+        items += [_item(ctx, row, step, row.at) for row in session.execute(query)]
+    return items
+
+
 def _item(ctx: Context, row: Any, step: Step, due: datetime, misses: bool = False) -> Item:
     return Item(row.id, row.a_number, row.family_name, row.given_name, row.stage, step, due,
                 owner=ctx.owners.get(row.owner_id) if row.owner_id else None,
@@ -290,7 +329,7 @@ def queue(session: Session, order: CourtOrder, settings: Settings, now: datetime
     """The next ``limit`` actions of ``owner``'s people (an account id, ``ALL`` or
     ``UNOWNED``), those that will miss the deadline first, then by due time."""
     ctx = Context.of(session, order, settings, now)
-    items = _released(session, ctx, owner)
+    items = _released(session, ctx, owner) + _texts(session, ctx, owner)
     for row in _candidates(session, ctx, owner, limit):
         found = next_step(ctx, row)
         if found is not None:
@@ -329,6 +368,8 @@ def _annotate(session: Session, ctx: Context, items: Sequence[Item], settings: S
             item.detail = "; ".join(parts)
         elif item.step is CALL_OFFICE:
             item.detail = office_line(session, person)
+        elif item.step is CONFIRM_FACILITY:
+            item.detail = f"the locator says: {person.locator_saw}"
 
 
 def office_line(session: Session, person: Detainee) -> str:
@@ -404,7 +445,7 @@ def caseloads(session: Session, order: CourtOrder, settings: Settings,
         total.outstanding += counts.outstanding
         total.due += counts.due
         total.overdue += counts.overdue
-    for item in _released(session, ctx, ALL):
+    for item in _released(session, ctx, ALL) + _texts(session, ctx, ALL):
         total = by_owner.setdefault(item.owner, Counts())
         total.due += item.due <= now + DUE_SOON
         total.overdue += item.due <= now
@@ -427,5 +468,6 @@ def overview(session: Session, order: CourtOrder, settings: Settings,
         overdue += counts.overdue
         if owner_id is None or owner_id not in ctx.owners:
             unowned += counts.outstanding
-    overdue += sum(1 for item in _released(session, ctx, ALL) if item.due <= now)
+    overdue += sum(1 for item in _released(session, ctx, ALL) + _texts(session, ctx, ALL)
+                   if item.due <= now)
     return {"overdue": overdue, "unowned": unowned}

@@ -3,9 +3,10 @@
 ``/sms/inbound`` and ``/sms/status`` are called by Twilio, not by a browser: no
 session and no CSRF token, but the ``X-Twilio-Signature`` of every request is
 checked with the official library's validator against the URL the provider
-was given (``[sms] public_url``), so it holds behind a TLS proxy whatever host
-and scheme reach this server. Anything unsigned, or signed for another body,
-is refused with 403 before a field is read.
+was given (``[sms] public_url``, the path, and the query string as it came:
+a status callback's ``?m=`` names its text), so it holds behind a TLS proxy
+whatever host and scheme reach this server. Anything unsigned, or signed for
+another body or another URL, is refused with 403 before a field is read.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def _signed(name: str) -> None:
     if secret is None:
         abort(403)
     token, url = secret
+    if request.query_string:  # Twilio signs the whole URL it called
+        url = f"{url}?{request.query_string.decode('latin-1')}"
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or request.mimetype != "application/x-www-form-urlencoded":
         abort(403)
@@ -56,7 +59,8 @@ def status() -> Response:
     """A delivery callback: recorded on the text it is about."""
     _signed("status")
     try:
-        delivery = texts.delivery(database(), settings(), request.form, now=clock.now())
+        delivery = texts.delivery(database(), settings(), request.form, now=clock.now(),
+                                  outbox_id=request.args.get("m"))
     except BondtrackError as exc:
         abort(400, str(exc))
     _log.info("delivery callback: %s", delivery or "not one of ours")
@@ -75,6 +79,17 @@ def record_consent(detainee_id: int) -> Any:
         return f"consent to texts recorded for the {form.get('role')}"
 
     return change_person(detainee_id, "sms-consent", change)
+
+
+@blueprint.route("/people/<int:detainee_id>/sms/read", methods=["POST"])
+@requires("moves")
+def replies_read(detainee_id: int) -> Any:
+    """The person's replies are read: they leave their owner's queue."""
+
+    def change(session: Any, detainee: Any) -> str:
+        return texts.mark_replies_read_in(session, detainee, actor=actor(), now=clock.now())
+
+    return change_person(detainee_id, "sms-read", change)
 
 
 @blueprint.route("/people/<int:detainee_id>/sms/test", methods=["POST"])

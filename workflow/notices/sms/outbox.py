@@ -8,6 +8,11 @@ record leaves a text nobody can know the fate of, and the next run marks it
 in the recipient's zone (a test text is not: the person is with you), go out in
 the order queued, one per ``pace_seconds`` from the sending number, and a number
 that opted out or is failing is not texted.
+
+The provider may report a text's status before the worker has recorded its
+answer (the StatusCallback names the text: webhooks.py records the SID and the
+status then): recording the answer keeps what a callback recorded, and a
+failure it reported sends the text to ``needs-review`` rather than ``sent``.
 """
 
 from __future__ import annotations
@@ -48,6 +53,12 @@ OUTCOMES = (SENT, RETRYING, FAILED, NEEDS_REVIEW, HELD)
 INTERRUPTED = ("interrupted after the text was handed to the provider: check whether it"
                " arrived, then `bondtrack notices resolve ID --delivered` or `--resend`")
 FAILING_NUMBER = "the number failed twice: check it with the person before texting it again"
+FAILED_DELIVERY = frozenset({"undelivered", "failed"})  # Twilio's statuses of a text lost
+
+
+def undelivered(error_code: int | None) -> str:
+    """Why a text the provider could not deliver needs review."""
+    return f"the provider could not deliver it (error {error_code})"
 
 
 def enqueue(session: Session, *, order: CourtOrder, detainee: Detainee, role: str, kind: str,
@@ -198,8 +209,9 @@ def _send_one(run: _Run, notice: _Claimed) -> str:
     run.pace()
     if not _advance(run, notice.id):
         return LOST
+    crashpoints.reached(crashpoints.SMS_SENDING)
     try:
-        accepted = provider.send(run.http, run.setup, target, body)
+        accepted = provider.send(run.http, run.setup, target, body, notice.id)
     except provider.Busy as exc:
         run.answered()
         return _retry(run, notice, str(exc))
@@ -210,7 +222,9 @@ def _send_one(run: _Run, notice: _Claimed) -> str:
         return _finish(run, notice.id, NEEDS_REVIEW, f"{INTERRUPTED} ({exc})")
     crashpoints.reached(crashpoints.SMS_ACCEPTED)
     run.answered()
-    return _sent(run, notice.id, accepted)
+    outcome = _sent(run, notice.id, accepted)
+    crashpoints.reached(crashpoints.SMS_RECORDED)
+    return outcome
 
 
 def recipient_zone(session: Session, notice: Notice) -> str:
@@ -237,29 +251,52 @@ def quiet_until(now: datetime, zone: str, sms: Any) -> datetime | None:
     return dates.parse_instant(morning.strftime("%Y-%m-%d %H:%M"), zone)
 
 
+def _locked_message(session: Session, notice_id: int) -> SmsMessage | None:
+    """The text's row, locked first (as a status callback locks it, so the two never wait on
+    each other's rows in opposite orders)."""
+    return session.scalar(select(SmsMessage).where(SmsMessage.notice_id == notice_id)
+                          .with_for_update())
+
+
 def _advance(run: _Run, notice_id: int) -> bool:
+    """Claimed → sending. A text sent again (a person chose ``--resend``) starts its delivery
+    record afresh: the SID and callbacks that count from now on are the new send's."""
     with run.database.write() as session:
-        return bool(cast(CursorResult[Any], session.execute(
+        message = _locked_message(session, notice_id)
+        won = bool(cast(CursorResult[Any], session.execute(
             update(Notice).where(Notice.id == notice_id, Notice.claimed_by == run.worker,
                                  Notice.status == CLAIMED)
             .values(status=SENDING, claimed_until=run.now() + run.lease))).rowcount)
+        if won and message is not None and message.provider_sid is not None:
+            message.provider_sid = message.delivery = message.error_code = None
+            message.callbacks = 0
+        return won
 
 
 def _sent(run: _Run, notice_id: int, accepted: provider.Accepted) -> str:
+    """Record the provider's answer. A callback about this very SID may have come first: its
+    status stands (a later "queued" must not hide "delivered"), and if it said the text was
+    lost, the text needs review instead of being marked sent."""
     with run.database.write() as session:
-        done = _finish_in(session, run, notice_id, SENT, None)
-        if done:
-            values: dict[str, Any] = {"provider_sid": accepted.sid, "delivery": accepted.status,
-                                      "updated_at": run.now()}
+        message = _locked_message(session, notice_id)
+        early = (message is not None and message.callbacks > 0
+                 and message.provider_sid == accepted.sid)
+        lost = early and message is not None and message.delivery in FAILED_DELIVERY
+        status = NEEDS_REVIEW if lost else SENT
+        error = undelivered(message.error_code) if lost and message is not None else None
+        done = _finish_in(session, run, notice_id, status, error)
+        if done and message is not None:
+            message.provider_sid = accepted.sid
+            if not early:  # (a callback about another SID, if any, was not about this send)
+                message.delivery, message.error_code = accepted.status, None
+                message.callbacks = 0
             if accepted.segments:
-                values["segments"] = accepted.segments
-            session.execute(update(SmsMessage).where(SmsMessage.notice_id == notice_id)
-                            .values(**values))
-            number_id = select(SmsMessage.number_id).where(SmsMessage.notice_id == notice_id)
-            session.execute(update(SmsNumber).where(SmsNumber.id.in_(number_id),
+                message.segments = accepted.segments
+            message.updated_at = run.now()
+            session.execute(update(SmsNumber).where(SmsNumber.id == message.number_id,
                                                     SmsNumber.first_texted_at.is_(None))
                             .values(first_texted_at=run.now()))
-    return SENT
+    return status
 
 
 def _refused(run: _Run, notice: _Claimed, number_id: int, exc: provider.Refused) -> str:

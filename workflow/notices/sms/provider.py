@@ -47,11 +47,12 @@ def client(timeout: float) -> httpx.Client:
     return httpx.Client(timeout=timeout)
 
 
-def send(http: httpx.Client, setup: SmsSetup, to: str, body: str) -> Accepted:
-    """Create one message to ``to``; its delivery is reported to the status webhook."""
+def send(http: httpx.Client, setup: SmsSetup, to: str, body: str, notice_id: int) -> Accepted:
+    """Create one message to ``to``; its delivery is reported to the status webhook, with the
+    outbox's ``notice_id`` in the URL."""
     sender = ({"From": setup.from_number} if setup.from_number
               else {"MessagingServiceSid": setup.messaging_service_sid})
-    data = {"To": to, "Body": body, "StatusCallback": setup.webhook_url("status"), **sender}
+    data = {"To": to, "Body": body, "StatusCallback": setup.status_callback(notice_id), **sender}
     try:
         answer = http.post(setup.messages_url, data=data,
                            auth=(setup.account_sid, setup.auth_token))

@@ -1,15 +1,18 @@
 """What has been texted and received, for the person's page, `bondtrack sms list` and the
-outbox: read-only."""
+outbox; and replies marked read, which takes them out of the owner's queue."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from workflow.core import clock
 from workflow.notices.sms import consent
+from workflow.record import audit
+from workflow.record.audit import Actor
 from workflow.record.models import CourtOrder, Detainee, Notice, SmsMessage, SmsNumber, SmsReply
 
 
@@ -41,7 +44,21 @@ def replies(session: Session, detainee_id: int, zone: str) -> list[dict[str, Any
         select(SmsReply, SmsNumber.number).join(SmsNumber, SmsNumber.id == SmsReply.number_id)
         .where(SmsReply.detainee_id == detainee_id).order_by(SmsReply.id)).all()
     return [{"id": reply.id, "from": number, "body": reply.body,
-             "received_at": clock.iso(reply.received_at, zone)} for reply, number in rows]
+             "received_at": clock.iso(reply.received_at, zone), "read": reply.seen_at is not None}
+            for reply, number in rows]
+
+
+def mark_replies_read(session: Session, detainee: Detainee, *, actor: Actor,
+                      now: datetime) -> int:
+    """Mark the person's unread replies read (they leave their owner's queue); how many."""
+    done = session.execute(update(SmsReply).where(SmsReply.detainee_id == detainee.id,
+                                                  SmsReply.seen_at.is_(None))
+                           .values(seen_at=now).execution_options(synchronize_session=False))
+    count = int(done.rowcount or 0)  # type: ignore[attr-defined]
+    if count:
+        audit.record(session, kind="sms-replies-read", detainee=detainee, payload={"count": count},
+                     actor=actor, at=now, now=now)
+    return count
 
 
 def person_page(session: Session, detainee: Detainee) -> dict[str, Any]:

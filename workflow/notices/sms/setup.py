@@ -45,6 +45,12 @@ class SmsSetup:
         """The URL the provider calls (and signs) for ``name``: ``status`` or ``inbound``."""
         return f"{self.public_url.rstrip('/')}/sms/{name}"
 
+    def status_callback(self, notice_id: int) -> str:
+        """The StatusCallback of one text: the status webhook with the text's outbox id (an
+        internal number, nothing personal), so a callback finds its text even before the
+        sending worker has recorded the provider's SID, or after it died without doing so."""
+        return f"{self.webhook_url('status')}?m={notice_id}"
+
 
 def off_reason(settings: Settings, environ: Mapping[str, str] | None = None) -> str | None:
     """Why SMS is off (one line), or None when it is on."""

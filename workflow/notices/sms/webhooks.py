@@ -7,10 +7,17 @@ callback comes once per status and, for a text in several segments, once per
 segment: a failure is kept even when a later segment is delivered. A number
 whose texts fail ``failures_to_mark_failing`` times is marked failing, and its
 texts waiting in the outbox go to ``needs-review``.
+
+A callback names its text by the outbox id in its URL (``?m=``), so none is lost
+when it arrives before the sending worker has recorded the provider's SID, or
+after the worker died between the call and the record: the SID is recorded then,
+with the status. A text in ``needs-review`` stays there whatever its callbacks
+say: "delivered" is evidence that it went out, for the person who settles it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -21,14 +28,14 @@ from sqlalchemy.orm import Session
 from workflow.core.config import Settings
 from workflow.core.errors import ValidationError
 from workflow.notices.sms import consent, phones
-from workflow.notices.sms.outbox import FAILING_NUMBER, SMS
+from workflow.notices.sms.outbox import FAILED_DELIVERY, FAILING_NUMBER, SMS, undelivered
 from workflow.record.models import Notice, SmsMessage, SmsNumber, SmsReply
 from workflow.record.outbox import NEEDS_REVIEW, PENDING, SENT
 
 # Twilio's message statuses (a status callback reports the outbound ones).
 DELIVERY = ("accepted", "scheduled", "canceled", "queued", "sending", "sent", "delivered",
             "undelivered", "failed", "partially_delivered", "read", "receiving", "received")
-FAILED_DELIVERY = frozenset({"undelivered", "failed"})
+_OUTBOX_ID = re.compile(r"[0-9]{1,9}")  # what ``?m=`` may hold (an id the column can hold)
 STOPPED, STARTED, KEPT, REPEATED = "opted-out", "opted-in", "kept", "repeated"
 
 
@@ -56,17 +63,20 @@ def inbound(session: Session, fields: Mapping[str, str], now: datetime) -> str:
 
 
 def delivery(session: Session, fields: Mapping[str, str], now: datetime,
-             settings: Settings) -> str | None:
-    """A delivery callback recorded on its text; the text's delivery status, or None if the
-    message is not one of ours."""
+             settings: Settings, outbox_id: str | None = None) -> str | None:
+    """A delivery callback recorded on its text (``outbox_id``: the ``m`` of its URL, if
+    any); the text's delivery status, or None if the message is not one of ours."""
     status = fields.get("MessageStatus", "")
     if status not in DELIVERY:
         raise ValidationError("unknown MessageStatus")
-    # Locked: two segments' callbacks at once must not let a success overwrite a failure.
-    message = session.scalar(select(SmsMessage).where(
-        SmsMessage.provider_sid == fields.get("MessageSid", "")).with_for_update())
+    sid = fields.get("MessageSid", "")
+    if not sid:
+        return None
+    message = _message(session, sid, outbox_id)
     if message is None:
         return None
+    if message.provider_sid is None:  # the callback came before the record, or instead of it
+        message.provider_sid = sid
     message.callbacks += 1
     message.updated_at = now
     if message.delivery in FAILED_DELIVERY:  # an earlier segment failed: that stands
@@ -79,9 +89,29 @@ def delivery(session: Session, fields: Mapping[str, str], now: datetime,
     return message.delivery
 
 
+def _message(session: Session, sid: str, outbox_id: str | None) -> SmsMessage | None:
+    """The text a callback is about, locked (two segments' callbacks at once must not let a
+    success overwrite a failure): by its outbox id when the URL names one, else by its SID.
+    A text that holds another SID, or a SID another text holds, is not this callback's."""
+    if outbox_id is None:
+        return session.scalar(select(SmsMessage).where(SmsMessage.provider_sid == sid)
+                              .with_for_update())
+    if not _OUTBOX_ID.fullmatch(outbox_id):
+        return None
+    message = session.scalar(select(SmsMessage).where(SmsMessage.notice_id == int(outbox_id))
+                             .with_for_update())
+    if message is None or message.provider_sid not in (None, sid):
+        return None
+    if message.provider_sid is None and session.scalar(
+            select(SmsMessage.id).where(SmsMessage.provider_sid == sid)) is not None:
+        return None
+    return message
+
+
 def _failed(session: Session, message: SmsMessage, now: datetime, settings: Settings) -> None:
-    """The text did not arrive: its notice needs review; the number's failures count."""
-    reason = f"the provider could not deliver it (error {message.error_code})"
+    """The text did not arrive: its notice needs review (one still being recorded is sent
+    there by the worker); the number's failures count."""
+    reason = undelivered(message.error_code)
     session.execute(update(Notice).where(Notice.id == message.notice_id, Notice.status == SENT)
                     .values(status=NEEDS_REVIEW, error=reason))
     number = session.get_one(SmsNumber, message.number_id)
