@@ -288,3 +288,19 @@ def test_a_disabled_account_s_people_come_to_the_desk_as_nobody_s(web: Web) -> N
     with web.database.write() as session:
         users.disable_user(session, email("attorney"), actor=Actor("tester"), now=clock.now())
     assert _desk(staff)[0] == web.ids[1]
+
+
+def test_the_desk_spells_the_country_as_the_locator_does_and_says_what_it_saw(
+        web: Web) -> None:
+    staff = web.browser("staff")
+    with web.database.write() as session:
+        session.execute(update(Detainee).where(Detainee.id == web.ids[0]).values(
+            country_of_birth="México", locator_saw="Otero County Processing Center, NM"))
+        session.execute(update(Detainee).where(Detainee.id == web.ids[1]).values(
+            country_of_birth="Narnia"))
+    staff_first, _, page = _desk(staff)
+    assert staff_first == web.ids[0]
+    assert '<dd id="desk-country">MEXICO</dd>' in page
+    assert "Otero County Processing Center, NM" in page and 'id="locator-saw"' in page
+    _, _, page = _desk(web.browser("attorney"))  # the next person, Narnia-born
+    assert "Narnia (not in the locator's list: search by name)" in page
