@@ -39,6 +39,7 @@ ROUTES = [
     ("POST", "/people/{person}/sms/consent", {"role": "client", "phone": "312-555-0100",
                                               "how": "form"}, PEOPLE_ROLES),
     ("POST", "/people/{person}/sms/test", {"role": "client"}, PEOPLE_ROLES),
+    ("POST", "/people/{person}/sms/read", {}, PEOPLE_ROLES),
     ("POST", "/people/{person}/take", {}, PEOPLE_ROLES),
     ("POST", "/people/{person}/owner", {"owner": email("staff")}, ASSIGNERS),
     ("GET", "/queue?owner=unowned", None, PEOPLE_ROLES),
