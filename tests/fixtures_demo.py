@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,16 @@ import pytest
 from tests.support import Cli
 
 PEOPLE = 615
+# The clock while the demo is built: 09:30 CDT on Tue 14 Jul 2026, so its deadline is noon
+# CDT on Wed 15 Jul (26.5 hours on), the order dated 6 Jul and the class list imported on 7 Jul.
+NOW = datetime(2026, 7, 14, 14, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class Demo:
     home: Path  # the demo's own home: read it, never write to it
     output: str  # what `bondtrack demo` printed
-    status: dict[str, Any]  # as of the demo's now, as `demo.run` returns it
+    status: dict[str, Any]  # as of the demo's now (NOW), as `demo.run` returns it
     user_home: Path  # HOME while it was built
     user_bondtrack_home: Path  # BONDTRACK_HOME while it was built: the demo must not touch it
 
@@ -65,8 +69,7 @@ def demo_615(tmp_path_factory: pytest.TempPathFactory) -> Demo:
 def _build(root: Path, built: Path) -> None:
     from sqlalchemy import select
 
-    from workflow import demo
-    from workflow.core import config
+    from workflow.core import clock, config
     from workflow.record import db
     from workflow.record.models import CourtOrder
     from workflow.views import reports
@@ -77,9 +80,10 @@ def _build(root: Path, built: Path) -> None:
         env.setenv("HOME", str(root / "user-home"))
         env.setenv("XDG_DATA_HOME", str(root / "xdg"))
         env.setenv("BONDTRACK_HOME", str(root / "user-bondtrack-home"))
+        env.setattr(clock, "_clock", clock.fixed(NOW))  # the demo is built around the clock
         output = Cli()("demo", "--home", str(root / "demo")).output
     database = db.connect(config.load({"BONDTRACK_HOME": str(root / "demo")}))
     with database.read() as session:
-        status = reports.status(session, session.scalars(select(CourtOrder)).one(), demo.NOW)
+        status = reports.status(session, session.scalars(select(CourtOrder)).one(), NOW)
     database.dispose()
     built.write_text(json.dumps({"output": output, "status": status}))

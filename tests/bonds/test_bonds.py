@@ -168,7 +168,7 @@ def test_a_breach_records_and_shows_its_appeal_deadline(  # type: ignore[no-unty
     _posted_through_cli(cli, tmp_path)
     frozen(datetime(2025, 11, 25, 18, 0, tzinfo=UTC))
     shown = cli("bonds", "record", "012345678", "breached", "--date", "2025-11-24").output
-    assert "appeal (I-290B) due by Sat 27 Dec 2025 23:59 CST (appeal-1)" in shown
+    assert "appeal (I-290B) due by Sat 27 Dec 2025, 23:59 CST (appeal-1)" in shown
     in_person = cli("bonds", "list", "--json").output
     assert json.loads(in_person)[0]["due"] == "2025-12-27T23:59:00-06:00"
 
@@ -191,7 +191,7 @@ def test_a_us_date_with_a_24_hour_time_is_read_by_bond_options(  # type: ignore[
     _posted_through_cli(cli, tmp_path)
     frozen(datetime(2025, 11, 22, 18, 0, tzinfo=UTC))
     out = cli("bonds", "record", "012345678", "demand", "--due", "11/26/2025 14:00").output
-    assert "surrender due Wed 26 Nov 2025 14:00 CST" in out
+    assert "surrender due Wed 26 Nov 2025, 14:00 CST" in out
     day_first = cli("bonds", "record", "012345678", "produced", "--date", "21/11/2025",
                     ok=False)
     assert day_first.exit_code == 1
@@ -218,7 +218,7 @@ def test_the_cli_records_and_refuses_in_one_line(  # type: ignore[no-untyped-def
     frozen(datetime(2025, 11, 22, 18, 0, tzinfo=UTC))
     out = cli("bonds", "record", "012345678", "demand", "--due", "2025-11-26 10:00").output
     assert out.strip() == ("bond #1: demand recorded, now demanded; surrender due"
-                           " Wed 26 Nov 2025 10:00 CST (demand-1)")
+                           " Wed 26 Nov 2025, 10:00 CST (demand-1)")
     refused = cli("bonds", "record", "012345678", "refunded", "--amount", "1500", ok=False)
     assert refused.exit_code == 1
     assert refused.output.strip() == (

@@ -95,15 +95,15 @@ def test_the_next_hearing_shows_on_the_persons_page_and_in_exports(  # type: ign
     out = cli("hearing", "add", "012345678", "--at", "2026-01-14 09:00", "--court", "detroit",
               "--kind", "individual").output
     assert out.strip() == ("hearing #1 for person #1: Detroit Immigration Court,"
-                           " Wed 14 Jan 2026 09:00 -05:00")
-    assert "next hearing: Wed 14 Jan 2026 09:00 -05:00 Detroit Immigration Court (individual)" \
+                           " Wed 14 Jan 2026, 09:00 EST")
+    assert "next hearing: Wed 14 Jan 2026, 09:00 EST Detroit Immigration Court (individual)" \
         in cli("show", "012345678").output
     cli("export", "--out", tmp_path / "people.json")
     person = json.loads((tmp_path / "people.json").read_text())["people"][0]
     assert (person["next_hearing_at"], person["next_hearing_court"]) == (
         "2026-01-14T09:00:00-05:00", "Detroit Immigration Court")
     moved = cli("hearing", "move", "1", "--at", "2026-02-03 13:00").output
-    assert moved.strip() == "hearing #1 moved to Tue 03 Feb 2026 13:00 -05:00"
+    assert moved.strip() == "hearing #1 moved to Tue 3 Feb 2026, 13:00 EST"
     cli("hearing", "done", "1")
     assert "next hearing" not in cli("show", "012345678").output
     assert cli("hearing", "list", "--json").output.strip() == "[]"

@@ -3,31 +3,84 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.fixtures_demo import Demo
+from tests.fixtures_demo import NOW, Demo
+from tests.fixtures_web import Browser
 from workflow import demo
-from workflow.core import config
+from workflow.core import clock, config
 from workflow.core.errors import BondtrackError
 from workflow.core.stages import Stage
+from workflow.orders import amendments
 from workflow.record import db
-from workflow.record.models import Detainee, Event
+from workflow.record.models import CourtOrder, Detainee, Event
+from workflow.views import reports
 
 
 def test_demo_builds_615_people_spread_over_every_stage(demo_615: Demo) -> None:
     status = demo_615.status
     assert status["total"] == 615
-    assert status["order"]["deadline"] == "2025-11-21T12:00:00-06:00"
-    assert status["now"] == "2025-11-20T09:00:00-06:00"
+    # Built around the clock's now (the fixture's Tue 14 Jul 2026, 09:30 CDT): noon tomorrow.
+    assert status["order"]["deadline"] == "2026-07-15T12:00:00-05:00"
+    assert status["now"] == "2026-07-14T09:30:00-05:00"
+    assert status["seconds_left"] == 26.5 * 3600
     for stage in (Stage.LOCATING, Stage.LOCATED, Stage.BOND_SET, Stage.BOND_POSTED,
                   Stage.RELEASED, Stage.EXCLUDED):
         assert status["by_stage"][stage.value] > 0, stage
     assert 0 < status["outstanding"] < status["covered"]
     assert not demo_615.user_bondtrack_home.exists(), "the user's own home is never touched"
+
+
+@pytest.mark.parametrize(("now", "deadline", "order_date", "imported_at"), [
+    # 09:00 CST on Thu 20 Nov 2025: noon CST on Fri 21 Nov, T-27h.
+    (datetime(2025, 11, 20, 15, 0, tzinfo=UTC), datetime(2025, 11, 21, 18, 0, tzinfo=UTC),
+     date(2025, 11, 12), datetime(2025, 11, 13, 15, 0, tzinfo=UTC)),
+    # 21:00 CST on 20 Nov is already the 21st in UTC; tomorrow is still the court's 21st.
+    (datetime(2025, 11, 21, 3, 0, tzinfo=UTC), datetime(2025, 11, 21, 18, 0, tzinfo=UTC),
+     date(2025, 11, 12), datetime(2025, 11, 13, 15, 0, tzinfo=UTC)),
+    # Sat 1 Nov 2025, 11:00 CDT: clocks fall back overnight, so noon on Sunday is CST (18:00Z).
+    (datetime(2025, 11, 1, 16, 0, tzinfo=UTC), datetime(2025, 11, 2, 18, 0, tzinfo=UTC),
+     date(2025, 10, 24), datetime(2025, 10, 25, 14, 0, tzinfo=UTC)),
+    # Sat 7 Mar 2026, 10:00 CST: clocks spring forward overnight, so noon on Sunday is CDT.
+    (datetime(2026, 3, 7, 16, 0, tzinfo=UTC), datetime(2026, 3, 8, 17, 0, tzinfo=UTC),
+     date(2026, 2, 27), datetime(2026, 2, 28, 15, 0, tzinfo=UTC)),
+])
+def test_the_deadline_is_noon_tomorrow_in_the_courts_zone(
+        now: datetime, deadline: datetime, order_date: date, imported_at: datetime) -> None:
+    dates = demo.timeline(now)
+    assert (dates.deadline, dates.order_date, dates.imported_at) == (deadline, order_date,
+                                                                     imported_at)
+    assert clock.local(dates.deadline, demo.TIME_ZONE).hour == 12
+
+
+def test_demo_is_built_around_the_clocks_now(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime(2026, 3, 7, 16, 0, tzinfo=UTC)  # Sat 7 Mar 2026, 10:00 CST, DST eve
+    monkeypatch.setattr(clock, "_clock", clock.fixed(now))
+    result = demo.run(people=40, seed=3, home=tmp_path / "demo", say=lambda line: None)
+    assert result.status["now"] == "2026-03-07T10:00:00-06:00"
+    assert result.status["order"]["deadline"] == "2026-03-08T12:00:00-05:00"
+    assert result.status["seconds_left"] == 25 * 3600
+    database = db.connect(config.load({"BONDTRACK_HOME": str(result.home)}))
+    with database.read() as session:
+        order = session.scalars(select(CourtOrder)).one()
+        assert order.order_date == date(2026, 2, 27)
+        moves = session.scalars(select(Event.at).where(Event.to_stage.is_not(None))).all()
+        terms = session.scalars(select(Event.at).where(Event.kind == amendments.AMENDED)).all()
+        again = reports.status(session, order, now)
+    database.dispose()
+    # Every move lies between the import and now (the custody list is reconciled five
+    # minutes on): the demo is live, not a year old.
+    assert min(moves) == datetime(2026, 2, 28, 15, 0, tzinfo=UTC)  # imported
+    assert max(moves) == now + timedelta(minutes=5)
+    assert again == result.status
+    assert terms == [now]  # the order's terms, at the demo's now
 
 
 def test_demo_history_is_real_events(tmp_path: Path) -> None:
@@ -65,8 +118,10 @@ def test_demo_rebuilds_its_own_home_but_refuses_any_other(tmp_path: Path) -> Non
 def test_demo_command_prints_the_status_of_615_people(demo_615: Demo) -> None:
     out = demo_615.output
     assert "building a demo order of 615 synthetic people" in out
-    assert "deadline Fri 21 Nov 2025 12:00 -06:00" in out
-    assert "time left 1d 03h 00m" in out
+    # Built at the fixture's now, Tue 14 Jul 2026 09:30 CDT: the deadline is noon tomorrow.
+    assert "status as of Tue 14 Jul 2026, 09:30 CDT (the demo's now)" in out
+    assert "deadline Wed 15 Jul 2026, 12:00 CDT (America/Chicago)" in out
+    assert "time left 1 d 2 h\n" in out
     counts = {
         cells[0]: int(cells[1])
         for line in out.splitlines()
@@ -84,3 +139,34 @@ def test_demo_command_prints_the_status_of_615_people(demo_615: Demo) -> None:
                                          last).groups()
         assert Path(command).resolve() == (Path(sys.executable).parent / "bondtrack").resolve()
         assert Path(activate).is_file()
+
+
+def test_the_browser_the_cli_and_the_dashboard_agree_on_the_demos_time(
+        demo_615: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opened at its own now, the demo is on the eve of its deadline everywhere, never
+    "Past the deadline by 380 d"."""
+    from workflow.demo.accounts import ACCOUNTS, PASSWORD
+    from workflow.web import create_app
+
+    dashboard = (demo_615.home / "dashboard.html").read_text()
+    assert re.search(r"<title>1:18-cv-03757: \d+ outstanding, 1 d 2 h to the deadline</title>",
+                     dashboard)
+    assert "Wed 15 Jul 2026, 12:00 CDT" in dashboard and "Past the deadline" not in dashboard
+    home = tmp_path / "demo"
+    shutil.copytree(demo_615.home, home)  # signing in writes a session: never the shared home
+    monkeypatch.setattr(clock, "_clock", clock.fixed(NOW))
+    settings = config.load({"BONDTRACK_HOME": str(home)})
+    database = db.connect(settings)
+    try:
+        app = create_app(settings, database)
+        app.testing = True
+        browser = Browser(app.test_client())
+        assert browser.sign_in(ACCOUNTS[0][0], PASSWORD).status_code == 303
+        orders = browser.get("/orders").text
+        overview = browser.get("/orders/1").text
+    finally:
+        database.dispose()
+    assert "<td>Wed 15 Jul 2026, 12:00 CDT</td>" in orders and "<td>1 d 2 h</td>" in orders
+    assert "past the deadline" not in orders.lower()
+    assert "Time left to the deadline" in overview and "Past the deadline" not in overview
+    assert "time left 1 d 2 h" in demo_615.output

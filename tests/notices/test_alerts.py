@@ -267,8 +267,8 @@ def test_the_alert_says_time_left_stages_risk_and_the_command(
         counts = reports.stage_counts(session, order)
         context = alerts.alert_context(session, order, DEADLINE - timedelta(hours=24), staffed,
                                        Threshold("T-24h", DEADLINE - timedelta(hours=24)), counts)
-    assert context["time_left"] == "1d 00h 00m"
-    assert context["order"]["deadline_local"] == "Fri 21 Nov 2025 12:00 CST"
+    assert context["time_left"] == "1 d"
+    assert context["order"]["deadline_local"] == "Fri 21 Nov 2025, 12:00 CST"
     assert context["counts"] == {"INTAKE": 9, "LOCATING": 0, "LOCATED": 0, "BOND_SET": 0,
                                  "BOND_POSTED": 0}
     assert context["outstanding"] == 9 and context["title"].startswith("24 hours to the deadline")
@@ -290,6 +290,10 @@ def test_the_staff_email_names_people_by_internal_id_only(database, staffed, ord
     assert re.search(r"#\d+", text)
     for index in range(12):
         assert family_name(index) not in text and a_number(index) not in text
+    # Times as people read them: the court's zone named, durations in words, no ISO stamp.
+    assert "Deadline: Fri 21 Nov 2025, 12:00 CST (America/Chicago). Time left: 1 d." in text
+    assert message["Subject"].endswith(f"({CASE}, 1 d left)")
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|[+-]\d{2}:\d{2}\b|\d+d \d{2}h", text)
 
 
 @pytest.mark.parametrize("language, said", [
@@ -530,7 +534,7 @@ def test_a_stay_pauses_alerts_and_lifting_it_sends_the_most_urgent(
                         now=chicago("2025-11-20 15:00"))
     stayed = check_at(database, staffed, order_id, chicago("2025-11-21 11:30"))
     assert stayed.sent is None and stayed.paused is not None
-    assert alerts.describe(stayed) == (f"{CASE}: the order is stayed since Thu 20 Nov 2025"
+    assert alerts.describe(stayed) == (f"{CASE}: the order is stayed since Thu 20 Nov 2025,"
                                        " 15:00 CST: alerts are paused")
     assert set(stored(database)) == {"T-72h", "T-48h", "T-24h"}
     with database.write() as session:

@@ -199,8 +199,8 @@ def test_unknown_language_for_all_letters_is_refused(letters_order: Letters) -> 
 
 STAFF_CONTEXT = {
     "order": {"case_number": "1:18-cv-03757", "court": "N.D. Ill.",
-              "deadline_local": "Fri 21 Nov 2025 12:00", "time_zone": "America/Chicago"},
-    "title": "T-24h: 412 outstanding", "threshold": "T-24h", "time_left": "0d 23h 59m",
+              "deadline_local": "Fri 21 Nov 2025, 12:00 CST", "time_zone": "America/Chicago"},
+    "title": "T-24h: 412 outstanding", "threshold": "T-24h", "time_left": "23 h 59 min",
     "counts": {"LOCATED": 200, "BOND_SET": 212, "RELEASED": 150}, "outstanding": 412,
     "at_risk": [{"id": 12, "stage": "BOND_SET", "facility": "BROADIL", "hours_in_stage": 30.25}],
     "projection": {"projected_resolved": 301, "covered": 562, "resolved": 150,
@@ -216,9 +216,10 @@ def test_staff_emails_render_their_context_by_internal_id(kind: str) -> None:
 
     settings = config.load({"BONDTRACK_HOME": "/nonexistent"})
     subject, page, text = letters.render_staff_email(kind, STAFF_CONTEXT, settings)
-    assert "1:18-cv-03757" in subject and "0d 23h 59m" in subject
+    assert "1:18-cv-03757" in subject and "23 h 59 min left" in subject
     assert "<table" in page and "<" not in text
-    for fact in ("Deadline: Fri 21 Nov 2025 12:00 (America/Chicago)", "#12 BOND_SET BROADIL 30.2",
+    for fact in ("Deadline: Fri 21 Nov 2025, 12:00 CST (America/Chicago)",
+                 "#12 BOND_SET BROADIL 1 d 6 h",
                  "At the current pace (4.5 per hour), 301 of 562 people covered will be"
                  " resolved by the deadline (150 already are); 111 of the 412 outstanding are"
                  " at risk",
@@ -235,10 +236,10 @@ def test_staff_emails_render_without_the_optional_parts() -> None:
     bare = {key: STAFF_CONTEXT[key] for key in ("order", "title", "time_left", "counts",
                                                 "outstanding", "command")}
     subject, _, text = letters.render_staff_email("digest", bare, settings, language="es")
-    assert subject == "[bondtrack] Resumen diario: 1:18-cv-03757, quedan 0d 23h 59m"
-    assert "Plazo: Fri 21 Nov 2025 12:00" in text and "Proyección" not in text
+    assert subject == "[bondtrack] Resumen diario: 1:18-cv-03757, quedan 23 h 59 min"
+    assert "Plazo: Fri 21 Nov 2025, 12:00 CST" in text and "Proyección" not in text
     subject, _, _ = letters.render_staff_email("alert", bare, settings, language="mam")
-    assert subject.endswith("0d 23h 59m left)")  # no Mam templates: English
+    assert subject.endswith("23 h 59 min left)")  # no Mam templates: English
 
 
 def test_rendering_reports_its_progress(letters_order: Letters, tmp_path: Path) -> None:

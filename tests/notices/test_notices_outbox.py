@@ -37,9 +37,9 @@ from workflow.record.outbox import deliver, enqueue_email
 STAFF_ADDRESSES = ("duty@example.org", "counsel@example.org")
 ALERT_CONTEXT = {
     "order": {"case_number": "1:18-cv-03757", "court": "N.D. Ill.",
-              "deadline_local": "Fri 21 Nov 2025 12:00", "time_zone": "America/Chicago"},
+              "deadline_local": "Fri 21 Nov 2025, 12:00 CST", "time_zone": "America/Chicago"},
     "title": "24 hours left: 8 people outstanding", "threshold": "T-24h",
-    "time_left": "1d 00h 00m", "counts": {"LOCATED": 3, "BOND_SET": 2}, "outstanding": 8,
+    "time_left": "1 d", "counts": {"LOCATED": 3, "BOND_SET": 2}, "outstanding": 8,
     "at_risk": [{"id": 2, "stage": "LOCATED", "facility": "KROMEFL", "hours_in_stage": 30.5}],
     "projection": None, "moves_yesterday": None, "command": "bondtrack status --at-risk",
 }

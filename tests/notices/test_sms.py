@@ -350,13 +350,16 @@ def test_the_readme_text_messages_section_runs_line_by_line(
 
 
 def test_the_demo_shows_texts_off_with_what_they_would_send_and_their_segments(
-        database: db.Database, settings: config.Settings) -> None:
+        database: db.Database, settings: config.Settings, court_order: str) -> None:
     from workflow.demo import texts as demo_texts
 
     said: list[str] = []
     demo_texts.step(database, settings, 1, datetime(2025, 11, 20, 15, tzinfo=UTC), said.append)
     assert said[0].startswith("text messages are off: set [sms] account_sid")
     assert len(said) == 1 + len(texts.previews(settings))
+    # About the order's own deadline day (9:00 court time), not a fixed sample date.
+    assert "  demand (en), " in said[1 + 1] and "tomorrow, Fri Nov 21, 9:00 AM" in said[2]
+    assert "2026" not in "\n".join(said)
     assert "  hearing-reminder (es), 1 segment (GSM-7, " in "\n".join(said)
     assert all("segment" in line for line in said[1:])
 

@@ -71,4 +71,4 @@ def test_order_list_shows_all_with_time_left_and_outstanding(three_orders) -> No
     assert by_case[ORDERS[1][0]]["outstanding"] == 7
     # frozen at 2025-11-20 18:00 UTC: one day before Chicago's noon deadline
     assert by_case[ORDERS[0][0]]["seconds_left"] == 24 * 3600
-    assert by_case[ORDERS[0][0]]["time_left"] == "1d 00h 00m"
+    assert by_case[ORDERS[0][0]]["time_left"] == "1 d"

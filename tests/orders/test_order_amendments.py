@@ -189,7 +189,7 @@ def test_history_shows_every_version_of_the_order(imported: db.Database) -> None
         ("2025-11-21T12:00:00-06:00", "check-in", True),
         ("2026-03-05T12:00:00-06:00", "check-in", False)]
     assert {r["actor"] for r in rows} == {"tester"}
-    assert rows[-1]["details"] == "stayed 0d 02h 00m"
+    assert rows[-1]["details"] == "stayed 2 h"
 
 
 # ---------------------------------------------------------------- stays

@@ -44,7 +44,7 @@ def refused(cli, *args: str) -> str:  # type: ignore[no-untyped-def]
 def test_obligations_are_added_listed_and_closed(people) -> None:  # type: ignore[no-untyped-def]
     out = people("order", "obligation", "add", "--kind", "data-production", "--due",
                  "2025-11-14 17:00", "--owed-by", "government").stdout
-    assert out == "added obligation-1: data-production due Fri 14 Nov 2025 17:00 -06:00\n"
+    assert out == "added obligation-1: data-production due Fri 14 Nov 2025, 17:00 CST\n"
     assert people("order", "obligation", "done", "1", "--at", "2025-11-14 16:30").stdout == (
         "obligation-1 done by tester\n")
     rows = as_json(people, "order", "obligation", "list", "--json")
@@ -99,7 +99,7 @@ def test_a_bad_amendment_is_one_line(people, args, message) -> None:  # type: ig
 def test_status_while_stayed_says_so_and_stops_the_clock(people, frozen) -> None:  # type: ignore[no-untyped-def]
     # The clock stands at T-24h (the `frozen` fixture) when the stay begins.
     assert people("order", "stay", "--docket", "7th Cir. 25-3050").stdout == (
-        f"order {CASE} stayed since Thu 20 Nov 2025 12:00 -06:00 (7th Cir. 25-3050)\n")
+        f"order {CASE} stayed since Thu 20 Nov 2025, 12:00 CST (7th Cir. 25-3050)\n")
     frozen(NOW + timedelta(days=3))
     data = as_json(people, "status", "--json")
     assert (data["stayed"], data["stay_docket"], data["seconds_stayed"]) == (
@@ -107,10 +107,10 @@ def test_status_while_stayed_says_so_and_stops_the_clock(people, frozen) -> None
     assert data["effective_seconds_left"] == 86400 and "projection" not in data
     assert data["obligations"][0]["state"] == "stayed"
     text = people("status").stdout
-    assert "STAYED since Thu 20 Nov 2025 12:00 -06:00" in text and "OVERDUE" not in text
+    assert "STAYED since Thu 20 Nov 2025, 12:00 CST" in text and "past the deadline" not in text
     out = people("order", "lift-stay", "--docket", "ECF 330", "--new-deadline",
                  "2026-03-05 12:00").stdout
-    assert out.startswith("stay lifted after 3d 00h 00m; deadline Thu 05 Mar 2026 12:00 -06:00\n")
+    assert out.startswith("stay lifted after 3 d; deadline Thu 5 Mar 2026, 12:00 CST\n")
     assert as_json(people, "status", "--json")["stayed"] is False
 
 

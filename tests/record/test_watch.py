@@ -67,7 +67,8 @@ def test_a_running_scheduler_is_watched(cli, database, frozen, people) -> None: 
     assert "not being watched" not in cli("status").output
     check = cli("scheduler", "--check")
     assert check.exit_code == 0
-    assert "scheduler running; last ran a job Thu 20 Nov 2025 11:50 CST" in check.output
+    assert ("scheduler running; last ran a job Thu 20 Nov 2025, 11:50 CST (10 min ago)"
+            in check.output)
 
 
 def test_a_silent_scheduler_is_stale_even_while_it_holds_the_lock(cli, database, frozen,  # type: ignore[no-untyped-def]
@@ -77,7 +78,8 @@ def test_a_silent_scheduler_is_stale_even_while_it_holds_the_lock(cli, database,
     block = seen(cli)
     assert block["running"] is True and block["watched"] is False
     assert block["warning"] == ("alerts are not being watched: no scheduler has run since"
-                                " Thu 20 Nov 2025 11:49 CST; start `bondtrack scheduler`")
+                                " Thu 20 Nov 2025, 11:49 CST (10 min ago);"
+                                " start `bondtrack scheduler`")
     assert cli("scheduler", "--check", ok=False).exit_code == 1
 
 
@@ -94,7 +96,7 @@ def test_a_stopped_scheduler_is_fine_for_two_intervals_then_not(cli, database, f
     block = seen(cli)
     assert block["running"] is False
     assert block["warning"].startswith("alerts are not being watched: no scheduler has run since"
-                                       " Thu 20 Nov 2025 12:00 CST")
+                                       " Thu 20 Nov 2025, 12:00 CST (11 min ago)")
     assert cli("scheduler", "--check", ok=False).exit_code == 1
 
 
@@ -134,4 +136,5 @@ def test_the_rule_is_a_plain_function(database, settings, frozen, people) -> Non
     assert found.silent and found.unwatched and not found.running
     assert found.interval == timedelta(seconds=INTERVAL)
     assert found.warning("UTC") == ("alerts are not being watched: no scheduler has run since"
-                                    " Thu 20 Nov 2025 17:30 UTC; start `bondtrack scheduler`")
+                                    " Thu 20 Nov 2025, 17:30 UTC (30 min ago);"
+                                    " start `bondtrack scheduler`")

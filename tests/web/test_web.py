@@ -39,7 +39,7 @@ ROUTES = [
     ("POST", "/people/{person}/sms/consent", {"role": "client", "phone": "312-555-0100",
                                               "how": "form"}, PEOPLE_ROLES),
     ("POST", "/people/{person}/sms/test", {"role": "client"}, PEOPLE_ROLES),
-    ("POST", "/people/{person}/sms/read", {}, PEOPLE_ROLES),
+    ("POST", "/people/{person}/sms/read", {"version": "1"}, PEOPLE_ROLES),
     ("POST", "/people/{person}/take", {}, PEOPLE_ROLES),
     ("POST", "/people/{person}/owner", {"owner": email("staff")}, ASSIGNERS),
     ("GET", "/queue?owner=unowned", None, PEOPLE_ROLES),
@@ -55,8 +55,19 @@ ROUTES = [
     ("POST", "/bulk/reconcile/preview", "upload", PEOPLE_ROLES),
     ("POST", "/bulk/apply/confirm", {"token": "0" * 32}, PEOPLE_ROLES),
     ("POST", "/bulk/reconcile/confirm", {"token": "0" * 32}, PEOPLE_ROLES),
+    ("GET", "/intake/import", None, PEOPLE_ROLES),
+    ("POST", "/intake/import/preview", "upload", PEOPLE_ROLES),
+    ("POST", "/intake/import/confirm", {"token": "0" * 32}, PEOPLE_ROLES),
+    ("GET", "/intake/person", None, PEOPLE_ROLES),
+    ("POST", "/intake/person", {"a_number": "A-300-000-00{n}", "family_name": "Mamani",
+                                "given_name": "Lucía", "language": "Quechua"}, PEOPLE_ROLES),
+    ("GET", "/bonds", None, frozenset({"attorney", "admin"})),
+    ("GET", "/hearings", None, frozenset({"attorney", "admin"})),
     ("POST", "/downloads/export.csv", {}, frozenset({"attorney"})),
     ("POST", "/downloads/report.html", {}, frozenset({"attorney"})),
+    ("GET", "/downloads/report", None, frozenset({"attorney"})),
+    ("POST", "/downloads/report", {"format": "csv", "as_of": "2025-11-19 09:00"},
+     frozenset({"attorney"})),
     ("GET", "/downloads/letters", None, frozenset({"attorney"})),
     ("POST", "/downloads/letters", {"kind": "client", "format": "html"}, frozenset({"attorney"})),
     ("GET", "/alerts", None, frozenset({"attorney"})),
@@ -89,6 +100,8 @@ ALLOWED = {"/": 302, "/people": 200, "/bulk/apply/preview": 200, "/bulk/reconcil
            "/bulk/apply/confirm": 404, "/bulk/reconcile/confirm": 404,
            "/outbox/999/resolve": 400, "/downloads/letters": 200, "/users/totp": 200,
            "/downloads/export.csv": 200, "/downloads/report.html": 200,
+           "/intake/import/preview": 200, "/intake/import/confirm": 404,
+           "/downloads/report": 200,
            "/account/password": 400, "/enrol": 302,
            # After /logout the session has ended: the sign-in page (tested on its own in
            # tests/test_web_security.py).
@@ -104,10 +117,13 @@ def _request(web: Web, browser, method: str, path: str, form, role: str):  # typ
         return browser.get(url)
     if form == "upload":
         content = (b"a_number,action,note\nA200000003,note,hello\n" if "apply" in url
+                   else b"a_number,family_name,given_name,language\nA200000003,Lindqvist,Maja,"
+                        b"Spanish\n" if "intake" in url
                    else b"A-Number,Facility Code,Facility Name,Status\nA200000003,EAZ,Eloy,held\n")
         data = {"file": (io.BytesIO(content), "a.csv"), "order": "1"}
         return browser.post(url, data, content_type="multipart/form-data")
-    data = {"order": "1"} | {key: value.format(role=role) for key, value in form.items()}
+    n = ROLES.index(role) if role in ROLES else 9  # a digit of the role's own
+    data = {"order": "1"} | {key: value.format(role=role, n=n) for key, value in form.items()}
     if "/people/" in url or "/locator/" in url:
         with web.database.read() as session:
             data["version"] = str(session.get(Detainee, person).version)

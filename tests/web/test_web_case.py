@@ -156,14 +156,14 @@ def test_the_bond_after_posting_moves_by_its_table_and_shows_its_history(web: We
                                                      "note": "I-340 by mail"})
     assert demand.status_code == 303, demand.text[:500]
     shown = browser.get(f"/people/{person}").text
-    assert re.search(r"bond #\d+: demand recorded, now demanded; surrender due Thu 27 Nov 2025"
+    assert re.search(r"bond #\d+: demand recorded, now demanded; surrender due Thu 27 Nov 2025,"
                      r" 09:00 CST", shown)
     assert "is <strong>demanded</strong>" in shown and "/bonds/produced" in shown
     assert _post(browser, person, "bonds/produced", {}).status_code == 303
     breach = _post(browser, person, "bonds/breached", {"in_person": "yes"})
     assert breach.status_code == 303
     shown = browser.get(f"/people/{person}").text
-    assert "appeal (I-290B) due by Sat 20 Dec 2025 23:59 CST" in shown  # 30 days: in person
+    assert "appeal (I-290B) due by Sat 20 Dec 2025, 23:59 CST" in shown  # 30 days: in person
     with web.database.read() as session:
         rows = [(e.kind, e.state, e.actor) for e in session.scalars(
             select(BondEvent).order_by(BondEvent.id))]

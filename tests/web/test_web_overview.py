@@ -30,7 +30,7 @@ def test_the_overview_warns_while_no_scheduler_runs_and_not_once_one_does(web: W
         assert "not being watched" not in viewer.get(url).text, url
     frozen(clock.now() + timedelta(minutes=11))  # more than two 5-minute intervals of silence
     stale = viewer.get("/orders/1").text
-    assert SINCE + " Thu 20 Nov 2025 12:00 CST" in stale
+    assert SINCE + " Thu 20 Nov 2025, 12:00 CST (11 min ago)" in stale
     assert SINCE in viewer.get("/orders").text
 
 

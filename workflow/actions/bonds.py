@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.bonds import bonds, hearings
-from workflow.core import clock, dates
+from workflow.core import dates, display
 from workflow.core.config import Settings
 from workflow.core.errors import NotFoundError, ValidationError
 from workflow.orders import orders
@@ -50,10 +50,9 @@ def bond_event_line(row: BondEvent, kind: str, time_zone: str) -> str:
     """What recording a bond event did, in one line: its state, and a date it set."""
     line = f"bond #{row.bond_id}: {kind} recorded, now {row.state}"
     if row.due_at is not None:
-        local = clock.local(row.due_at, time_zone)
         what, name = (("surrender due", "demand") if kind == bonds.Kind.DEMAND
                       else ("appeal (I-290B) due by", "appeal"))
-        line += f"; {what} {local:%a %d %b %Y %H:%M %Z} ({name}-{row.id})"
+        line += f"; {what} {display.moment(row.due_at, time_zone)} ({name}-{row.id})"
     return line
 
 
@@ -194,6 +193,14 @@ def hearings_ahead(database: Database, case: str | None, *, now: datetime,
     """The open hearings ahead, soonest first (``days``: only the next N days)."""
     with database.read() as session:
         return hearings.listing(session, orders.resolve_order(session, case), now, days)
+
+
+def hearing_calendar(database: Database, case: str | None, *, now: datetime,
+                     days: int | None = None) -> list[dict[str, Any]]:
+    """The open hearings ahead grouped by day, each in its court's zone (``days``: only the
+    next N days)."""
+    with database.read() as session:
+        return hearings.calendar(session, orders.resolve_order(session, case), now, days)
 
 
 def move_hearing(database: Database, case: str | None, hearing_id: int, *, at: str,

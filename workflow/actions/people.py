@@ -226,3 +226,23 @@ def person_record(database: Database, case: str | None, a_number: str) -> dict[s
     with database.read() as session:
         detainee = orders.find_detainee(session, orders.resolve_order(session, case), a_number)
         return reports.person_record(session, detainee)
+
+
+def add_person(database: Database, case: str | None, fields: Mapping[str, str], *,
+               actor: Actor, now: datetime) -> dict[str, Any]:
+    """Add one person by hand, read by the class list's rules (``fields``: its columns, as
+    ``intake.roster.FORM_FIELDS``), in one transaction; their internal id and A-number."""
+    from workflow.intake import roster  # the spreadsheet readers load on first use
+
+    with database.write() as session:
+        added = roster.add_person(session, orders.resolve_order(session, case), fields,
+                                  actor=actor, now=now)
+        session.flush()
+        return {"id": added.id, "a_number": added.a_number}
+
+
+def person_form_fields() -> tuple[str, ...]:
+    """The fields of the form that adds a person by hand."""
+    from workflow.intake import roster
+
+    return roster.FORM_FIELDS

@@ -119,9 +119,10 @@ def deliver(database: Database, settings: Settings, *, now: datetime,
     return outbox.deliver(database, settings, now=now, worker=worker)
 
 
-def previews(settings: Settings, language: str | None = None) -> list[Text]:
-    """Every text as a sample person would get it, with its segments."""
-    return texts.previews(settings, language)
+def previews(settings: Settings, language: str | None = None, *,
+             at: datetime | None = None) -> list[Text]:
+    """Every text as a sample person would get it (about ``at``), with its segments."""
+    return texts.previews(settings, language, at=at)
 
 
 def missing_texts() -> dict[str, list[str]]:

@@ -4,6 +4,8 @@ shows what they would do, then confirmed or discarded. All rows or none.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import secrets
 import shutil
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from workflow.core import display
 from workflow.core.config import Settings
-from workflow.core.errors import NotFoundError, ValidationError
+from workflow.core.errors import ConflictError, NotFoundError, ValidationError
 from workflow.core.files import ensure_private_dir, private_file
 from workflow.core.identity import format_a_number
 from workflow.intake import apply as applying
@@ -49,6 +51,13 @@ def import_class_list(database: Database, settings: Settings, case: str | None, 
             default_bond_cents=terms.default_bond_cents(settings), **options)
 
 
+def class_list_columns() -> list[str]:
+    """The columns a class list may have (each also read under its usual other names)."""
+    from workflow.intake import roster
+
+    return list(roster.COLUMNS)
+
+
 def apply_file(database: Database, settings: Settings, case: str | None, path: Path, *,
                actor: Actor, now: datetime, encoding: str = "auto",
                sheet: str | None = None) -> int:
@@ -67,9 +76,41 @@ def apply_file_in(session: Session, order: CourtOrder, path: Path, *, actor: Act
                                encoding=encoding, sheet=sheet)
 
 
+class StaleImport(ConflictError):
+    """A previewed class list would now do something else: ``result`` is the new dry run."""
+
+    def __init__(self, result: ImportResult) -> None:
+        super().__init__("the record changed since the preview and the file would now do"
+                         " something else: check the new preview and confirm again")
+        self.result = result
 
 
+def confirm_class_list(database: Database, settings: Settings, case: str | None, path: Path, *,
+                       actor: Actor, now: datetime, expected: str,
+                       encoding: str = "auto", sheet: str | None = None) -> ImportResult:
+    """Import a class list the browser previewed, in one transaction, only if it still does
+    what the preview said (``expected``: the dry run's ``import_digest``); if the record changed
+    in between so that it would now do something else, nothing is written and the
+    StaleImport carries the new dry run to show instead."""
+    from workflow.intake import roster
 
+    with database.write() as session:
+        order = orders.resolve_order(session, case)
+        result = roster.import_class_list(
+            session, order, path, actor=actor, now=now, encoding=encoding, sheet=sheet,
+            default_bond_cents=terms.default_bond_cents(settings))
+        if import_digest(result) != expected:
+            result.dry_run = True
+            raise StaleImport(result)  # the transaction rolls back: nothing is written
+        return result
+
+
+def import_digest(result: ImportResult) -> str:
+    """What an import does (its counts, its history's moves, its notes), dry run or not, in
+    a few bytes a signed session cookie can keep between the preview and the confirmation."""
+    outcome = {**result.summary(), "dry_run": None, "notes": result.notes}
+    text = json.dumps(outcome, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def keep_upload(home: Path, filename: str, data: bytes) -> str:
@@ -131,7 +172,8 @@ def preview_apply(session: Session, order: CourtOrder, path: Path, *, actor: Act
     changes = [{"line": line, "person": e.detainee_id, "kind": e.kind,
                 "a_number": format_a_number(person.a_number),
                 "name": f"{person.family_name}, {person.given_name}",
-                "what": display.history([{"kind": e.kind, "payload": e.payload}])[0],
+                "what": display.history([{"kind": e.kind, "payload": e.payload}],
+                                        person.court_order.time_zone)[0],
                 "from_stage": e.from_stage, "to_stage": e.to_stage}
                for line, e in zip(lines, made, strict=False)
                if (person := people[e.detainee_id or 0])]

@@ -439,6 +439,7 @@ def bond_rows(session: Session, order: CourtOrder, now: datetime,
             "next_deadline": deadline[0] if deadline else None,
             "due": iso(deadline[1], tz) if deadline else None,
             "next_hearing": hearing["at"] if hearing else None,
+            "time_zone": tz, "next_hearing_time_zone": hearing["time_zone"] if hearing else None,
             "refunded_cents": refund.amount_cents if refund else None,
         })
     return rows

@@ -140,6 +140,22 @@ def listing(session: Session, order: CourtOrder, now: datetime,
     return [describe(h) for h in session.scalars(query)]
 
 
+def calendar(session: Session, order: CourtOrder, now: datetime,
+             days: int | None = None) -> list[dict[str, Any]]:
+    """The open hearings ahead by day, soonest first: each day is the date in the hearing's
+    own court's zone (a 9:00 hearing in Chicago and one in Eloy fall on their own days), and
+    each hearing carries its person's name for those allowed to see it."""
+    rows = listing(session, order, now, days)
+    names = dict(session.execute(
+        select(Detainee.id, Detainee.family_name + ", " + Detainee.given_name)
+        .where(Detainee.id.in_({row["person"] for row in rows}))).all()) if rows else {}
+    by_day: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        day = row["at"][:10]  # ISO 8601 in the court's zone: its date is the court's
+        by_day.setdefault(day, []).append({**row, "name": names.get(row["person"], "")})
+    return [{"day": day, "hearings": hearings} for day, hearings in sorted(by_day.items())]
+
+
 def next_hearings(session: Session, order: CourtOrder, now: datetime) -> dict[int, dict[str, Any]]:
     """Each person's next open hearing, by person id."""
     found: dict[int, dict[str, Any]] = {}

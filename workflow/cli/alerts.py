@@ -93,9 +93,10 @@ def list_command(app: App, case: str | None, fmt: str) -> None:
     """Alerts fired and skipped, the ones still to come (pending), and their e-mails' delivery."""
     with app.order_session(case) as (session, court_order):
         rows = alerting.alert_rows(session, court_order, clock.now(), app.settings)
+        tz = court_order.time_zone
     if fmt != "json":
-        rows = [{**row, "due_at": human_time(row["due_at"]),
-                 "fired_at": human_time(row["fired_at"]),
+        rows = [{**row, "due_at": human_time(row["due_at"], tz),
+                 "fired_at": human_time(row["fired_at"], tz),
                  "emails": ", ".join(f"{n} {status}" for status, n in row["emails"].items())}
                 for row in rows]
     print_rows(rows, ["threshold", "due_at", "fired_at", "status", "delivery", "emails"], fmt)

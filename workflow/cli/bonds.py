@@ -67,7 +67,8 @@ def list_command(app: App, status: str | None, case: str | None, fmt: str) -> No
     """One row per posted bond, with the next date that can lose it (demand, appeal)."""
     rows = bonding.bond_rows(app.ready(), case, now=clock.now(), status=status)
     if fmt not in ("json", "csv"):
-        rows = [{**row, **{k: human_time(row[k]) for k in ("due", "next_hearing")}}
+        rows = [{**row, "due": human_time(row["due"], row["time_zone"]),
+                 "next_hearing": human_time(row["next_hearing"], row["next_hearing_time_zone"])}
                 for row in rows]
     print_rows(rows, TABLE_COLUMNS if fmt not in ("json", "csv") else LIST_COLUMNS, fmt,
                title=f"{len(rows)} bonds")

@@ -118,7 +118,8 @@ def queue(app: App, mine: bool, owner: str | None, unowned: bool, limit: int, ca
                               " none: set BONDTRACK_OPERATOR to your e-mail, or use"
                               " --owner EMAIL") from exc
     if fmt not in ("json", "csv"):
-        rows = [{**row, "due": human_time(row["due"]), "owner": row["owner"] or "",
+        zone = app.time_zone(case)
+        rows = [{**row, "due": human_time(row["due"], zone), "owner": row["owner"] or "",
                  "flags": _flags(row)} for row in rows]
     else:
         rows = [{**row, "flags": _flags(row)} for row in rows]

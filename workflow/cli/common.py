@@ -7,13 +7,13 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from workflow.core import clock, config
+from workflow.core import config
+from workflow.core.errors import BondtrackError
 from workflow.core.identity import shown
 from workflow.record import db
 from workflow.record.audit import Actor
@@ -64,6 +64,19 @@ class App:
         with (self.write() if write else self.read()) as session:
             yield session, resolve(session, case)
 
+    def time_zone(self, case: str | None) -> str:
+        """The court's zone of the order named by --order: the zone its times are read in."""
+        with self.order_session(case) as (_, court_order):
+            return court_order.time_zone
+
+    def court_zone(self) -> str:
+        """The zone for times that belong to no order (an account's lockout): the only
+        order's, else the configured court zone."""
+        try:
+            return self.time_zone(None)
+        except BondtrackError:
+            return self.settings.time_zone
+
 
 pass_app = click.make_pass_decorator(App, ensure=True)
 
@@ -90,16 +103,18 @@ def output_options(f: Callable) -> Callable:
         ("json", "Print JSON (stable keys, ISO 8601 times)."),
         ("table", "Print a table (the default)."),
     ):
-        f = click.option(f"--{flag}", "fmt", flag_value=flag, default=flag == "table", help=text)(f)
+        # Only --table has a default: a default of False on the others reached the command as
+        # the text "False", so `fmt == "table"` never held.
+        default: dict[str, Any] = {"default": True} if flag == "table" else {}
+        f = click.option(f"--{flag}", "fmt", flag_value=flag, help=text, **default)(f)
     return f
 
 
-def human_time(iso_text: str | None) -> str:
-    """``2025-11-21T12:00:00-06:00`` → ``Fri 21 Nov 2025 12:00 -06:00`` for people to read."""
-    if not iso_text:
-        return ""
-    value = datetime.fromisoformat(iso_text)
-    return f"{value:%a %d %b %Y %H:%M} {value:%z}"[:-2] + ":" + f"{value:%z}"[-2:]
+def human_time(iso_text: str | None, tz: str) -> str:
+    """``2025-11-21T12:00:00-06:00`` → ``Fri 21 Nov 2025, 12:00 CST`` (in zone ``tz``)."""
+    from workflow.core.display import moment
+
+    return moment(iso_text, tz)
 
 
 def print_json(data: Any) -> None:
@@ -184,23 +199,25 @@ def _plain(value: Any) -> str:
 
 
 # Shared by `status` and `order show`; here so that status does not load the order commands.
-def describe_stay(data: dict[str, Any]) -> list[str]:
+def describe_stay(data: dict[str, Any], tz: str) -> list[str]:
     """The stay in a line or two: since when, by what, the clock stopped; and time stayed."""
+    from workflow.core.display import span
+
     lines = []
     if data["stayed"]:
-        lines.append(f"STAYED since {human_time(data['stayed_since'])} ({data['stay_docket']}):"
-                     " deadlines, alerts and at-risk findings are paused; time left when stayed "
-                     + clock.describe_duration(data["effective_seconds_left"]))
+        lines.append(f"STAYED since {human_time(data['stayed_since'], tz)}"
+                     f" ({data['stay_docket']}): deadlines, alerts and at-risk findings are"
+                     " paused; time left when stayed " + span(data["effective_seconds_left"]))
     if data["seconds_stayed"]:
-        lines.append(f"time stayed: {clock.describe_duration(data['seconds_stayed'])}")
+        lines.append(f"time stayed: {span(data['seconds_stayed'])}")
     return lines
 
 
-def print_order_changes(data: dict[str, Any]) -> None:
+def print_order_changes(data: dict[str, Any], tz: str) -> None:
     """Status's block for an order that moves: stay, obligations, terms findings, languages."""
-    for line in describe_stay(data):
+    for line in describe_stay(data, tz):
         click.echo(line)
-    print_obligations(data["obligations"])
+    print_obligations(data["obligations"], tz)
     findings = data["terms_findings"]
     if findings:
         click.echo(f"terms findings: {len(findings)} people released or held on terms the order"
@@ -215,8 +232,8 @@ def print_order_changes(data: dict[str, Any]) -> None:
         click.echo(f"language unknown: {data['language_unknown']}")
 
 
-def print_obligations(rows: list[dict[str, Any]]) -> None:
-    shown = [{**row, "due": human_time(row["due"]), "done_at": human_time(row["done_at"])}
+def print_obligations(rows: list[dict[str, Any]], tz: str) -> None:
+    shown = [{**row, "due": human_time(row["due"], tz), "done_at": human_time(row["done_at"], tz)}
              for row in rows]
     print_table(shown, ["key", "kind", "due", "owed_by", "state", "done_at", "done_by", "note"],
                 title="obligations")

@@ -33,7 +33,7 @@ def add(app: App, a_number: str, when: str, court: str, kind: str, note: str | N
     shown = bonding.add_hearing(app.ready(), case, a_number, at=when, court=court, kind=kind,
                                 note=note, actor=app.actor(), now=clock.now())
     click.echo(f"hearing #{shown['id']} for person #{shown['person']}: {shown['court_name']},"
-               f" {human_time(shown['at'])}")
+               f" {human_time(shown['at'], shown['time_zone'])}")
 
 
 @hearing.command("list")
@@ -45,7 +45,7 @@ def list_command(app: App, days: int | None, case: str | None, fmt: str) -> None
     """The open hearings ahead, soonest first, each in its court's zone."""
     rows = bonding.hearings_ahead(app.ready(), case, now=clock.now(), days=days)
     if fmt not in ("json", "csv"):
-        rows = [{**row, "at": human_time(row["at"])} for row in rows]
+        rows = [{**row, "at": human_time(row["at"], row["time_zone"])} for row in rows]
     print_rows(rows, LIST_COLUMNS, fmt, title=f"{len(rows)} hearings ahead")
 
 
@@ -59,7 +59,7 @@ def move(app: App, hearing_id: int, when: str, case: str | None) -> None:
     """The court moved a hearing: record the new time (the reminders follow it)."""
     shown = bonding.move_hearing(app.ready(), case, hearing_id, at=when, actor=app.actor(),
                                  now=clock.now())
-    click.echo(f"hearing #{hearing_id} moved to {human_time(shown['at'])}")
+    click.echo(f"hearing #{hearing_id} moved to {human_time(shown['at'], shown['time_zone'])}")
 
 
 @hearing.command()

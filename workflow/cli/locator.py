@@ -65,8 +65,9 @@ def due(app: App, owner: str | None, limit: int, case: str | None, fmt: str) -> 
     rows = caseloads.due_for_lookup(app.ready(), app.settings, case, owner=owner or "all",
                                     limit=limit, now=clock.now())
     if fmt not in ("json", "csv"):
-        rows = [{**row, "due": human_time(row["due"]), "call_office": row["call_office"] or ""}
-                for row in rows]
+        zone = app.time_zone(case)
+        rows = [{**row, "due": human_time(row["due"], zone),
+                 "call_office": row["call_office"] or ""} for row in rows]
     print_rows(rows, DUE_COLUMNS, fmt, title=f"{len(rows)} due for a look-up")
 
 

@@ -13,6 +13,7 @@ import click
 
 from workflow.cli.common import (
     App,
+    human_time,
     order_option,
     output_options,
     pass_app,
@@ -164,6 +165,9 @@ def list_command(app: App, status: str | None, fmt: str, case: str | None) -> No
     with app.order_session(case) as (session, court_order):
         rows = letters.outbox_rows(session, court_order, status=status)
         title = f"Outbox, order {court_order.case_number}"
+        tz = court_order.time_zone
+    if fmt not in ("json", "csv"):
+        rows = [{**row, "sent_at": human_time(row["sent_at"], tz)} for row in rows]
     print_rows(rows, LIST_COLUMNS, fmt, title=title)
 
 

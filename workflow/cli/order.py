@@ -19,7 +19,7 @@ from workflow.cli.common import (
     print_record,
     print_rows,
 )
-from workflow.core import clock
+from workflow.core import clock, display
 from workflow.views import reports
 
 if TYPE_CHECKING:
@@ -98,7 +98,8 @@ def add(app: App, case_number: str, court: str | None, judge: str | None, deadli
                                          ("time_zone", time_zone)) if value},
     }
     summary = ordering.add_order(app.ready(), app.settings, parent=parent, **fields)
-    click.echo(f"added order {summary['case_number']}, deadline {summary['deadline']}"
+    click.echo(f"added order {summary['case_number']}, deadline"
+               f" {human_time(summary['deadline'], summary['time_zone'])}"
                f" ({summary['time_zone']})" + (f", sub-order of {parent}" if parent else ""))
 
 
@@ -114,21 +115,24 @@ def show(app: App, case: str | None, fmt: str) -> None:
         data = reports.order_details(session, court_order, now, app.settings)
     if print_record(data, fmt):
         return
+    tz = data["time_zone"]
     for key in ("case_number", "court", "judge", "title", "deadline", "time_zone", "order_date",
                 "seconds_left", "parent"):
         label, value = key.replace("_", " "), data[key]
+        if key == "deadline":
+            value = human_time(value, tz)
         if key == "seconds_left":
-            label, value = clock.describe_time_left(value)
+            label, value = display.time_left_parts(value)
         click.echo(f"{label:>13}: {'' if value is None else value}")
     terms = data["terms"]
     click.echo(f"{'terms':>13}: bond {terms['bond']}; conditions "
                f"{', '.join(terms['conditions']) or 'none'}")
-    for line in describe_stay(data):
+    for line in describe_stay(data, tz):
         click.echo(line)
-    print_obligations(data["obligations"])
+    print_obligations(data["obligations"], tz)
     for sub in data["sub_orders"]:
         click.echo(f"{'sub-order':>13}: {sub['case_number']},"
-                   f" deadline {human_time(sub['deadline'])}")
+                   f" deadline {human_time(sub['deadline'], sub.get('time_zone', tz))}")
 
 
 @order.command("list")
@@ -143,8 +147,10 @@ def list_(app: App, fmt: str) -> None:
     columns = ["case_number", "court", "deadline", "time_zone", "time_left", "people",
                "outstanding"]
     for row in rows:
-        label, duration = clock.describe_time_left(row["seconds_left"])
+        label, duration = display.time_left_parts(row["seconds_left"])
         row["time_left"] = duration if label == "time left" else f"{label} {duration}"
+        if fmt == "table":
+            row["deadline"] = human_time(row["deadline"], row["time_zone"])
     print_rows(rows, columns, fmt, title="Court orders")
 
 
@@ -171,7 +177,7 @@ def obligation_add(app: App, case: str | None, kind: str, due: str, owed_by: str
     key, due_text = ordering.add_obligation(app.ready(), case, kind=kind, due=due,
                                             owed_by=owed_by, note=note, actor=app.actor(),
                                             now=clock.now())
-    click.echo(f"added {key}: {kind} due {human_time(due_text)}")
+    click.echo(f"added {key}: {kind} due {human_time(due_text, app.time_zone(case))}")
 
 
 @obligation.command("done")
@@ -199,7 +205,7 @@ def obligation_list(app: App, case: str | None, fmt: str) -> None:
 
     rows = ordering.obligations_of(app.ready(), case, now=clock.now())
     if fmt == "table":
-        print_obligations(rows)
+        print_obligations(rows, app.time_zone(case))
     else:
         print_rows(rows, ["key", "kind", "due", "owed_by", "state", "done_at", "done_by", "note"],
                    fmt)
@@ -245,7 +251,8 @@ def stay(app: App, case: str | None, docket: str, at: str | None, note: str | No
 
     stayed, since = ordering.stay(app.ready(), case, docket=docket, at=at, note=note,
                                   actor=app.actor(), now=clock.now())
-    click.echo(f"order {stayed} stayed since {human_time(since)} ({docket})")
+    click.echo(f"order {stayed} stayed since {human_time(since, app.time_zone(stayed))}"
+               f" ({docket})")
 
 
 @order.command("lift-stay")
@@ -263,8 +270,8 @@ def lift_stay(app: App, case: str | None, docket: str, at: str | None, new_deadl
     lifted = ordering.lift_stay(app.ready(), app.settings, case, docket=docket, at=at,
                                 new_deadline=new_deadline, note=note, actor=app.actor(),
                                 now=clock.now())
-    click.echo(f"stay lifted after {clock.describe_duration(lifted['stayed_seconds'])};"
-               f" deadline {human_time(lifted['deadline'])}")
+    click.echo(f"stay lifted after {display.span(lifted['stayed_seconds'])}; deadline"
+               f" {human_time(lifted['deadline'], app.time_zone(case))}")
     click.echo(lifted["letters"])
 
 
@@ -282,7 +289,8 @@ def history(app: App, case: str | None, fmt: str) -> None:
         return
     columns = ["version", "at", "kind", "docket", "docket_date", "actor", "deadline", "bond",
                "conditions", "stayed", "details"]
-    shown = [{**row, "at": human_time(row["at"]), "deadline": human_time(row["deadline"]),
+    tz = app.time_zone(case)
+    shown = [{**row, "at": human_time(row["at"], tz), "deadline": human_time(row["deadline"], tz),
               "bond": ordering.bond_text(row["bond_amount_cents"]),
               "details": "; ".join(filter(None, [row["details"], row["note"]]))} for row in rows]
     print_rows(shown, columns, fmt, title="order history")

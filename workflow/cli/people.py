@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,12 @@ def status(app: App, case: str | None, by: str | None, fmt: str) -> None:
     if by:
         with app.order_session(case) as (session, court_order):
             rows = reports.by_place(session, court_order, now, by)
-        print_rows(rows, reports.place_columns(by), fmt, title=f"outstanding by {by}")
+        columns = reports.place_columns(by)
+        if fmt not in ("json", "csv"):  # machines keep the hours as a number
+            columns[-1] = "oldest_in_stage"
+            rows = [{**row, "oldest_in_stage": display.span(row["oldest_in_stage_hours"] * 3600)}
+                    for row in rows]
+        print_rows(rows, columns, fmt, title=f"outstanding by {by}")
         return
     from workflow.actions import orders
 
@@ -141,19 +147,18 @@ def print_status(data: dict, fmt: str) -> None:
         print_rows(rows, ["stage", "people"], "csv")
         return
     order_data = data["order"]
-    left = data["seconds_left"]
+    tz = order_data["time_zone"]
     click.echo(f"{order_data['case_number']}  {order_data['court']}  {order_data['judge']}")
-    click.echo(f"deadline {human_time(order_data['deadline'])} ({order_data['time_zone']})")
+    click.echo(f"deadline {human_time(order_data['deadline'], tz)} ({tz})")
     if not data.get("stayed"):
-        click.echo(("time left " if left >= 0 else "OVERDUE by ")
-                   + clock.describe_duration(abs(left)))
+        click.echo(display.time_left(data["seconds_left"]))
     warning = data.get("scheduler", {}).get("warning")
     if warning:
         click.echo(warning)
     for line in reports.describe_projection(data["projection"]) if "projection" in data else ():
         click.echo(line)
     if "obligations" in data:
-        print_order_changes(data)
+        print_order_changes(data, tz)
     print_table(rows, ["stage", "people"])
 
 
@@ -167,10 +172,15 @@ def print_status(data: dict, fmt: str) -> None:
 def list_command(app: App, case: str | None, stage: str | None, facility: str | None,
                  fmt: str) -> None:
     """List the people in an order, by A-number."""
+    now = clock.now()
     with app.order_session(case) as (session, court_order):
-        rows = reports.list_people(session, court_order, clock.now(),
+        rows = reports.list_people(session, court_order, now,
                                    stage=stage.upper() if stage else None, facility=facility)
     columns = ["id", "a_number", "family_name", "given_name", "stage", "facility", "hours_in_stage"]
+    if fmt not in ("json", "csv"):  # CSV and JSON keep the hours as a number
+        columns[-1] = "time_in_stage"
+        rows = [{**row, "time_in_stage": display.span(
+            (now - datetime.fromisoformat(row["stage_since"])).total_seconds())} for row in rows]
     print_rows(rows, columns if fmt != "json" else [], fmt, title=f"{len(rows)} people")
 
 
@@ -186,34 +196,43 @@ def show(app: App, a_number: str, case: str | None, fmt: str) -> None:
     record = people.person_record(app.ready(), case, a_number)
     if print_record(record, fmt):
         return
+    tz = app.time_zone(case)
     for key in ("id", "a_number", "family_name", "given_name", "date_of_birth", "country_of_birth",
                 "language", "stage", "stage_since", "exclusion_reason"):
-        value = (human_time(record[key]) if key == "stage_since"
+        value = (_since(record[key], tz) if key == "stage_since"
                  else display.stage(record[key]) if key == "stage" else shown(record, key))
         click.echo(f"{key.replace('_', ' '):>16}: {value or ''}")
     facility = record["facility"]
     click.echo(f"{'facility':>16}: {facility['code'] + ' ' + facility['name'] if facility else ''}")
     for bond in record["bonds"]:
         amount = dollars(bond["amount_cents"]) if bond["amount_cents"] is not None else "?"
-        posted = human_time(bond["posted_at"]) if bond["posted_at"] else "not posted"
-        click.echo(f"{'bond':>16}: {amount} set {human_time(bond['set_at'])}, {posted}")
+        posted = human_time(bond["posted_at"], tz) if bond["posted_at"] else "not posted"
+        click.echo(f"{'bond':>16}: {amount} set {human_time(bond['set_at'], tz)}, {posted}")
     if record["bond_events"]:
         last = record["bond_events"][-1]
-        click.echo(f"{'bond state':>16}: {last['state']} since {human_time(last['at'])}")
+        click.echo(f"{'bond state':>16}: {last['state']} since {human_time(last['at'], tz)}")
     if hearing := record["next_hearing"]:
-        click.echo(f"{'next hearing':>16}: {human_time(hearing['at'])} {hearing['court_name']}"
+        click.echo(f"{'next hearing':>16}: {human_time(hearing['at'], hearing['time_zone'])}"
+                   f" {hearing['court_name']}"
                    f" ({hearing['kind']})")
     rows = [
         {
             **e,
-            "at": human_time(e["at"]),
+            "at": human_time(e["at"], tz),
             "what": sentence,
             "move": (f"{display.stage(e['from_stage'])} → {display.stage(e['to_stage'])}"
                      if e["to_stage"] else ""),
         }
-        for e, sentence in zip(record["events"], display.history(record["events"]), strict=True)
+        for e, sentence in zip(record["events"], display.history(record["events"], tz),
+                               strict=True)
     ]
     print_table(rows, ["at", "what", "move", "actor", "source"], title="history")
+
+
+def _since(iso_text: str, tz: str) -> str:
+    """``Thu 20 Nov 2025, 12:00 CST (3 h ago)``."""
+    ago = display.ago((clock.now() - datetime.fromisoformat(iso_text)).total_seconds())
+    return f"{human_time(iso_text, tz)} ({ago})"
 
 
 @click.command()

@@ -25,7 +25,7 @@ from workflow.cli.common import (
     print_rows,
     print_table,
 )
-from workflow.core import clock, dates
+from workflow.core import clock, dates, display
 from workflow.core.errors import BondtrackError
 from workflow.runners import prefect_server
 from workflow.views import reports
@@ -100,7 +100,9 @@ def sweep_command(app: App, case: str | None, at: str | None, top: int, quiet: b
     title = f"{len(people)} people with new findings, longest in their stage first"
     if len(shown) < len(people):
         title = f"{len(shown)} of {title}"
-    print_table(shown, PEOPLE_COLUMNS, title=title)
+    shown = [{**row, "time_in_stage": display.span(row["hours_in_stage"] * 3600)} for row in shown]
+    print_table(shown, [c if c != "hours_in_stage" else "time_in_stage" for c in PEOPLE_COLUMNS],
+                title=title)
 
 
 def _sweep_summary(summary: Any) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from workflow.cli.common import App, pass_app
+from workflow.cli.common import App, human_time, pass_app
 
 
 @click.command()
@@ -49,7 +49,8 @@ def demo(people: int, seed: int, home: Path | None) -> None:
     from workflow.cli.people import print_status
 
     result = demo_module.run(people=people, seed=seed, home=home, say=click.echo)
-    click.echo(f"\nstatus as of {result.status['now']} (the demo's now):")
+    now = human_time(result.status["now"], result.status["order"]["time_zone"])
+    click.echo(f"\nstatus as of {now} (the demo's now):")
     print_status(result.status, "table")
     click.echo(f"\nexplore it: BONDTRACK_HOME={result.home} bondtrack list --stage BOND_SET")
     click.echo(how_to_run())

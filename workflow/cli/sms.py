@@ -7,7 +7,7 @@ import socket
 
 import click
 
-from workflow.cli.common import App, order_option, output_options, pass_app, print_rows
+from workflow.cli.common import App, human_time, order_option, output_options, pass_app, print_rows
 from workflow.core import clock
 
 LIST_COLUMNS = ("id", "person", "kind", "language", "to", "status", "delivery", "error_code",
@@ -32,9 +32,13 @@ def list_command(app: App, status: str | None, case: str | None, fmt: str) -> No
 
     with app.order_session(case) as (session, court_order):
         rows = texts.text_rows(session, court_order, status=status)
+        tz = court_order.time_zone
     off = texts.off_reason(app.settings)
     if off and fmt not in ("json", "csv"):
         click.echo(off)
+    if fmt not in ("json", "csv"):
+        rows = [{**row, **{key: human_time(row[key], tz) for key in ("queued_at", "sent_at")}}
+                for row in rows]
     print_rows(rows, LIST_COLUMNS, fmt, title=f"{len(rows)} texts")
 
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from workflow.cli.common import App, output_options, pass_app, print_rows
+from workflow.cli.common import App, human_time, output_options, pass_app, print_rows
 from workflow.core import clock
 from workflow.record import users
 
@@ -48,6 +48,9 @@ def list_users(app: App, fmt: str) -> None:
     """Every account with its role and state."""
     with app.read() as session:
         rows = users.list_users(session)
+    if fmt == "table":
+        tz = app.court_zone()
+        rows = [{**row, "locked_until": human_time(row["locked_until"], tz)} for row in rows]
     print_rows(rows, ["id", "email", "role", "disabled", "totp", "locked_until"], fmt)
 
 

@@ -61,17 +61,3 @@ def duration_parts(seconds: float) -> tuple[int, int, int]:
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     return days, hours, minutes
-
-
-def describe_duration(seconds: float) -> str:
-    """``2d 03h 15m`` (or ``-1d 02h 00m`` past the deadline)."""
-    days, hours, minutes = duration_parts(seconds)
-    return f"{'-' if seconds < 0 else ''}{days}d {hours:02d}h {minutes:02d}m"
-
-
-def describe_time_left(seconds: float) -> tuple[str, str]:
-    """(``time left``, ``2d 03h 15m``) before the deadline, (``overdue by``, ...) after it:
-    nobody reads "-375d 02h 43m" as a deadline missed a year ago."""
-    if seconds < 0:
-        return "overdue by", describe_duration(-seconds)
-    return "time left", describe_duration(seconds)

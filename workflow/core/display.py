@@ -1,28 +1,50 @@
 """Times, durations and stages as people read them: one formatting module for the browser,
-CLI tables and e-mails. JSON and CSV keep ISO 8601 and stage codes; this is for eyes.
+CLI tables and e-mails. JSON and CSV keep ISO 8601, numbers and stage codes; this is for eyes.
 
-- An instant is shown in a named zone: ``Fri 21 Nov 2025, 12:00 CST`` (Babel, so the zone's
-  abbreviation follows its DST rules), never an ISO timestamp with microseconds.
-- A duration is its two largest units: ``2 d 4 h``, ``3 h 5 min``, ``45 min``.
+- An instant is shown in a named zone: ``Fri 21 Nov 2025, 12:00 CST`` (the zone's own
+  abbreviation, so it follows its DST rules), never an ISO timestamp with microseconds.
+- A duration is its two largest units: ``2 d 4 h``, ``3 h 5 min``, ``45 min``; ``3 h ago``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 
 from workflow.core import clock, stages
 
-_PATTERN = "EEE d MMM y, HH:mm zzz"
+# English names, whatever the process's locale: a CLI table and an e-mail read the same.
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def moment(value: datetime | str | None, tz: str) -> str:
     """``Fri 21 Nov 2025, 12:00 CST``: an aware instant (or its ISO 8601 text) in zone ``tz``."""
+    if value is None or value == "":
+        return ""
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if instant.tzinfo is None:  # stored times are UTC
+        instant = instant.replace(tzinfo=UTC)
+    local = clock.local(instant, tz)
+    return (f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year},"
+            f" {local:%H:%M} {zone_name(local)}")
+
+
+def zone_name(local: datetime) -> str:
+    """The zone's abbreviation at that wall time (``CST``, ``CDT``); ``UTC-03`` where the
+    zone has no letters for it."""
+    name = local.tzname() or ""
+    return f"UTC{name}" if name[:1] in "+-" else name
+
+
+def day(value: datetime | str | None, tz: str) -> str:
+    """``Wednesday 14 January 2026``: the day an instant falls on in zone ``tz``."""
     from babel.dates import format_datetime
 
     if value is None or value == "":
         return ""
     instant = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return format_datetime(instant, _PATTERN, tzinfo=clock.zone(tz), locale="en_US")
+    return format_datetime(instant, "EEEE d MMMM y", tzinfo=clock.zone(tz), locale="en_US")
 
 
 def span(seconds: float) -> str:
@@ -30,6 +52,23 @@ def span(seconds: float) -> str:
     days, hours, minutes = clock.duration_parts(seconds)
     parts = [f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "min")) if n]
     return " ".join(parts[:2]) or "0 min"
+
+
+def ago(seconds: float) -> str:
+    """``3 h ago``, ``2 d 4 h ago``; ``just now`` under a minute."""
+    return "just now" if abs(seconds) < 60 else f"{span(seconds)} ago"
+
+
+def time_left(seconds: float) -> str:
+    """``time left 1 d 3 h`` before a deadline, ``past the deadline by 2 h`` after it: nobody
+    reads "-375d 02h 43m" as a deadline missed a year ago."""
+    return " ".join(time_left_parts(seconds))
+
+
+def time_left_parts(seconds: float) -> tuple[str, str]:
+    """(``time left``, ``1 d 3 h``) or (``past the deadline by``, ``2 h``), for a label and
+    its value."""
+    return "past the deadline by" if seconds < 0 else "time left", span(seconds)
 
 
 def stage(code: str | None) -> str:
@@ -60,19 +99,21 @@ _FIELD_WORDS = {
 }
 
 
-def history(events: list[dict]) -> list[str]:
+def history(events: list[dict], tz: str = "UTC") -> list[str]:
     """One sentence per event of a person's history, oldest first ("bond amount changed from
-    $1,500 to $3,000"), from the events as ``reports.person_record`` gives them."""
+    $1,500 to $3,000"), from the events as ``reports.person_record`` gives them; a time in
+    an event reads in zone ``tz``."""
     amount: int | None = None
     said = []
     for event in events:
         payload = event.get("payload") or {}
-        sentence, amount = _sentence(event["kind"], payload, amount)
+        sentence, amount = _sentence(event["kind"], payload, amount, tz)
         said.append(sentence)
     return said
 
 
-def _sentence(kind: str, payload: dict, amount: int | None) -> tuple[str, int | None]:
+def _sentence(kind: str, payload: dict, amount: int | None,
+              tz: str) -> tuple[str, int | None]:
     if kind == "bond":
         new = payload.get("amount_cents")
         others = [_FIELD_WORDS.get(f, f.replace("_", " ")) for f in payload.get("changed", [])
@@ -95,12 +136,16 @@ def _sentence(kind: str, payload: dict, amount: int | None) -> tuple[str, int | 
         where = "located at" if kind == "locate" else "transferred to"
         return f"{where} {payload['facility']}", amount
     words = kind.replace("-", " ").replace("_", " ")
-    details = [_detail(name, value) for name, value in sorted(payload.items())
+    details = [_detail(name, value, tz) for name, value in sorted(payload.items())
                if value not in (None, "", [], {})]
     return (f"{words}: {'; '.join(details)}" if details else words), amount
 
 
-def _detail(name: str, value: object) -> str:
+# An instant as the record stores it in a payload: ISO 8601 with a time.
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _detail(name: str, value: object, tz: str) -> str:
     label = _FIELD_WORDS.get(name, name.replace("_", " "))
     if value is True:
         return f"{label} given"
@@ -110,7 +155,12 @@ def _detail(name: str, value: object) -> str:
         items = (_FIELD_WORDS.get(str(v), str(v).replace("_", " ")) for v in value)
         return f"{label}: {', '.join(items)}"
     if isinstance(value, dict):
-        return f"{label}: " + ", ".join(_detail(k, v) for k, v in sorted(value.items()))
+        return f"{label}: " + ", ".join(_detail(k, v, tz) for k, v in sorted(value.items()))
+    if isinstance(value, str) and _INSTANT.match(value):
+        try:
+            return f"{label}: {moment(value, tz)}"
+        except ValueError:  # not an instant after all: as it was written
+            return f"{label}: {value}"
     if name.endswith("_cents") and isinstance(value, int):
         return f"{label.removesuffix(' cents')}: {dollars(value)}"
     return f"{label}: {value}"

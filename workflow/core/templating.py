@@ -18,10 +18,9 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from workflow import resource
-from workflow.core import clock
+from workflow.core import clock, display
 
 _STYLES = {
-    "long": "%a %d %b %Y, %H:%M %Z",  # Fri 21 Nov 2025, 12:00 CST
     "short": "%d %b %Y %H:%M",  # 21 Nov 2025 12:00
     "day": "%a %d %b %H:%M",  # Fri 21 Nov 12:00
 }
@@ -47,6 +46,7 @@ def environment() -> ImmutableSandboxedEnvironment:
     env = sandbox(template_dir())
     env.filters["when"] = when
     env.filters["number"] = number
+    env.filters["stage"] = display.stage
     return env
 
 
@@ -56,9 +56,12 @@ def render(name: str, **context: Any) -> str:
 
 
 def when(iso_text: str | None, style: str = "short", tz: str | None = None) -> str:
-    """An ISO 8601 time as people read it; with ``tz``, in that zone and named (CST, CDT)."""
+    """An ISO 8601 time as people read it; ``long`` with ``tz`` is ``display.moment``'s
+    ``Fri 21 Nov 2025, 12:00 CST`` (``short`` and ``day`` fit a table that names its zone)."""
     if not iso_text:
         return ""
+    if style == "long" and tz:
+        return display.moment(iso_text, tz)
     value = datetime.fromisoformat(iso_text)
     if tz:
         value = clock.local(value, tz)

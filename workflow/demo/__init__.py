@@ -3,7 +3,8 @@
 The demo lives in its own home (never the user's data) and is rebuilt on each
 run: the class list is written as a CSV and imported, then every person is
 moved with the same verbs staff use, at plausible times, up to the demo's
-"now": 09:00 court time on 20 November 2025, 27 hours before the deadline.
+now: the clock's now, with the deadline tomorrow at noon court time, so the browser, the
+CLI and the dashboard all show a live order on the eve of its deadline.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import random
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 from workflow.actions import orders as ordering
 from workflow.actions import people as persons
 from workflow.actions import places, uploads
-from workflow.core import config
+from workflow.core import clock, config
 from workflow.core.errors import BondtrackError
 from workflow.core.files import ensure_private_dir, private_file
 from workflow.demo.data import FACILITIES, FacilityInfo, pick_facility, synthetic_person
@@ -35,15 +36,43 @@ from workflow.views import reports
 
 CASE = "1:18-cv-03757"
 TIME_ZONE = "America/Chicago"
-ORDER_DATE = date(2025, 11, 12)
-IMPORTED_AT = datetime(2025, 11, 13, 15, 0, tzinfo=UTC)  # 09:00 CST
-NOW = datetime(2025, 11, 20, 15, 0, tzinfo=UTC)  # 09:00 CST, T-27h
+# An instant tests build the demo at: 09:00 CST on Thu 20 Nov 2025, so the deadline is
+# noon on Fri 21 Nov (T-27h), the order dated 12 Nov and the class list imported on 13 Nov.
+NOW = datetime(2025, 11, 20, 15, 0, tzinfo=UTC)
 MARKER = ".bondtrack-demo"
 _MARKED = "built by `bondtrack demo`; rebuilt on every run\n"
 ACTOR = Actor(operator="demo", source="demo")
 
 Say = Callable[[str], None]
 Step = Callable[[db.Database, config.Settings, int, datetime, Say], None]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The demo's dates around its now, as a real order's would lie."""
+
+    now: datetime
+    deadline_day: date  # the deadline is noon on this day, court time: tomorrow
+    order_date: date  # nine days before the deadline
+    imported_at: datetime  # 09:00 court time a week before the deadline's eve
+
+    @property
+    def deadline(self) -> datetime:
+        return at_court_time(self.deadline_day, time(12, 0))
+
+
+def at_court_time(day: date, wall: time) -> datetime:
+    """``wall`` on ``day`` in the court's zone, as UTC: built on the court's own calendar,
+    so noon stays noon across a change of daylight saving time."""
+    return datetime.combine(day, wall, tzinfo=clock.zone(TIME_ZONE)).astimezone(UTC)
+
+
+def timeline(now: datetime) -> Timeline:
+    """The demo's dates for ``now``: the deadline tomorrow (court time) at noon."""
+    deadline_day = clock.local(now, TIME_ZONE).date() + timedelta(days=1)
+    return Timeline(now=now, deadline_day=deadline_day,
+                    order_date=deadline_day - timedelta(days=9),
+                    imported_at=at_court_time(deadline_day - timedelta(days=8), time(9, 0)))
 
 
 @dataclass(frozen=True)
@@ -67,8 +96,9 @@ def is_demo_home(home: Path) -> bool:
 
 
 def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
-        say: Say = print) -> DemoResult:
-    """Build the demo in ``home`` and return its status as of the demo's now."""
+        say: Say = print, now: datetime | None = None) -> DemoResult:
+    """Build the demo in ``home`` around ``now`` (the clock's) and return its status then."""
+    now = now or clock.now()
     home = prepare_home(home or default_home())
     settings = config.load({**os.environ, "BONDTRACK_HOME": str(home), "BONDTRACK_DATABASE_URL": "",
                             "BONDTRACK_OPERATOR": ACTOR.operator})
@@ -76,11 +106,11 @@ def run(*, people: int = 615, seed: int = 2025, home: Path | None = None,
     try:
         db.upgrade(database)
         say(f"building a demo order of {people} synthetic people in {home}")
-        order_id = build(database, home, people=people, seed=seed, now=NOW)
+        order_id = build(database, home, people=people, seed=seed, now=now)
         for step in _steps():
-            step(database, settings, order_id, NOW, say)
+            step(database, settings, order_id, now, say)
         with database.read() as session:
-            status = reports.status(session, session.get_one(CourtOrder, order_id), NOW)
+            status = reports.status(session, session.get_one(CourtOrder, order_id), now)
     finally:
         database.dispose()
     return DemoResult(home=home, status=status)
@@ -100,21 +130,23 @@ def prepare_home(home: Path) -> Path:
 
 
 def build(database: db.Database, home: Path, *, people: int, seed: int, now: datetime) -> int:
-    """Add the order and facilities, import a class list, and move everyone up to ``now``."""
+    """Add the order and facilities, import a class list, and move everyone up to ``now``;
+    the deadline is noon tomorrow, court time."""
+    dates = timeline(now)
     rng = random.Random(seed)
     persons = [synthetic_person(rng, index) for index in range(people)]
     reported = {str(p["a_number"]): pick_facility(rng) for p in persons if rng.random() < 0.7}
     class_list = write_class_list(home / "class-list.csv", persons, reported)
     settings = database.settings
-    _add_facilities(database)
+    _add_facilities(database, dates.imported_at)
     ordering.add_order(
         database, settings, case_number=CASE, court="N.D. Ill.", judge="Jeffrey I. Cummings",
-        deadline="2025-11-21 12:00", time_zone=TIME_ZONE, order_date=ORDER_DATE,
+        deadline=f"{dates.deadline_day} 12:00", time_zone=TIME_ZONE, order_date=dates.order_date,
         title="Castañon Nava v. DHS: release on bond of people arrested without warrants",
-        actor=ACTOR, now=IMPORTED_AT,
+        actor=ACTOR, now=dates.imported_at,
     )
     uploads.import_class_list(database, settings, CASE, class_list,
-                              actor=Actor("demo", "import"), now=IMPORTED_AT)
+                              actor=Actor("demo", "import"), now=dates.imported_at)
     with database.write() as session:
         order = ordering.resolve(session, CASE)
         facilities = {f.code: f for f in session.scalars(select(Facility))}
@@ -124,7 +156,7 @@ def build(database: db.Database, home: Path, *, people: int, seed: int, now: dat
         for detainee in detainees:
             where = reported.get(detainee.a_number) or pick_facility(rng)
             _walk(_Mover(session, detainee, settings, now), rng, detainee, facilities, where,
-                  now)
+                  dates)
         return order.id
 
 
@@ -148,12 +180,11 @@ def write_class_list(path: Path, persons: list[dict[str, Any]],
     return path
 
 
-def _add_facilities(database: db.Database) -> None:
+def _add_facilities(database: db.Database, at: datetime) -> None:
     """The shipped directory, as `bondtrack init` loads it, with the demo's fictional phones."""
-    places.sync_directory(database, actor=ACTOR, now=IMPORTED_AT)
+    places.sync_directory(database, actor=ACTOR, now=at)
     for info in FACILITIES:
-        places.edit_facility(database, info.code, {"phone": info.phone}, actor=ACTOR,
-                             now=IMPORTED_AT)
+        places.edit_facility(database, info.code, {"phone": info.phone}, actor=ACTOR, now=at)
 
 
 @dataclass
@@ -179,10 +210,11 @@ _FATES = {
 
 
 def _walk(move: _Mover, rng: random.Random, detainee: Detainee,
-          facilities: Mapping[str, Facility], where: FacilityInfo, now: datetime) -> None:
-    """Move one person toward their fate at plausible times; every step happens before ``now``."""
+          facilities: Mapping[str, Facility], where: FacilityInfo, dates: Timeline) -> None:
+    """Move one person toward their fate at plausible times; every step happens before now."""
+    now = dates.now
     fate = rng.choices(list(_FATES), weights=list(_FATES.values()))[0]
-    steps = iter(_schedule(rng, now))
+    steps = iter(_schedule(rng, dates.imported_at, now))
     t = next(steps)
     if fate == "intake":
         return
@@ -227,10 +259,10 @@ def _walk(move: _Mover, rng: random.Random, detainee: Detainee,
         move("release", max(next(steps), posted))
 
 
-def _schedule(rng: random.Random, now: datetime) -> list[datetime]:
+def _schedule(rng: random.Random, imported_at: datetime, now: datetime) -> list[datetime]:
     """Seven increasing step times between the import and ``now``."""
-    span = (now - IMPORTED_AT).total_seconds()
-    return sorted(IMPORTED_AT + timedelta(seconds=rng.uniform(0.02, 0.98) * span) for _ in range(7))
+    span = (now - imported_at).total_seconds()
+    return sorted(imported_at + timedelta(seconds=rng.uniform(0.02, 0.98) * span) for _ in range(7))
 
 
 def _posting_window(at: datetime, tz: str) -> datetime:

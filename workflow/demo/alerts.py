@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from workflow.actions import alerts
-from workflow.core import clock
+from workflow.core import display
 from workflow.core.config import Settings
 from workflow.record import db
 from workflow.record.audit import Actor
@@ -32,7 +32,6 @@ def step(database: db.Database, settings: Settings, order_id: int, now: datetime
     for at in instants:
         outcomes = alerts.check_order(database, staffed, order_id, now=at, actor=actor,
                                       daily_digest=at == now)
-        local = clock.local(at, time_zone)
         for outcome in outcomes:
-            say(f"alerts at {local:%a %d %b %H:%M:%S %Z}: {alerts.describe(outcome)}")
+            say(f"alerts at {display.moment(at, time_zone)}: {alerts.describe(outcome)}")
     say(f"alert e-mails to {STAFF} are queued in the demo's outbox; the demo sends none")

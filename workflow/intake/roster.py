@@ -8,7 +8,7 @@ changed field. Importing the same file twice changes nothing the second time.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from workflow.core import clock, crashpoints, dates
 from workflow.core.errors import BondtrackError, ValidationError
 from workflow.core.identity import (
+    format_a_number,
     normalize_a_number,
     normalize_language,
     normalize_name,
@@ -472,3 +473,53 @@ def _write_rejects(table: tables.Table, path: Path) -> None:
         tables.write_rejects(path, header, rows)
     except OSError as exc:
         raise BondtrackError(f"cannot write {path.name}: {exc.strerror}") from None
+
+
+# The fields a person added by hand may have: the class list's own columns, one row of them.
+FORM_FIELDS = ("a_number", "family_name", "given_name", "date_of_birth", "country_of_birth",
+               "language", "phone", "facility_code")
+
+
+def add_person(session: Session, order: CourtOrder, fields: Mapping[str, str], *,
+               actor: Actor, now: datetime) -> Detainee:
+    """Add one person to ``order`` from a form, read by exactly the class list's rules (a
+    one-row class list); every problem as ``column: message``; an A-number already in the
+    order, or a facility the directory does not know, is refused, never an update."""
+    values = [" ".join(str(fields.get(name) or "").split()) for name in FORM_FIELDS]
+    table = tables.Table(path=Path("the form"), present=set(FORM_FIELDS), columns=FORM_FIELDS,
+                         records=[(1, values)])
+    problems: list[str] = []
+    for name, text in zip(FORM_FIELDS, values, strict=True):
+        if len(text) > tables.MAX_CELL:
+            problems.append(f"{name}: longer than {tables.MAX_CELL} characters")
+        elif "\x00" in text:
+            problems.append(f"{name}: contains a NUL character")
+    if problems:
+        raise ValidationError("the person was not added", problems)
+    notes: list[str] = []
+    today = clock.local(now, order.time_zone).date()
+    directory = facilities.index(session)
+    people, new_facilities = _validate(table, today, directory, None, notes)
+    unknown = "facility_code: not in the directory (`bondtrack facility add` adds it)"
+    problems = [unknown if problem.startswith("facility_code: unknown facility") else problem
+                for problem in table.bad_lines.get(1, [])]
+    # A name the directory does not know is a note on a class list: here, nothing is added.
+    problems += [f"facility_code: {note.split(': facility: ', 1)[1].split(';')[0]}"
+                 for note in notes if ": facility: " in note]
+    if new_facilities and unknown not in problems:
+        problems.append(unknown)
+    if not problems and session.scalar(select(Detainee.id).where(
+            Detainee.order_id == order.id, Detainee.a_number == people[0].a_number)):
+        problems.append(f"a_number: {format_a_number(people[0].a_number)} is already in order"
+                        f" {order.case_number}: change them on their page")
+    if problems:
+        raise ValidationError("the person was not added", problems)
+    result = ImportResult()
+    _apply(session, order, people, directory.by_code, {}, result, actor=actor, now=now,
+           entered={})
+    added = session.scalars(select(Detainee).where(
+        Detainee.order_id == order.id, Detainee.a_number == people[0].a_number)).one()
+    record(session, kind="person-added", order_id=order.id, detainee=added, actor=actor, at=now,
+           now=now, payload={"fields": [name for name, text in zip(FORM_FIELDS, values,
+                                                                   strict=True) if text]})
+    return added

@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow.core import clock, crashpoints, stages
+from workflow.core import clock, crashpoints, display, stages
 from workflow.core.config import Settings
 from workflow.core.errors import ConfigError
 from workflow.core.stages import OUTSTANDING, Stage
@@ -148,8 +148,7 @@ def _describe_releases(outcome: Outcome) -> str:
         return f"{case}: nobody is outstanding: nothing to send"
     if outcome.upcoming is None:
         return f"{case}: today's digest is already sent (or its hour has not come)"
-    at = clock.local(outcome.upcoming.due_at, outcome.time_zone)
-    when = f"{at:%a %d %b %Y %H:%M} {at.tzname()}"
+    when = display.moment(outcome.upcoming.due_at, outcome.time_zone)
     return f"{case}: no alert due; next {outcome.upcoming.name} at {when}"
 
 
@@ -226,7 +225,7 @@ def _obligation_alerts(session: Session, order: CourtOrder, now: datetime, setti
         context = {**alert_context(session, order, now, settings, named, counts),
                    "title": f"{due.kind.replace('-', ' ').capitalize()}{owed}:"
                             f" {how_close(decision.send.name)}",
-                   "time_left": clock.describe_duration((due.due_at - now).total_seconds())}
+                   "time_left": display.span((due.due_at - now).total_seconds())}
         _fire(session, order, now, settings, actor, "alert", named, context, staff, rows=rows,
               skipped=skipped)
         sent.append(named)
@@ -236,8 +235,8 @@ def _obligation_alerts(session: Session, order: CourtOrder, now: datetime, setti
 def paused_because(order: CourtOrder) -> str | None:
     """Why no alert for the releases deadline may fire now, if so."""
     if order.stayed_since is not None:
-        since = clock.local(order.stayed_since, order.time_zone)
-        return f"the order is stayed since {since:%a %d %b %Y %H:%M %Z}: alerts are paused"
+        since = display.moment(order.stayed_since, order.time_zone)
+        return f"the order is stayed since {since}: alerts are paused"
     if order.releases_done_at is not None:
         return "the releases are marked done: no more deadline alerts"
     return None
@@ -367,12 +366,11 @@ def _common(session: Session, order: CourtOrder, now: datetime, settings: Settin
             outstanding: int) -> dict[str, Any]:
     forecast = deadlines.projection(session, order, now, settings)
     risks = deadlines.at_risk(session, order, now, settings, limit=AT_RISK_SHOWN, forecast=forecast)
-    deadline = clock.local(order.deadline, order.time_zone)
     return {
         "order": {"case_number": order.case_number, "court": order.court,
-                  "deadline_local": f"{deadline:%a %d %b %Y %H:%M} {deadline.tzname()}",
+                  "deadline_local": display.moment(order.deadline, order.time_zone),
                   "time_zone": order.time_zone},
-        "time_left": clock.describe_duration(orders.effective_seconds_left(order, now)),
+        "time_left": display.span(orders.effective_seconds_left(order, now)),
         "outstanding": outstanding,
         "at_risk": [{"id": r.detainee_id, "stage": r.stage, "facility": r.facility,
                      "hours_in_stage": round(r.hours_in_stage, 1)} for r in risks],

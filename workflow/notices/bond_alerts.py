@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from workflow.bonds import bonds
-from workflow.core import clock
+from workflow.core import display
 from workflow.notices.thresholds import Rules, Threshold, decide, how_close
 from workflow.record.models import Alert, CourtOrder
 
@@ -57,10 +57,10 @@ def due(session: Session, order: CourtOrder, now: datetime, rules: Rules,
         if decision.send is None:
             found.append(Due(skipped, None, {}))
             continue
-        local = clock.local(due_at, order.time_zone)
+        due = display.moment(due_at, order.time_zone)
         context = {"title": f"{_WHAT[name.split('-')[0]]} for bond #{bond_id}, due"
-                            f" {local:%a %d %b %Y %H:%M %Z}: {how_close(decision.send.name)}",
-                   "time_left": clock.describe_duration((due_at - now).total_seconds()),
+                            f" {due}: {how_close(decision.send.name)}",
+                   "time_left": display.span((due_at - now).total_seconds()),
                    "command": f"bondtrack bonds list --order {order.case_number}"}
         found.append(Due(skipped, Threshold(prefix + decision.send.name, decision.send.due_at),
                          context))

@@ -29,7 +29,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from workflow import resource
-from workflow.core import clock, templating
+from workflow.core import clock, display, templating
 
 LETTER_KINDS = ("client", "obligor", "demand", "hearing", "demand-notice", "refund-packet")
 STAFF_KINDS = ("alert", "digest")
@@ -44,7 +44,7 @@ def environment() -> ImmutableSandboxedEnvironment:
     env.filters.update(
         money=_money, long_date=_long_date, full_date=_full_date, clock_time=_clock_time,
         zone_name=_zone_name, weekdays=_weekdays, number=_number, country=_country,
-        listing=_listing,
+        listing=_listing, span=display.span,
     )
     return env
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
-from workflow.core import clock, dates
+from workflow.core import clock, dates, display
 from workflow.core.errors import BondtrackError, NotFoundError, ValidationError
 from workflow.core.identity import normalize_a_number
 from workflow.core.stages import OUTSTANDING
@@ -328,5 +328,5 @@ def _details(kind: str, payload: dict[str, Any]) -> str:
         direction = "from" if payload.get("from_order") else "to"
         return f"{payload.get('people')} people assigned {direction} {other}"
     if kind == STAY_LIFTED:
-        return f"stayed {clock.describe_duration(payload.get('stayed_seconds', 0))}"
+        return f"stayed {display.span(payload.get('stayed_seconds', 0))}"
     return ""

@@ -404,6 +404,8 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "exports": ("attorney",),
     "reports": ("attorney",),
     "letters": ("attorney",),
+    "ledger": ("attorney", "admin"),  # the bond ledger's counts and sums, by obligor
+    "hearings": ("attorney", "admin"),  # the hearings calendar (names only with "people")
     "users": ("admin",),
     "queue": ("attorney", "staff"),  # /queue and the locator desk: names and A-numbers
     "caseloads": ("attorney", "admin"),  # every owner's counts; assigning people by filter

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 
-from workflow.core import clock
+from workflow.core import clock, display
 from workflow.core.config import Settings
 from workflow.core.stages import OUTSTANDING
 from workflow.record.db import flushed
@@ -64,9 +64,10 @@ class Watch:
         if self.last_seen is None:
             return ("alerts are not being watched: no scheduler has ever run on this database;"
                     " start `bondtrack scheduler`")
-        since = clock.local(self.last_seen, time_zone)
         return (f"alerts are not being watched: no scheduler has run since"
-                f" {since:%a %d %b %Y %H:%M %Z}; start `bondtrack scheduler`")
+                f" {display.moment(self.last_seen, time_zone)}"
+                f" ({display.ago((self.now - self.last_seen).total_seconds())});"
+                " start `bondtrack scheduler`")
 
     def describe(self, time_zone: str = "UTC") -> str:
         """One line for `scheduler --check` and the status summary."""
@@ -75,9 +76,9 @@ class Watch:
             return warning
         if self.last_seen is None:
             return "no scheduler has run yet; no alerts are to come"
-        seen = clock.local(self.last_seen, time_zone)
         state = "running" if self.running else "not running"
-        return f"scheduler {state}; last ran a job {seen:%a %d %b %Y %H:%M %Z}"
+        return (f"scheduler {state}; last ran a job {display.moment(self.last_seen, time_zone)}"
+                f" ({display.ago((self.now - self.last_seen).total_seconds())})")
 
     def as_dict(self, time_zone: str = "UTC") -> dict[str, Any]:
         last = clock.local(self.last_seen, time_zone).isoformat() if self.last_seen else None

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workflow.core import clock, pdf, stages
+from workflow.core import display, pdf, stages
 from workflow.core.clock import iso
 from workflow.core.config import Settings
 from workflow.core.errors import BondtrackError
@@ -307,8 +307,7 @@ def caption(data: Mapping[str, Any]) -> dict[str, str]:
         "as_of": when(data["as_of"], "long", order["time_zone"]),
         "made_at": when(data["made_at"], "long", order["time_zone"]),
         "order_date": order["order_date"] or "not recorded",
-        "time_left": (("time left " if left >= 0 else "past the deadline by ")
-                      + clock.describe_duration(abs(left))),
+        "time_left": display.time_left(left),
     }
 
 

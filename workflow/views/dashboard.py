@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from workflow.core import clock
+from workflow.core import clock, display
 from workflow.core.config import Settings
 from workflow.core.errors import BondtrackError
 from workflow.core.files import private_output
@@ -130,7 +130,7 @@ def countdown(seconds_left: int) -> dict[str, Any]:
     """Days, hours and minutes to the deadline (or past it), for the big numbers."""
     days, hours, minutes = clock.duration_parts(seconds_left)
     return {"overdue": seconds_left < 0, "days": days, "hours": hours, "minutes": minutes,
-            "text": clock.describe_duration(seconds_left)}
+            "text": display.span(seconds_left)}
 
 
 def funnel(status: dict[str, Any]) -> dict[str, Any]:

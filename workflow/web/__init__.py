@@ -1,10 +1,10 @@
 """The browser workspace: a Flask app over the same use cases the CLI calls.
 
 ``create_app(settings)`` builds one app with its own database engine; each area is a
-blueprint (auth, pages, case, bulk, notices, admin, downloads, sms, day) whose views parse the form,
-call ``workflow.actions`` (or read ``workflow.views``) and render a template from
-templates/web/. The request context they share is ``web/base.py``. No view decides a rule:
-roles are ``workflow.record.users.can``, moves are ``actions.people.move_in``.
+blueprint (auth, pages, case, bulk, intake, bonds, notices, admin, downloads, sms, day)
+whose views parse the form, call ``workflow.actions`` (or read ``workflow.views``) and render
+a template from templates/web/. The request context they share is ``web/base.py``. No view
+decides a rule: roles are ``workflow.record.users.can``, moves are ``actions.people.move_in``.
 """
 
 from __future__ import annotations
@@ -56,15 +56,29 @@ def create_app(settings: config.Settings | None = None,
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
-    from workflow.web import admin, auth, bulk, case, day, downloads, notices, outage, pages, sms
+    from workflow.web import (
+        admin,
+        auth,
+        bonds,
+        bulk,
+        case,
+        day,
+        downloads,
+        intake,
+        notices,
+        outage,
+        pages,
+        sms,
+    )
 
     auth.install(app)
     outage.install(app, database.engine)
     app.jinja_env.filters.update(when=display.moment, span=display.span, stage=display.stage,
-                                 plural=display.plural)
+                                 plural=display.plural, day=display.day,
+                                 dollars=display.dollars)
     for blueprint in (auth.blueprint, pages.blueprint, case.blueprint, bulk.blueprint,
                       admin.blueprint, downloads.blueprint, notices.blueprint, sms.blueprint,
-                      day.blueprint):
+                      intake.blueprint, bonds.blueprint, day.blueprint):
         app.register_blueprint(blueprint)
     return app
 

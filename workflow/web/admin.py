@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from workflow.core import clock
 from workflow.core.errors import BondtrackError
 from workflow.record import users
-from workflow.web.base import actor, read, requires, write
+from workflow.web.base import actor, court_zone, read, requires, write
 
 blueprint = Blueprint("admin", __name__, url_prefix="/users")
 
@@ -19,8 +19,9 @@ def _page(error: str | None = None, status: int = 200,
     with read() as session:
         rows = users.list_users(session)
         policies = {role: users.totp_required(session, role) for role in users.ROLES}
+        tz = court_zone(session, request.values.get("order"))
     return render_template("users.html.j2", users=rows, roles=users.ROLES, policies=policies,
-                           error=error, enrol=enrol), status
+                           error=error, enrol=enrol, tz=tz), status
 
 
 @blueprint.route("", methods=["GET"])

@@ -19,7 +19,7 @@ from workflow.actions import caseloads, casework
 from workflow.actions import people as persons
 from workflow.actions import texts as sms
 from workflow.actions.orders import resolve
-from workflow.core import display
+from workflow.core import clock, display
 from workflow.core.config import Settings
 from workflow.core.errors import BondtrackError, ConflictError, NotFoundError
 from workflow.record import users
@@ -99,6 +99,19 @@ def current_order(session: Session, order_id: str | None) -> CourtOrder:
         abort(400, f"{exc}: choose one on the orders page")
 
 
+def court_zone(session: Session, order_id: str | None) -> str:
+    """The zone a viewer reads times in: the current order's (named by id, or the only one),
+    else the configured court zone; never an error, for pages that are not about an order."""
+    if order_id and order_id.isdigit() and len(order_id) < 10:
+        order = session.get(CourtOrder, int(order_id))
+        if order is not None:
+            return order.time_zone
+    try:
+        return resolve(session, None).time_zone
+    except BondtrackError:
+        return settings().time_zone
+
+
 def person_page(detainee_id: int, error: str | None = None, status: int = 200,
                  form: dict[str, str] | None = None, failed: str | None = None
                  ) -> tuple[str, int]:
@@ -109,8 +122,8 @@ def person_page(detainee_id: int, error: str | None = None, status: int = 200,
         except NotFoundError:
             abort(404)
         record = reports.person_record(session, detainee)
-        for event, sentence in zip(record["events"], display.history(record["events"]),
-                                   strict=True):
+        said = display.history(record["events"], detainee.court_order.time_zone)
+        for event, sentence in zip(record["events"], said, strict=True):
             event["said"] = sentence
         page = {
             "record": record,
@@ -123,6 +136,7 @@ def person_page(detainee_id: int, error: str | None = None, status: int = 200,
             "sub_orders": casework.sub_orders(session, detainee),
             "order_id": detainee.order_id,
             "tz": detainee.court_order.time_zone,
+            "in_stage": display.ago((clock.now() - detainee.stage_since).total_seconds()),
             "sms": sms.person_texts(session, detainee),
             "sms_off": sms.off_reason(settings()),
             "owner": caseloads.owner_of(session, detainee),

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, request, send_file
 
-from workflow.core import clock
+from workflow.core import clock, dates
 from workflow.core.errors import BondtrackError
 from workflow.core.files import ensure_private_dir
 from workflow.web.base import actor, current_order, database, read, requires, settings
@@ -52,17 +52,59 @@ def export(fmt: str) -> Response:
 
 @blueprint.route("/report.<fmt>", methods=["POST"])
 @requires("reports")
-def report(fmt: str) -> Response:
-    from workflow.views import compliance
-
+def report(fmt: str) -> Any:
+    """The court report in ``fmt`` (the orders page's one-click HTML), as of now or the form's
+    as-of time."""
     if fmt not in REPORT_FORMATS:
         abort(404)
+    return _report(fmt)
+
+
+@blueprint.route("/report", methods=["GET"])
+@requires("reports")
+def report_form() -> tuple[str, int]:
+    return _report_page(request.args.get("order"))
+
+
+@blueprint.route("/report", methods=["POST"])
+@requires("reports")
+def report_chosen() -> Any:
+    """The court report in the format and as of the time the form chose."""
+    fmt = request.form.get("format", "")
+    if fmt not in REPORT_FORMATS:
+        return _report_page(request.form.get("order"), "choose PDF, HTML or CSV", 400)
+    return _report(fmt)
+
+
+def _report(fmt: str) -> Any:
+    """Make and send the report, as `bondtrack report [--as-of]` does (audited); an as-of
+    time that is not a time, or is in the future, is said on the report's page."""
+    from workflow.views import compliance
+
+    form = request.form
+    now = clock.now()
     with read() as session:
-        order = current_order(session, request.form.get("order"))
-        order_id = order.id
+        order = current_order(session, form.get("order"))
+        order_id, tz = order.id, order.time_zone
+    text = form.get("as_of", "").strip()
+    try:
+        moment = compliance.check_as_of(now, dates.parse_instant(text, tz)) if text else None
+    except BondtrackError as exc:
+        return _report_page(form.get("order"), f"as of: {exc}", 400, text)
     return _send(lambda path: compliance.generate_report(
-        database(), order_id, fmt=fmt, path=path, actor=actor(), now=clock.now(),
-        settings=settings()), f"compliance-report.{fmt}")
+        database(), order_id, fmt=fmt, path=path, actor=actor(), now=now,
+        settings=settings(), as_of=moment), f"compliance-report.{fmt}")
+
+
+def _report_page(order: str | None, error: str | None = None, status: int = 200,
+                 as_of: str = "") -> tuple[str, int]:
+    from flask import render_template
+
+    with read() as session:
+        chosen = current_order(session, order)
+        order_id, case, tz = chosen.id, chosen.case_number, chosen.time_zone
+    return render_template("report.html.j2", order_id=order_id, case=case, tz=tz, error=error,
+                           as_of=as_of[:40], formats=REPORT_FORMATS), status
 
 
 def _letters_page(order: str | None, error: str | None = None) -> str:

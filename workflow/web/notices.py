@@ -32,8 +32,8 @@ def _outbox(status: str | None, error: str | None = None, code: int = 200) -> tu
             rows = letters.outbox_rows(session, order, status=status or None)
         except BondtrackError as exc:
             rows, error, code = [], str(exc), 400
-        case, order_id = order.case_number, order.id
-    return render_template("outbox.html.j2", notices=rows, case=case, order_id=order_id,
+        case, order_id, tz = order.case_number, order.id, order.time_zone
+    return render_template("outbox.html.j2", notices=rows, case=case, order_id=order_id, tz=tz,
                            statuses=STATUSES, status=status or "", error=error), code
 
 

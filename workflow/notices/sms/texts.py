@@ -75,12 +75,14 @@ def when(instant: datetime, zone: str, language: str) -> str:
                            locale=_LOCALE.get(language, language))
 
 
-def previews(settings: Settings, language: str | None = None) -> list[Text]:
-    """Every text in every language (or one), as a sample person would get it; the hearing
-    reminder also as a number's first text, which says how to stop."""
+def previews(settings: Settings, language: str | None = None, *,
+             at: datetime | None = None) -> list[Text]:
+    """Every text in every language (or one), as a sample person would get it, about ``at``
+    (a fixed sample instant unless given); the hearing reminder also as a number's first
+    text, which says how to stop."""
     notices = settings.section("notices")
     sender = {"org": notices["organization"], "hotline": notices["hotline"]}
-    at = datetime(2026, 12, 14, 15, 0, tzinfo=clock.zone("UTC"))
+    at = at or datetime(2026, 12, 14, 15, 0, tzinfo=clock.zone("UTC"))
     rows = []
     for code in [language] if language else languages():
         sample = {"given": "Ana", "when": when(at, "America/Chicago", code), "days": 1,
