@@ -279,6 +279,23 @@ def test_the_browser_story_names_nobody_in_logs_or_urls(demo: Demo, tmp_path: Pa
         assert upload.status_code == 400
         client.get("/orders/1")
         client.post("/downloads/export.csv", data={"csrf": token, "order": "1"})
+        # The day: the queue, the desk with the name typed where it does not belong, owners.
+        for path in ("/queue", "/queue?owner=all", "/queue?owner=unowned", "/caseloads",
+                     "/people?owner=me"):
+            assert client.get(path).status_code == 200, path
+        desk = client.get("/locator").text
+        at_desk = re.search(r'action="/locator/(\d+)"', desk)
+        assert at_desk is not None, "somebody is due for a look-up in the demo"
+        fields = dict(re.findall(r'name="(version|seen)" value="(\d+)"', desk))
+        looked = [post(f"/locator/{at_desk.group(1)}", **fields, **typed).status_code
+                  for typed in ({"result": "found", "facility": family},
+                                {"result": "not-found", "note": family})]
+        assert looked == [400, 303]
+        assert post("/caseloads/assign", owners=DEMO_ACCOUNTS[1][0], stage="LOCATED",
+                    unowned="yes").status_code == 303
+        version = VERSION.search(client.get(f"/people/{others[0]}").text).group(1)  # type: ignore[union-attr]
+        assert post(f"/people/{others[0]}/owner", version=version,
+                    owner=DEMO_ACCOUNTS[0][0]).status_code == 303
     finally:
         client.close()
         server.stop()

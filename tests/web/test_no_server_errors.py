@@ -81,7 +81,8 @@ GARBAGE = ["", "-1", "99999999999999999999999", "A-999-999-999 💥", "\x00'; DR
            "<script>alert(1)</script>", "2025-13-45 25:61", "x" * 5000]
 PAGES = ["/", "/orders", "/orders/1", "/people?order=1", "/people/{person}", "/bulk/apply",
          "/bulk/reconcile", "/intake/import", "/intake/person", "/downloads/letters",
-         "/downloads/report", "/bonds", "/hearings", "/outbox", "/alerts", "/users", "/account"]
+         "/downloads/report", "/bonds", "/hearings", "/outbox", "/alerts", "/users", "/account",
+         "/queue", "/caseloads", "/locator"]
 SIGN_OUT = {"/logout", "/logout/everywhere"}
 
 
@@ -137,7 +138,10 @@ def test_garbage_in_every_field_of_every_form_never_answers_a_server_error(web) 
     assert not crashed, sorted({(path, value) for _, path, value, _ in crashed})
     assert {"/downloads/letters", f"/people/{web.ids[0]}/locate", "/users/role",
             "/bulk/apply/preview", "/account/password", "/intake/import/preview",
-            "/intake/import/confirm", "/intake/person", "/downloads/report"} <= posted
+            "/intake/import/confirm", "/intake/person", "/downloads/report",
+            "/caseloads/assign", f"/people/{web.ids[0]}/owner",
+            f"/people/{web.ids[0]}/take"} <= posted
+    assert any(path.startswith("/locator/") for path in posted)
 
 
 CUSTODY_HEADER = "A-Number,Facility Code,Facility Name,Status\n"

@@ -15,6 +15,7 @@ from workflow.record.models import Detainee, Event, User
 
 ALL = frozenset(ROLES)
 PEOPLE_ROLES = frozenset({"attorney", "staff"})
+ASSIGNERS = frozenset({"attorney", "admin"})  # caseloads: counts and assigning, no names
 # (method, path, form, roles allowed). {order} and {person} are internal ids.
 ROUTES = [
     ("GET", "/", None, ALL),
@@ -39,6 +40,14 @@ ROUTES = [
                                               "how": "form"}, PEOPLE_ROLES),
     ("POST", "/people/{person}/sms/test", {"role": "client"}, PEOPLE_ROLES),
     ("POST", "/people/{person}/sms/read", {"version": "1"}, PEOPLE_ROLES),
+    ("POST", "/people/{person}/take", {}, PEOPLE_ROLES),
+    ("POST", "/people/{person}/owner", {"owner": email("staff")}, ASSIGNERS),
+    ("GET", "/queue?owner=unowned", None, PEOPLE_ROLES),
+    ("GET", "/locator", None, PEOPLE_ROLES),
+    ("POST", "/locator/{person}", {"result": "not-found", "source": "phone"}, PEOPLE_ROLES),
+    ("GET", "/caseloads", None, ASSIGNERS),
+    ("POST", "/caseloads/assign", {"owners": email("attorney"), "stage": "BOND_POSTED"},
+     ASSIGNERS),
     ("GET", "/bulk/apply", None, PEOPLE_ROLES),
     ("GET", "/bulk/reconcile", None, PEOPLE_ROLES),
     ("GET", "/bulk/apply/template.csv", None, PEOPLE_ROLES),
@@ -115,7 +124,7 @@ def _request(web: Web, browser, method: str, path: str, form, role: str):  # typ
         return browser.post(url, data, content_type="multipart/form-data")
     n = ROLES.index(role) if role in ROLES else 9  # a digit of the role's own
     data = {"order": "1"} | {key: value.format(role=role, n=n) for key, value in form.items()}
-    if "/people/" in url:
+    if "/people/" in url or "/locator/" in url:
         with web.database.read() as session:
             data["version"] = str(session.get(Detainee, person).version)
     return browser.post(url, data)

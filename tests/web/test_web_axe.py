@@ -26,9 +26,10 @@ def pages(web: Web) -> list[tuple[str, str]]:
     attorney = ["/orders", "/orders/1", "/people", f"/people/{web.ids[0]}",
                 f"/people/{web.ids[2]}", "/bulk/apply", "/bulk/reconcile", "/intake/import",
                 "/intake/person", "/alerts", "/downloads/letters", "/downloads/report",
-                "/bonds", "/hearings", "/outbox"]
+                "/bonds", "/hearings", "/outbox", "/queue", "/queue?owner=all", "/locator",
+                "/caseloads"]
     return [("", "/login"), *(("attorney", page) for page in attorney),
-            ("admin", "/users"), ("admin", "/hearings")]
+            ("admin", "/users"), ("admin", "/hearings"), ("admin", "/caseloads")]
 
 
 def violations(tab: Tab, script: str) -> list[str]:

@@ -28,7 +28,7 @@ def test_sign_in_find_a_person_move_them_and_apply_a_file(web: Web, servers: lis
         assert tab.url == url + "/login"
         tab.fill({"#email": email("staff"), "#password": PASSWORD})
         tab.click("form.stack button")
-        assert tab.url == url + "/orders"
+        assert tab.url == url + "/queue"  # where a volunteer starts the day
         tab.go(url + "/orders/1")  # the dashboard, its inline style allowed by hash
         assert "Burndown" in tab.text
         tab.go(url + "/people")
@@ -63,6 +63,46 @@ def test_sign_in_find_a_person_move_them_and_apply_a_file(web: Web, servers: lis
         assert "Intake → Located" in tab.text and "Intake → Locating" in tab.text
         tab.click("#confirm")
         assert "applied 2 moves" in tab.text
+        tab.close()
+        assert tab.errors == [], "no console errors"
+        assert [r for r in tab.requests if not r.startswith(url + "/")] == []
+        for a_number, family, _given, _, _ in PEOPLE:
+            for r in tab.requests:
+                assert a_number.replace("-", "")[1:] not in r and family[:5] not in r
+    finally:
+        chromium.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_volunteer_starts_at_the_queue_and_works_three_people_at_the_desk(
+        web: Web, servers: list[Server], tmp_path: Path) -> None:
+    servers.append(start_server(dict(os.environ), tmp_path / "web.log"))
+    url = servers[0].url
+    chromium = Chromium()
+    try:
+        tab = Tab(chromium)
+        tab.go(url + "/")
+        tab.fill({"#email": email("staff"), "#password": PASSWORD})
+        tab.click("form.stack button")
+        assert tab.url == url + "/queue" and "My queue" in tab.text
+        tab.go(url + "/queue?owner=unowned")
+        assert "Look them up in the locator" in tab.text and "Lindqvist" in tab.text
+        tab.click("nav a[href='/locator']")
+        # One found where the class list had them, one not found, one found somewhere else.
+        for family, result, facility, said in (
+                ("Quispe", "found", "KRO", "located at KRO"),
+                ("Okafor", "not-found", "", "look again by"),
+                ("Lindqvist", "found", "Krome North", "located at KRO")):
+            assert tab.url == url + "/locator" and family in tab.text, (family, tab.text)
+            assert "Look-ups so far" in tab.text
+            tab.fill({"#desk-facility": facility, "#desk-source": "locator"})
+            tab.click(f"#result-{result}")
+            assert tab.url == url + "/locator" and said in tab.text, (family, tab.text)
+        assert "Nobody is due for a look-up now" in tab.text
+        assert "The next look-up falls due" in tab.text
+        tab.go(url + f"/people/{web.ids[2]}")
+        assert "Located" in tab.text and "KRO" in tab.text
         tab.close()
         assert tab.errors == [], "no console errors"
         assert [r for r in tab.requests if not r.startswith(url + "/")] == []

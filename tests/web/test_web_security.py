@@ -148,7 +148,7 @@ def test_a_member_without_a_second_factor_is_led_through_enrolment(web: Web) -> 
     shown = re.search(r'<code id="enrol-secret">([A-Z2-7]+)</code>', refused.text).group(1)  # type: ignore[union-attr]
     assert shown != secret  # each secret is shown once
     done = staff.post("/enrol", {"code": pyotp.TOTP(shown).at(clock.now())})
-    assert done.status_code == 303 and done.headers["Location"] == "/orders"
+    assert done.status_code == 303 and done.headers["Location"] == "/queue"  # where staff start
     assert reads_a_person(web, staff)
     with web.database.read() as session:
         user = session.scalar(select(User).where(User.email == email("staff")))

@@ -86,7 +86,7 @@ def test_a_second_factor_is_set_up_at_sign_in_from_a_qr_code(web: Web, servers: 
         secret = tab.js("document.querySelector('#enrol-secret').textContent")  # a new one
         tab.fill({"#enrol-code": pyotp.TOTP(secret).now()})
         tab.click("#enrol-code ~ button")
-        assert tab.url == url + "/orders"
+        assert tab.url == url + "/queue"  # where attorneys start
         tab.go(url + "/people")
         assert tab.url == url + "/people"
         tab.close()

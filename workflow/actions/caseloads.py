@@ -29,6 +29,8 @@ from workflow.views import queue as queue_view
 
 RESULTS = locating.RESULTS
 SOURCES = locating.SOURCES
+# A volunteer's look-up: every source but the automated client's.
+DESK_SOURCES = tuple(s for s in SOURCES if s != locating.AUTOMATED)
 STEPS = queue_view.TABLE
 # Two look-ups of one person at once: the later writer reads again and keeps both.
 _RETRIES = 3
@@ -244,9 +246,55 @@ def desk_next(session: Session, settings: Settings, order: CourtOrder, user_emai
     detainee = locating.take_for_desk(session, order, user.id, now, cadence)
     if detainee is None:
         return None
+    return _at_desk(session, detainee, cadence)
+
+
+def _at_desk(session: Session, detainee: Detainee, cadence: locating.Cadence) -> dict[str, Any]:
     facts = desk_facts(session, detainee, cadence)
     facts["lookups"] = locating.history(session, detainee)
+    facts["last_event"] = locating.last_event(session, detainee)
     return facts
+
+
+def desk_person(session: Session, settings: Settings, detainee_id: int) -> dict[str, Any]:
+    """The desk's facts about one person (the page again after a refused look-up)."""
+    detainee = session.get(Detainee, detainee_id)
+    if detainee is None:
+        raise NotFoundError(f"no person #{detainee_id}")
+    return _at_desk(session, detainee, locating.Cadence.of(settings))
+
+
+def desk_waiting(session: Session, order: CourtOrder, user_email: str,
+                 now: datetime) -> dict[str, Any]:
+    """When the desk has nobody for this volunteer: how many due are open at other desks,
+    and when the next look-up falls due (None: nobody is waiting for one)."""
+    user = session.scalars(select(User).where(User.email == normalize_email(user_email))).first()
+    if user is None:
+        raise NotFoundError("no account for you")
+    return locating.next_due(session, order, user.id, now)
+
+
+def desk_record(database: Database, settings: Settings, detainee_id: int, result: str, *,
+                version: str | None, seen_event: str | None, facility: str | None,
+                source: str, note: str | None, actor: Actor, now: datetime) -> str:
+    """A look-up from the desk's form: refused when the person changed since the form was
+    shown (a move, a correction), kept after another look-up of the same person. Two at once
+    are both kept: the later writer reads again and keeps both."""
+    if source not in DESK_SOURCES:
+        raise ValidationError(f"source must be one of: {', '.join(DESK_SOURCES)}")
+    for attempt in range(_RETRIES):
+        try:
+            with database.write() as session:
+                detainee = session.get(Detainee, detainee_id)
+                if detainee is None:
+                    raise NotFoundError(f"no person #{detainee_id}")
+                locating.check_desk_form(session, detainee, version, seen_event)
+                return record_lookup_in(session, settings, detainee, result, facility=facility,
+                                        source=source, note=note, at=None, actor=actor, now=now)
+        except ConflictError:
+            if attempt == _RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def lookups(session: Session, detainee: Detainee) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from workflow.orders import orders, terms
 from workflow.people import moves, tracking
 from workflow.record.audit import Actor
 from workflow.record.db import Database
-from workflow.record.models import CourtOrder, Detainee, Facility
+from workflow.record.models import CourtOrder, Detainee, Facility, User
 from workflow.views import reports
 
 PER_PAGE = 50
@@ -73,6 +73,10 @@ def _people_query(order: CourtOrder) -> Select[Detainee, str, str | None]:
     )
 
 
+OWNED_BY_ME = "me"
+UNOWNED = "unowned"
+
+
 @dataclass
 class PeoplePage:
     rows: list[dict[str, Any]]
@@ -100,9 +104,11 @@ SORTS = {
 
 def people_page(session: Session, order: CourtOrder, now: datetime, *, stage: str = "",
                 facility: str = "", field_office: str = "", page: int = 1,
-                per_page: int = PER_PAGE, sort: str = "a_number") -> PeoplePage:
+                per_page: int = PER_PAGE, sort: str = "a_number", owner: str = "",
+                me: int | None = None) -> PeoplePage:
     """One page of people, filtered and sorted, and how many the filters select (one count
-    on the order's index: milliseconds at 100,000 people)."""
+    on the order's index: milliseconds at 100,000 people). ``owner``: ``me`` (the account
+    ``me``'s people), ``unowned`` (nobody's, or a disabled account's), or empty (anyone's)."""
     if stage and stage not in Stage.__members__:
         raise ValidationError("not a stage")
     if sort not in SORTS:
@@ -115,6 +121,13 @@ def people_page(session: Session, order: CourtOrder, now: datetime, *, stage: st
         query = query.where(Facility.code == facility.strip().upper())
     if field_office:
         query = query.where(Facility.field_office == field_office)
+    if owner == OWNED_BY_ME and me is not None:
+        query = query.where(Detainee.owner_id == me)
+    elif owner == UNOWNED:
+        active = select(User.id).where(User.disabled_at.is_(None))
+        query = query.where(Detainee.owner_id.is_(None) | Detainee.owner_id.not_in(active))
+    elif owner:
+        raise ValidationError(f"owner must be {OWNED_BY_ME}, {UNOWNED} or empty")
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     query = (query.order_by(*SORTS[sort], Detainee.a_number)
              .offset((page - 1) * per_page).limit(per_page + 1))
@@ -123,7 +136,7 @@ def people_page(session: Session, order: CourtOrder, now: datetime, *, stage: st
     rows = [_row(d, code, office, now, tz) for d, code, office in found[:per_page]]
     return PeoplePage(rows, page, len(found) > per_page,
                       {"stage": stage, "facility": facility, "field_office": field_office,
-                       "sort": sort}, total)
+                       "sort": sort, "owner": owner}, total)
 
 
 _PARTIAL_A_NUMBER = 3  # digits: fewer would match most of a class list

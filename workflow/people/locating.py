@@ -19,12 +19,12 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from workflow.core.config import Settings
-from workflow.core.errors import ConfigError, TransitionError, ValidationError
+from workflow.core.errors import ConfigError, ConflictError, TransitionError, ValidationError
 from workflow.core.stages import Stage
 from workflow.people import tracking
 from workflow.record import audit, schema
 from workflow.record.audit import Actor
-from workflow.record.models import CourtOrder, Detainee, Facility
+from workflow.record.models import CourtOrder, Detainee, Event, Facility, User
 
 LOOKUP = "lookup"
 FOUND = "found"
@@ -190,8 +190,10 @@ def due_query(order: CourtOrder, now: datetime, *, owner_ids: tuple[int | None, 
     if owner_ids is not None:
         named = [o for o in owner_ids if o is not None]
         clauses = [Detainee.owner_id.in_(named)] if named else []
-        if None in owner_ids:
+        if None in owner_ids:  # a disabled account's people are unowned, as everywhere
             clauses.append(Detainee.owner_id.is_(None))
+            clauses.append(Detainee.owner_id.in_(
+                select(User.id).where(User.disabled_at.is_not(None))))
         query = query.where(or_(*clauses))
     return query
 
@@ -231,10 +233,47 @@ def release_hold(session: Session, detainee_id: int) -> None:
                     .execution_options(synchronize_session=False))
 
 
+def last_event(session: Session, detainee: Detainee) -> int:
+    """The id of the person's latest event (0: none), for a desk form to say what it saw."""
+    from sqlalchemy import func
+
+    return session.scalar(select(func.max(Event.id)).where(
+        Event.detainee_id == detainee.id)) or 0
+
+
+def check_desk_form(session: Session, detainee: Detainee, version: str | int | None,
+                    seen_event: str | int | None) -> None:
+    """Refuse a desk form shown before the person changed, unless every change since was
+    another look-up that moved nobody: two volunteers' look-ups of one person at once are
+    both kept, in order, while one shown before a move (found, transferred) is stale."""
+    if str(version or "") == str(detainee.version):
+        return
+    seen = str(seen_event or "")
+    since = (session.scalars(select(Event.kind).where(Event.detainee_id == detainee.id,
+                                                       Event.id > int(seen))).all()
+             if seen.isdigit() and len(seen) < 19 else None)
+    if not since or any(kind != LOOKUP for kind in since):
+        raise ConflictError(f"person #{detainee.id} was changed by someone else since you"
+                            " opened the page: reload it and try again")
+
+
+def next_due(session: Session, order: CourtOrder, user_id: int, now: datetime) -> dict[str, Any]:
+    """For a desk with nobody to hand out: how many due now are open at another volunteer's
+    desk, and when the next look-up (of the user's people or the unowned) falls due."""
+    from sqlalchemy import func
+
+    mine = due_query(order, now, owner_ids=(user_id, None), until=now)
+    held = session.scalar(select(func.count()).select_from(mine.order_by(None).subquery()))
+    later = (select(func.min(due_at())).where(
+        Detainee.order_id == order.id, Detainee.stage.in_([s.value for s in LOOKING]),
+        due_at() > now, or_(Detainee.owner_id.is_(None), Detainee.owner_id == user_id,
+                            Detainee.owner_id.in_(select(User.id).where(
+                                User.disabled_at.is_not(None))))))
+    return {"held": held or 0, "next": session.scalar(later)}
+
+
 def history(session: Session, detainee: Detainee) -> list[dict[str, Any]]:
     """The person's look-ups, oldest first: when, who, how, what."""
-    from workflow.record.models import Event
-
     rows = session.scalars(select(Event).where(Event.detainee_id == detainee.id,
                                                Event.kind == LOOKUP).order_by(Event.at, Event.id))
     return [{"at": e.at, "actor": e.actor, "result": e.payload.get("result"),

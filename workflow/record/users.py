@@ -407,6 +407,10 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "ledger": ("attorney", "admin"),  # the bond ledger's counts and sums, by obligor
     "hearings": ("attorney", "admin"),  # the hearings calendar (names only with "people")
     "users": ("admin",),
+    "queue": ("attorney", "staff"),  # /queue and the locator desk: names and A-numbers
+    "caseloads": ("attorney", "admin"),  # every owner's counts; assigning people by filter
+    "assign": ("attorney", "admin"),  # give a person to an account, or take them away
+    "take": ("attorney", "staff"),  # take an unowned person for oneself
 }
 
 

@@ -1,10 +1,10 @@
 """The browser workspace: a Flask app over the same use cases the CLI calls.
 
 ``create_app(settings)`` builds one app with its own database engine; each area is a
-blueprint (auth, pages, case, bulk, intake, bonds, notices, admin, downloads) whose views
-parse the form, call ``workflow.actions`` (or read ``workflow.views``) and render a template from
-templates/web/. The request context they share is ``web/base.py``. No view decides a rule:
-roles are ``workflow.record.users.can``, moves are ``actions.people.move_in``.
+blueprint (auth, pages, case, bulk, intake, bonds, notices, admin, downloads, sms, day)
+whose views parse the form, call ``workflow.actions`` (or read ``workflow.views``) and render
+a template from templates/web/. The request context they share is ``web/base.py``. No view
+decides a rule: roles are ``workflow.record.users.can``, moves are ``actions.people.move_in``.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def create_app(settings: config.Settings | None = None,
         bonds,
         bulk,
         case,
+        day,
         downloads,
         intake,
         notices,
@@ -77,7 +78,7 @@ def create_app(settings: config.Settings | None = None,
                                  dollars=display.dollars)
     for blueprint in (auth.blueprint, pages.blueprint, case.blueprint, bulk.blueprint,
                       admin.blueprint, downloads.blueprint, notices.blueprint, sms.blueprint,
-                      intake.blueprint, bonds.blueprint):
+                      intake.blueprint, bonds.blueprint, day.blueprint):
         app.register_blueprint(blueprint)
     return app
 

@@ -37,7 +37,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from workflow.core import clock
 from workflow.record import users
-from workflow.web.base import access_log, actor, read, settings, write
+from workflow.web.base import access_log, actor, landing, read, settings, write
 
 blueprint = Blueprint("auth", __name__)
 OPEN_ENDPOINTS = frozenset({"auth.login", "auth.favicon", "static"})
@@ -152,7 +152,7 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if g.user is not None and request.method == "GET":
-        return redirect(url_for("pages.orders"))
+        return redirect(landing(g.user.role))
     if request.method == "GET":
         expired = session.pop("expired", False)
         return render_template("login.html.j2", error=None, expired=expired)
@@ -168,7 +168,8 @@ def login() -> Any:
     if outcome.user is None:
         return render_template("login.html.j2", error=outcome.refusal, expired=False), 401
     _begin(token)
-    return redirect(url_for("auth.enrol" if outcome.enrol else "pages.orders"), code=303)
+    return redirect(url_for("auth.enrol") if outcome.enrol else landing(outcome.user.role),
+                    code=303)
 
 
 def _begin(token: str) -> None:
@@ -197,7 +198,7 @@ def enrol() -> Any:
             if done is not None:
                 users.set_enrolment(db_session, session["sid"], None)
         if done is not None:
-            return redirect(url_for("pages.orders"), code=303)
+            return redirect(landing(g.user.role), code=303)
         error, status = "that code is not right: scan the new code below and try again", 400
     secret = _new_secret()
     with write() as db_session:

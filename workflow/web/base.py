@@ -15,13 +15,14 @@ from flask import Flask, abort, current_app, flash, g, redirect, render_template
 from sqlalchemy.orm import Session
 
 from workflow.actions import bonds as bonding
-from workflow.actions import casework
+from workflow.actions import caseloads, casework
 from workflow.actions import people as persons
 from workflow.actions import texts as sms
 from workflow.actions.orders import resolve
 from workflow.core import clock, display
 from workflow.core.config import Settings
 from workflow.core.errors import BondtrackError, ConflictError, NotFoundError
+from workflow.record import users
 from workflow.record.audit import Actor
 from workflow.record.db import Database
 from workflow.record.models import CourtOrder, Detainee
@@ -78,6 +79,12 @@ def requires(capability: str) -> Callable:
     return decorate
 
 
+def landing(role: str) -> str:
+    """Where a signed-in user starts: the queue for those who work on people, else the
+    orders."""
+    return url_for("day.queue" if users.can(role, "queue") else "pages.orders")
+
+
 def current_order(session: Session, order_id: str | None) -> CourtOrder:
     """The order a request names by internal id, or the only one."""
     if order_id and order_id.isdigit():
@@ -132,6 +139,9 @@ def person_page(detainee_id: int, error: str | None = None, status: int = 200,
             "in_stage": display.ago((clock.now() - detainee.stage_since).total_seconds()),
             "sms": sms.person_texts(session, detainee),
             "sms_off": sms.off_reason(settings()),
+            "owner": caseloads.owner_of(session, detainee),
+            "owner_choices": (caseloads.owner_choices(session) if g.user.can("assign")
+                              else []),
         }
     return render_template("person.html.j2", **page, fields=persons.MOVE_FIELDS,
                            methods=persons.PAYMENT_METHODS, reasons=persons.EXCLUSION_REASONS,

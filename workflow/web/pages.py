@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from workflow.actions import caseloads
 from workflow.actions import people as persons
 from workflow.core import clock
 from workflow.core.errors import BondtrackError
@@ -23,6 +24,7 @@ from workflow.web.base import (
     change_person,
     current_order,
     database,
+    landing,
     person_page,
     read,
     requires,
@@ -35,7 +37,7 @@ _log = logging.getLogger(__name__)
 
 @blueprint.route("/")
 def home() -> BaseResponse:
-    return redirect(url_for("pages.orders"))
+    return redirect(landing(g.user.role))
 
 
 @blueprint.route("/orders")
@@ -82,11 +84,12 @@ def overview(order_id: int) -> Response:
         if order is None:
             abort(404)
         case = order.case_number
+        counts = caseloads.overview_counts(session, order, settings(), clock.now())
         body = dashboard.render_dashboard(
             dashboard.dashboard_data(session, order, clock.now(), settings()),
             person_link=url_for("pages.person", detainee_id=0).removesuffix("0"))
     # The dashboard's own template autoescapes: its HTML is markup, not text.
-    page = render_template("overview.html.j2", case=case, dashboard=Markup(body))
+    page = render_template("overview.html.j2", case=case, dashboard=Markup(body), counts=counts)
     response = Response(page, mimetype="text/html")
     response.headers["Refresh"] = "60"  # live without a script
     return response
@@ -118,7 +121,8 @@ def people() -> Any:
                     session, order, now, stage=args.get("stage", ""),
                     facility=args.get("facility", ""),
                     field_office=args.get("field_office", ""), page=page_number,
-                    sort=args.get("sort") or "a_number")
+                    sort=args.get("sort") or "a_number", owner=args.get("owner", ""),
+                    me=g.user.id)
         except BondtrackError as exc:
             return render_template("error.html.j2", code=400, title="Cannot list people",
                                    message=str(exc)), 400
