@@ -50,8 +50,9 @@ def add_accounts(database: db.Database) -> None:
     """One account per role, through the real ``add_user``. Their four argon2id hashes of the
     same PASSWORD are one hash made once: at argon2's memory-hard cost, four per test were most
     of the setup of every web test (signing in still verifies at full cost)."""
+    hashed = _password_hash()
     with pytest.MonkeyPatch.context() as patch, database.write() as session:
-        patch.setattr(users, "hash_password", lambda password, address="": _password_hash())
+        patch.setattr(users, "hash_password", lambda password, address="": hashed)
         for role in ROLES:
             users.add_user(session, email(role), role, PASSWORD, actor=Actor("tester"),
                            now=clock.now())
