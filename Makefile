@@ -16,10 +16,16 @@ demo: $(STAMP)
 # Lint first (seconds), then both test passes. Both passes always run, so one failure hides
 # nothing of the other. A pass that collects no test (pytest's exit 5) fails the run, unless
 # PYTEST_ARGS chose a subset, which may leave one pass empty.
+# bondtrack's own modules are byte-compiled first, as an installed package's are: under
+# PYTHONDONTWRITEBYTECODE (set on the CI machine) an editable install would compile them again
+# in every process a test starts. In the parallel pass a worker whose queue runs dry takes tests
+# from the other's (worksteal); slow modules run first (tests/conftest.py), so both cores stay
+# busy to the end.
 EMPTY_OK := $(if $(strip $(PYTEST_ARGS)),5,none)
 test: $(STAMP) deps $(AXE) lint
+	@$(PY) -m compileall -q workflow tests
 	@failed=0; \
-	$(PY) -m pytest -n $(JOBS) -m "not serial" $(PYTEST_ARGS) || \
+	$(PY) -m pytest -n $(JOBS) --dist worksteal -m "not serial" $(PYTEST_ARGS) || \
 	  case $$? in $(EMPTY_OK)) ;; *) failed=1 ;; esac; \
 	$(PY) -m pytest -m serial $(PYTEST_ARGS) || \
 	  case $$? in $(EMPTY_OK)) ;; *) failed=1 ;; esac; \

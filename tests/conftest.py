@@ -6,6 +6,7 @@ each test gets a copy, so the whole suite runs on both backends quickly.
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from tests import pgcluster
-from tests.support import BACKENDS, CASE, Cli, new_pg_database
+from tests.support import BACKENDS, CASE, Cli, drop_pg_database, new_pg_database
 from workflow.core import clock, config
 from workflow.record import db
 
@@ -31,6 +32,29 @@ pytest_plugins = [f"tests.fixtures_{name}" for name in (
 # example count stays bounded (tests that need other settings still pass their own).
 hypothesis_settings.register_profile("bondtrack", deadline=None, max_examples=100)
 hypothesis_settings.load_profile("bondtrack")
+
+
+# What makes a test slow: it builds a demo, runs Prefect flows, or is marked slow (it starts
+# servers or subprocesses). Their modules run first, so the parallel pass ends on quick tests
+# that a worker with nothing left to do can take from the other (make test: --dist worksteal).
+HEAVY_FIXTURES = frozenset({"demo_615", "small_demo", "prefect_harness"})
+
+
+def heavy(item: pytest.Item) -> bool:
+    return (item.get_closest_marker("slow") is not None
+            or not HEAVY_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with the most slow tests first; each module stays whole and in its order (its
+    module fixtures are set up once), and the order is the same on every xdist worker."""
+    def module(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
+    weight: Counter[str] = Counter()
+    for item in items:
+        weight[module(item)] += heavy(item)
+    items.sort(key=lambda item: -weight[module(item)])
 
 
 @pytest.fixture(scope="session")
@@ -83,16 +107,19 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def settings(home: Path, backend: str, request: pytest.FixtureRequest,
-             monkeypatch: pytest.MonkeyPatch) -> config.Settings:
-    """Settings whose database is already migrated, on ``backend``."""
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[config.Settings]:
+    """Settings whose database is already migrated, on ``backend``. A PostgreSQL database is
+    dropped after the test (a cluster holding every test's copy grew by gigabytes)."""
     if backend == "postgresql":
         pg = request.getfixturevalue("pg")
         url = new_pg_database(pg, request.getfixturevalue("pg_template"))
         monkeypatch.setenv("BONDTRACK_DATABASE_URL", url)
+        yield config.load()
+        drop_pg_database(pg, url)
     else:
         home.mkdir(mode=0o700, parents=True)
         shutil.copy(request.getfixturevalue("sqlite_template"), home / "bondtrack.db")
-    return config.load()
+        yield config.load()
 
 
 @pytest.fixture

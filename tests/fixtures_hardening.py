@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from tests import pgcluster
+from tests.support import drop_pg_database as drop_pg_database  # where tests import it from
 from tests.support import new_pg_database
 from workflow.core import config, stages
 from workflow.core.files import ensure_private_dir
@@ -56,15 +57,6 @@ def fresh_home(base: Path, backend: str, sqlite_template: Path | None = None,
     assert sqlite_template is not None
     shutil.copy(sqlite_template, home / "bondtrack.db")
     return environment(home)
-
-
-def drop_pg_database(pg: pgcluster.Cluster, url: str) -> None:
-    """Drop a test database (its connections first), so long runs do not fill the cluster."""
-    name = url.rsplit("/", 1)[1]
-    engine = create_engine(pg.url(), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    engine.dispose()
 
 
 @contextmanager

@@ -9,6 +9,7 @@ first, so no test ever writes to ~/.prefect.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,14 +44,27 @@ def flow_run_id(state: Any) -> UUID:
     return state.state_details.flow_run_id
 
 
-def task_run_names(run_id: UUID) -> list[str]:
+def task_run_names(run_id: UUID, count: int) -> list[str]:
+    """The names of the run's ``count`` task runs, once the server has recorded them whole.
+
+    Prefect records a task run from the events its run sends, a moment after the flow run
+    ends: the first (Pending) event carries the default name (``check-batch-a1b``), the later
+    ones the name the task gives it. Under load the server may not have read them all yet, so
+    wait (bounded) until every task run is there in a final state, then read the names.
+    """
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    deadline = time.monotonic() + 60
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
-    return sorted(run.name for run in runs)
+        while True:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+            settled = len(runs) == count and all(run.state and run.state.is_final()
+                                                  for run in runs)
+            if settled or time.monotonic() > deadline:
+                return sorted(run.name for run in runs)
+            time.sleep(0.2)
 
 
 def flow_run(run_id: UUID) -> Any:

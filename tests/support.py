@@ -30,6 +30,15 @@ def new_pg_database(pg: pgcluster.Cluster, template: str | None) -> str:
     return pg.url(name)
 
 
+def drop_pg_database(pg: pgcluster.Cluster, url: str) -> None:
+    """Drop a test database (its connections first), so long runs do not fill the cluster."""
+    name = url.rsplit("/", 1)[1]
+    engine = create_engine(pg.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    engine.dispose()
+
+
 class Cli:
     def __init__(self) -> None:
         self.runner = CliRunner()

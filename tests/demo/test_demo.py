@@ -83,9 +83,23 @@ def test_demo_is_built_around_the_clocks_now(tmp_path: Path,
     assert terms == [now]  # the order's terms, at the demo's now
 
 
-def test_demo_history_is_real_events(tmp_path: Path) -> None:
-    result = demo.run(people=40, seed=3, home=tmp_path / "demo", say=lambda line: None)
-    database = db.connect(config.load({"BONDTRACK_HOME": str(result.home)}))
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> demo.DemoResult:
+    """A 60-person demo (seed 11), built once for the tests below: each full run starts its own
+    Prefect server, the cost of these tests."""
+    home = tmp_path_factory.mktemp("small-demo") / "demo"
+    return demo.run(people=60, seed=11, home=home, say=lambda line: None)
+
+
+def test_demo_history_is_real_events(small_demo: demo.DemoResult) -> None:
+    people, imported, moves = count_people_and_moves(small_demo.home)
+    assert people == imported == 60
+    assert moves > 60
+
+
+def count_people_and_moves(home: Path) -> tuple[int, int, int]:
+    """(people, their "imported" events, the moves after their import) in a demo's home."""
+    database = db.connect(config.load({"BONDTRACK_HOME": str(home)}))
     with database.read() as session:
         people = session.scalar(select(func.count()).select_from(Detainee))
         imported = session.scalar(select(func.count()).select_from(Event)
@@ -93,20 +107,22 @@ def test_demo_history_is_real_events(tmp_path: Path) -> None:
         moves = session.scalar(select(func.count()).select_from(Event)
                                .where(Event.to_stage.is_not(None), Event.kind != "imported"))
     database.dispose()
-    assert people == imported == 40
-    assert moves > 40
+    return people or 0, imported or 0, moves or 0
 
 
-def test_demo_is_the_same_for_the_same_seed(tmp_path: Path) -> None:
-    first = demo.run(people=60, seed=11, home=tmp_path / "a", say=lambda line: None)
+def test_demo_is_the_same_for_the_same_seed(small_demo: demo.DemoResult,
+                                            tmp_path: Path) -> None:
     second = demo.run(people=60, seed=11, home=tmp_path / "b", say=lambda line: None)
-    assert first.status["by_stage"] == second.status["by_stage"]
+    assert small_demo.status["by_stage"] == second.status["by_stage"]
+    assert count_people_and_moves(second.home) == count_people_and_moves(small_demo.home)
 
 
-def test_demo_rebuilds_its_own_home_but_refuses_any_other(tmp_path: Path) -> None:
+def test_demo_rebuilds_its_own_home_but_refuses_any_other(small_demo: demo.DemoResult,
+                                                          tmp_path: Path) -> None:
     home = tmp_path / "demo"
+    shutil.copytree(small_demo.home, home)  # a home a demo made, 60 people in it
     demo.run(people=5, seed=1, home=home, say=lambda line: None)
-    demo.run(people=5, seed=1, home=home, say=lambda line: None)
+    assert count_people_and_moves(home)[:2] == (5, 5), "rebuilt from empty, not added to"
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "bondtrack.db").write_text("real data")

@@ -32,6 +32,8 @@ from tests.support import ROOT
 from workflow.core.identity import format_a_number
 from workflow.record.models import Detainee
 
+pytestmark = pytest.mark.slow  # a 615-person demo of its own, at DEBUG, in a subprocess
+
 # Files that may hold personal data: the database, and what the user asked bondtrack to make
 # or gave it (relative to the demo's home).
 ASKED_FOR = re.compile(r"^(bondtrack\.db(-wal|-shm)?|class-list\.csv|custody-lists?(/.*|\.csv)|"
