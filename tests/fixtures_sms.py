@@ -231,3 +231,18 @@ def token_file(home: Path, mode: int) -> Path:
     path.write_text(TOKEN + "\n")
     path.chmod(mode)
     return path
+
+
+def last_text(database: Any) -> tuple[Any, Any, Any]:
+    """The last text queued: its notice, its message and its number, as stored."""
+    from sqlalchemy import select
+
+    from workflow.record.models import Notice, SmsMessage, SmsNumber
+
+    with database.write() as session:
+        notice, message, number = session.execute(
+            select(Notice, SmsMessage, SmsNumber)
+            .join(SmsMessage, SmsMessage.notice_id == Notice.id)
+            .join(SmsNumber, SmsNumber.id == SmsMessage.number_id)
+            .order_by(Notice.id.desc()).limit(1)).one()
+        return notice, message, number

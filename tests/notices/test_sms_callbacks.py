@@ -13,22 +13,11 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from tests.fixtures_sms import PUBLIC, StandIn, callback_fields, sign
+from tests.fixtures_sms import PUBLIC, StandIn, callback_fields, last_text, sign
 from tests.fixtures_web import Web
 from workflow.core import clock, crashpoints
 from workflow.notices.sms import outbox
-from workflow.record.models import CourtOrder, Detainee, Notice, SmsMessage, SmsNumber
-
-
-def _message(web: Web) -> tuple[Notice, SmsMessage, SmsNumber]:
-    """The last text queued, with its message and number."""
-    with web.database.write() as session:
-        notice, message, number = session.execute(
-            select(Notice, SmsMessage, SmsNumber)
-            .join(SmsMessage, SmsMessage.notice_id == Notice.id)
-            .join(SmsNumber, SmsNumber.id == SmsMessage.number_id)
-            .order_by(Notice.id.desc()).limit(1)).one()
-        return notice, message, number
+from workflow.record.models import CourtOrder, Detainee, Notice
 
 
 def _queue_text(web: Web) -> int:
@@ -79,7 +68,7 @@ def test_a_callback_that_comes_before_the_sid_is_recorded_is_not_lost(
     def callbacks_first() -> None:
         [request] = twilio.sent()
         assert request["StatusCallback"].endswith(f"/sms/status?m={notice_id}")
-        _, message, _ = _message(texting)
+        _, message, _ = last_text(texting.database)
         assert (message.provider_sid, message.delivery) == (None, None)  # not recorded yet
         answers.extend(_callback(texting, request["StatusCallback"], request["_sid"], status,
                                  error).status_code for status, error in reported)
@@ -90,7 +79,7 @@ def test_a_callback_that_comes_before_the_sid_is_recorded_is_not_lost(
     finally:
         crashpoints.install(None)
     assert answers == [204, 204]
-    notice, message, number = _message(texting)
+    notice, message, number = last_text(texting.database)
     assert message.provider_sid == twilio.sent()[0]["_sid"] and message.callbacks == 2
     if reported[-1][0] == "delivered":
         assert counts["sent"] == 1 and notice.status == "sent"
@@ -144,12 +133,12 @@ def test_a_callback_for_a_text_whose_worker_died_before_the_record_records_it_fo
         answer = _callback(texting, ignored, sid, "delivered")
         assert answer.status_code == 204 and answer.data == b""
     assert _callback(texting, url, "", "delivered").status_code == 204
-    assert _message(texting)[1].callbacks == 0
+    assert last_text(texting.database)[1].callbacks == 0
 
     for status in ("sent", "delivered"):
         assert _callback(texting, url, sid, status).status_code == 204
     assert _callback(texting, url, "SM" + "f" * 32, "failed", "30003").status_code == 204
-    notice, message, number = _message(texting)
+    notice, message, number = last_text(texting.database)
     assert (message.provider_sid, message.delivery, message.callbacks) == (sid, "delivered", 2)
     assert notice.status == "needs-review" and number.failures == 0  # a person decides
     outbox.deliver(texting.database, texting.settings, now=later + timedelta(hours=1),
@@ -171,7 +160,7 @@ def test_a_text_sent_again_takes_the_new_sends_callbacks_only(
     assert "_sid" not in old  # (the stand-in dropped it before making a message)
     old_sid = "SM" + "a" * 32
     assert _callback(texting, old["StatusCallback"], old_sid, "delivered").status_code == 204
-    assert _message(texting)[1].provider_sid == old_sid
+    assert last_text(texting.database)[1].provider_sid == old_sid
     with texting.database.write() as session:
         records.resolve(session, session.get_one(Notice, notice_id), delivered=False,
                         operator="t")
@@ -191,7 +180,7 @@ def test_a_text_sent_again_takes_the_new_sends_callbacks_only(
     assert _callback(texting, new["StatusCallback"], new["_sid"], "delivered").status_code == 204
     assert _callback(texting, old["StatusCallback"], old_sid, "failed", "30003"
                      ).status_code == 204
-    notice, message, number = _message(texting)
+    notice, message, number = last_text(texting.database)
     assert (notice.status, message.provider_sid, message.delivery, message.callbacks) == (
         "sent", new["_sid"], "delivered", 2)
     assert number.failures == 0

@@ -18,15 +18,15 @@ from tests.fixtures_sms import (
     StandIn,
     callback_fields,
     inbound_fields,
+    last_text,
     sign,
     sms_env,
 )
 from tests.fixtures_web import Server, Web, free_port, start_server
 from workflow.core import clock, config
 from workflow.notices.sms import consent, outbox
-from workflow.record import db
 from workflow.record.audit import Actor
-from workflow.record.models import Event, Notice, SmsMessage, SmsNumber, SmsReply
+from workflow.record.models import Event, Notice, SmsNumber, SmsReply
 
 PHONE = "+13125550100"
 FORM = {"content_type": "application/x-www-form-urlencoded"}
@@ -48,16 +48,6 @@ def _webhook(web: Web, name: str, fields: dict[str, str], signature: str | None 
     if signature is not None:
         headers["X-Twilio-Signature"] = signature
     return web.app.test_client().post(f"/sms/{name}", data=fields, headers=headers)
-
-
-def _message(database: db.Database) -> tuple[Notice, SmsMessage, SmsNumber]:
-    with database.write() as session:
-        notice, message, number = session.execute(
-            select(Notice, SmsMessage, SmsNumber)
-            .join(SmsMessage, SmsMessage.notice_id == Notice.id)
-            .join(SmsNumber, SmsNumber.id == SmsMessage.number_id)
-            .order_by(Notice.id.desc()).limit(1)).one()
-        return notice, message, number
 
 
 def test_a_test_text_goes_at_once_from_the_persons_page_which_shows_it(
@@ -86,7 +76,7 @@ def test_delivery_callbacks_are_recorded_and_a_later_segment_does_not_hide_a_fai
     for status, error in (("sent", None), ("undelivered", "30003"), ("delivered", None)):
         answer = _webhook(texting, "status", callback_fields(sid, status, error))
         assert answer.status_code == 204 and "Set-Cookie" not in answer.headers
-    notice, message, number = _message(texting.database)
+    notice, message, number = last_text(texting.database)
     assert (message.delivery, message.error_code, message.callbacks) == ("undelivered", 30003, 3)
     assert notice.status == "needs-review" and "error 30003" in (notice.error or "")
     assert (number.failures, number.status) == (1, consent.ACTIVE)
@@ -146,7 +136,7 @@ def test_webhooks_refuse_a_missing_bad_or_replayed_signature_and_anything_but_a_
     ):
         assert answer.status_code == 403
     assert texting.app.test_client().get("/sms/status").status_code == 405
-    assert _message(texting.database)[1].callbacks == 0
+    assert last_text(texting.database)[1].callbacks == 0
     assert _webhook(texting, "status", fields).status_code == 204  # no session, no CSRF token
 
 
@@ -220,7 +210,7 @@ def test_the_stand_in_posts_signed_callbacks_to_a_running_server_whose_log_names
     assert browser.post(f"/people/{person}/sms/test", data={"csrf": csrf, "role": "client"}
                         ).status_code == 303
     [request] = twilio.sent()
-    assert request["StatusCallback"] == f"{public}/sms/status?m={_message(texting.database)[0].id}"
+    assert request["StatusCallback"] == f"{public}/sms/status?m={last_text(texting.database)[0].id}"
     for status in ("sent", "delivered"):
         assert twilio.status(request["_sid"], status).status_code == 204
     answer = httpx.post(f"{public}/sms/inbound", data=inbound_fields("SMr1", PHONE, "gracias"),
@@ -229,7 +219,7 @@ def test_the_stand_in_posts_signed_callbacks_to_a_running_server_whose_log_names
     assert answer.status_code == 200
     assert httpx.post(f"{public}/sms/status", data=callback_fields(request["_sid"], "failed")
                       ).status_code == 403
-    _, message, _ = _message(texting.database)
+    _, message, _ = last_text(texting.database)
     assert (message.delivery, message.callbacks) == ("delivered", 2)
     # A worker sends a text, and the stand-in reports it delivered before it answers the
     # API request, as Twilio may: the server records it on the text the URL names.
@@ -243,7 +233,7 @@ def test_the_stand_in_posts_signed_callbacks_to_a_running_server_whose_log_names
         early_id = early.id
     assert outbox.deliver(texting.database, worker, now=clock.now(), worker="w")["sent"] == 1
     assert twilio.posted_first == [204, 204]
-    notice, message, _ = _message(texting.database)
+    notice, message, _ = last_text(texting.database)
     assert (notice.id, notice.status) == (early_id, "sent")
     assert (message.provider_sid, message.delivery, message.callbacks) == (
         twilio.sent()[-1]["_sid"], "delivered", 2)

@@ -159,13 +159,22 @@ def record_lookup(database: Database, settings: Settings, case: str | None, a_nu
                   now: datetime) -> str:
     """Record one look-up (who, when, how, what it found) and what follows from it; the
     line that says so. Two look-ups of one person at once are both kept, in order."""
+    def write() -> str:
+        with database.write() as session:
+            detainee = orders.find_detainee(session, orders.resolve_order(session, case),
+                                            a_number)
+            return record_lookup_in(session, settings, detainee, result, facility=facility,
+                                    source=source, note=note, at=at, actor=actor, now=now)
+
+    return _kept_in_order(write)
+
+
+def _kept_in_order(write: Callable[[], str]) -> str:
+    """``write`` (one transaction), again when another look-up of the same person committed
+    first: the later one reads again, so both are kept, in order."""
     for attempt in range(_RETRIES):
         try:
-            with database.write() as session:
-                detainee = orders.find_detainee(session, orders.resolve_order(session, case),
-                                                a_number)
-                return record_lookup_in(session, settings, detainee, result, facility=facility,
-                                        source=source, note=note, at=at, actor=actor, now=now)
+            return write()
         except ConflictError:
             if attempt == _RETRIES - 1:
                 raise
@@ -282,19 +291,16 @@ def desk_record(database: Database, settings: Settings, detainee_id: int, result
     are both kept: the later writer reads again and keeps both."""
     if source not in DESK_SOURCES:
         raise ValidationError(f"source must be one of: {', '.join(DESK_SOURCES)}")
-    for attempt in range(_RETRIES):
-        try:
-            with database.write() as session:
-                detainee = session.get(Detainee, detainee_id)
-                if detainee is None:
-                    raise NotFoundError(f"no person #{detainee_id}")
-                locating.check_desk_form(session, detainee, version, seen_event)
-                return record_lookup_in(session, settings, detainee, result, facility=facility,
-                                        source=source, note=note, at=None, actor=actor, now=now)
-        except ConflictError:
-            if attempt == _RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+    def write() -> str:
+        with database.write() as session:
+            detainee = session.get(Detainee, detainee_id)
+            if detainee is None:
+                raise NotFoundError(f"no person #{detainee_id}")
+            locating.check_desk_form(session, detainee, version, seen_event)
+            return record_lookup_in(session, settings, detainee, result, facility=facility,
+                                    source=source, note=note, at=None, actor=actor, now=now)
+
+    return _kept_in_order(write)
 
 
 def lookups(session: Session, detainee: Detainee) -> list[dict[str, Any]]:
