@@ -35,9 +35,12 @@ def upgrade() -> None:
         batch.create_index('ix_detainees_queue', ['order_id', 'stage', 'stage_since'])
         batch.create_index('ix_detainees_lookups', ['order_id', 'stage', 'next_lookup_at'])
         batch.create_index('ix_detainees_owner', ['owner_id', 'stage', 'stage_since'])
+    # The queue reads open findings by kind, not once per person.
+    op.create_index('ix_events_kind_detainee_id', 'events', ['kind', 'detainee_id'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_events_kind_detainee_id', table_name='events')
     with op.batch_alter_table('detainees') as batch:
         batch.drop_index('ix_detainees_owner')
         batch.drop_index('ix_detainees_lookups')

@@ -273,6 +273,7 @@ events = Table(
     _when("recorded_at"),
     Index("ix_events_detainee_id_id", "detainee_id", "id"),
     Index("ix_events_order_id_at", "order_id", "at"),
+    Index("ix_events_kind_detainee_id", "kind", "detainee_id"),  # open findings, look-ups
 )
 
 # The outbox: each letter or e-mail, keyed so it is made and sent once.

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from workflow.core import clock
 from workflow.core.config import Settings
@@ -242,16 +242,19 @@ def _candidates(session: Session, ctx: Context, owner: int | str, limit: int) ->
     clause = _owner_clause(ctx, owner)
     if clause is not None:
         base = base.where(clause)
-    at_risk = (select(Event.detainee_id).where(
-        Event.order_id == ctx.order.id, Event.kind == sweep.FINDING,
-        Event.at >= Detainee.stage_since, Event.detainee_id == Detainee.id,
-        Event.payload["check"].as_string() == sweep.AT_RISK).correlate(Detainee))
+    # Uncorrelated, so it is read once (findings only, by the events' kind index), not once
+    # per person of the stage.
+    finder = aliased(Detainee)
+    at_risk = (select(Event.detainee_id).join(finder, finder.id == Event.detainee_id).where(
+        Event.kind == sweep.FINDING, Event.order_id == ctx.order.id,
+        Event.at >= finder.stage_since,
+        Event.payload["check"].as_string() == sweep.AT_RISK))
     for stage in _BEFORE_RELEASE:
         query = base.where(Detainee.stage == stage.value)
         key = _due_order(stage, ctx)
         groups = [query]
         if ctx.deadline is not None and not ctx.passed():
-            groups.append(query.where(at_risk.exists()))
+            groups.append(query.where(Detainee.id.in_(at_risk)))
             if stage is Stage.BOND_SET and ctx.late:
                 groups.append(query.where(Detainee.facility_id.in_(
                     [f for f in ctx.late if f is not None])))
@@ -263,58 +266,58 @@ def _candidates(session: Session, ctx: Context, owner: int | str, limit: int) ->
 
 def _released(session: Session, ctx: Context, owner: int | str) -> list[Item]:
     """After release: a demand to produce the person, a breach to appeal, a coming hearing."""
-    items: list[Item] = []
-    person_columns = (Detainee.id, Detainee.a_number, Detainee.family_name,
-                      Detainee.given_name, Detainee.stage, Detainee.owner_id)
-    clause = _owner_clause(ctx, owner)
     latest = (select(BondEvent.bond_id, func.max(BondEvent.id).label("last"))
               .group_by(BondEvent.bond_id).subquery())
-    query = (select(*person_columns, BondEvent.state, BondEvent.due_at)
-             .join(Bond, Bond.detainee_id == Detainee.id)
-             .join(latest, latest.c.bond_id == Bond.id)
-             .join(BondEvent, BondEvent.id == latest.c.last)
-             .where(Detainee.order_id == ctx.order.id, Bond.cancelled_at.is_(None),
-                    BondEvent.state.in_(("demanded", "breached")),
-                    BondEvent.due_at.is_not(None)))
-    if clause is not None:
-        query = query.where(clause)
-    for row in session.execute(query):
-        step = PRODUCE if row.state == "demanded" else APPEAL
-        items.append(_item(ctx, row, step, row.due_at))
-    hearings = (select(*person_columns, func.min(Hearing.at).label("at"))
-                .join(Hearing, Hearing.detainee_id == Detainee.id)
-                .where(Detainee.order_id == ctx.order.id, Hearing.done_at.is_(None),
-                       Hearing.at > ctx.now, Hearing.at <= ctx.now + timedelta(days=14))
-                .group_by(*person_columns))
-    if clause is not None:
-        hearings = hearings.where(clause)
-    taken = {item.detainee_id for item in items}
-    for coming in session.execute(hearings):
-        if coming.id not in taken:
-            items.append(_item(ctx, coming, HEARING, coming.at))
-    return items
+    dues = session.execute(
+        select(Bond.detainee_id, BondEvent.state, BondEvent.due_at)
+        .join(latest, latest.c.bond_id == Bond.id).join(BondEvent, BondEvent.id == latest.c.last)
+        .where(Bond.cancelled_at.is_(None), BondEvent.state.in_(("demanded", "breached")),
+               BondEvent.due_at.is_not(None))).all()
+    found: dict[Any, tuple[Step, datetime]] = {
+        pid: (PRODUCE if state == "demanded" else APPEAL, due) for pid, state, due in dues
+        if due is not None}
+    coming = session.execute(
+        select(Hearing.detainee_id, func.min(Hearing.at))
+        .where(Hearing.done_at.is_(None), Hearing.at > ctx.now,
+               Hearing.at <= ctx.now + timedelta(days=14))
+        .group_by(Hearing.detainee_id)).all()
+    for pid, at in coming:
+        found.setdefault(pid, (HEARING, at))
+    return _items_for(session, ctx, owner, found)
 
 
 def _texts(session: Session, ctx: Context, owner: int | str) -> list[Item]:
     """What text messages ask of the person's owner: a reply not yet read, a number that
     fails (besides the person's next step, so neither waits behind a look-up)."""
-    person_columns = (Detainee.id, Detainee.a_number, Detainee.family_name,
-                      Detainee.given_name, Detainee.stage, Detainee.owner_id)
+    replies = session.execute(
+        select(SmsReply.detainee_id, func.min(SmsReply.received_at))
+        .where(SmsReply.seen_at.is_(None), SmsReply.detainee_id.is_not(None))
+        .group_by(SmsReply.detainee_id)).all()
+    failing = session.execute(
+        select(SmsConsent.detainee_id, func.min(SmsNumber.updated_at))
+        .join(SmsNumber, SmsNumber.id == SmsConsent.number_id)
+        .where(SmsNumber.status == FAILING).group_by(SmsConsent.detainee_id)).all()
+    return (_items_for(session, ctx, owner, {pid: (READ_REPLY, at) for pid, at in replies})
+            + _items_for(session, ctx, owner, {pid: (CHECK_NUMBER, at) for pid, at in failing}))
+
+
+def _items_for(session: Session, ctx: Context, owner: int | str,
+               found: dict[Any, tuple[Step, datetime]]) -> list[Item]:
+    """The items for people named by a small table (bonds, hearings, texts), read from those
+    few rows first: joined from the people's side, the query would walk every person."""
+    columns = (Detainee.id, Detainee.a_number, Detainee.family_name, Detainee.given_name,
+               Detainee.stage, Detainee.owner_id)
     clause = _owner_clause(ctx, owner)
-    replies = (select(*person_columns, func.min(SmsReply.received_at).label("at"))
-               .join(SmsReply, SmsReply.detainee_id == Detainee.id)
-               .where(Detainee.order_id == ctx.order.id, SmsReply.seen_at.is_(None))
-               .group_by(*person_columns))
-    failing = (select(*person_columns, func.min(SmsNumber.updated_at).label("at"))
-               .join(SmsConsent, SmsConsent.detainee_id == Detainee.id)
-               .join(SmsNumber, SmsNumber.id == SmsConsent.number_id)
-               .where(Detainee.order_id == ctx.order.id, SmsNumber.status == FAILING)
-               .group_by(*person_columns))
+    ids = sorted(pid for pid in found if pid is not None)
     items = []
-    for step, query in ((READ_REPLY, replies), (CHECK_NUMBER, failing)):
+    for start in range(0, len(ids), 1000):
+        query = select(*columns).where(Detainee.order_id == ctx.order.id,
+                                       Detainee.id.in_(ids[start:start + 1000]))
         if clause is not None:
             query = query.where(clause)
-        items += [_item(ctx, row, step, row.at) for row in session.execute(query)]
+        for row in session.execute(query):
+            step, due = found[row.id]
+            items.append(_item(ctx, row, step, due))
     return items
 
 
