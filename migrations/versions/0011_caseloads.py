@@ -33,7 +33,9 @@ def upgrade() -> None:
         batch.create_foreign_key(op.f('fk_detainees_desk_user_id_users'), 'users',
                                  ['desk_user_id'], ['id'], ondelete='SET NULL')
         batch.create_index('ix_detainees_queue', ['order_id', 'stage', 'stage_since'])
-        batch.create_index('ix_detainees_lookups', ['order_id', 'stage', 'next_lookup_at'])
+        batch.create_index('ix_detainees_lookups',
+                           ['order_id', 'stage', 'next_lookup_at', 'stage_since'])
+        batch.create_index('ix_detainees_stage_facility', ['order_id', 'stage', 'facility_id'])
         batch.create_index('ix_detainees_owner', ['owner_id', 'stage', 'stage_since'])
     # The queue reads open findings by kind, not once per person.
     op.create_index('ix_events_kind_detainee_id', 'events', ['kind', 'detainee_id'])
@@ -43,6 +45,7 @@ def downgrade() -> None:
     op.drop_index('ix_events_kind_detainee_id', table_name='events')
     with op.batch_alter_table('detainees') as batch:
         batch.drop_index('ix_detainees_owner')
+        batch.drop_index('ix_detainees_stage_facility')
         batch.drop_index('ix_detainees_lookups')
         batch.drop_index('ix_detainees_queue')
         batch.drop_constraint(op.f('fk_detainees_desk_user_id_users'), type_='foreignkey')

@@ -236,7 +236,8 @@ detainees = Table(
     Index("ix_detainees_order_id_stage", "order_id", "stage"),
     Index("ix_detainees_facility_id", "facility_id"),
     Index("ix_detainees_queue", "order_id", "stage", "stage_since"),
-    Index("ix_detainees_lookups", "order_id", "stage", "next_lookup_at"),
+    Index("ix_detainees_lookups", "order_id", "stage", "next_lookup_at", "stage_since"),
+    Index("ix_detainees_stage_facility", "order_id", "stage", "facility_id"),
     Index("ix_detainees_owner", "owner_id", "stage", "stage_since"),
 )
 

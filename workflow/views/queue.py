@@ -150,13 +150,17 @@ class Context:
         deadline = None if orders.is_stayed(order) else order.deadline
         windows: dict[int | None, datetime | None] = {}
         late: set[int | None] = set()
-        held = session.scalars(select(Facility).where(Facility.id.in_(
-            select(Detainee.facility_id).where(Detainee.order_id == order.id,
-                                               Detainee.stage == Stage.BOND_SET.value))))
-        for facility in [*held, None]:
+        # Windows are per facility, not per person: the facilities of the people with a bond
+        # set (an index of stage and facility), their offices' hours read once.
+        office_hours = dict(session.execute(select(FieldOffice.name, FieldOffice.posting_hours)
+                                            .where(FieldOffice.posting_hours.is_not(None))).all())
+        held = select(Detainee.facility_id).where(
+            Detainee.order_id == order.id, Detainee.stage == Stage.BOND_SET.value).distinct()
+        for facility in [*session.scalars(select(Facility).where(Facility.id.in_(held))), None]:
             key = facility.id if facility is not None else None
             zone = posting.facility_time_zone(facility, order.time_zone)
-            hours = posting.local_posting_hours(facility)
+            hours = (facility.posting_hours or office_hours.get(facility.field_office or "")
+                     if facility is not None else None)
             window = posting.next_window(now, zone, settings, hours)
             windows[key] = window[1] if window else None
             last = posting.last_window_before(order.deadline, zone, settings, hours)
@@ -220,19 +224,6 @@ def _owner_clause(ctx: Context, owner: int | str) -> Any:
     return Detainee.owner_id == owner
 
 
-def _due_order(stage: Stage, ctx: Context) -> Any:
-    """The SQL key that sorts one stage's people in the order of their due times."""
-    if stage in (Stage.INTAKE, Stage.LOCATING):
-        return locating.due_at()
-    if stage is Stage.BOND_SET:
-        closes = sorted(ctx.windows.items(), key=lambda kv: (kv[1] is None, kv[1] or ctx.now))
-        ranks = {key: rank for rank, (key, _) in enumerate(closes) if key is not None}
-        if not ranks:
-            return Detainee.stage_since
-        return case(ranks, value=Detainee.facility_id, else_=len(ranks))
-    return Detainee.stage_since
-
-
 def _candidates(session: Session, ctx: Context, owner: int | str, limit: int) -> list[Any]:
     """Enough people to fill ``limit`` places correctly: each stage's first ``limit`` by due
     time, and its first ``limit`` of those who will miss the deadline (an open at-risk
@@ -242,26 +233,45 @@ def _candidates(session: Session, ctx: Context, owner: int | str, limit: int) ->
     clause = _owner_clause(ctx, owner)
     if clause is not None:
         base = base.where(clause)
-    # Uncorrelated, so it is read once (findings only, by the events' kind index), not once
-    # per person of the stage.
-    finder = aliased(Detainee)
-    at_risk = (select(Event.detainee_id).join(finder, finder.id == Event.detainee_id).where(
-        Event.kind == sweep.FINDING, Event.order_id == ctx.order.id,
-        Event.at >= finder.stage_since,
-        Event.payload["check"].as_string() == sweep.AT_RISK))
+    risky: Any = None
+    if ctx.deadline is not None and not ctx.passed():
+        # Read once, findings only (the events' kind index), not once per stage or person.
+        finder = aliased(Detainee)
+        at_risk = (select(Event.detainee_id).join(finder, finder.id == Event.detainee_id).where(
+            Event.kind == sweep.FINDING, finder.order_id == ctx.order.id,
+            Event.at >= finder.stage_since,
+            Event.payload["check"].as_string() == sweep.AT_RISK))
+        ids = sorted({pid for pid in session.scalars(at_risk) if pid is not None})
+        risky = ids if len(ids) <= _IN_LIST else at_risk
     for stage in _BEFORE_RELEASE:
         query = base.where(Detainee.stage == stage.value)
-        key = _due_order(stage, ctx)
-        groups = [query]
-        if ctx.deadline is not None and not ctx.passed():
-            groups.append(query.where(Detainee.id.in_(at_risk)))
-            if stage is Stage.BOND_SET and ctx.late:
-                groups.append(query.where(Detainee.facility_id.in_(
-                    [f for f in ctx.late if f is not None])))
-        for group in groups:
-            for row in session.execute(group.order_by(key, Detainee.id).limit(limit)):
+        groups = [(query, key) for query, key in _in_due_order(query, stage, ctx)]
+        if risky is not None and (not isinstance(risky, list) or risky):
+            groups += [(q.where(Detainee.id.in_(risky)), k) for q, k in list(groups)]
+        for group, key in groups:
+            for row in session.execute(group.order_by(*key, Detainee.id).limit(limit)):
                 found[row.id] = row
     return list(found.values())
+
+
+_IN_LIST = 5000  # at-risk ids bound as a list up to this many, else the subquery
+
+
+def _in_due_order(query: Any, stage: Stage, ctx: Context) -> list[tuple[Any, Any]]:
+    """The stage's people as queries each sorted by an index in due order: a look-up is due
+    at ``next_lookup_at`` when one is set, else since ``stage_since`` (a ``coalesce`` of the
+    two would sort every person of the stage)."""
+    if stage in (Stage.INTAKE, Stage.LOCATING):
+        return [(query.where(Detainee.next_lookup_at.is_(None)), (Detainee.stage_since,)),
+                (query.where(Detainee.next_lookup_at.is_not(None)),
+                 (Detainee.next_lookup_at, Detainee.stage_since))]
+    if stage is Stage.BOND_SET:  # one due time per facility: each facility's people by id
+        closes = sorted((closes, key) for key, closes in ctx.windows.items()
+                        if key is not None and closes is not None)
+        return [(query.where(Detainee.facility_id == key), ()) for _, key in closes] + [
+            (query.where(Detainee.facility_id.not_in([key for _, key in closes])
+                         | Detainee.facility_id.is_(None)), ())]
+    return [(query, (Detainee.stage_since,))]
 
 
 def _released(session: Session, ctx: Context, owner: int | str) -> list[Item]:
