@@ -184,5 +184,7 @@ def test_the_scheduler_starts_the_local_server_and_sweeps_on_it(env: dict[str, s
     assert found, done.stderr[-3000:]
     assert prefect_server.HINT not in done.stderr
     assert f"sweep: C-1: {PEOPLE} outstanding people checked" in done.stderr
-    assert [r["state_type"] for r in api(found.group(1), "flow_runs/filter")] == ["COMPLETED"]
+    assert f"locate: C-1: {PEOPLE} due for a look-up" in done.stderr
+    runs = api(found.group(1), "flow_runs/filter")  # the sweep and the locate run
+    assert [r["state_type"] for r in runs] == ["COMPLETED", "COMPLETED"]
     assert json.loads(bondtrack(env, "prefect", "status", "--json").stdout)["healthy"] is True

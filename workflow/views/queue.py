@@ -226,8 +226,8 @@ def _owner_clause(ctx: Context, owner: int | str) -> Any:
 
 def _candidates(session: Session, ctx: Context, owner: int | str, limit: int) -> list[Any]:
     """Enough people to fill ``limit`` places correctly: each stage's first ``limit`` by due
-    time, and its first ``limit`` of those who will miss the deadline (an open at-risk
-    finding, or a bond at a facility with no window left before the deadline)."""
+    time (a bond's: each facility's, whose window makes the due time, so one with no window
+    left before the deadline is in), and its first ``limit`` with an open at-risk finding."""
     found: dict[int, Any] = {}
     base = select(*_COLUMNS).where(Detainee.order_id == ctx.order.id)
     clause = _owner_clause(ctx, owner)
@@ -245,7 +245,7 @@ def _candidates(session: Session, ctx: Context, owner: int | str, limit: int) ->
         risky = ids if len(ids) <= _IN_LIST else at_risk
     for stage in _BEFORE_RELEASE:
         query = base.where(Detainee.stage == stage.value)
-        groups = [(query, key) for query, key in _in_due_order(query, stage, ctx)]
+        groups = _in_due_order(query, stage, ctx)
         if risky is not None and (not isinstance(risky, list) or risky):
             groups += [(q.where(Detainee.id.in_(risky)), k) for q, k in list(groups)]
         for group, key in groups:
