@@ -36,10 +36,6 @@ STEPS = queue_view.TABLE
 _RETRIES = 3
 
 
-def _active_ids(session: Session) -> list[int]:
-    return list(session.scalars(select(User.id).where(User.disabled_at.is_(None))))
-
-
 def _people(session: Session, order: CourtOrder, a_numbers: Sequence[str], *, stage: str,
             facility: str, field_office: str, unowned: bool) -> list[Detainee]:
     filtered = bool(stage or facility or field_office or unowned)
@@ -51,8 +47,7 @@ def _people(session: Session, order: CourtOrder, a_numbers: Sequence[str], *, st
     if a_numbers:
         return [orders.find_detainee(session, order, a) for a in dict.fromkeys(a_numbers)]
     return caseloads.select_people(session, order, stage=stage, facility=facility,
-                                   field_office=field_office, unowned=unowned,
-                                   active_owner_ids=_active_ids(session))
+                                   field_office=field_office, only_unowned=unowned)
 
 
 def assign(database: Database, settings: Settings, case: str | None, owners: Sequence[str],
@@ -84,7 +79,8 @@ def assign_in(session: Session, detainee: Detainee, owner: str | None, *, actor:
 def take_in(session: Session, detainee: Detainee, *, actor: Actor, now: datetime) -> str:
     """A volunteer takes an unowned person (or one of a disabled account) for themselves."""
     account = caseloads.owner_account(session, actor.operator)
-    if detainee.owner_id not in (None, account.id) and detainee.owner_id in _active_ids(session):
+    owner = session.get(User, detainee.owner_id) if detainee.owner_id else None
+    if owner is not None and owner.id != account.id and owner.disabled_at is None:
         raise ConflictError(f"person #{detainee.id} already has an owner: ask an attorney"
                             " to reassign them")
     caseloads.assign(session, [detainee], [account], actor=actor, now=now)

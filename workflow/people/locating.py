@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from workflow.core.config import Settings
 from workflow.core.errors import ConfigError, ConflictError, TransitionError, ValidationError
 from workflow.core.stages import Stage
-from workflow.people import tracking
+from workflow.people import caseloads, tracking
 from workflow.record import audit, schema
 from workflow.record.audit import Actor
-from workflow.record.models import CourtOrder, Detainee, Event, Facility, User
+from workflow.record.models import CourtOrder, Detainee, Event, Facility
 
 LOOKUP = "lookup"
 FOUND = "found"
@@ -88,10 +88,7 @@ def record(session: Session, detainee: Detainee, result: str, *, source: str,
         raise ValidationError("a look-up that found the person needs the facility")
     if result != FOUND and facility is not None:
         raise ValidationError(f"a facility goes with the result '{FOUND}' only")
-    stage = Stage(detainee.stage)
-    if stage not in LOOKING and stage not in (Stage.LOCATED, Stage.BOND_SET, Stage.BOND_POSTED):
-        raise TransitionError(f"person #{detainee.id} is {stage.value}: look-ups are for people"
-                              " still held or being looked for")
+    stage = _lookable(detainee)
     at = _checked(at, now)
     note = " ".join((note or "").split()) or None
     moved = ""
@@ -133,10 +130,7 @@ def unconfirmed(session: Session, detainee: Detainee, seen: str, *, actor: Actor
                 now: datetime) -> str:
     """The automated locator found the person at a facility the directory does not know:
     kept for a person to confirm (the queue asks at once), with no change of stage."""
-    stage = Stage(detainee.stage)
-    if stage not in LOOKING and stage not in (Stage.LOCATED, Stage.BOND_SET, Stage.BOND_POSTED):
-        raise TransitionError(f"person #{detainee.id} is {stage.value}: look-ups are for people"
-                              " still held or being looked for")
+    stage = _lookable(detainee)
     seen = " ".join(seen.split())[:300]
     detainee.locator_saw = seen
     detainee.last_lookup_at = now
@@ -148,6 +142,15 @@ def unconfirmed(session: Session, detainee: Detainee, seen: str, *, actor: Actor
                  actor=actor, at=now, now=now)
     session.flush()
     return f"person #{detainee.id}: found at a facility the directory does not know; confirm it"
+
+
+def _lookable(detainee: Detainee) -> Stage:
+    """The person's stage, if a look-up is for them: still held or being looked for."""
+    stage = Stage(detainee.stage)
+    if stage not in LOOKING and stage not in (Stage.LOCATED, Stage.BOND_SET, Stage.BOND_POSTED):
+        raise TransitionError(f"person #{detainee.id} is {stage.value}: look-ups are for people"
+                              " still held or being looked for")
+    return stage
 
 
 def next_lookup(empty: int, at: datetime, cadence: Cadence) -> datetime:
@@ -170,8 +173,6 @@ def _checked(at: datetime | None, now: datetime) -> datetime:
 
 def due_at() -> Any:
     """The SQL for when a person's next look-up is due (people in INTAKE or LOCATING)."""
-    from sqlalchemy import func
-
     return func.coalesce(Detainee.next_lookup_at, Detainee.stage_since)
 
 
@@ -189,11 +190,9 @@ def due_query(order: CourtOrder, now: datetime, *, owner_ids: tuple[int | None, 
              .order_by(when, Detainee.id))
     if owner_ids is not None:
         named = [o for o in owner_ids if o is not None]
-        clauses = [Detainee.owner_id.in_(named)] if named else []
-        if None in owner_ids:  # a disabled account's people are unowned, as everywhere
-            clauses.append(Detainee.owner_id.is_(None))
-            clauses.append(Detainee.owner_id.in_(
-                select(User.id).where(User.disabled_at.is_not(None))))
+        clauses: list[Any] = [Detainee.owner_id.in_(named)] if named else []
+        if None in owner_ids:
+            clauses.extend(caseloads.unowned_clauses())
         query = query.where(or_(*clauses))
     return query
 
@@ -235,8 +234,6 @@ def release_hold(session: Session, detainee_id: int) -> None:
 
 def last_event(session: Session, detainee: Detainee) -> int:
     """The id of the person's latest event (0: none), for a desk form to say what it saw."""
-    from sqlalchemy import func
-
     return session.scalar(select(func.max(Event.id)).where(
         Event.detainee_id == detainee.id)) or 0
 
@@ -260,15 +257,11 @@ def check_desk_form(session: Session, detainee: Detainee, version: str | int | N
 def next_due(session: Session, order: CourtOrder, user_id: int, now: datetime) -> dict[str, Any]:
     """For a desk with nobody to hand out: how many due now are open at another volunteer's
     desk, and when the next look-up (of the user's people or the unowned) falls due."""
-    from sqlalchemy import func
-
     mine = due_query(order, now, owner_ids=(user_id, None), until=now)
     held = session.scalar(select(func.count()).select_from(mine.order_by(None).subquery()))
     later = (select(func.min(due_at())).where(
         Detainee.order_id == order.id, Detainee.stage.in_([s.value for s in LOOKING]),
-        due_at() > now, or_(Detainee.owner_id.is_(None), Detainee.owner_id == user_id,
-                            Detainee.owner_id.in_(select(User.id).where(
-                                User.disabled_at.is_not(None))))))
+        due_at() > now, or_(Detainee.owner_id == user_id, caseloads.unowned())))
     return {"held": held or 0, "next": session.scalar(later)}
 
 

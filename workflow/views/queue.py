@@ -140,6 +140,7 @@ class Context:
     windows: dict[int | None, datetime | None]  # facility id → close of its next window
     late: frozenset[int | None]  # facilities whose last window before the deadline closed
     owners: dict[int, str]  # active owners' e-mails; a disabled owner's people are unowned
+    disabled: frozenset[int]
 
     @classmethod
     def of(cls, session: Session, order: CourtOrder, settings: Settings,
@@ -166,10 +167,15 @@ class Context:
             last = posting.last_window_before(order.deadline, zone, settings, hours)
             if deadline is not None and (last is None or last[1] <= now):
                 late.add(key)
-        owners = dict(session.execute(select(User.id, User.email)
-                                      .where(User.disabled_at.is_(None))).all())
+        owners, disabled = {}, set()
+        for user_id, email, disabled_at in session.execute(
+                select(User.id, User.email, User.disabled_at)):
+            if disabled_at is None:
+                owners[user_id] = email
+            else:
+                disabled.add(user_id)
         return cls(order, now, locating.Cadence.of(settings), stale, deadline, windows,
-                   frozenset(late), owners)
+                   frozenset(late), owners, frozenset(disabled))
 
     def capped(self, due: datetime) -> datetime:
         return min(due, self.deadline) if self.deadline is not None else due
@@ -216,12 +222,16 @@ ALL = "all"
 UNOWNED = "unowned"
 
 
-def _owner_clause(ctx: Context, owner: int | str) -> Any:
+def _owner_clauses(ctx: Context, owner: int | str) -> list[Any]:
+    """Whose people, as clauses each read alone by an owner-led index (their OR, or an IN of
+    a subquery, would walk the stage's index instead): none for everyone; the unowned are
+    nobody's and each disabled account's (``caseloads.unowned_clauses``, spelled out)."""
     if owner == ALL:
-        return None
+        return []
     if owner == UNOWNED:
-        return or_(Detainee.owner_id.is_(None), Detainee.owner_id.not_in(list(ctx.owners)))
-    return Detainee.owner_id == owner
+        return [Detainee.owner_id.is_(None),
+                *(Detainee.owner_id == user_id for user_id in sorted(ctx.disabled))]
+    return [Detainee.owner_id == owner]
 
 
 def _candidates(session: Session, ctx: Context, owner: int | str, limit: int) -> list[Any]:
@@ -230,9 +240,7 @@ def _candidates(session: Session, ctx: Context, owner: int | str, limit: int) ->
     left before the deadline is in), and its first ``limit`` with an open at-risk finding."""
     found: dict[int, Any] = {}
     base = select(*_COLUMNS).where(Detainee.order_id == ctx.order.id)
-    clause = _owner_clause(ctx, owner)
-    if clause is not None:
-        base = base.where(clause)
+    bases = [base.where(clause) for clause in _owner_clauses(ctx, owner)] or [base]
     risky: Any = None
     if ctx.deadline is not None and not ctx.passed():
         # Read once, findings only (the events' kind index), not once per stage or person.
@@ -243,9 +251,8 @@ def _candidates(session: Session, ctx: Context, owner: int | str, limit: int) ->
             Event.payload["check"].as_string() == sweep.AT_RISK))
         ids = sorted({pid for pid in session.scalars(at_risk) if pid is not None})
         risky = ids if len(ids) <= _IN_LIST else at_risk
-    for stage in _BEFORE_RELEASE:
-        query = base.where(Detainee.stage == stage.value)
-        groups = _in_due_order(query, stage, ctx)
+    for stage, base in ((stage, base) for stage in _BEFORE_RELEASE for base in bases):
+        groups = _in_due_order(base.where(Detainee.stage == stage.value), stage, ctx)
         if risky is not None and (not isinstance(risky, list) or risky):
             groups += [(q.where(Detainee.id.in_(risky)), k) for q, k in list(groups)]
         for group, key in groups:
@@ -266,11 +273,11 @@ def _in_due_order(query: Any, stage: Stage, ctx: Context) -> list[tuple[Any, Any
                 (query.where(Detainee.next_lookup_at.is_not(None)),
                  (Detainee.next_lookup_at, Detainee.stage_since))]
     if stage is Stage.BOND_SET:  # one due time per facility: each facility's people by id
-        closes = sorted((closes, key) for key, closes in ctx.windows.items()
-                        if key is not None and closes is not None)
-        return [(query.where(Detainee.facility_id == key), ()) for _, key in closes] + [
-            (query.where(Detainee.facility_id.not_in([key for _, key in closes])
-                         | Detainee.facility_id.is_(None)), ())]
+        # Equality on each facility (none: IS NULL), never a NOT IN: a range sorted by id
+        # would walk the primary key past every other stage's people.
+        return [(query.where(Detainee.facility_id.is_(None) if key is None
+                             else Detainee.facility_id == key), ())
+                for key in sorted(ctx.windows, key=lambda k: (k is not None, k or 0))]
     return [(query, (Detainee.stage_since,))]
 
 
@@ -317,14 +324,14 @@ def _items_for(session: Session, ctx: Context, owner: int | str,
     few rows first: joined from the people's side, the query would walk every person."""
     columns = (Detainee.id, Detainee.a_number, Detainee.family_name, Detainee.given_name,
                Detainee.stage, Detainee.owner_id)
-    clause = _owner_clause(ctx, owner)
+    clauses = _owner_clauses(ctx, owner)
     ids = sorted(pid for pid in found if pid is not None)
     items = []
     for start in range(0, len(ids), 1000):
         query = select(*columns).where(Detainee.order_id == ctx.order.id,
                                        Detainee.id.in_(ids[start:start + 1000]))
-        if clause is not None:
-            query = query.where(clause)
+        if clauses:
+            query = query.where(or_(*clauses))
         for row in session.execute(query):
             step, due = found[row.id]
             items.append(_item(ctx, row, step, due))
