@@ -3,8 +3,6 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
-# Test workers: one per core. Tests marked serial (they kill or time processes) run after, alone.
-JOBS   ?= auto
 # axe-core from its npm package: the browser tests inject it to check WCAG 2.1 AA.
 AXE    := .cache/axe/node_modules/axe-core/axe.min.js
 
@@ -13,21 +11,27 @@ AXE    := .cache/axe/node_modules/axe-core/axe.min.js
 demo: $(STAMP)
 	$(VENV)/bin/bondtrack demo
 
-# Lint first (seconds), then both test passes. Both passes always run, so one failure hides
-# nothing of the other. A pass that collects no test (pytest's exit 5) fails the run, unless
-# PYTEST_ARGS chose a subset, which may leave one pass empty.
+# Lint and both test passes. Lint runs beside the parallel pass (whose workers wait on servers
+# and subprocesses a fifth of the time) and its output follows that pass. Every part always
+# runs, so one failure hides nothing of another. A pass that collects no test (pytest's exit 5)
+# fails the run, unless PYTEST_ARGS chose a subset, which may leave one pass empty.
 # bondtrack's own modules are byte-compiled first, as an installed package's are: under
 # PYTHONDONTWRITEBYTECODE (set on the CI machine) an editable install would compile them again
-# in every process a test starts. In the parallel pass a worker whose queue runs dry takes tests
-# from the other's (worksteal); slow modules run first (tests/conftest.py), so both cores stay
-# busy to the end.
+# in every process a test starts. The parallel pass runs a worker more than the cores
+# (JOBS), as a worker is often waiting; one whose queue runs dry takes tests from the
+# others' (worksteal), and slow modules run first (tests/conftest.py), so the cores stay busy
+# to the end. The serial tests (they kill and time processes) run two at a time: each must
+# hold with one core busy anyway, which is what the other one is.
 EMPTY_OK := $(if $(strip $(PYTEST_ARGS)),5,none)
-test: $(STAMP) deps $(AXE) lint
+JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
+test: $(STAMP) deps $(AXE)
 	@$(PY) -m compileall -q workflow tests
-	@failed=0; \
+	@mkdir -p .cache; failed=0; \
+	$(MAKE) --no-print-directory lint > .cache/lint.log 2>&1 & lint=$$!; \
 	$(PY) -m pytest -n $(JOBS) --dist worksteal -m "not serial" $(PYTEST_ARGS) || \
 	  case $$? in $(EMPTY_OK)) ;; *) failed=1 ;; esac; \
-	$(PY) -m pytest -m serial $(PYTEST_ARGS) || \
+	wait $$lint || failed=1; cat .cache/lint.log; \
+	$(PY) -m pytest -n 2 --dist worksteal -m serial $(PYTEST_ARGS) || \
 	  case $$? in $(EMPTY_OK)) ;; *) failed=1 ;; esac; \
 	exit $$failed
 

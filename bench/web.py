@@ -100,10 +100,7 @@ def page_seconds(people: int, workdir: Path) -> tuple[float, str, float | None]:
         counts = Counter(session.scalars(select(Detainee.stage)).all())
         stage, _ = counts.most_common(1)[0]
         total = session.scalar(select(func.count()).select_from(Detainee))
-    client = create_app(settings, database).test_client()
-    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
-    assert client.post("/login", data={"email": "bench@bondtrack.invalid", "password": PASSWORD,
-                                       "csrf": token}).status_code == 303
+    client = signed_in(create_app(settings, database), "bench@bondtrack.invalid", PASSWORD)
     url = f"/people?order={order_id}&stage={stage}&page=2"
     assert client.get(url).status_code == 200
     times = []
@@ -117,6 +114,15 @@ def page_seconds(people: int, workdir: Path) -> tuple[float, str, float | None]:
     desk = desk_seconds(client) if people == SIZES[0] else None
     database.dispose()
     return statistics.median(times), f"{total} people, {counts[stage]} in {stage}", desk
+
+
+def signed_in(app, email: str, password: str):  # type: ignore[no-untyped-def]
+    """A test client of ``app`` signed in as ``email``."""
+    client = app.test_client()
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    assert client.post("/login", data={"email": email, "password": password,
+                                       "csrf": token}).status_code == 303
+    return client
 
 
 def desk_seconds(client) -> float:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from tests import pgcluster
 
@@ -17,26 +17,35 @@ BACKENDS = ("sqlite", "postgresql")
 DEADLINE = datetime(2025, 11, 21, 18, 0, tzinfo=UTC)  # noon in Chicago (CST)
 CASE = "1:18-cv-03757"
 _counter = itertools.count()
+_admins: dict[str, Engine] = {}
+
+
+def _admin(pg: pgcluster.Cluster) -> Engine:
+    """One connection per cluster for making and dropping databases (a new one each time
+    cost two connects per test); pre-pinged, as an outage test halts the server."""
+    url = pg.url()
+    if url not in _admins:
+        _admins[url] = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True,
+                                     pool_size=1)
+    return _admins[url]
 
 
 def new_pg_database(pg: pgcluster.Cluster, template: str | None) -> str:
-    """A fresh database (a copy of ``template`` if given); returns its URL."""
+    """A fresh database (a copy of ``template`` if given); returns its URL. A file copy
+    (with ``fsync`` off) takes half the time of PostgreSQL 15's default, which logs every
+    page of the template."""
     name = f"test_{next(_counter)}"
-    engine = create_engine(pg.url(), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        suffix = f" TEMPLATE {template}" if template else ""
+    with _admin(pg).connect() as conn:
+        suffix = f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""
         conn.execute(text(f"CREATE DATABASE {name}{suffix}"))
-    engine.dispose()
     return pg.url(name)
 
 
 def drop_pg_database(pg: pgcluster.Cluster, url: str) -> None:
     """Drop a test database (its connections first), so long runs do not fill the cluster."""
     name = url.rsplit("/", 1)[1]
-    engine = create_engine(pg.url(), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
+    with _admin(pg).connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    engine.dispose()
 
 
 class Cli:

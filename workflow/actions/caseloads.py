@@ -182,8 +182,6 @@ def record_lookup_in(session: Session, settings: Settings, detainee: Detainee, r
                      actor: Actor, now: datetime) -> str:
     """One look-up inside the caller's transaction (the browser checks the page's version
     first)."""
-    locating.check_result(result)
-    locating.check_source(source)
     place = facilities.resolve(session, facility) if facility and facility.strip() else None
     when = dates.parse_instant(at, detainee.court_order.time_zone) if at and at.strip() else None
     return locating.record(session, detainee, result, source=source, facility=place,

@@ -138,6 +138,7 @@ class Context:
     stale: dict[str, timedelta]
     deadline: datetime | None  # None while the order is stayed
     windows: dict[int | None, datetime | None]  # facility id → close of its next window
+    opens: dict[int | None, tuple[datetime, datetime]]  # … and that window, opening and close
     late: frozenset[int | None]  # facilities whose last window before the deadline closed
     owners: dict[int, str]  # active owners' e-mails; a disabled owner's people are unowned
     disabled: frozenset[int]
@@ -150,6 +151,7 @@ class Context:
                  for stage in _BEFORE_RELEASE}
         deadline = None if orders.is_stayed(order) else order.deadline
         windows: dict[int | None, datetime | None] = {}
+        opens: dict[int | None, tuple[datetime, datetime]] = {}
         late: set[int | None] = set()
         # Windows are per facility, not per person: the facilities of the people with a bond
         # set (an index of stage and facility), their offices' hours read once.
@@ -164,6 +166,8 @@ class Context:
                      if facility is not None else None)
             window = posting.next_window(now, zone, settings, hours)
             windows[key] = window[1] if window else None
+            if window:
+                opens[key] = window
             last = posting.last_window_before(order.deadline, zone, settings, hours)
             if deadline is not None and (last is None or last[1] <= now):
                 late.add(key)
@@ -174,7 +178,7 @@ class Context:
                 owners[user_id] = email
             else:
                 disabled.add(user_id)
-        return cls(order, now, locating.Cadence.of(settings), stale, deadline, windows,
+        return cls(order, now, locating.Cadence.of(settings), stale, deadline, windows, opens,
                    frozenset(late), owners, frozenset(disabled))
 
     def capped(self, due: datetime) -> datetime:
@@ -361,11 +365,11 @@ def queue(session: Session, order: CourtOrder, settings: Settings, now: datetime
             item.misses_deadline |= item.detainee_id in risky and item.stage in _BEFORE_RELEASE
     items.sort(key=lambda item: (not item.misses_deadline, item.due, item.detainee_id))
     chosen = items[:limit]
-    _annotate(session, ctx, chosen, settings)
+    _annotate(session, ctx, chosen)
     return chosen
 
 
-def _annotate(session: Session, ctx: Context, items: Sequence[Item], settings: Settings) -> None:
+def _annotate(session: Session, ctx: Context, items: Sequence[Item]) -> None:
     """Details for the few items shown: the bond to post and its window, the office to call,
     and the open findings that make an action urgent."""
     ids = [item.detainee_id for item in items]
@@ -381,9 +385,7 @@ def _annotate(session: Session, ctx: Context, items: Sequence[Item], settings: S
         person = people[item.detainee_id]
         if item.step is POST_BOND and person.active_bond is not None:
             bond = person.active_bond
-            window = posting.next_window(
-                ctx.now, posting.facility_time_zone(person.facility, ctx.order.time_zone),
-                settings, posting.local_posting_hours(person.facility))
+            window = ctx.opens.get(person.facility_id)  # a bond set: its facility was read
             parts = [f"${(bond.amount_cents or 0) / 100:,.0f}"]
             if bond.obligor_name:
                 parts.append(f"obligor {bond.obligor_name}")
