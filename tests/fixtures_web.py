@@ -3,7 +3,6 @@ Flask test clients signed in as each; plus a real waitress server in its own pro
 
 from __future__ import annotations
 
-import functools
 import re
 import socket
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from tests.support import one_hash_per_password
 from workflow.core import clock
 from workflow.core.config import Settings
 from workflow.record import db, users
@@ -40,19 +40,10 @@ def email(role: str) -> str:
     return f"{role}@bondtrack.test"
 
 
-@functools.cache
-def _password_hash() -> str:
-    """PASSWORD's argon2id hash, computed once per process by the real function."""
-    return users.hash_password(PASSWORD)
-
-
 def add_accounts(database: db.Database) -> None:
-    """One account per role, through the real ``add_user``. Their four argon2id hashes of the
-    same PASSWORD are one hash made once: at argon2's memory-hard cost, four per test were most
-    of the setup of every web test (signing in still verifies at full cost)."""
-    hashed = _password_hash()
+    """One account per role, through the real ``add_user``, sharing one hash of PASSWORD."""
     with pytest.MonkeyPatch.context() as patch, database.write() as session:
-        patch.setattr(users, "hash_password", lambda password, address="": hashed)
+        one_hash_per_password(patch)
         for role in ROLES:
             users.add_user(session, email(role), role, PASSWORD, actor=Actor("tester"),
                            now=clock.now())

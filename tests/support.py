@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, create_engine, text
 
@@ -59,3 +60,24 @@ class Cli:
         if ok and result.exit_code != 0:
             raise AssertionError(f"bondtrack {' '.join(map(str, args))} failed:\n{result.output}")
         return result
+
+
+_hashes: dict[str, str] = {}
+
+
+def one_hash_per_password(patch: pytest.MonkeyPatch) -> None:
+    """Accounts made while ``patch`` holds share one real argon2id hash per password, made
+    once per process: at argon2's memory-hard cost, four accounts were most of a test's set-up.
+    Each password is still checked, and signing in still verifies at full cost."""
+    from workflow.core import passwords
+    from workflow.record import users
+
+    real = users.hash_password
+
+    def hashed(password: str, email: str = "") -> str:
+        passwords.check(password, email)
+        if password not in _hashes:
+            _hashes[password] = real(password, email)
+        return _hashes[password]
+
+    patch.setattr(users, "hash_password", hashed)
