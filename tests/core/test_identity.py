@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workflow.core.identity import (
+    fold,
     format_a_number,
     normalize_a_number,
     normalize_language,
@@ -114,3 +115,19 @@ def test_an_unknown_language_is_kept_as_written_in_lower_case() -> None:
 def test_an_empty_language_is_refused() -> None:
     with pytest.raises(ValueError, match="empty"):
         normalize_language("  ")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("García López", "garcia lopez"), ("NÚÑEZ  José", "nunez jose"), ("Straße", "strasse"),
+    ("Nguyễn Thị", "nguyen thi"), ("ﬁlomena", "filomena"), ("Zoë\tO'Brien", "zoe o'brien"),
+    ("Δήμητρα", "δημητρα"), ("", "")])
+def test_search_folds_accents_case_and_spaces(text: str, expected: str) -> None:
+    assert fold(text) == expected
+
+
+@given(st.text())
+def test_folding_drops_exactly_the_combining_marks_of_the_decomposed_text(text: str) -> None:
+    """The fast paths (plain ASCII; a cached table of marks) agree with the definition."""
+    bare = "".join(ch for ch in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(ch))
+    assert fold(text) == " ".join(bare.casefold().split())
