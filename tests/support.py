@@ -42,6 +42,18 @@ def new_pg_database(pg: pgcluster.Cluster, template: str | None) -> str:
     return pg.url(name)
 
 
+def copy_pg_database(pg: pgcluster.Cluster, source: str, target: str) -> None:
+    """``target`` made again as a copy of ``source`` (URLs of two databases of ``pg``); the
+    source's own connections are ended first, as a template must have none."""
+    source_name, target_name = source.rsplit("/", 1)[1], target.rsplit("/", 1)[1]
+    with _admin(pg).connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                          " WHERE datname = :name"), {"name": source_name})
+        conn.execute(text(f"DROP DATABASE IF EXISTS {target_name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {target_name} TEMPLATE {source_name}"
+                          " STRATEGY FILE_COPY"))
+
+
 def drop_pg_database(pg: pgcluster.Cluster, url: str) -> None:
     """Drop a test database (its connections first), so long runs do not fill the cluster."""
     name = url.rsplit("/", 1)[1]
