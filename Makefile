@@ -11,27 +11,29 @@ AXE    := .cache/axe/node_modules/axe-core/axe.min.js
 demo: $(STAMP)
 	$(VENV)/bin/bondtrack demo
 
-# Lint and both test passes. Lint runs beside the parallel pass (whose workers wait on servers
-# and subprocesses a fifth of the time) and its output follows that pass. Every part always
-# runs, so one failure hides nothing of another. A pass that collects no test (pytest's exit 5)
-# fails the run, unless PYTEST_ARGS chose a subset, which may leave one pass empty.
+# Lint and both test passes. Lint runs beside the parallel pass and its output follows that
+# pass. Every part always runs, so one failure hides nothing of another. A pass that collects
+# no test (pytest's exit 5) fails the run, unless PYTEST_ARGS chose a subset, which may leave
+# one pass empty.
 # bondtrack's own modules are byte-compiled first, as an installed package's are: under
 # PYTHONDONTWRITEBYTECODE (set on the CI machine) an editable install would compile them again
-# in every process a test starts. The parallel pass runs a worker more than the cores
-# (JOBS), as a worker is often waiting; one whose queue runs dry takes tests from the
-# others' (worksteal), and slow modules run first (tests/conftest.py), so the cores stay busy
-# to the end. The serial tests (they kill and time processes) run two at a time: each must
-# hold with one core busy anyway, which is what the other one is.
+# in every process a test starts. pytest runs without that setting, so it keeps the test
+# modules it rewrites for their asserts (about 5 s of each worker's start). The parallel pass
+# runs a worker more than the cores (JOBS), as a worker is often waiting; one whose queue runs
+# dry takes tests from the others' (worksteal), and slow modules run first (tests/conftest.py),
+# so the cores stay busy to the end. The serial tests (they kill and time processes) run two at
+# a time: each must hold with one core busy anyway, which is what the other one is.
 EMPTY_OK := $(if $(strip $(PYTEST_ARGS)),5,none)
+TEST_ENV := env -u PYTHONDONTWRITEBYTECODE
 JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: $(STAMP) deps $(AXE)
 	@$(PY) -m compileall -q workflow tests
 	@mkdir -p .cache; failed=0; \
 	$(MAKE) --no-print-directory lint > .cache/lint.log 2>&1 & lint=$$!; \
-	$(PY) -m pytest -n $(JOBS) --dist worksteal -m "not serial" $(PYTEST_ARGS) || \
+	$(TEST_ENV) $(PY) -m pytest -n $(JOBS) --dist worksteal -m "not serial" $(PYTEST_ARGS) || \
 	  case $$? in $(EMPTY_OK)) ;; *) failed=1 ;; esac; \
 	wait $$lint || failed=1; cat .cache/lint.log; \
-	$(PY) -m pytest -n 2 --dist worksteal -m serial $(PYTEST_ARGS) || \
+	$(TEST_ENV) $(PY) -m pytest -n 2 --dist worksteal -m serial $(PYTEST_ARGS) || \
 	  case $$? in $(EMPTY_OK)) ;; *) failed=1 ;; esac; \
 	exit $$failed
 
