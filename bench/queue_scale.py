@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.web import SIZES, build, signed_in  # noqa: E402 (after the path is set)
+from bench.web import SIZES, build, median_get, signed_in  # noqa: E402 (after the path is set)
 
 GOAL = 2.0
 PAGE_RUNS = 31
@@ -54,12 +54,7 @@ def measure(people: int, workdir: Path) -> tuple[float, float]:
                         .execution_options(synchronize_session=False))
     client = signed_in(create_app(settings, database), EMAIL, PASSWORD)
     assert client.get("/queue").status_code == 200
-    times = []
-    for _ in range(PAGE_RUNS):
-        start = time.perf_counter()
-        answer = client.get("/queue")
-        times.append(time.perf_counter() - start)
-        assert answer.status_code == 200
+    page, _ = median_get(client, "/queue", PAGE_RUNS)
     database.dispose()
     env = {**os.environ, "BONDTRACK_HOME": str(home), "BONDTRACK_DATABASE_URL": ""}
     argv = [BONDTRACK, "queue", "--json"]
@@ -69,7 +64,7 @@ def measure(people: int, workdir: Path) -> tuple[float, float]:
         start = time.perf_counter()
         subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
         runs.append(time.perf_counter() - start)
-    return statistics.median(times), statistics.median(runs)
+    return page, statistics.median(runs)
 
 
 def main() -> int:

@@ -103,17 +103,12 @@ def page_seconds(people: int, workdir: Path) -> tuple[float, str, float | None]:
     client = signed_in(create_app(settings, database), "bench@bondtrack.invalid", PASSWORD)
     url = f"/people?order={order_id}&stage={stage}&page=2"
     assert client.get(url).status_code == 200
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        answer = client.get(url)
-        times.append(time.perf_counter() - start)
-        assert answer.status_code == 200
+    seconds, answer = median_get(client, url, RUNS)
     rows = answer.text.count('<td><a href="/people/')
     assert rows == 50, rows
     desk = desk_seconds(client) if people == SIZES[0] else None
     database.dispose()
-    return statistics.median(times), f"{total} people, {counts[stage]} in {stage}", desk
+    return seconds, f"{total} people, {counts[stage]} in {stage}", desk
 
 
 def signed_in(app, email: str, password: str):  # type: ignore[no-untyped-def]
@@ -130,13 +125,18 @@ def desk_seconds(client) -> float:  # type: ignore[no-untyped-def]
     load renews the hold, as a volunteer's next page load after a look-up would take it)."""
     first = client.get("/locator")
     assert first.status_code == 200 and 'action="/locator/' in first.text, first.text[-500:]
+    return median_get(client, "/locator", RUNS)[0]
+
+
+def median_get(client, url: str, runs: int):  # type: ignore[no-untyped-def]
+    """The median seconds of ``runs`` GETs of ``url`` (each answering 200), and the last answer."""
     times = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         start = time.perf_counter()
-        answer = client.get("/locator")
+        answer = client.get(url)
         times.append(time.perf_counter() - start)
         assert answer.status_code == 200
-    return statistics.median(times)
+    return statistics.median(times), answer
 
 
 def main() -> int:

@@ -590,12 +590,19 @@ def _left_by_the_texts(database: db.Database) -> str:
     return "all sent" if sent == TEXTS else f"{'some' if sent else 'none'} sent"
 
 
+# Two trials check side by side, in threads. Making a Flask app compiles its URL rules with
+# ast.parse, which on CPython 3.11 is not safe in two threads at once ("AST constructor
+# recursion depth mismatch", python/cpython#106905): one app at a time.
+_MAKING_AN_APP = Lock()
+
+
 def _report_delivered(database: db.Database, provider: StandIn) -> None:
     """The provider reports every text it accepted as delivered, signed, to the StatusCallback
     URL it was given (through bondtrack's web app), as Twilio does after the worker's death."""
     from workflow.web import create_app
 
-    client = create_app(database.settings, database).test_client()
+    with _MAKING_AN_APP:
+        client = create_app(database.settings, database).test_client()
     for request in provider.sent():
         if "_sid" in request:
             url, fields = request["StatusCallback"], callback_fields(request["_sid"], "delivered")
