@@ -192,11 +192,7 @@ field_offices = Table(
 # owned yet) pays for none of them, and a query naming an owner still uses them. Migration
 # 0012 makes them partial on PostgreSQL too; naming ``postgresql_where`` here would import
 # SQLAlchemy's PostgreSQL dialect into every command (30 ms of `bondtrack status`).
-_OWNED = "owner_id IS NOT NULL"
-
-
-def _only(condition: str) -> dict[str, Any]:
-    return {"sqlite_where": text(condition)}
+_OWNED_ONLY: dict[str, Any] = {"sqlite_where": text("owner_id IS NOT NULL")}
 
 
 detainees = Table(
@@ -251,11 +247,11 @@ detainees = Table(
     Index("ix_detainees_stage_facility", "order_id", "stage", "facility_id"),
     # One owner's queue, by the same three orders (the owner first: a staff member's people
     # are read without walking the stages' other people).
-    Index("ix_detainees_owner", "owner_id", "order_id", "stage", "stage_since", **_only(_OWNED)),
+    Index("ix_detainees_owner", "owner_id", "order_id", "stage", "stage_since", **_OWNED_ONLY),
     Index("ix_detainees_owner_lookups", "owner_id", "order_id", "stage", "next_lookup_at",
-          "stage_since", **_only(_OWNED)),
+          "stage_since", **_OWNED_ONLY),
     Index("ix_detainees_owner_facility", "owner_id", "order_id", "stage", "facility_id",
-          **_only(_OWNED)),
+          **_OWNED_ONLY),
 )
 
 bonds = Table(

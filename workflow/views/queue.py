@@ -137,8 +137,8 @@ class Context:
     cadence: locating.Cadence
     stale: dict[str, timedelta]
     deadline: datetime | None  # None while the order is stayed
-    windows: dict[int | None, datetime | None]  # facility id → close of its next window
-    opens: dict[int | None, tuple[datetime, datetime]]  # … and that window, opening and close
+    # facility id → its next posting window (opens, closes), None if it has none
+    windows: dict[int | None, tuple[datetime, datetime] | None]
     late: frozenset[int | None]  # facilities whose last window before the deadline closed
     owners: dict[int, str]  # active owners' e-mails; a disabled owner's people are unowned
     disabled: frozenset[int]
@@ -150,8 +150,7 @@ class Context:
         stale = {stage.value: timedelta(hours=limits[f"stale_hours_{stage.value.lower()}"])
                  for stage in _BEFORE_RELEASE}
         deadline = None if orders.is_stayed(order) else order.deadline
-        windows: dict[int | None, datetime | None] = {}
-        opens: dict[int | None, tuple[datetime, datetime]] = {}
+        windows: dict[int | None, tuple[datetime, datetime] | None] = {}
         late: set[int | None] = set()
         # Windows are per facility, not per person: the facilities of the people with a bond
         # set (an index of stage and facility), their offices' hours read once.
@@ -164,10 +163,7 @@ class Context:
             zone = posting.facility_time_zone(facility, order.time_zone)
             hours = (facility.posting_hours or office_hours.get(facility.field_office or "")
                      if facility is not None else None)
-            window = posting.next_window(now, zone, settings, hours)
-            windows[key] = window[1] if window else None
-            if window:
-                opens[key] = window
+            windows[key] = posting.next_window(now, zone, settings, hours)
             last = posting.last_window_before(order.deadline, zone, settings, hours)
             if deadline is not None and (last is None or last[1] <= now):
                 late.add(key)
@@ -178,8 +174,13 @@ class Context:
                 owners[user_id] = email
             else:
                 disabled.add(user_id)
-        return cls(order, now, locating.Cadence.of(settings), stale, deadline, windows, opens,
+        return cls(order, now, locating.Cadence.of(settings), stale, deadline, windows,
                    frozenset(late), owners, frozenset(disabled))
+
+    def closes(self, facility_id: int | None) -> datetime | None:
+        """When the facility's next posting window closes (None: no window known)."""
+        window = self.windows.get(facility_id)
+        return window[1] if window else None
 
     def capped(self, due: datetime) -> datetime:
         return min(due, self.deadline) if self.deadline is not None else due
@@ -206,7 +207,7 @@ def next_step(ctx: Context, person: Any) -> tuple[Step, datetime, bool] | None:
         due = person.stage_since + ctx.stale[stage]
     elif stage == Stage.BOND_SET.value:
         step = POST_BOND
-        closes = ctx.windows.get(person.facility_id)
+        closes = ctx.closes(person.facility_id)
         due = closes if closes is not None else ctx.now
         if ctx.deadline is not None and person.facility_id in ctx.late:
             return step, ctx.capped(due), True
@@ -385,7 +386,7 @@ def _annotate(session: Session, ctx: Context, items: Sequence[Item]) -> None:
         person = people[item.detainee_id]
         if item.step is POST_BOND and person.active_bond is not None:
             bond = person.active_bond
-            window = ctx.opens.get(person.facility_id)  # a bond set: its facility was read
+            window = ctx.windows.get(person.facility_id)  # a bond set: its facility was read
             parts = [f"${(bond.amount_cents or 0) / 100:,.0f}"]
             if bond.obligor_name:
                 parts.append(f"obligor {bond.obligor_name}")
@@ -439,8 +440,8 @@ def _stage_counts(session: Session, ctx: Context, group: Any) -> Iterable[tuple[
         if ctx.passed():
             due_col = overdue_col = func.count()
         elif when is None:  # a posting window: due when it closes within a day
-            soon_ids = [f for f, closes in ctx.windows.items()
-                        if f is not None and closes is not None and closes <= soon]
+            soon_ids = [f for f, window in ctx.windows.items()
+                        if f is not None and window is not None and window[1] <= soon]
             due_col = func.sum(case((Detainee.facility_id.in_(soon_ids), 1), else_=0)) \
                 if soon_ids else func.sum(0)
             overdue_col = func.sum(0)
