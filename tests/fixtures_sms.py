@@ -121,8 +121,14 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            fields = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            if len(raw) < length:
+                # The sender died mid-request (a crash trial's kill in another thread): an
+                # API request that never arrived whole sends nothing.
+                self.close_connection = True
+                return None
+            fields = {k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
             match = _PATH.fullmatch(self.path)
             if not match:
                 return self._answer(404, {"code": 20404, "message": "not found"})
