@@ -17,7 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from tests.support import one_hash_per_password
+from tests.support import cheap_hashes
 from workflow.core import clock
 from workflow.core.config import Settings
 from workflow.record import db, users
@@ -41,9 +41,9 @@ def email(role: str) -> str:
 
 
 def add_accounts(database: db.Database) -> None:
-    """One account per role, through the real ``add_user``, sharing one hash of PASSWORD."""
+    """One account per role, through the real ``add_user``, its password hashed cheaply."""
     with pytest.MonkeyPatch.context() as patch, database.write() as session:
-        one_hash_per_password(patch)
+        cheap_hashes(patch)
         for role in ROLES:
             users.add_user(session, email(role), role, PASSWORD, actor=Actor("tester"),
                            now=clock.now())
@@ -114,9 +114,13 @@ class Web:
 
 
 @pytest.fixture
-def web(cli, court_order, database, settings, tmp_path: Path) -> Web:  # type: ignore[no-untyped-def]
-    """An order with three people at two facilities (field offices Miami and Phoenix)."""
+def web(cli, court_order, database, settings, tmp_path: Path,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> Web:
+    """An order with three people at two facilities (field offices Miami and Phoenix), and
+    every password hashed cheaply while the test runs (``cheap_hashes``)."""
     from workflow.web import create_app
+
+    cheap_hashes(monkeypatch)
 
     cli("import", write_people(tmp_path / "people.csv"))
     with database.write() as session:

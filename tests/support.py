@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,6 +64,20 @@ def drop_pg_database(pg: pgcluster.Cluster, url: str) -> None:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
+def shared_root(factory: pytest.TempPathFactory) -> Path:
+    """The folder every xdist worker of this run shares (the run's own one without xdist)."""
+    base = factory.getbasetemp()
+    return base.parent if base.name.startswith("popen-") else base
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (across the run's processes) while inside."""
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 class Cli:
     def __init__(self) -> None:
         self.runner = CliRunner()
@@ -74,22 +91,17 @@ class Cli:
         return result
 
 
-_hashes: dict[str, str] = {}
+def cheap_hashes(patch: pytest.MonkeyPatch) -> None:
+    """While ``patch`` holds, passwords are hashed, and unknown e-mails checked, with argon2id
+    at its lowest cost (one pass over 8 KiB, not RFC 9106's three over 64 MiB), as Django's
+    test settings swap in a fast hasher: at the real cost each sign-in verified for 0.2 s of
+    CPU, about 500 times in the web tests. The code is the same (argon2 reads the cost from
+    each hash), the password rules are still checked, and tests/record/test_users.py proves
+    the real cost where it is the point."""
+    from argon2 import PasswordHasher
 
-
-def one_hash_per_password(patch: pytest.MonkeyPatch) -> None:
-    """Accounts made while ``patch`` holds share one real argon2id hash per password, made
-    once per process: at argon2's memory-hard cost, four accounts were most of a test's set-up.
-    Each password is still checked, and signing in still verifies at full cost."""
-    from workflow.core import passwords
     from workflow.record import users
 
-    real = users.hash_password
-
-    def hashed(password: str, email: str = "") -> str:
-        passwords.check(password, email)
-        if password not in _hashes:
-            _hashes[password] = real(password, email)
-        return _hashes[password]
-
-    patch.setattr(users, "hash_password", hashed)
+    patch.setattr(users, "_hasher",
+                  lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    patch.setattr(users, "_DUMMY", [])  # the unknown e-mail's hash, at the same cost

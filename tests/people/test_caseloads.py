@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_foundation import HEADER, events_of, person, write_csv
-from tests.support import README, Cli, one_hash_per_password
+from tests.support import README, Cli, cheap_hashes
 from workflow.record import db
 
 JOSE, ANA, LUIS = "012345678", "098765432", "023456789"
@@ -29,7 +29,7 @@ def day(cli: Cli, court_order: str, tmp_path: Path, frozen,  # type: ignore[no-u
         monkeypatch: pytest.MonkeyPatch) -> Cli:
     """Three people in INTAKE, the directory loaded, two staff and a viewer, at START."""
     frozen(START - timedelta(hours=1))
-    one_hash_per_password(monkeypatch)
+    cheap_hashes(monkeypatch)
     cli("init")
     cli("import", write_csv(tmp_path / "list.csv", [HEADER, *ROWS]))
     for email, role in (("vol1@example.org", "staff"), ("vol2@example.org", "staff"),

@@ -8,6 +8,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from workflow.cli import main
+from workflow.core import clock
+from workflow.record import users
 from workflow.record.models import Event, User
 
 PASSWORD = "a long enough password"
@@ -87,3 +89,18 @@ def test_the_demo_step_prints_how_to_open_the_browser_with_an_account_that_works
         for address, role in accounts.ACCOUNTS:
             signed = users.sign_in(session, address, accounts.PASSWORD, None, now=clock.now())
             assert signed.user is not None and signed.user.role == role
+
+
+def test_passwords_are_hashed_and_checked_at_rfc_9106_cost(cli, database) -> None:  # type: ignore[no-untyped-def]
+    """The real cost, which the web tests lower (tests/support.cheap_hashes): argon2id at RFC
+    9106's second recommendation (three passes over 64 MiB, four lanes), for an account and
+    for the hash an unknown e-mail is checked against, so both take as long."""
+    real = "$argon2id$v=19$m=65536,t=3,p=4$"
+    user("add", "ana@example.org", "--role", "staff", "--password-stdin", input=PASSWORD + "\n")
+    with database.write() as session:
+        stored = session.scalar(select(User.password_hash).where(User.email == "ana@example.org"))
+        assert stored is not None and stored.startswith(real)
+        now = clock.now()
+        assert users.sign_in(session, "ana@example.org", PASSWORD, None, now=now).user
+        assert users.sign_in(session, "ana@example.org", PASSWORD + "!", None, now=now).user is None
+    assert users._dummy_hash().startswith(real)
