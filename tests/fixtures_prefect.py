@@ -1,9 +1,13 @@
-"""One Prefect test harness for the whole session (it starts a server: slow), and helpers
-to read back what Prefect recorded about a run.
+"""One Prefect server for the whole run, shared by every xdist worker (a start costs about
+fifteen seconds of CPU), and helpers to read back what Prefect recorded about a run.
 
-Prefect reads its settings when it is first imported, so nothing here imports it
-at module level: the harness fixture points PREFECT_HOME at a temporary folder
-first, so no test ever writes to ~/.prefect.
+The server is bondtrack's own local one (``workflow.runners.prefect_server``), started for a
+home in the run's shared temporary folder: the first process that needs it starts it, the
+others wait on a lock and use it, and the run's controller stops it at the end. Each worker
+is a client of its own (its own PREFECT_HOME), so no test ever writes to ~/.prefect.
+
+Prefect reads its settings when it is first imported, so nothing here imports it at module
+level: the harness sets the client's settings first.
 """
 
 from __future__ import annotations
@@ -17,27 +21,59 @@ from uuid import UUID
 
 import pytest
 
+from tests.support import locked, shared_root
 
-def _starts(factory: pytest.TempPathFactory) -> Path:
-    """Where each harness start is counted: beside every xdist worker's temp root."""
-    base = factory.getbasetemp()
-    return (base.parent if base.name.startswith("popen-") else base) / "prefect-harness-starts"
+
+def _server_settings(root: Path) -> Any:
+    from workflow.core import config
+
+    return config.load({"BONDTRACK_HOME": str(root / "prefect-server")})
 
 
 @pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Flows in this session run against a throwaway Prefect server and database."""
-    with _starts(tmp_path_factory).open("a") as starts:
-        starts.write(f"{os.getpid()}\n")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The API URL of the run's one Prefect server (started here if no process has yet)."""
+    from workflow.runners import prefect_server
+
+    root = shared_root(tmp_path_factory)
+    settings = _server_settings(root)
+    with locked(root / "prefect-server.lock"):
+        server = prefect_server.running(settings)
+        if server is None:
+            with (root / "prefect-server-starts").open("a") as starts:
+                starts.write(f"{os.getpid()}\n")
+            server = prefect_server.start(settings)
+    return server.api_url
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(prefect_api: str, tmp_path_factory: pytest.TempPathFactory
+                    ) -> Iterator[None]:
+    """Flows in this process report to the run's Prefect server, with a client home of its
+    own and results never persisted."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
+        env.setenv("PREFECT_API_URL", prefect_api)
         env.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         env.setenv("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
-        env.delenv("PREFECT_API_URL", raising=False)
-        from prefect.testing.utilities import prefect_test_harness
+        from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        with prefect_test_harness(server_startup_timeout=120):
+        # Prefect may have been imported before (its settings then read another home's):
+        # the client's own URL stands while the session runs, whatever the environment says.
+        with temporary_settings(updates={PREFECT_API_URL: prefect_api}):
             yield
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's controller (or the only process) stops the server once every test is done."""
+    if getattr(session.config, "workerinput", None) is not None:
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    from workflow.runners import prefect_server
+
+    prefect_server.stop(_server_settings(shared_root(factory)))
 
 
 def flow_run_id(state: Any) -> UUID:
@@ -88,12 +124,11 @@ def files_under(folder: Path) -> list[Path]:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """Say how often the harness started: once per process that ran a flow test."""
+    """Say how often the run's Prefect server started: once, if any test needed it."""
     factory = getattr(config, "_tmp_path_factory", None)
     if factory is None or getattr(config, "workerinput", None) is not None:
         return  # an xdist worker: the controller says it for all of them
-    path = _starts(factory)
+    path = shared_root(factory) / "prefect-server-starts"
     if path.exists():
         count = len(path.read_text().split())
-        terminalreporter.write_line(f"prefect harness started {count} time(s) in this run")
-
+        terminalreporter.write_line(f"the Prefect test server started {count} time(s) in this run")

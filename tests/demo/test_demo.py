@@ -59,11 +59,21 @@ def test_the_deadline_is_noon_tomorrow_in_the_courts_zone(
     assert clock.local(dates.deadline, demo.TIME_ZONE).hour == 12
 
 
-def test_demo_is_built_around_the_clocks_now(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def run_server(prefect_api: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The demos below run their flows on the run's Prefect server, as [demo] prefect_api_url
+    allows: a temporary server of their own would cost each build ten seconds. The 615-person
+    demo (tests/fixtures_demo.py) runs its own, as a user's does."""
+    monkeypatch.setenv("BONDTRACK_DEMO_PREFECT_API_URL", prefect_api)
+    return prefect_api
+
+
+def test_demo_is_built_around_the_clocks_now(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             run_server: str) -> None:
     now = datetime(2026, 3, 7, 16, 0, tzinfo=UTC)  # Sat 7 Mar 2026, 10:00 CST, DST eve
     monkeypatch.setattr(clock, "_clock", clock.fixed(now))
-    result = demo.run(people=40, seed=3, home=tmp_path / "demo", say=lambda line: None)
+    said: list[str] = []
+    result = demo.run(people=40, seed=3, home=tmp_path / "demo", say=said.append)
     assert result.status["now"] == "2026-03-07T10:00:00-06:00"
     assert result.status["order"]["deadline"] == "2026-03-08T12:00:00-05:00"
     assert result.status["seconds_left"] == 25 * 3600
@@ -81,14 +91,19 @@ def test_demo_is_built_around_the_clocks_now(tmp_path: Path,
     assert max(moves) == now + timedelta(minutes=5)
     assert again == result.status
     assert terms == [now]  # the order's terms, at the demo's now
+    # Its flows ran on the server [demo] named, not on a temporary one of their own.
+    assert "$ bondtrack run reconcile" in "\n".join(said)
+    assert not (result.home / "prefect" / "prefect.db").exists()
 
 
 @pytest.fixture(scope="module")
-def small_demo(tmp_path_factory: pytest.TempPathFactory) -> demo.DemoResult:
-    """A 60-person demo (seed 11), built once for the tests below: each full run starts its own
-    Prefect server, the cost of these tests."""
+def small_demo(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> demo.DemoResult:
+    """A 60-person demo (seed 11), built once for the tests below, its flows on the run's
+    Prefect server."""
     home = tmp_path_factory.mktemp("small-demo") / "demo"
-    return demo.run(people=60, seed=11, home=home, say=lambda line: None)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("BONDTRACK_DEMO_PREFECT_API_URL", prefect_api)
+        return demo.run(people=60, seed=11, home=home, say=lambda line: None)
 
 
 def test_demo_history_is_real_events(small_demo: demo.DemoResult) -> None:
@@ -110,15 +125,15 @@ def count_people_and_moves(home: Path) -> tuple[int, int, int]:
     return people or 0, imported or 0, moves or 0
 
 
-def test_demo_is_the_same_for_the_same_seed(small_demo: demo.DemoResult,
-                                            tmp_path: Path) -> None:
+def test_demo_is_the_same_for_the_same_seed(small_demo: demo.DemoResult, tmp_path: Path,
+                                            run_server: str) -> None:
     second = demo.run(people=60, seed=11, home=tmp_path / "b", say=lambda line: None)
     assert small_demo.status["by_stage"] == second.status["by_stage"]
     assert count_people_and_moves(second.home) == count_people_and_moves(small_demo.home)
 
 
 def test_demo_rebuilds_its_own_home_but_refuses_any_other(small_demo: demo.DemoResult,
-                                                          tmp_path: Path) -> None:
+                                                          tmp_path: Path, run_server: str) -> None:
     home = tmp_path / "demo"
     shutil.copytree(small_demo.home, home)  # a home a demo made, 60 people in it
     demo.run(people=5, seed=1, home=home, say=lambda line: None)

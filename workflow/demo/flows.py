@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from workflow.core import clock
 from workflow.core.config import Settings
 from workflow.core.errors import BondtrackError
-from workflow.core.files import private_file
+from workflow.core.files import ensure_private_dir, private_file
 from workflow.core.stages import Stage
 from workflow.record.db import Database
 from workflow.record.models import CourtOrder, Detainee, Facility
@@ -97,7 +97,11 @@ def step(database: Database, settings: Settings, order_id: int, now: datetime,
                 ["run", "reconcile", str(path), "--order", case, "--now", at[1], "--yes"]]
     env = {**os.environ, "BONDTRACK_HOME": str(settings.home),
            "BONDTRACK_DATABASE_URL": settings.database_url, "BONDTRACK_OPERATOR": settings.operator}
+    # Never a team's server from the environment: only the one [demo] names, if any.
     env.pop("PREFECT_API_URL", None)
+    if server := settings.section("demo")["prefect_api_url"]:
+        env["PREFECT_API_URL"] = server
+        env["PREFECT_HOME"] = str(ensure_private_dir(settings.home / "prefect"))
     done = subprocess.run([sys.executable, "-c", _RUN_COMMANDS, json.dumps(commands)], env=env,
                           capture_output=True, text=True)
     if done.returncode != 0:
