@@ -1,11 +1,12 @@
 """No person where they do not belong: the whole demo, searched byte by byte.
 
-The demo (615 synthetic people, its flows, letters, alerts, report and
-dashboard) and a staff member's next steps (sending the e-mails, an export,
-a backup, every scheduled job once) run in their own process with logging
-at DEBUG into a file and Prefect at DEBUG; then commands that fail are run
-with real people's A-numbers. Every demo A-number (both spellings), family
-name and date of birth (both spellings) is searched for in the log, in
+The run's demo (615 synthetic people, its flows, letters, alerts, report and
+dashboard; tests/fixtures_demo.py) and, on a copy of it, a staff member's next
+steps (sending the e-mails, an export, a backup, every scheduled job once) run
+in processes of their own with logging at DEBUG into a file and Prefect at
+DEBUG; then commands that fail are run with real people's A-numbers. Every
+demo A-number (both spellings), family name and date of birth (both
+spellings) is searched for in the log, in
 Prefect's home, in the output of the failing commands and in every other file
 bondtrack wrote: it may only be in the database and in what the user asked
 for (letters, e-mails, report, dashboard, export, backup, the lists given to
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -26,13 +28,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests import fixtures_demo
 from tests.fixtures_hardening import BONDTRACK, connected, environment
 from tests.fixtures_notices import Mailbox, SmtpServer, free_port
 from tests.support import ROOT
 from workflow.core.identity import format_a_number
 from workflow.record.models import Detainee
 
-pytestmark = pytest.mark.slow  # a 615-person demo of its own, at DEBUG, in a subprocess
+pytestmark = pytest.mark.slow  # the 615-person demo and the next steps, at DEBUG
 
 # Files that may hold personal data: the database, and what the user asked bondtrack to make
 # or gave it (relative to the demo's home).
@@ -81,26 +84,29 @@ Demo = tuple[Path, Path, Path, dict[str, str]]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """The demo run at DEBUG: (its home, the log file, its stderr, the environment to use)."""
+def demo(demo_615: fixtures_demo.Demo, tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """The run's 615-person demo (built at DEBUG, tests/fixtures_demo.py), copied, and a staff
+    member's next steps on the copy at DEBUG: (its home, the log file, its stderr, the
+    environment to use)."""
     base = tmp_path_factory.mktemp("privacy")
     home, log, stderr = base / "demo", base / "debug.log", base / "stderr.txt"
+    shutil.copytree(demo_615.home, home)  # modes and all: the copy is checked as built
+    shutil.copy(demo_615.log, log)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BONDTRACK_", "PREFECT_"))}
     env["HOME"] = str(base / "user-home")  # anything written to ~ would be found there
     server = SmtpServer(Mailbox(), free_port())
     server.start()
     try:
-        done = subprocess.run([sys.executable, "-m", "tests.privacy_demo", str(home), str(log),
-                               str(server.port)], cwd=ROOT, env=env, capture_output=True,
-                              timeout=900)
+        done = subprocess.run([sys.executable, "-m", "tests.privacy_demo", "after", str(home),
+                               str(log), str(server.port)], cwd=ROOT, env=env,
+                              capture_output=True, timeout=900)
     finally:
         server.stop()
-    stderr.write_bytes(done.stderr)
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
-    assert b"done: 615 people" in done.stdout
+    assert b"done: the next steps" in done.stdout
     assert server.mailbox.messages, "the e-mails were sent"
     said = on_the_local_server({**environment(home), "HOME": env["HOME"]}, home)
-    stderr.write_bytes(done.stderr + said)
+    stderr.write_bytes(demo_615.stderr.read_bytes() + done.stderr + said)
     return home, log, stderr, {**environment(home), "HOME": env["HOME"]}
 
 
@@ -150,6 +156,11 @@ def test_the_log_and_prefects_home_name_nobody(demo: Demo) -> None:
              for p in prefect.rglob("*") if p.is_file()}
     assert {k: v for k, v in leaks.items() if v} == {}
     assert not (Path(demo[3]["HOME"]) / ".prefect").exists()
+
+
+def test_building_the_demo_wrote_nothing_outside_its_home(demo_615: fixtures_demo.Demo) -> None:
+    assert not (demo_615.user_home / ".prefect").exists()
+    assert not demo_615.user_bondtrack_home.exists()
 
 
 def test_personal_data_is_only_where_the_user_asked_and_private(demo: Demo) -> None:
