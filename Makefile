@@ -19,10 +19,10 @@ demo: $(STAMP)
 # PYTHONDONTWRITEBYTECODE (set on the CI machine) an editable install would compile them again
 # in every process a test starts. pytest runs without that setting, so it keeps the test
 # modules it rewrites for their asserts (about 5 s of each worker's start). The parallel pass
-# runs a worker more than the cores (JOBS), as a worker is often waiting; one whose queue runs
-# dry takes tests from the others' (worksteal), and slow modules run first (tests/conftest.py),
-# so the cores stay busy to the end. The serial tests (they kill and time processes) run two at
-# a time: each must hold with one core busy anyway, which is what the other one is.
+# runs a worker more than the cores (JOBS), as a worker is often waiting; each takes whole
+# modules as it runs low, costliest first (loadscope in tests/conftest.py's order), so the
+# cores stay busy to the end. The serial tests (they kill and time processes) run two at a
+# time: each must hold with one core busy anyway, which is what the other one is.
 EMPTY_OK := $(if $(strip $(PYTEST_ARGS)),5,none)
 TEST_ENV := env -u PYTHONDONTWRITEBYTECODE
 JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
@@ -30,7 +30,8 @@ test: $(STAMP) deps $(AXE)
 	@$(PY) -m compileall -q workflow tests
 	@mkdir -p .cache; failed=0; \
 	$(MAKE) --no-print-directory lint > .cache/lint.log 2>&1 & lint=$$!; \
-	$(TEST_ENV) $(PY) -m pytest -n $(JOBS) --dist worksteal -m "not serial" $(PYTEST_ARGS) || \
+	$(TEST_ENV) $(PY) -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder \
+	  -m "not serial" $(PYTEST_ARGS) || \
 	  case $$? in $(EMPTY_OK)) ;; *) failed=1 ;; esac; \
 	wait $$lint || failed=1; cat .cache/lint.log; \
 	$(TEST_ENV) $(PY) -m pytest -n 2 --dist worksteal -m serial $(PYTEST_ARGS) || \

@@ -35,9 +35,11 @@ hypothesis_settings.load_profile("bondtrack")
 
 
 # What makes a test slow: it builds a demo, runs Prefect flows, or is marked slow (it starts
-# servers or subprocesses). Their modules run first, so the parallel pass ends on quick tests
-# that a worker with nothing left to do can take from the other (make test: --dist worksteal).
-HEAVY_FIXTURES = frozenset({"demo_615", "small_demo", "prefect_harness"})
+# servers or subprocesses). The parallel pass hands out whole modules, costliest first, as each
+# worker runs low (make test: --dist loadscope, without its reordering by size), so the last
+# modules any worker takes are quick ones and the cores stay busy to the end.
+HEAVY_FIXTURES = frozenset({"demo_615", "small_demo", "prefect_api"})
+HEAVY_COST = 50  # a slow test costs about as much as fifty quick ones
 
 
 def heavy(item: pytest.Item) -> bool:
@@ -46,15 +48,15 @@ def heavy(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules with the most slow tests first; each module stays whole and in its order (its
+    """Modules by their estimated cost, costliest first; each stays whole and in its order (its
     module fixtures are set up once), and the order is the same on every xdist worker."""
     def module(item: pytest.Item) -> str:
         return item.nodeid.split("::")[0]
 
-    weight: Counter[str] = Counter()
+    cost: Counter[str] = Counter()
     for item in items:
-        weight[module(item)] += heavy(item)
-    items.sort(key=lambda item: -weight[module(item)])
+        cost[module(item)] += HEAVY_COST if heavy(item) else 1
+    items.sort(key=lambda item: -cost[module(item)])
 
 
 @pytest.fixture(scope="session")

@@ -177,6 +177,7 @@ def _run_workers(people: list[int], folder: Path) -> list[dict[str, Any]]:
     return results
 
 
+@pytest.mark.slow  # two bondtrack processes, racing
 def test_two_processes_racing_over_the_same_people_lose_no_update(
         database: db.Database, people: list[int], tmp_path: Path, backend: str) -> None:
     results = _run_workers(people, tmp_path)

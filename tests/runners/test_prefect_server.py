@@ -24,7 +24,8 @@ from workflow.runners import prefect_server
 
 BONDTRACK = Path(sys.executable).parent / "bondtrack"  # this checkout's, whichever it is
 PEOPLE = 5
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # Prefect is the cost
+# Prefect is the cost (each start is seconds of CPU), not the database.
+pytestmark = [pytest.mark.parametrize("backend", ["sqlite"], indirect=True), pytest.mark.slow]
 
 
 def bondtrack(env: dict[str, str], *args: str, ok: bool = True,
