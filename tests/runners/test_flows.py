@@ -1,4 +1,4 @@
-"""The Prefect flows, run for real: in-process on one session-wide test harness, then as a
+"""The Prefect flows, run for real: in-process against the run's Prefect test server, then as a
 user runs them (a subprocess on the ephemeral server), then through a real Prefect server."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ BONDTRACK = Path(sys.executable).parent / "bondtrack"
 @pytest.fixture
 def flows(prefect_harness: None, database: db.Database,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """workflow.runners.flows on the harness, with batches of two people."""
+    """workflow.runners.flows on the run's test server, with batches of two people."""
     monkeypatch.setenv("BONDTRACK_SWEEP_BATCH_SIZE", "2")
     from workflow.runners import flows as module
 
@@ -72,7 +72,7 @@ def custody_list(tmp_path: Path, lines: list[str]) -> Path:
     return path
 
 
-# ---------------------------------------------------------------- in-process, on the harness
+# ---------------------------------------------------------------- in-process, on the test server
 
 
 def test_sweep_runs_in_batches_named_by_number(
