@@ -53,13 +53,13 @@ def prefect_harness(prefect_api: str, tmp_path_factory: pytest.TempPathFactory
     own and results never persisted."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
-        env.setenv("PREFECT_API_URL", prefect_api)
         env.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         env.setenv("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
+        env.delenv("PREFECT_API_URL", raising=False)  # a subprocess a test starts picks its own
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        # Prefect may have been imported before (its settings then read another home's):
-        # the client's own URL stands while the session runs, whatever the environment says.
+        # In this process only, whenever Prefect was first imported, as Prefect's own harness
+        # does it.
         with temporary_settings(updates={PREFECT_API_URL: prefect_api}):
             yield
 
