@@ -440,8 +440,9 @@ def _stage_counts(session: Session, ctx: Context, group: Any) -> Iterable[tuple[
         if ctx.passed():
             due_col = overdue_col = func.count()
         elif when is None:  # a posting window: due when it closes within a day
-            soon_ids = [f for f, window in ctx.windows.items()
-                        if f is not None and window is not None and window[1] <= soon]
+            soon_ids = [f for f in ctx.windows
+                        if f is not None and (closes := ctx.closes(f)) is not None
+                        and closes <= soon]
             due_col = func.sum(case((Detainee.facility_id.in_(soon_ids), 1), else_=0)) \
                 if soon_ids else func.sum(0)
             overdue_col = func.sum(0)
