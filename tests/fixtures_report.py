@@ -108,14 +108,13 @@ def caseload(cli, court_order, frozen, tmp_path: Path, settings, database,  # ty
              tmp_path_factory: pytest.TempPathFactory) -> Caseload:
     """The twelve people, moved in two rounds; the clock is left at the second round."""
     frozen(T0)
-    path = write_class_list(tmp_path / "class-list.csv")
     url = settings.database_url
     if backend in _kept:
         database.dispose()
         _copy(_kept[backend], url, request)
         frozen(ROUND_2)
     else:
-        cli("import", path)
+        cli("import", write_class_list(tmp_path / "class-list.csv"))
         for instant, moves in ((ROUND_1, ROUND_1_MOVES), (ROUND_2, ROUND_2_MOVES)):
             frozen(instant)
             for move in moves:

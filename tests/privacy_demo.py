@@ -26,7 +26,6 @@ STAFF = "duty@example.org"
 
 def debug_log(log: Path) -> logging.Handler:
     """Everything logged at DEBUG into ``log``, Prefect's own loggers included."""
-    os.umask(0o022)
     os.environ["PREFECT_LOGGING_LEVEL"] = "DEBUG"
     handler = logging.FileHandler(log, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -84,6 +83,7 @@ def after_the_demo(home: Path, log: Path, smtp_port: str) -> None:
 
 
 if __name__ == "__main__":
+    os.umask(0o022)
     if sys.argv[1] == "build":
         build(Path(sys.argv[2]), Path(sys.argv[3]))
     else:

@@ -71,9 +71,7 @@ def test_second_factor_and_role_policy(cli, database) -> None:  # type: ignore[n
 
 def test_the_demo_step_prints_how_to_open_the_browser_with_an_account_that_works(
         cli, database, settings) -> None:  # type: ignore[no-untyped-def]
-    from workflow.core import clock
     from workflow.demo import accounts
-    from workflow.record import users
 
     said: list[str] = []
     accounts.step(database, settings, 1, clock.now(), said.append)
