@@ -70,7 +70,9 @@ def test_json_carries_the_answer(selftest: Cli, locator_site: Site) -> None:
                  " (HTTP 500)"),
 ])
 def test_blocked_or_no_answer_is_one_line_and_exit_1(selftest: Cli, locator_site: Site,
-                                                     script: str, line: str) -> None:
+                                                     script: str, line: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BONDTRACK_LOCATOR_TIMEOUT_SECONDS", "0.5")
     locator_site.answer(DIGITS, script)
     result = selftest("locator", "selftest", A_NUMBER, "--country", "Mexico", ok=False)
     assert result.exit_code == 1
