@@ -12,6 +12,7 @@ import os
 import random
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -78,6 +79,26 @@ class Run:
     def stop(self, number: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         self.send(number)
         return self.proc.wait(timeout=timeout)
+
+
+def stop_between_writes(run: Run, database: db.Database) -> None:
+    """SIGSTOP ``run`` at an instant it holds no write lock on the SQLite file. Stopped inside
+    its heartbeat's transaction it would keep the lock, and every writer, the scheduler taking
+    over too, would find the database busy: that is SQLite, not the scheduler's lock."""
+    path = database.engine.url.database
+    for _ in range(100):
+        run.send(signal.SIGSTOP)
+        probe = sqlite3.connect(str(path), timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")  # the write lock, at once or not at all
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:  # stopped mid-write: let it finish, then again
+            run.send(signal.SIGCONT)
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    raise AssertionError("the scheduler held the write lock at each of 100 tries")
 
 
 @pytest.fixture
@@ -230,7 +251,7 @@ def test_a_second_scheduler_refuses_and_a_stale_lock_is_taken_over(
     assert second.stderr.strip().splitlines()[-1].startswith(
         f"Error: another scheduler is running on this database (pid {first.proc.pid} on ")
 
-    first.send(signal.SIGSTOP)  # alive but silent longer than the stale time
+    stop_between_writes(first, database)  # alive but silent longer than the stale time
     time.sleep(STALE_AFTER + 1)
     third = start(runs, env, tmp_path, "--now", "2025-11-20 12:10")
     third.wait_for(rf"took over the scheduler lock of pid {first.proc.pid} on \S+"
